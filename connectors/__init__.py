@@ -1,0 +1,1 @@
+"""External RMM/PSA connectors. Each sub-package is one vendor; siblings never import each other."""
