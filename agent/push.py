@@ -32,6 +32,7 @@ from agent.protocol import (
     CommandResult,
     CommandResultMessage,
     CommandSpec,
+    CommandStatusMessage,
     ErrorCode,
     ErrorMessage,
     HelloAckMessage,
@@ -145,7 +146,7 @@ class PushChannel:
             self._acks.pop(result.command_id, None)
         return True
 
-    async def send(self, message: CommandAckMessage | PongMessage) -> bool:
+    async def send(self, message: CommandAckMessage | CommandStatusMessage | PongMessage) -> bool:
         """Send a message if connected; ``False`` when the channel is down."""
         ws = self._ws
         if ws is None:

@@ -44,6 +44,12 @@ class ResultSpool:
         """Forget a result the hub has confirmed."""
         self._path(command_id).unlink(missing_ok=True)
 
+    def reject(self, command_id: str) -> None:
+        """Set aside a result the hub refused as malformed: kept as ``*.rejected``, never resent."""
+        path = self._path(command_id)
+        if path.is_file():
+            path.replace(path.with_suffix(".rejected"))
+
     def __contains__(self, command_id: object) -> bool:
         return isinstance(command_id, str) and self._path(command_id).is_file()
 

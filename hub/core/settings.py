@@ -1,0 +1,111 @@
+"""Typed settings, read once from the environment (prefix ``RMMHUB_``) and ``.env``.
+
+Outside dev mode a missing or well-known secret key refuses to start: every signed ticket,
+session and encrypted connector credential hangs off it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/rmmhub.db"
+#: Keys that appear in documentation or examples: refused outside dev mode.
+KNOWN_WEAK_KEYS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "rmmhub"})
+DEV_SECRET_KEY = "rmmhub-dev-secret-key-not-for-production"
+
+
+class Environment(StrEnum):
+    """Where the hub runs; only ``dev`` tolerates a missing secret key."""
+
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised at start-up when settings would make the hub unsafe to run."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub. Field names map to ``RMMHUB_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RMMHUB_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.PRODUCTION
+    secret_key: SecretStr | None = None
+    database_url: str = DEFAULT_SQLITE_URL
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(default=None, description="URL endpoints and browsers use to reach the hub")
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    approval_ttl_hours: float = Field(default=24.0, gt=0)
+    session_ttl_hours: float = Field(default=12.0, gt=0)
+    session_cookie_secure: bool | None = Field(
+        default=None, description="Secure cookie flag; by default on whenever the public URL is https"
+    )
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+
+    scheduler_enabled: bool = True
+    assistant_model: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if self.env is Environment.DEV:
+            if not key:
+                self.secret_key = SecretStr(DEV_SECRET_KEY)
+            return self
+        if key.lower() in KNOWN_WEAK_KEYS or key == DEV_SECRET_KEY:
+            raise InsecureSettingsError(
+                "RMMHUB_SECRET_KEY is missing or a well-known default. Set it to a long random value "
+                "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or run with RMMHUB_ENV=dev for local development."
+            )
+        if len(key) < 32:
+            raise InsecureSettingsError("RMMHUB_SECRET_KEY must be at least 32 characters long.")
+        return self
+
+    @property
+    def secret(self) -> str:
+        """The secret key as plain text (validated to be present)."""
+        assert self.secret_key is not None
+        return self.secret_key.get_secret_value()
+
+    @property
+    def database_kind(self) -> str:
+        """``sqlite`` or ``postgresql``, as reported by ``/healthz``."""
+        return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    @property
+    def base_url(self) -> str:
+        """The externally visible base URL, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether session cookies carry the Secure flag."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.base_url.startswith("https://")
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, when the database is a file-backed SQLite one."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        raw = self.database_url.removeprefix(prefix)
+        return None if raw in ("", ":memory:") else Path(raw)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,124 @@
+"""Composition root: builds the FastAPI app and registers every module and tool source explicitly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from hub import __version__
+from hub.core import audit
+from hub.core.context import HubContext
+from hub.core.db import Database, create_engine
+from hub.core.deps import CsrfFailed, NotAuthenticated
+from hub.core.errors import RmmHubError, ToolArgumentError
+from hub.core.events import create_bus
+from hub.core.module import HubModule
+from hub.core.registry import ToolRegistry
+from hub.core.routes import router as core_router
+from hub.core.scheduler import Scheduler
+from hub.core.settings import Settings, get_settings
+from policies.module import PoliciesModule
+from ui.errors import error_page, wants_html
+from ui.module import UiModule
+
+log = logging.getLogger(__name__)
+
+AUDIT_SEAL_INTERVAL_SECONDS = 10
+MODEL_MODULES = ("hub.core.models", "hub.core.audit", "policies.models")
+
+
+def load_models() -> None:
+    """Import every module that defines tables (Alembic and ``create_all`` need them all)."""
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
+def default_modules() -> list[HubModule]:
+    """Every feature module of the hub, in start order."""
+    return [PoliciesModule(), UiModule()]
+
+
+def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:
+    """Build the hub application (the lifespan opens the database, bus, modules and scheduler)."""
+    settings = settings or get_settings()
+    mods = list(modules) if modules is not None else default_modules()
+    hub = HubContext(
+        settings=settings,
+        db=Database(create_engine(settings.database_url), secret_key=settings.secret),
+        bus=create_bus(settings.redis_url),
+        registry=ToolRegistry(),
+    )
+    scheduler = Scheduler(hub.db)
+    hub.services["scheduler"] = scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.bus.start()
+        for mod in mods:
+            await mod.start(hub, scheduler)
+
+        async def seal_audit() -> int:
+            return await audit.seal(hub.db, settings.secret)
+
+        scheduler.add("audit-seal", seal_audit, seconds=AUDIT_SEAL_INTERVAL_SECONDS)
+        if settings.scheduler_enabled:
+            await scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            for mod in reversed(mods):
+                await mod.stop()
+            await hub.bus.stop()
+            await hub.db.dispose()
+
+    app = FastAPI(title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json")
+    app.state.hub = hub
+    app.include_router(core_router)
+    for mod in mods:
+        for router in mod.routers():
+            app.include_router(router)
+    _install_error_handlers(app)
+    return app
+
+
+def _error(request: Request, status: int, message: str, **extra: object) -> Response:
+    if wants_html(request):
+        return error_page(request, status, message)
+    return JSONResponse({"status": "error", "message": message, **extra}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return JSONResponse({"status": "error", "message": str(exc) or "sign in first"}, status_code=401)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(ToolArgumentError)
+    async def _tool_args(request: Request, exc: ToolArgumentError) -> Response:
+        return _error(request, 422, exc.message, path=exc.path, problem=exc.problem, tool=exc.tool_id)
+
+    @app.exception_handler(RmmHubError)
+    async def _domain(request: Request, exc: RmmHubError) -> Response:
+        return _error(request, exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+        message = "invalid request: " + "; ".join(problems)
+        return _error(request, 422, message, errors=[{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()])

@@ -1,0 +1,1 @@
+"""Policies, approvals and the one pipeline every tool invocation goes through."""

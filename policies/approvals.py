@@ -1,0 +1,247 @@
+"""Approval decisions: approve (and run exactly the approved args, once), deny, expire, list.
+
+An approver may not approve their own request, nor one made on their behalf. Claiming a pending
+approval is a conditional UPDATE (``WHERE status = 'pending'``), so two approvers clicking at the
+same moment cannot run it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core import audit
+from hub.core.audit import SYSTEM_ACTOR, AuditEvent
+from hub.core.caller import Caller, CallerKind
+from hub.core.db import utcnow
+from hub.core.errors import Conflict, NotFound, PermissionDenied, RmmHubError
+from hub.core.events import Event, publish_after_commit
+from hub.core.roles import Role
+from policies.models import Approval, ApprovalStatus
+from policies.outcome import InvocationStatus
+from policies.pipeline import Gate
+
+
+async def get_approval(session: AsyncSession, org_id: int, approval_id: int) -> Approval:
+    """One approval of the organisation, or :class:`NotFound`."""
+    approval = await session.get(Approval, approval_id)
+    if approval is None or approval.org_id != org_id:
+        raise NotFound(f"approval #{approval_id} does not exist")
+    return approval
+
+
+async def list_approvals(
+    session: AsyncSession, org_id: int, *, status: ApprovalStatus | None = None, limit: int = 200
+) -> Sequence[Approval]:
+    """Approvals of the organisation, newest first, optionally of one status."""
+    stmt = select(Approval).where(Approval.org_id == org_id)
+    if status is not None:
+        stmt = stmt.where(Approval.status == status)
+    return (await session.execute(stmt.order_by(Approval.id.desc()).limit(limit))).scalars().all()
+
+
+def _check_decider(approver: Caller, approval: Approval) -> None:
+    if not approver.can(Role.APPROVER):
+        raise PermissionDenied("only approvers and admins can decide approvals")
+    if approver.user_id is not None and approver.user_id in (approval.requester_user_id, approval.on_behalf_of_user_id):
+        raise PermissionDenied(f"you cannot decide approval #{approval.id}: it is your own request")
+
+
+def expired_message(approval: Approval) -> str:
+    """What an approver is told when deciding an expired request."""
+    return f"approval #{approval.id} expired at {approval.expires_at:%Y-%m-%d %H:%M} UTC; ask the requester to ask again"
+
+
+async def _claim(
+    session: AsyncSession, approval: Approval, approver: Caller, status: ApprovalStatus, note: str
+) -> bool:
+    """Move a pending approval to ``status``; False (and the approval now ``expired``) when past its deadline."""
+    now = utcnow()
+    if approval.status is not ApprovalStatus.PENDING:
+        raise Conflict(f"approval #{approval.id} is already {approval.status.value}")
+    if approval.expires_at <= now:
+        await expire_one(session, approval)
+        await session.refresh(approval)
+        return False
+    claimed = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING)
+        .values(
+            status=status,
+            decided_by_user_id=approver.user_id,
+            decided_by_label=approver.label,
+            decided_at=now,
+            decision_note=note,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"approval #{approval.id} was decided by someone else just now")
+    await session.refresh(approval)
+    return True
+
+
+def _announce(session: AsyncSession, gate: Gate, approval: Approval) -> None:
+    publish_after_commit(
+        session,
+        gate.bus,
+        Event(
+            topic="approval.decided",
+            org_id=approval.org_id,
+            data={"approval_id": approval.id, "status": approval.status.value, "tool": approval.tool_id},
+        ),
+    )
+
+
+def _requester(approval: Approval) -> Caller:
+    return Caller(
+        user_id=approval.requester_user_id,
+        label=approval.requester_label,
+        role=Role(approval.requester_role),
+        org_id=approval.org_id,
+        kind=CallerKind(approval.requested_via),
+        on_behalf_of_user_id=approval.on_behalf_of_user_id,
+    )
+
+
+async def approve(session: AsyncSession, gate: Gate, *, approver: Caller, approval_id: int, note: str = "") -> Approval:
+    """Approve a pending request and run it now with exactly the approved args.
+
+    Returns the approval; its status is ``expired`` (and nothing ran) when it was past its deadline.
+    """
+    approval = await get_approval(session, approver.org_id, approval_id)
+    _check_decider(approver, approval)
+    if not await _claim(session, approval, approver, ApprovalStatus.APPROVED, note):
+        _announce(session, gate, approval)
+        return approval
+    audit.record(
+        session,
+        event=AuditEvent.APPROVAL_APPROVED,
+        actor=approver.actor,
+        org_id=approval.org_id,
+        tool_id=approval.tool_id,
+        approval_id=approval.id,
+        args_sha256=approval.args_sha256,
+        outcome="approved",
+        detail={"note": note},
+    )
+    try:
+        outcome = await gate.run_approved(session, approval, _requester(approval))
+    except RmmHubError as exc:
+        approval.status, approval.error = ApprovalStatus.FAILED, exc.message
+        audit.record(
+            session,
+            event=AuditEvent.APPROVAL_FAILED,
+            actor=approver.actor,
+            org_id=approval.org_id,
+            tool_id=approval.tool_id,
+            approval_id=approval.id,
+            args_sha256=approval.args_sha256,
+            outcome="failed",
+            detail={"error": exc.message},
+        )
+    else:
+        approval.result = outcome.result
+        if outcome.status is InvocationStatus.DONE:
+            approval.status = ApprovalStatus.EXECUTED
+        else:
+            approval.status, approval.error = ApprovalStatus.FAILED, outcome.message
+    approval.executed_at = utcnow()
+    await session.flush()
+    _announce(session, gate, approval)
+    return approval
+
+
+async def deny(session: AsyncSession, gate: Gate, *, approver: Caller, approval_id: int, note: str = "") -> Approval:
+    """Deny a pending request; nothing runs. An expired request stays ``expired``."""
+    approval = await get_approval(session, approver.org_id, approval_id)
+    _check_decider(approver, approval)
+    if not await _claim(session, approval, approver, ApprovalStatus.DENIED, note):
+        _announce(session, gate, approval)
+        return approval
+    audit.record(
+        session,
+        event=AuditEvent.APPROVAL_DENIED,
+        actor=approver.actor,
+        org_id=approval.org_id,
+        tool_id=approval.tool_id,
+        approval_id=approval.id,
+        args_sha256=approval.args_sha256,
+        outcome="denied",
+        detail={"note": note},
+    )
+    _announce(session, gate, approval)
+    return approval
+
+
+async def expire_one(session: AsyncSession, approval: Approval) -> bool:
+    """Mark one pending approval expired (if it still is pending); audited."""
+    done = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING)
+        .values(status=ApprovalStatus.EXPIRED, decided_at=utcnow(), decided_by_label="system (expired)")
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        session,
+        event=AuditEvent.APPROVAL_EXPIRED,
+        actor=SYSTEM_ACTOR,
+        org_id=approval.org_id,
+        tool_id=approval.tool_id,
+        approval_id=approval.id,
+        args_sha256=approval.args_sha256,
+        outcome="expired",
+    )
+    return True
+
+
+async def expire_due(session: AsyncSession, gate: Gate) -> int:
+    """Expire every pending approval past its deadline; returns how many (a scheduled job)."""
+    due = (
+        (
+            await session.execute(
+                select(Approval).where(Approval.status == ApprovalStatus.PENDING, Approval.expires_at <= utcnow())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    count = 0
+    for approval in due:
+        if await expire_one(session, approval):
+            count += 1
+            await session.refresh(approval)
+            _announce(session, gate, approval)
+    return count
+
+
+async def fail_pending_for_tool(
+    session: AsyncSession, gate: Gate, *, org_id: int | None, tool_id: str, why: str
+) -> int:
+    """Fail pending approvals of a tool that disappeared (e.g. a removed script), with a clear error."""
+    stmt = select(Approval).where(Approval.tool_id == tool_id, Approval.status == ApprovalStatus.PENDING)
+    if org_id is not None:
+        stmt = stmt.where(Approval.org_id == org_id)
+    count = 0
+    for approval in (await session.execute(stmt)).scalars().all():
+        approval.status, approval.error, approval.decided_at = ApprovalStatus.FAILED, why, utcnow()
+        approval.decided_by_label = "system"
+        audit.record(
+            session,
+            event=AuditEvent.APPROVAL_FAILED,
+            actor=SYSTEM_ACTOR,
+            org_id=approval.org_id,
+            tool_id=tool_id,
+            approval_id=approval.id,
+            args_sha256=approval.args_sha256,
+            outcome="failed",
+            detail={"error": why},
+        )
+        _announce(session, gate, approval)
+        count += 1
+    await session.flush()
+    return count

@@ -1,0 +1,251 @@
+"""Shared fixtures: a real database per backend (SQLite always, PostgreSQL when
+``RMMHUB_TEST_DATABASE_URL`` is set), the hub app in-process or on loopback, users of every role.
+
+Every test that uses the database runs once per backend (ids ``[sqlite]`` / ``[postgresql]``).
+The schema is built by the real Alembic migrations once per backend; each test starts from empty
+tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from sqlalchemy import text
+
+import hub.core.security as security
+from hub.core.auth.service import create_api_token, create_user
+from hub.core.context import HubContext
+from hub.core.db import Base, Database, create_cli_engine
+from hub.core.roles import Role
+from hub.core.settings import Environment, Settings
+from hub.core.tenancy import create_organization
+from hub.main import create_app, load_models
+from hub.migrate import upgrade
+
+load_models()
+# Cheap argon2 parameters keep the suite fast; production parameters are exercised by test_security.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+PG_URL = os.environ.get("RMMHUB_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+SECRET = "test-secret-key-" + "x" * 40
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database of one backend, private to this test session."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'rmmhub.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"rmmhub_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _truncate(url: str) -> None:
+    engine = create_cli_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DELETE FROM {table}"))
+            has_sequence = await conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'"))
+            if has_sequence.first() is not None:
+                await conn.execute(text("DELETE FROM sqlite_sequence"))
+    await engine.dispose()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test hub: dev mode, fixed secret, no scheduler, plain-HTTP cookies."""
+    values: dict[str, object] = {
+        "env": Environment.DEV,
+        "secret_key": SECRET,
+        "database_url": database_url,
+        "scheduler_enabled": False,
+        "session_cookie_secure": False,
+        "redis_url": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def clean_db(database_url: str) -> str:
+    """The database URL, with every table emptied before the test."""
+    await _truncate(database_url)
+    return database_url
+
+
+@pytest.fixture
+def settings(clean_db: str) -> Settings:
+    """Settings of the hub under test."""
+    return make_settings(clean_db)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """A database handle in the test's own event loop (independent of any running hub)."""
+    database = Database(create_cli_engine(settings.database_url), secret_key=settings.secret)
+    yield database
+    await database.dispose()
+
+
+@dataclass
+class TestUser:
+    """A user created for a test, with the plain password and an API token."""
+
+    __test__ = False
+
+    id: int
+    username: str
+    password: str
+    role: Role
+    org_id: int
+    token: str
+
+
+@dataclass
+class Tenancy:
+    """The organisation and one user per role."""
+
+    org_id: int
+    admin: TestUser
+    approver: TestUser
+    approver2: TestUser
+    operator: TestUser
+    viewer: TestUser
+
+
+@pytest.fixture
+async def tenancy(db: Database) -> Tenancy:
+    """An organisation with users of every role (two approvers, for self-approval tests)."""
+    async with db.transaction() as session:
+        org = await create_organization(session, name="Acme MSP")
+        made: dict[str, TestUser] = {}
+        for username, role in [
+            ("alice", Role.ADMIN),
+            ("bob", Role.APPROVER),
+            ("bea", Role.APPROVER),
+            ("olga", Role.OPERATOR),
+            ("vic", Role.VIEWER),
+        ]:
+            password = f"{username}-password-123"
+            user = await create_user(session, org_id=org.id, username=username, password=password, role=role)
+            token, _ = await create_api_token(session, user, name="tests")
+            made[username] = TestUser(user.id, username, password, role, org.id, token)
+    return Tenancy(org.id, made["alice"], made["bob"], made["bea"], made["olga"], made["vic"])
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The hub app with its lifespan running, in the test's event loop."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def hub(app: FastAPI) -> HubContext:
+    """The running app's :class:`HubContext`."""
+    context: HubContext = app.state.hub
+    return context
+
+
+@pytest.fixture
+async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An unauthenticated client talking to the app in-process."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def client_for(app: FastAPI) -> AsyncIterator[Callable[[TestUser], httpx.AsyncClient]]:
+    """``client_for(user)``: an API client authenticated with the user's bearer token."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(user: TestUser) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://hub.test",
+            headers={"Authorization": f"Bearer {user.token}"},
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A real hub served by uvicorn on loopback in a background thread."""
+
+    url: str
+    app: FastAPI
+    settings: Settings
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """Run the hub on a real loopback port for browsers, agents and WebSocket clients."""
+    import uvicorn
+
+    port = free_port()
+    live_settings = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}")
+    application = create_app(live_settings)
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-hub", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live hub did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
+    server.should_exit = True
+    thread.join(timeout=15)
