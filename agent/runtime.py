@@ -1,0 +1,341 @@
+"""The running agent: check-in loop, push channel, command dispatch and result delivery.
+
+Tasks of one :class:`AgentRuntime` (all in one event loop):
+
+- check-in every ``interval`` seconds with +-``jitter`` (the hub sets the interval,
+  ``RMMHUB_AGENT_CHECKIN_INTERVAL`` overrides it): metrics, inventory delta, app and patch lists
+  when their hash differs from the hub's; commands in the answer are dispatched;
+- the push channel (:mod:`agent.push`): commands pushed by the hub are dispatched at once;
+- the flusher: spooled results are sent over the WebSocket (confirmed by ``result_ack``) or HTTP,
+  and retried every ``FLUSH_RETRY_SECONDS`` while the hub is away;
+- quick-support only: the session expiry watcher.
+
+Each command id runs at most once (:mod:`agent.ledger`); its result is spooled before any send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import shutil
+from datetime import UTC, datetime
+from typing import Literal
+
+import httpx
+
+from agent import __version__
+from agent.client import CredentialRejected, HubClient, HubError, HubRejected, HubUnavailable
+from agent.collectors import (
+    collect_applications,
+    collect_inventory,
+    collect_metrics,
+    collect_patches,
+    install_patches_command,
+    inventory_delta,
+    prime_cpu_percent,
+)
+from agent.config import AgentEnv, StateStore
+from agent.ledger import CommandLedger
+from agent.protocol import (
+    PROTOCOL_VERSION,
+    Application,
+    CheckinRequest,
+    CommandKind,
+    CommandResult,
+    CommandSpec,
+    CommandStatus,
+    CommandStatusMessage,
+    CommandStatusUpdate,
+    DeregisterReason,
+    DeregisterRequest,
+    ErrorCode,
+    InventoryDelta,
+    Patch,
+    content_hash,
+)
+from agent.push import PushChannel, PushRejected, websocket_url
+from agent.runner import run_command
+from agent.spool import ResultSpool
+from agent.uninstall import run_uninstall
+
+log = logging.getLogger(__name__)
+FLUSH_RETRY_SECONDS = 10.0
+APPS_REFRESH_SECONDS = 15 * 60
+PATCHES_REFRESH_SECONDS = 60 * 60
+EXIT_REVOKED = 3
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AgentRuntime:
+    """One enrolled agent, running until stopped, revoked, uninstalled or its session ends.
+
+    Args:
+        store: The state directory (must be enrolled).
+        env: Environment overrides.
+        transport: httpx transport for the hub API (tests inject one).
+        rng: Random source for jitter.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        env: AgentEnv | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.env = env or AgentEnv()
+        self.state, credential = store.load()
+        self.client = HubClient(self.state.hub_url, credential=credential, transport=transport)
+        self.spool = ResultSpool(store.spool_dir)
+        self.ledger = CommandLedger(store.ledger_path)
+        self._rng = rng or random.Random()
+        self.push = PushChannel(
+            websocket_url(self.state.hub_url, self.state.websocket_path),
+            credential,
+            on_command=self.dispatch,
+            reconnect_max=self.env.reconnect_max,
+            rng=self._rng,
+        )
+        self.interval = self.env.checkin_interval or float(self.state.checkin_interval_seconds)
+        self.exit_code = 0
+        self._stop = asyncio.Event()
+        self._end_on_stop = False
+        self._flush_wanted = asyncio.Event()
+        self._commands: set[asyncio.Task[None]] = set()
+        self._sent_inventory: InventoryDelta | None = None
+        self._hub_hashes: dict[str, str | None] = {"apps": None, "patches": None}
+        self._apps: tuple[float, list[Application]] | None = None
+        self._patches: tuple[float, list[Patch] | None] | None = None
+
+    async def run(self) -> int:
+        """Run until stopped; return the process exit code (0, or ``EXIT_REVOKED``)."""
+        self._recover_interrupted()
+        prime_cpu_percent()
+        tasks = [asyncio.create_task(self._checkin_loop()), asyncio.create_task(self.push.run())]
+        tasks.append(asyncio.create_task(self._flush_loop()))
+        if self.state.quick_support and self.state.session_expires_at is not None:
+            tasks.append(asyncio.create_task(self._expiry_watch()))
+        stopper = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and (exc := task.exception()) is not None:
+                    if not isinstance(exc, CredentialRejected | PushRejected):
+                        raise exc
+                    log.error("%s: the device was revoked or deleted on the hub; re-enroll this agent", exc)
+                    self.exit_code = EXIT_REVOKED
+        finally:
+            for task in [*tasks, stopper, *self._commands]:
+                task.cancel()
+            await asyncio.gather(*tasks, stopper, *self._commands, return_exceptions=True)
+            if self._end_on_stop and self.state.quick_support and self.store.state_dir.exists():
+                await self.end_session(DeregisterReason.QUICK_SUPPORT_ENDED)
+            await self.client.aclose()
+        return self.exit_code
+
+    def stop(self, *, end_session: bool = False) -> None:
+        """Ask the runtime to stop (signal handlers call this).
+
+        Args:
+            end_session: For a quick-support agent, also end the session (deregister, remove state).
+        """
+        self._end_on_stop = self._end_on_stop or end_session
+        self._stop.set()
+
+    async def end_session(self, reason: DeregisterReason) -> None:
+        """Quick-support end: tell the hub, remove the state directory, stop."""
+        await self._deregister(reason)
+        shutil.rmtree(self.store.state_dir, ignore_errors=True)
+        log.info("quick-support session ended (%s); local state removed", reason)
+        self.stop()
+
+    async def dispatch(self, spec: CommandSpec) -> None:
+        """Start a command unless this id was already started (it may arrive by push and check-in)."""
+        if not self.ledger.start(spec.id):
+            log.debug("command %s already handled; ignoring the repeat", spec.id)
+            return
+        task = asyncio.create_task(self._execute(spec), name=f"command {spec.id}")
+        self._commands.add(task)
+        task.add_done_callback(self._command_done)
+
+    def _command_done(self, task: asyncio.Task[None]) -> None:
+        self._commands.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s crashed: %r (reported as cancelled after the next restart)", task.get_name(), exc)
+
+    async def _execute(self, spec: CommandSpec) -> None:
+        log.info("running command %s (%s)", spec.id, spec.kind)
+        if spec.kind is CommandKind.UNINSTALL_AGENT:
+            await self._uninstall(spec)
+            return
+        if spec.kind is CommandKind.END_SESSION and self.state.quick_support:
+            self._finish(self._result(spec, CommandStatus.SUCCEEDED, "session ended"))
+            await self.flush()
+            await self.end_session(DeregisterReason.QUICK_SUPPORT_ENDED)
+            return
+        if spec.kind is CommandKind.END_SESSION:
+            self._finish(
+                self._result(spec, CommandStatus.FAILED, "", "end_session applies to quick-support agents only")
+            )
+            return
+        if spec.kind is CommandKind.INSTALL_PATCHES:
+            shell, body = install_patches_command(list(spec.patch_ids))
+            spec = spec.model_copy(update={"kind": CommandKind.SHELL, "shell": shell, "body": body})
+            self._patches = None  # re-read pending updates at the next check-in
+
+        async def started(at: datetime) -> None:
+            await self._report_running(spec.id, at)
+
+        self._finish(await run_command(spec, on_started=started, work_dir=None))
+
+    def _result(
+        self,
+        spec: CommandSpec,
+        status: Literal[CommandStatus.SUCCEEDED, CommandStatus.FAILED],
+        stdout: str,
+        stderr: str = "",
+    ) -> CommandResult:
+        return CommandResult(
+            command_id=spec.id,
+            status=status,
+            exit_code=0 if status is CommandStatus.SUCCEEDED else None,
+            stdout=stdout,
+            stderr=stderr,
+            started_at=_now(),
+            finished_at=_now(),
+        )
+
+    def _finish(self, result: CommandResult) -> None:
+        self.spool.put(result)
+        self.ledger.finish(result.command_id)
+        self._flush_wanted.set()
+
+    async def _uninstall(self, spec: CommandSpec) -> None:
+        self._finish(self._result(spec, CommandStatus.SUCCEEDED, "agent uninstall started"))
+        await self.flush()
+        await self._deregister(DeregisterReason.UNINSTALLED)
+        await asyncio.to_thread(run_uninstall, self.state.install, self.store.state_dir)
+        log.info("agent uninstalled")
+        self.stop()
+
+    async def _deregister(self, reason: DeregisterReason) -> None:
+        try:
+            await self.client.deregister(DeregisterRequest(reason=reason))
+        except HubError as exc:
+            log.warning("could not tell the hub about %s: %s", reason, exc)
+
+    async def _report_running(self, command_id: str, started_at: datetime) -> None:
+        update = CommandStatusUpdate(command_id=command_id, started_at=started_at)
+        if await self.push.send(CommandStatusMessage(update=update)):
+            return
+        try:
+            await self.client.report_status(update)
+        except HubError as exc:  # the result will follow; a missed "running" is not worth a retry
+            log.info("could not report command %s as running: %s", command_id, exc)
+
+    def _recover_interrupted(self) -> None:
+        for command_id in self.ledger.unfinished():
+            if command_id not in self.spool:
+                self.spool.put(
+                    CommandResult(
+                        command_id=command_id,
+                        status=CommandStatus.CANCELLED,
+                        stderr="the agent stopped while this command was running",
+                        finished_at=_now(),
+                    )
+                )
+            self.ledger.finish(command_id)
+
+    # --- result delivery ------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_wanted.wait(), FLUSH_RETRY_SECONDS)
+            self._flush_wanted.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send every spooled result; stop at the first sign the hub is unreachable."""
+        for result in self.spool.pending():
+            if await self.push.send_result(result):
+                self.spool.remove(result.command_id)
+                continue
+            try:
+                await self.client.report_result(result)
+            except HubUnavailable as exc:
+                log.info("hub unavailable, %d result(s) stay spooled: %s", len(self.spool), exc)
+                return
+            except CredentialRejected:
+                raise
+            except HubRejected as exc:
+                if exc.error.code is ErrorCode.UNKNOWN_COMMAND:
+                    log.warning("hub does not know command %s; dropping its result", result.command_id)
+                    self.spool.remove(result.command_id)
+                else:
+                    log.error("hub refused the result of %s (%s); kept as .rejected", result.command_id, exc)
+                    self.spool.reject(result.command_id)
+                continue
+            self.spool.remove(result.command_id)
+
+    # --- check-in -------------------------------------------------------------------------
+
+    async def _checkin_loop(self) -> None:
+        while True:
+            try:
+                await self.checkin()
+            except HubUnavailable as exc:
+                log.warning("check-in failed: %s", exc)
+            except CredentialRejected:
+                raise
+            except HubRejected as exc:
+                log.error("hub rejected the check-in: %s", exc)
+            jitter = self.env.jitter
+            await asyncio.sleep(self.interval * self._rng.uniform(1 - jitter, 1 + jitter))
+
+    async def checkin(self) -> None:
+        """One check-in: collect, send, apply the answer, dispatch the commands it carries."""
+        metrics = await asyncio.to_thread(collect_metrics)
+        inventory = await asyncio.to_thread(collect_inventory)
+        apps, patches = await self._lists()
+        apps_hash = content_hash(apps)
+        patches_hash = content_hash(patches) if patches is not None else None
+        request = CheckinRequest(
+            protocol_version=PROTOCOL_VERSION,
+            agent_version=__version__,
+            metrics=metrics,
+            inventory=inventory_delta(inventory, self._sent_inventory),
+            applications_hash=apps_hash,
+            applications=apps if apps_hash != self._hub_hashes["apps"] else None,
+            patches_hash=patches_hash,
+            pending_patches=patches if patches_hash != self._hub_hashes["patches"] else None,
+        )
+        response = await self.client.checkin(request)
+        self._sent_inventory = None if response.inventory_requested else inventory
+        self._hub_hashes = {"apps": response.applications_hash, "patches": response.patches_hash}
+        if self.env.checkin_interval is None:
+            self.interval = float(response.checkin_interval_seconds)
+        for spec in response.commands:
+            await self.dispatch(spec)
+
+    async def _lists(self) -> tuple[list[Application], list[Patch] | None]:
+        loop = asyncio.get_running_loop()
+        if self._apps is None or loop.time() - self._apps[0] > APPS_REFRESH_SECONDS:
+            self._apps = (loop.time(), await asyncio.to_thread(collect_applications))
+        if self._patches is None or loop.time() - self._patches[0] > PATCHES_REFRESH_SECONDS:
+            self._patches = (loop.time(), await asyncio.to_thread(collect_patches))
+        return self._apps[1], self._patches[1]
+
+    async def _expiry_watch(self) -> None:
+        expires = self.state.session_expires_at
+        assert expires is not None
+        await asyncio.sleep(max((expires - _now()).total_seconds(), 0))
+        log.info("quick-support session expired at %s", expires.isoformat())
+        await self.end_session(DeregisterReason.QUICK_SUPPORT_EXPIRED)
