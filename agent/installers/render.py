@@ -1,0 +1,105 @@
+"""Render the per-OS installer scripts for one installer token (pure Python, no server imports).
+
+The hub serves, for an installer token, ``<hub>/install/<token>/linux|macos|windows`` by calling
+:func:`render_installer`, and shows the one-liners from :func:`install_command` in Admin -> Agent
+installers. Assumption the installers rely on: the hub serves the agent wheel (built from this
+directory, ``pip wheel ./agent``) at ``<hub_url>/agent/v1/download/agent.whl``
+(:data:`agent.protocol.WHEEL_PATH`), built from the same version as this module
+(``agent.__version__``, which names the downloaded file for pip).
+
+Substitution is safe: values are validated, then quoted for the target language (POSIX shell
+single quotes via :func:`shlex.quote`; PowerShell single-quoted strings with ``'`` doubled), so a
+token or URL can never inject code into the installer.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from importlib import resources
+from typing import Literal
+from urllib.parse import urlsplit
+
+from agent import __version__
+
+InstallerOs = Literal["linux", "macos", "windows"]
+_TEMPLATES: dict[InstallerOs, str] = {"linux": "linux.sh", "macos": "macos.sh", "windows": "windows.ps1"}
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,512}$")
+PLIST_TEMPLATE = "com.rmmhub.agent.plist"
+
+
+class InstallerError(ValueError):
+    """An installer cannot be rendered from these values (bad URL, token or OS)."""
+
+
+def _template(name: str) -> str:
+    return (resources.files("agent.installers") / name).read_text(encoding="utf-8")
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise InstallerError(f"hub URL must be http(s)://host[:port][/path] without query: {url!r}")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise InstallerError("hub URL must not contain whitespace or control characters")
+    return url.rstrip("/")
+
+
+def _ps_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def render_launchd_plist(prefix: str) -> str:
+    """The launchd daemon plist for an agent installed under ``prefix`` (as macos.sh writes it)."""
+    if not re.fullmatch(r"/[A-Za-z0-9/._-]+", prefix):
+        raise InstallerError(f"prefix must be an absolute path of [A-Za-z0-9/._-]: {prefix!r}")
+    return _template(PLIST_TEMPLATE).replace("__PREFIX__", prefix)
+
+
+def render_installer(os: InstallerOs, *, hub_url: str, token: str, quick_support: bool = False) -> str:
+    """The installer script for ``os`` with the hub URL and installer token substituted.
+
+    Raises:
+        InstallerError: unknown OS, or a URL/token that is not acceptable.
+    """
+    if os not in _TEMPLATES:
+        raise InstallerError(f"unknown installer OS {os!r}; expected one of {sorted(_TEMPLATES)}")
+    url = _check_url(hub_url)
+    if not _TOKEN.fullmatch(token):
+        raise InstallerError("installer token must be 8-512 characters of [A-Za-z0-9._~+/=-]")
+    script = _template(_TEMPLATES[os])
+    if os == "windows":
+        values = {
+            "@@HUB_URL@@": _ps_quote(url),
+            "@@TOKEN@@": _ps_quote(token),
+            "@@QUICK_SUPPORT_PS@@": "$true" if quick_support else "$false",
+            "@@AGENT_VERSION@@": _ps_quote(__version__),
+        }
+    else:
+        values = {
+            "@@HUB_URL@@": shlex.quote(url),
+            "@@TOKEN@@": shlex.quote(token),
+            "@@QUICK_SUPPORT@@": "1" if quick_support else "0",
+            "@@AGENT_VERSION@@": shlex.quote(__version__),
+            "@@PLIST@@": _template(PLIST_TEMPLATE).rstrip("\n"),
+        }
+    for placeholder, value in values.items():
+        script = script.replace(placeholder, value)
+    if "@@" in script:
+        raise InstallerError(f"template {_TEMPLATES[os]} has an unknown placeholder")
+    return script
+
+
+def install_command(os: InstallerOs, url: str) -> str:
+    """The one-liner an operator copies, for the installer served at ``url`` (``.../install/<token>``).
+
+    ``url`` is the installer base; the OS is appended as the last path segment, as the seed shows.
+    """
+    base = _check_url(url)
+    if os == "windows":
+        target = base + "/windows"
+        quoted = target if re.fullmatch(r"[A-Za-z0-9:/._~%-]+", target) else _ps_quote(target)
+        return f"iwr -UseBasicParsing {quoted} | iex"
+    if os in ("linux", "macos"):
+        return f"curl -fsSL {shlex.quote(base + '/' + os)} | sudo bash"
+    raise InstallerError(f"unknown installer OS {os!r}")
