@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
+from typing import Literal, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from connectors.connectwise_rmm.companies import fetch_companies
 from connectors.connectwise_rmm.errors import NotFoundError, ProtocolError, normalise_error
@@ -30,6 +33,7 @@ from connectors.connectwise_rmm.schemas import (
 from connectors.connectwise_rmm.session import ConnectWiseSession, decode_json, parse_list, parse_model
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 DEVICE_LIST_PATH = "/api/platform/v2/device/categories/{category}/endpoints"
 DEVICE_DETAIL_PATH = "/api/platform/v2/device/companies/{company}/sites/{site}/endpoints/{endpoint}"
@@ -57,12 +61,16 @@ def _latest(items: list[object]) -> object:
     return max(enumerate(dicts), key=lambda pair: (str(pair[1].get("createTimeUTC") or ""), pair[0]))[1]
 
 
+def _section(model: type[M], data: object, what: str) -> M | None:
+    return None if data is None else parse_model(model, data, what=what)
+
+
 class DeviceMethods:
     """Devices, their state, patches and groups."""
 
     _session: ConnectWiseSession
     #: ``POST`` per the spec; switched to ``GET`` for this connection once the tenant shows it wants that.
-    _device_list_method: str = "POST"
+    _device_list_method: Literal["POST", "GET"] = "POST"
 
     async def list_devices(
         self,
@@ -113,10 +121,7 @@ class DeviceMethods:
         devices: list[Device] = []
         for chunk in _chunks(ids, RESOURCE_LIMITS[kind]):
             body = DeviceListRequest(resource_type=kind, resources=chunk).model_dump(mode="json", by_alias=True)
-
-            async def fetch(page_url: httpx.URL, body: object = body) -> Page | None:
-                return await self._fetch_device_page(page_url, body)
-
+            fetch = functools.partial(self._fetch_device_page, body=body)
             async for page in iter_link_pages(fetch, url, max_pages=self._session.max_pages):
                 devices.extend(parse_model(EndpointListResponse, page.data or {}, what="device list").devices())
                 if max_items is not None and len(devices) >= max_items:
@@ -183,18 +188,16 @@ class DeviceMethods:
             self._optional(f"{base}/memory-usage"),
             self._optional(f"{base}/disk-usage"),
         )
-        sections = {"system_state": state, "cpu": cpu, "memory": memory, "disk": disk}
-        latest = {name: _latest(v) if isinstance(v, list) else v for name, v in sections.items()}
+        latest = {
+            name: _latest(value) if isinstance(value, list) else value
+            for name, value in (("system_state", state), ("cpu", cpu), ("memory", memory), ("disk", disk))
+        }
         return DeviceState(
             endpoint_id=endpoint_id,
-            system_state=parse_model(SystemState, latest["system_state"], what="system state")
-            if latest["system_state"] is not None
-            else None,
-            cpu=parse_model(CpuSample, latest["cpu"], what="cpu usage") if latest["cpu"] is not None else None,
-            memory=parse_model(MemorySample, latest["memory"], what="memory usage")
-            if latest["memory"] is not None
-            else None,
-            disk=parse_model(DiskSample, latest["disk"], what="disk usage") if latest["disk"] is not None else None,
+            system_state=_section(SystemState, latest["system_state"], "system state"),
+            cpu=_section(CpuSample, latest["cpu"], "cpu usage"),
+            memory=_section(MemorySample, latest["memory"], "memory usage"),
+            disk=_section(DiskSample, latest["disk"], "disk usage"),
             missing=[name for name, value in latest.items() if value is None],
         )
 

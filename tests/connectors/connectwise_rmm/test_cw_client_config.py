@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -77,3 +78,16 @@ async def test_secret_is_not_in_any_repr() -> None:
 def test_blank_client_id_is_refused() -> None:
     with pytest.raises(ValueError, match="client_id"):
         ConnectWiseClient(client_id="  ", client_secret="s")
+
+
+async def test_ssl_cert_file_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bundle = tmp_path / "msp-ca.pem"
+    bundle.write_text("not a certificate\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+    # The MSP's CA bundle is read at construction: a broken one fails loudly instead of being ignored.
+    with pytest.raises(ssl.SSLError):
+        ConnectWiseClient(client_id="id", client_secret="s")
+
+    async with ConnectWiseClient(client_id="id", client_secret="s", trust_env=False):
+        pass
