@@ -102,7 +102,13 @@ def serve(host: str | None, port: int | None, no_migrate: bool) -> None:
         upgrade(settings.database_url)
     print_initial_admin(settings)
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower(), ws="websockets-sansio")
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        ws="websockets-sansio",
+    )
 
 
 @main.group()

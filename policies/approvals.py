@@ -51,7 +51,9 @@ def _check_decider(approver: Caller, approval: Approval) -> None:
 
 def expired_message(approval: Approval) -> str:
     """What an approver is told when deciding an expired request."""
-    return f"approval #{approval.id} expired at {approval.expires_at:%Y-%m-%d %H:%M} UTC; ask the requester to ask again"
+    return (
+        f"approval #{approval.id} expired at {approval.expires_at:%Y-%m-%d %H:%M} UTC; ask the requester to ask again"
+    )
 
 
 async def _claim(

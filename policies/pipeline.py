@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
+from hub.core.db import utcnow
 from hub.core.errors import RmmHubError, ToolError
 from hub.core.events import Event, EventBus, publish_after_commit
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.registry import Tool, ToolContext, ToolRegistry
-from hub.core.db import utcnow
 from hub.core.settings import Settings
 from policies.models import Approval, ApprovalStatus, PolicyMode
 from policies.outcome import InvocationStatus, Outcome
@@ -153,7 +153,7 @@ class Gate:
             return Outcome(
                 status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code
             )
-        except Exception as exc:  # noqa: BLE001 - the gate records any handler crash as a failed run, loudly
+        except Exception as exc:
             log.exception("tool %s crashed", tool.id)
             message = f"{tool.name} failed unexpectedly: {type(exc).__name__}: {exc}"
             self._audit(

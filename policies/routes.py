@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
 from hub.core.caller import CallerKind
+from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
 from policies import approvals as approvals_service
 from policies.deps import GateDep
 from policies.models import Approval, ApprovalStatus
@@ -109,9 +109,7 @@ def _decided(approval: Approval) -> JSONResponse:
     return JSONResponse(ApprovalOut.of(approval).model_dump(mode="json"))
 
 
-@router.post(
-    "/approvals/{approval_id}/approve", response_model=ApprovalOut, tags=["approvals"], responses={409: {}}
-)
+@router.post("/approvals/{approval_id}/approve", response_model=ApprovalOut, tags=["approvals"], responses={409: {}})
 async def approve(
     approval_id: int, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:

@@ -92,13 +92,12 @@ async def _truncate(url: str) -> None:
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test hub: dev mode, fixed secret, no scheduler, plain-HTTP cookies."""
+    """Settings for a test hub: dev mode, fixed secret, no scheduler."""
     values: dict[str, object] = {
         "env": Environment.DEV,
         "secret_key": SECRET,
         "database_url": database_url,
         "scheduler_enabled": False,
-        "session_cookie_secure": False,
         "redis_url": None,
     }
     values.update(overrides)

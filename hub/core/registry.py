@@ -83,7 +83,7 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     handler: ToolHandler = field(compare=False, repr=False)
-    annotations: ToolAnnotations = ToolAnnotations()
+    annotations: ToolAnnotations = field(default_factory=ToolAnnotations)
     min_role: Role = Role.OPERATOR
     org_id: int | None = None
     title: str = ""

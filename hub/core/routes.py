@@ -75,9 +75,7 @@ async def api_login(body: LoginRequest, request: Request, session: SessionDep, s
         csrf_token=web.csrf_token,
     )
     response = JSONResponse(me.model_dump())
-    set_session_cookie(
-        response, token, secure=settings.cookie_secure, max_age=int(settings.session_ttl_hours * 3600)
-    )
+    set_session_cookie(response, token, secure=settings.cookie_secure, max_age=int(settings.session_ttl_hours * 3600))
     return response
 
 
@@ -160,7 +158,7 @@ async def list_audit(
             outcome=r.outcome,
             detail=r.detail,
             hash=r.hash,
-        )  # fmt: skip
+        )
         for r in rows
     ]
 

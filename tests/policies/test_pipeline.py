@@ -12,7 +12,7 @@ from hub.core.audit import AuditEntry
 from hub.core.context import HubContext
 from hub.core.db import Database, utcnow
 from policies import approvals
-from policies.models import Approval, ApprovalStatus
+from policies.models import Approval
 from tests.conftest import Tenancy, TestUser
 from tests.policies.conftest import DemoTools
 
@@ -59,7 +59,9 @@ async def test_approval_pauses_then_runs_exact_args_once(
     assert [a["id"] for a in listed] == [pending["approval_id"]]
     assert listed[0]["reason"] == "spooler stuck" and listed[0]["requester"] == "olga"
 
-    ok = await client_for(tenancy.approver).post(f"/api/v1/approvals/{pending['approval_id']}/approve", json={"note": "go"})
+    ok = await client_for(tenancy.approver).post(
+        f"/api/v1/approvals/{pending['approval_id']}/approve", json={"note": "go"}
+    )
     assert ok.status_code == 200, ok.text
     decided = ok.json()
     assert decided["status"] == "executed"
@@ -134,7 +136,9 @@ async def test_expired_approval_cannot_run(
     assert demo_tools.calls == []
 
 
-async def test_expiry_is_configurable(tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, hub: HubContext) -> None:
+async def test_expiry_is_configurable(
+    tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, hub: HubContext
+) -> None:
     hub.settings.approval_ttl_hours = 2
     body = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()
     approval = (await client_for(tenancy.admin).get(f"/api/v1/approvals/{body['approval_id']}")).json()
@@ -162,11 +166,15 @@ async def test_schema_mismatch_is_422_with_path_and_changes_nothing(
     assert demo_tools.calls == []
 
 
-async def test_bad_json_is_422_with_clear_message(tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, db: Database) -> None:
+async def test_bad_json_is_422_with_clear_message(
+    tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, db: Database
+) -> None:
     before = await _counts(db)
     client = client_for(tenancy.operator)
     r = await client.post(
-        "/api/v1/tools/restart-service/invoke", content=b'{"args": {"device": ', headers={"content-type": "application/json"}
+        "/api/v1/tools/restart-service/invoke",
+        content=b'{"args": {"device": ',
+        headers={"content-type": "application/json"},
     )
     assert r.status_code == 422
     assert "JSON" in r.json()["message"]
@@ -182,10 +190,16 @@ async def test_unknown_tool_is_404(tenancy: Tenancy, client_for: Clients, demo_t
     assert r.status_code == 404 and "no tool named" in r.json()["message"]
 
 
-async def test_handler_error_is_reported_and_audited(tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools) -> None:
+async def test_handler_error_is_reported_and_audited(
+    tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools
+) -> None:
     r = await _invoke(client_for(tenancy.operator), "get-device-info", {"device": "explode"})
     assert r.status_code == 400
-    assert r.json() == {"status": "failed", "tool": "testsrc:get-device-info", "message": "device explode refused the command"}
+    assert r.json() == {
+        "status": "failed",
+        "tool": "testsrc:get-device-info",
+        "message": "device explode refused the command",
+    }
     audit = (await client_for(tenancy.admin).get("/api/v1/audit", params={"event": "tool.failed"})).json()
     assert audit[0]["detail"]["error"] == "device explode refused the command"
 
@@ -193,7 +207,9 @@ async def test_handler_error_is_reported_and_audited(tenancy: Tenancy, client_fo
 async def test_altered_approval_args_are_not_run(
     tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, db: Database
 ) -> None:
-    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()["approval_id"]
+    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()[
+        "approval_id"
+    ]
     async with db.transaction() as s:
         await s.execute(update(Approval).where(Approval.id == approval_id).values(args={"device": "everything"}))
     r = await client_for(tenancy.approver).post(f"/api/v1/approvals/{approval_id}/approve", json={})
@@ -205,7 +221,9 @@ async def test_altered_approval_args_are_not_run(
 async def test_removed_tool_fails_its_approval_clearly(
     tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, hub: HubContext
 ) -> None:
-    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()["approval_id"]
+    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()[
+        "approval_id"
+    ]
     hub.registry.unregister("testsrc:restart-service")
     r = await client_for(tenancy.approver).post(f"/api/v1/approvals/{approval_id}/approve", json={})
     assert r.json()["status"] == "failed" and "no tool named" in r.json()["error"]
@@ -215,7 +233,9 @@ async def test_removed_tool_fails_its_approval_clearly(
 async def test_fail_pending_for_removed_tool(
     tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, hub: HubContext
 ) -> None:
-    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()["approval_id"]
+    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()[
+        "approval_id"
+    ]
     async with hub.db.transaction() as s:
         n = await approvals.fail_pending_for_tool(
             s, hub.services["gate"], org_id=tenancy.org_id, tool_id="testsrc:restart-service", why="script was removed"
@@ -225,8 +245,12 @@ async def test_fail_pending_for_removed_tool(
     assert a["status"] == "failed" and a["error"] == "script was removed"
 
 
-async def test_every_step_is_audited(tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, db: Database) -> None:
-    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()["approval_id"]
+async def test_every_step_is_audited(
+    tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, db: Database
+) -> None:
+    approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "a"})).json()[
+        "approval_id"
+    ]
     await client_for(tenancy.approver).post(f"/api/v1/approvals/{approval_id}/approve", json={})
     await _invoke(client_for(tenancy.operator), "wipe-device", {"device": "a"})
     entries = [e for e in (await client_for(tenancy.admin).get("/api/v1/audit")).json() if e["tool"]]

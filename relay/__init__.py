@@ -1,0 +1,1 @@
+"""WebSocket relay pairing an endpoint agent with browser viewers (remote shell and screen)."""

@@ -1,0 +1,46 @@
+"""The event bus: in-process, and Redis across two bus instances (two "replicas")."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from hub.core.events import Event, InProcessBus, RedisBus
+
+REDIS_URL = os.environ.get("RMMHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def _redis_up() -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", 6379), 1)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+async def test_in_process_prefix_filtering() -> None:
+    bus = InProcessBus()
+    async with bus.subscribe("approval.") as events:
+        await bus.publish(Event(topic="command.queued", data={"id": 1}))
+        await bus.publish(Event(topic="approval.decided", org_id=3, data={"approval_id": 7}))
+        got = await asyncio.wait_for(anext(events), 1)
+    assert got.topic == "approval.decided" and got.data == {"approval_id": 7} and got.org_id == 3
+
+
+async def test_redis_bus_crosses_replicas() -> None:
+    if not await _redis_up():
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    a, b = RedisBus(REDIS_URL), RedisBus(REDIS_URL)
+    await a.start()
+    await b.start()
+    try:
+        async with b.subscribe("command.") as events:
+            await a.publish(Event(topic="command.queued", data={"device_id": 42}))
+            got = await asyncio.wait_for(anext(events), 5)
+        assert got.data == {"device_id": 42}
+    finally:
+        await a.stop()
+        await b.stop()
