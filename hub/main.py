@@ -29,7 +29,7 @@ from ui.module import UiModule
 log = logging.getLogger(__name__)
 
 AUDIT_SEAL_INTERVAL_SECONDS = 10
-MODEL_MODULES = ("hub.core.models", "hub.core.audit", "policies.models")
+MODEL_MODULES = ("hub.core.models", "hub.core.audit", "policies.models", "native_rmm.models")
 
 
 def load_models() -> None:

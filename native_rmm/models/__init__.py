@@ -1,0 +1,8 @@
+"""Every table of the native RMM, in one package so domains never import each other in circles.
+
+``hub.main.MODEL_MODULES`` lists this package; importing it registers every table on ``Base``.
+"""
+
+from native_rmm.models import commands, devices, installers, metrics
+
+__all__ = ["commands", "devices", "installers", "metrics"]
