@@ -81,6 +81,7 @@ class PushChannel:
         credential: The device credential sent in ``hello``.
         on_command: Awaited for every pushed command after it was acked; it must not block
             (start the command in a task).
+        on_connected: Called after each successful ``hello_ack`` (the runtime flushes its spool).
         reconnect_max: Longest back-off in seconds.
         rng: Random source for jitter (tests pass a seeded one).
     """
@@ -91,12 +92,14 @@ class PushChannel:
         credential: str,
         *,
         on_command: CommandHandler,
+        on_connected: Callable[[], None] | None = None,
         reconnect_max: float = 60.0,
         rng: random.Random | None = None,
     ) -> None:
         self.url = url
         self._credential = credential
         self._on_command = on_command
+        self._on_connected = on_connected
         self._reconnect_max = reconnect_max
         self._rng = rng or random.Random()
         self._ws: ClientConnection | None = None
@@ -180,6 +183,8 @@ class PushChannel:
                 raise ProtocolError(f"expected hello_ack, got {first.type}")
             self._ws = ws
             self.connected.set()
+            if self._on_connected is not None:
+                self._on_connected()
             log.info("push channel connected to %s as device %s", self.url, first.device_id)
             async for raw in ws:
                 await self._handle(raw)

@@ -90,6 +90,7 @@ class AgentRuntime:
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
+        self._flush_wanted = asyncio.Event()
         self.env = env or AgentEnv()
         self.state, credential = store.load()
         self.client = HubClient(self.state.hub_url, credential=credential, transport=transport)
@@ -100,6 +101,7 @@ class AgentRuntime:
             websocket_url(self.state.hub_url, self.state.websocket_path),
             credential,
             on_command=self.dispatch,
+            on_connected=self._flush_wanted.set,
             reconnect_max=self.env.reconnect_max,
             rng=self._rng,
         )
@@ -107,7 +109,6 @@ class AgentRuntime:
         self.exit_code = 0
         self._stop = asyncio.Event()
         self._end_on_stop = False
-        self._flush_wanted = asyncio.Event()
         self._commands: set[asyncio.Task[None]] = set()
         self._sent_inventory: InventoryDelta | None = None
         self._hub_hashes: dict[str, str | None] = {"apps": None, "patches": None}
@@ -117,6 +118,7 @@ class AgentRuntime:
     async def run(self) -> int:
         """Run until stopped; return the process exit code (0, or ``EXIT_REVOKED``)."""
         self._recover_interrupted()
+        self._flush_wanted.set()  # results spooled by a previous run go out first
         prime_cpu_percent()
         tasks = [asyncio.create_task(self._checkin_loop()), asyncio.create_task(self.push.run())]
         tasks.append(asyncio.create_task(self._flush_loop()))
