@@ -7,6 +7,11 @@ from html import escape
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from ui.templating import render_string
+
+TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+          422: "Invalid input", 429: "Too many attempts"}  # fmt: skip
+
 
 def wants_html(request: Request) -> bool:
     """Whether the request comes from a browser page rather than an API client or an agent."""
@@ -19,8 +24,12 @@ def wants_html(request: Request) -> bool:
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
-    """A plain error page; htmx requests get just the message fragment."""
-    body = f'<div class="flash error" role="alert">{escape(message)}</div>'
+    """The error in the page layout; htmx requests get just the message, swapped into ``#flash``."""
     if request.headers.get("hx-request"):
+        body = f'<div class="flash error" role="alert">{escape(message)}</div>'
         return HTMLResponse(body, status_code=status, headers={"HX-Reswap": "innerHTML", "HX-Retarget": "#flash"})
-    return HTMLResponse(f"<!doctype html><title>Error {status}</title><main>{body}</main>", status_code=status)
+    page = getattr(request.state, "page", None)
+    html = render_string(
+        "error.html", page=page, status=status, title=TITLES.get(status, "Something went wrong"), message=message
+    )
+    return HTMLResponse(html, status_code=status)

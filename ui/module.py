@@ -1,4 +1,4 @@
-"""The UI module: page routes and local static assets."""
+"""The UI module: page routers (listed in :mod:`ui.pages`), local static assets and live streams."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from fastapi import APIRouter
 
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
+from ui.assets import asset_router, check_assets
+from ui.live import LIVE_STREAMS, LiveStreams
+from ui.pages import ROUTERS
 
 
 class UiModule:
@@ -15,11 +18,17 @@ class UiModule:
 
     name = "ui"
 
+    def __init__(self) -> None:
+        self.streams: LiveStreams | None = None
+
     def routers(self) -> Sequence[APIRouter]:
-        return []
+        return [asset_router(), *ROUTERS]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
-        return None
+        check_assets()
+        self.streams = LiveStreams()
+        hub.services[LIVE_STREAMS] = self.streams
 
     async def stop(self) -> None:
-        return None
+        if self.streams is not None:
+            self.streams.close()

@@ -1,0 +1,89 @@
+"""UI test helpers: a small tool source, sign-in for httpx clients, and Playwright for browser tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
+from hub.core.roles import Role
+
+ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "ui"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+SCHEMA = {
+    "type": "object",
+    "properties": {"device": {"type": "string", "minLength": 1}, "service": {"type": "string"}},
+    "required": ["device"],
+    "additionalProperties": False,
+}
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class UiTools:
+    """Records handler calls of the UI test tools (``uitest:restart-service`` needs approval)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def register_ui_tools(registry: ToolRegistry) -> UiTools:
+    """Register a read tool (auto), a write tool (approval) and a destructive one (never)."""
+    record = UiTools()
+
+    def handler(name: str) -> Any:
+        async def run(ctx: ToolContext, args: dict[str, Any]) -> Any:
+            record.calls.append((name, args))
+            return {"ok": True, "tool": name, "device": args["device"], "approval": ctx.approval_id}
+
+        return run
+
+    registry.register_all(
+        [
+            Tool("uitest", "get-device-info", "Get details of a device.", SCHEMA, handler("get-device-info"),
+                 ToolAnnotations(read_only=True), min_role=Role.VIEWER, title="Device info"),
+            Tool("uitest", "restart-service", "Restart a service on a device.", SCHEMA, handler("restart-service"),
+                 title="Restart service"),
+            Tool("uitest", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device")),
+        ]
+    )  # fmt: skip
+    return record
+
+
+async def ui_login(client: httpx.AsyncClient, username: str, password: str) -> str:
+    """Sign ``client`` in through the login form; returns the session's CSRF token."""
+    form = await client.get("/login")
+    token = CSRF_INPUT.search(form.text)
+    assert token, form.text
+    response = await client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/"}
+    )
+    assert response.status_code == 303, response.text
+    me = await client.get("/api/v1/me")
+    assert me.status_code == 200, me.text
+    csrf: str = me.json()["csrf_token"]
+    return csrf
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium per test module (each test opens its own context)."""
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make system-deps)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        await instance.close()

@@ -1,0 +1,22 @@
+"""Page routers of the web UI, mounted in this order by :class:`ui.module.UiModule`.
+
+To add pages: write ``ui/pages/<area>.py`` with ``router = APIRouter(include_in_schema=False)``,
+import it here and append it to :data:`ROUTERS` (see ``ui/README.md``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ui.pages import admin, approvals, assistant, audit, auth, integrations, live, policies
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    live.router,
+    approvals.router,
+    audit.router,
+    policies.router,
+    admin.router,
+    assistant.router,
+    integrations.router,
+]

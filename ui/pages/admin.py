@@ -1,0 +1,136 @@
+"""Admin pages: users and API tokens (the auth services audit every change).
+
+``/admin`` has a sub-navigation (:data:`ui.nav.ADMIN_SECTIONS`) that later areas extend, e.g.
+"RMM → Agent installers"; their templates extend ``admin/base.html``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core.auth.service import (
+    WeakPasswordError,
+    create_api_token,
+    create_user,
+    list_api_tokens,
+    list_users,
+    revoke_api_token,
+    set_disabled,
+)
+from hub.core.deps import SessionDep
+from hub.core.errors import Conflict, NotFound, ToolError
+from hub.core.models import User
+from hub.core.roles import Role
+from hub.core.security import generate_password
+from ui.page import Page, PageDep, render
+
+router = APIRouter(include_in_schema=False)
+
+ROLE_CHOICES = [r.value for r in Role]
+TOKEN_EXPIRY_CHOICES = [(0, "never"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+
+
+async def _org_user(session: AsyncSession, page: Page, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None or user.org_id != page.org.id:
+        raise NotFound(f"user #{user_id} does not exist")
+    return user
+
+
+@router.get("/admin")
+async def admin_home(page: PageDep) -> RedirectResponse:
+    """The first admin section."""
+    page.require(Role.ADMIN)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+async def _users_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
+    users = await list_users(session, page.org.id)
+    return render(page, "admin/users.html", users=users, roles=ROLE_CHOICES, **extra)
+
+
+@router.get("/admin/users")
+async def users(page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Users of the organisation."""
+    page.require(Role.ADMIN)
+    return await _users_page(page, session)
+
+
+@router.post("/admin/users")
+async def add_user(
+    page: PageDep,
+    session: SessionDep,
+    username: Annotated[str, Form(min_length=1, max_length=150, pattern=r"^[A-Za-z0-9_.@-]+$")],
+    role: Annotated[Role, Form()],
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> HTMLResponse:
+    """Create a user with a generated password, shown once."""
+    page.require(Role.ADMIN)
+    password = generate_password()
+    try:
+        user = await create_user(
+            session, org_id=page.org.id, username=username, password=password, role=role,
+            display_name=display_name.strip(), email=email.strip() or None, actor=page.caller.actor,
+        )  # fmt: skip
+    except WeakPasswordError as exc:  # cannot happen with a generated password; keep the message honest
+        raise ToolError(str(exc)) from exc
+    return await _users_page(page, session, created=user, password=password)
+
+
+@router.post("/admin/users/{user_id}/disabled")
+async def toggle_user(
+    user_id: int, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
+) -> HTMLResponse:
+    """Disable (ends sessions, revokes tokens) or re-enable a user."""
+    page.require(Role.ADMIN)
+    user = await _org_user(session, page, user_id)
+    if user.id == page.user.id and disabled:
+        raise Conflict("you cannot disable your own account; ask another admin")
+    await set_disabled(session, user, disabled, actor=page.caller.actor)
+    return await _users_page(page, session, changed=user)
+
+
+async def _tokens_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
+    tokens = [t for t in await list_api_tokens(session) if t.user.org_id == page.org.id]
+    users = [u for u in await list_users(session, page.org.id) if not u.disabled]
+    return render(page, "admin/tokens.html", tokens=tokens, users=users, expiries=TOKEN_EXPIRY_CHOICES, **extra)
+
+
+@router.get("/admin/tokens")
+async def tokens(page: PageDep, session: SessionDep) -> HTMLResponse:
+    """API tokens of the organisation's users."""
+    page.require(Role.ADMIN)
+    return await _tokens_page(page, session)
+
+
+@router.post("/admin/tokens")
+async def add_token(
+    page: PageDep,
+    session: SessionDep,
+    user_id: Annotated[int, Form()],
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    expires_in_days: Annotated[int, Form(ge=0, le=3650)] = 0,
+) -> HTMLResponse:
+    """Create a token for a user; the plain token is shown once."""
+    page.require(Role.ADMIN)
+    user = await _org_user(session, page, user_id)
+    token, row = await create_api_token(
+        session, user, name=name.strip(), expires_in_days=expires_in_days or None, actor=page.caller.actor
+    )
+    return await _tokens_page(page, session, created=row, token=token)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+async def revoke_token(token_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Revoke a token at once."""
+    page.require(Role.ADMIN)
+    owned = {t.id for t in await list_api_tokens(session) if t.user.org_id == page.org.id}
+    if token_id not in owned:
+        raise NotFound(f"API token #{token_id} does not exist")
+    row = await revoke_api_token(session, token_id, actor=page.caller.actor)
+    return await _tokens_page(page, session, revoked=row)

@@ -1,0 +1,57 @@
+"""The audit-log tab of the policy dashboard: newest first, paged by id, with chain verification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core import audit
+from hub.core.audit import AuditEntry, AuditEvent
+from hub.core.deps import SessionDep
+from hub.core.roles import Role
+from ui.page import PageDep, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+
+
+class AuditFilters(BaseModel):
+    """Query parameters of the audit tab."""
+
+    event: str = Field(default="", max_length=40)
+    tool: str = Field(default="", max_length=200)
+    before_id: int | None = Field(default=None, ge=1)
+
+
+async def audit_context(session: AsyncSession, org_id: int, filters: AuditFilters) -> dict[str, Any]:
+    """One page of the organisation's audit entries and the link parameters of the next page."""
+    stmt = select(AuditEntry).where(AuditEntry.org_id == org_id)
+    if filters.event:
+        stmt = stmt.where(AuditEntry.event == filters.event)
+    if filters.tool:
+        stmt = stmt.where(AuditEntry.tool_id.contains(filters.tool.strip(), autoescape=True))
+    if filters.before_id:
+        stmt = stmt.where(AuditEntry.id < filters.before_id)
+    rows: Sequence[AuditEntry] = (
+        (await session.execute(stmt.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1))).scalars().all()
+    )
+    entries = list(rows[:PAGE_SIZE])
+    older = (
+        {"event": filters.event, "tool": filters.tool, "before_id": entries[-1].id} if len(rows) > PAGE_SIZE else None
+    )
+    return {"entries": entries, "filters": filters, "events": [e.value for e in AuditEvent], "older": older}
+
+
+@router.get("/policies/audit/verify")
+async def verify(page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Recompute the tamper-evident chain (admin) and say OK or name the first altered entry."""
+    page.require(Role.ADMIN)
+    report = await audit.verify(session, page.hub.settings.secret)
+    return render(page, "policies/_verify.html", report=report)
