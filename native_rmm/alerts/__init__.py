@@ -1,0 +1,1 @@
+"""Metric thresholds and the alert queue of the native RMM."""

@@ -1,0 +1,72 @@
+"""REST API of alerts and thresholds. Actions on alerts go through the policy gate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from hub.core.caller import CallerKind
+from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
+from native_rmm.alerts import service, thresholds
+from native_rmm.alerts.schemas import AlertAction, AlertOut, Thresholds, ThresholdsOut
+from native_rmm.models.alerts import AlertSeverity, AlertSource, AlertStatus
+from policies.deps import GateDep
+from policies.routes import outcome_response
+
+router = APIRouter(prefix="/api/v1/rmm", tags=["rmm-alerts"])
+
+
+@router.get("/thresholds", response_model=ThresholdsOut)
+async def get_thresholds(session: SessionDep, admin: AdminDep) -> ThresholdsOut:
+    """The organisation's metric thresholds (admin)."""
+    return await thresholds.get_thresholds(session, admin.user.org_id)
+
+
+@router.put("/thresholds", response_model=ThresholdsOut)
+async def put_thresholds(body: Thresholds, session: SessionDep, admin: AdminDep) -> ThresholdsOut:
+    """Save the organisation's metric thresholds (admin; ``warn < danger <= 100``; audited)."""
+    return await thresholds.set_thresholds(session, actor=admin.caller(CallerKind.API), values=body)
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+async def list_alerts(
+    session: SessionDep,
+    caller: ApiCallerDep,
+    device_id: int | None = None,
+    status: AlertStatus | None = None,
+    active: bool = False,
+    severity: AlertSeverity | None = None,
+    source: AlertSource | None = None,
+    before_id: int | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[AlertOut]:
+    """Alerts of the organisation, newest first (``active=true``: open or acknowledged)."""
+    rows = await service.list_alerts(
+        session, org_id=caller.org_id, device_id=device_id, status=status, active_only=active,
+        severity=severity, source=source, before_id=before_id, limit=limit,
+    )  # fmt: skip
+    return [AlertOut.of(a) for a in rows]
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertOut)
+async def get_alert(alert_id: int, session: SessionDep, caller: ApiCallerDep) -> AlertOut:
+    """One alert."""
+    return AlertOut.of(await service.get_alert(session, org_id=caller.org_id, alert_id=alert_id))
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge(
+    alert_id: int, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+) -> JSONResponse:
+    """Acknowledge through the gate (tool ``rmm-acknowledge-alert``)."""
+    outcome = await gate.invoke(session, caller, "rmm-acknowledge-alert", {"alert_id": alert_id}, reason=body.reason)
+    return outcome_response(outcome)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def resolve(
+    alert_id: int, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+) -> JSONResponse:
+    """Resolve through the gate (tool ``rmm-resolve-alert``)."""
+    outcome = await gate.invoke(session, caller, "rmm-resolve-alert", {"alert_id": alert_id}, reason=body.reason)
+    return outcome_response(outcome)

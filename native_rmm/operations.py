@@ -1,0 +1,74 @@
+"""The operations half of the native RMM (alerts, monitors, scripts, tickets) as one unit.
+
+``native_rmm.module.NativeRmmModule`` mounts :func:`routers` and calls :meth:`Operations.start` /
+:meth:`Operations.stop`; everything this half needs at run time is wired here:
+
+- the static tools (alerts, tickets, script library) and the dynamic ``rmm-script-<slug>`` tools,
+  loaded for every organisation (seeding the default library where an organisation has none),
+  kept in step across replicas by a ``script.changed`` watcher;
+- the alert events' bus for sessions of this hub (:func:`native_rmm.alerts.events.bind_bus`);
+- the ``rmm-monitors`` scheduled job (due synthetic monitors, bounded concurrency).
+
+The policy gate must have started first (``hub.services["gate"]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+
+from hub.core.context import HubContext
+from hub.core.registry import Tool
+from hub.core.scheduler import Scheduler
+from native_rmm.alerts import events as alert_events
+from native_rmm.alerts import routes as alert_routes
+from native_rmm.alerts import tools as alert_tools
+from native_rmm.monitors import jobs as monitor_jobs
+from native_rmm.monitors import routes as monitor_routes
+from native_rmm.scripts import dynamic
+from native_rmm.scripts import routes as script_routes
+from native_rmm.scripts import tools as script_tools
+from native_rmm.tickets import routes as ticket_routes
+from native_rmm.tickets import tools as ticket_tools
+from policies.pipeline import Gate
+
+
+def routers() -> list[APIRouter]:
+    """REST routes of alerts/thresholds, monitors, scripts and tickets."""
+    return [alert_routes.router, monitor_routes.router, script_routes.router, ticket_routes.router]
+
+
+def static_tools() -> list[Tool]:
+    """The global tools of this half (the dynamic script tools are per organisation)."""
+    return [*alert_tools.tools(), *ticket_tools.tools(), *script_tools.static_tools()]
+
+
+class Operations:
+    """Start-up and shutdown of the operations half."""
+
+    def __init__(self) -> None:
+        self._hub: HubContext | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
+        """Register tools, bind the alert bus, load script tools, start the watcher, add the monitor job."""
+        gate: Gate = hub.services["gate"]
+        self._hub = hub
+        alert_events.bind_bus(hub.db, hub.bus)
+        hub.registry.register_all(static_tools())
+        await dynamic.load_all(hub, gate)
+        self._watcher = dynamic.start_watcher(hub)
+
+        async def run_monitors() -> int:
+            return await monitor_jobs.run_due(hub)
+
+        scheduler.add(monitor_jobs.JOB_NAME, run_monitors, seconds=monitor_jobs.JOB_INTERVAL_SECONDS)
+
+    async def stop(self) -> None:
+        """Stop the watcher and unbind the bus."""
+        await dynamic.stop_watcher(self._watcher)
+        self._watcher = None
+        if self._hub is not None:
+            alert_events.unbind_bus(self._hub.db)
+            self._hub = None

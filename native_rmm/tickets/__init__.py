@@ -1,0 +1,1 @@
+"""Native tickets: work items about devices and alerts, with comments."""

@@ -1,0 +1,112 @@
+"""Wire models of tickets: tool arguments (also the REST bodies) and results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from native_rmm.models.tickets import TicketPriority, TicketStatus
+
+Ids = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=50)]
+Title = Annotated[str, Field(min_length=1, max_length=300)]
+StatusFilter = Literal["active", "open", "in_progress", "waiting", "resolved", "closed", "any"]
+
+
+class CreateTicketArgs(BaseModel):
+    """Arguments of ``rmm-create-ticket``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: str = Field(default="", max_length=20000)
+    priority: TicketPriority = TicketPriority.NORMAL
+    assignee_user_id: int | None = Field(default=None, ge=1, description="a user of the organisation")
+    device_ids: Ids = Field(default_factory=list, description="devices the ticket is about")
+    alert_ids: Ids = Field(default_factory=list, description="alerts the ticket is about")
+
+
+class UpdateTicketArgs(BaseModel):
+    """Arguments of ``rmm-update-ticket``: only the fields given change; ``assignee_user_id: null`` unassigns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: int = Field(ge=1)
+    title: Title | None = None
+    status: TicketStatus | None = None
+    priority: TicketPriority | None = None
+    assignee_user_id: int | None = Field(default=None, ge=1)
+    add_device_ids: Ids = Field(default_factory=list)
+    add_alert_ids: Ids = Field(default_factory=list)
+    note: str = Field(default="", max_length=20000, description="an optional comment recorded with the change")
+
+
+class CommentTicketArgs(BaseModel):
+    """Arguments of ``rmm-comment-ticket``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: int = Field(ge=1)
+    body: str = Field(min_length=1, max_length=20000)
+
+
+class ListTicketsArgs(BaseModel):
+    """Arguments of ``rmm-list-tickets``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: StatusFilter = Field(default="active", description="'active' = open, in progress or waiting")
+    device_id: int | None = None
+    assignee_user_id: int | None = None
+    search: str | None = Field(default=None, max_length=200, description="text in the title or description")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class TicketRef(BaseModel):
+    """Arguments of ``rmm-get-ticket``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: int = Field(ge=1)
+
+
+class CommentOut(BaseModel):
+    """One comment."""
+
+    id: int
+    author: str
+    via: str
+    body: str
+    created_at: datetime
+
+
+class TicketSummary(BaseModel):
+    """A ticket in a list."""
+
+    id: int
+    title: str
+    status: TicketStatus
+    priority: TicketPriority
+    assignee_user_id: int | None
+    assignee: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class TicketDetail(TicketSummary):
+    """A ticket with its description, references and comments."""
+
+    description: str
+    device_ids: list[int]
+    alert_ids: list[int]
+    comments: list[CommentOut]
+
+
+class TicketList(BaseModel):
+    """Result of ``rmm-list-tickets``."""
+
+    count: int
+    tickets: list[TicketSummary]
