@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
 from hub.core import audit
 from hub.core.audit import Actor
@@ -255,6 +256,8 @@ def audit_verify() -> None:
     click.echo(f"AUDIT LOG TAMPERED: {report.problem} (first bad entry #{report.first_bad_seq})", err=True)
     sys.exit(1)
 
+
+main.add_command(integrations)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.core import audit
 from hub.core.context import HubContext
@@ -29,7 +30,13 @@ from ui.module import UiModule
 log = logging.getLogger(__name__)
 
 AUDIT_SEAL_INTERVAL_SECONDS = 10
-MODEL_MODULES = ("hub.core.models", "hub.core.audit", "policies.models", "native_rmm.models")
+MODEL_MODULES = (
+    "hub.core.models",
+    "hub.core.audit",
+    "policies.models",
+    "native_rmm.models",
+    "connectors.connectwise_rmm.models",
+)
 
 
 def load_models() -> None:
@@ -42,7 +49,7 @@ def load_models() -> None:
 
 def default_modules() -> list[HubModule]:
     """Every feature module of the hub, in start order."""
-    return [PoliciesModule(), UiModule()]
+    return [PoliciesModule(), ConnectWiseModule(), UiModule()]
 
 
 def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:

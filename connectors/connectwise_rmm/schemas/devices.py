@@ -149,6 +149,34 @@ class Device(CWModel):
         """The best display name: friendly name, device name, then id."""
         return self.friendly_name or self.device_name or self.endpoint_id
 
+    def brief(self) -> DeviceBrief:
+        """The list-row form: ids, names, type, OS and addresses."""
+        return DeviceBrief(
+            endpoint_id=self.endpoint_id,
+            name=self.name,
+            device_name=self.device_name,
+            endpoint_type=self.endpoint_type,
+            company_id=self.company_id,
+            site_id=self.site_id,
+            os=self.os.product if self.os else None,
+            serial_number=self.system.serial_number if self.system else None,
+            ip_addresses=self.ip_address[:4],
+        )
+
+
+class DeviceBrief(CWModel):
+    """One endpoint in a device list, trimmed."""
+
+    endpoint_id: str
+    name: str
+    device_name: str | None = None
+    endpoint_type: str | None = None
+    company_id: str | None = None
+    site_id: str | None = None
+    os: str | None = None
+    serial_number: str | None = None
+    ip_addresses: list[str] = Field(default_factory=list)
+
 
 class EndpointGroup(CWModel):
     """One company/site group of the device list."""

@@ -1,0 +1,39 @@
+"""How the connector's tools answer: upstream failures as tool errors, task runs as per-endpoint reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.connectwise_rmm.errors import ConnectWiseError, NotFoundError
+from connectors.connectwise_rmm.schemas import TaskRunReport
+from hub.core.errors import ToolError, ToolNotFoundError
+
+
+def tool_error(exc: ConnectWiseError) -> ToolError:
+    """An upstream failure as a tool error carrying ConnectWise's status, message and what to do next.
+
+    The message is the client's rendering (``ConnectWise RMM returned HTTP 423: ... . <hint>``), so a
+    locked key, a missing scope or a wrong id reads the same in the UI, the API and the assistant.
+    """
+    if isinstance(exc, NotFoundError):
+        return ToolNotFoundError(str(exc))
+    return ToolError(str(exc))
+
+
+def task_answer(
+    script: str, template_id: str, endpoints: list[str], company: str | None, report: TaskRunReport
+) -> dict[str, Any]:
+    """A run report as tools return it: what ran where, its state, and one row per endpoint."""
+    if report.finished:
+        state = "finished"
+    elif report.timed_out:
+        state = "still running (stopped waiting; cw-rmm-get-task-results with the task_id reports it later)"
+    else:
+        state = "scheduled (runs at the endpoints' next check-in; cw-rmm-get-task-results reports it)"
+    return {
+        "script": script,
+        "template_id": template_id,
+        "target": {"company_id": company} if company else {"endpoint_ids": endpoints},
+        "state": state,
+        **report.model_dump(mode="json"),
+    }
