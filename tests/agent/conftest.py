@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from tests.agent.fakehub import FakeHub
-
-REPO = Path(__file__).resolve().parents[2]
+from agent_fakes import REPO, AgentProcess, FakeHub, StartAgent
 
 
 @pytest.fixture
@@ -23,32 +20,6 @@ async def fake_hub() -> AsyncIterator[FakeHub]:
     yield hub
     if hub._server is not None and not hub._server.should_exit:
         await hub.stop()
-
-
-class AgentProcess:
-    """``python -m agent run`` as a real child process, with its log kept for failure messages."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path) -> None:
-        self.proc = proc
-        self.log_path = log_path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    async def wait(self, within: float = 20) -> int:
-        return await asyncio.wait_for(self.proc.wait(), within)
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 10)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-
-StartAgent = Callable[..., Awaitable[AgentProcess]]
 
 
 @pytest.fixture
@@ -76,12 +47,3 @@ async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
     yield start
     for agent in started:
         await agent.stop()
-
-
-async def eventually(check: Callable[[], object], within: float = 20, message: str = "condition") -> None:
-    """Poll ``check`` until it is truthy."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.05)

@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from agent_fakes import FakeHub, StartAgent, eventually
 
 from agent import protocol as p
-from tests.agent.conftest import StartAgent, eventually
-from tests.agent.fakehub import FakeHub
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells"), pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""A protocol-level stand-in for the hub's ``/agent/v1`` API, served by uvicorn on loopback.
+"""Test helpers for the agent: a protocol-level stand-in for the hub's ``/agent/v1`` API, served by uvicorn on loopback.
 
 It speaks only ``agent.protocol`` (the contract native_rmm implements) so that the agent can be
 tested as a real process before and independently of the real hub. It keeps everything in memory
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,9 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -228,3 +231,38 @@ class FakeHub:
                     del self.sockets[device]
 
         return app
+
+
+class AgentProcess:
+    """``python -m agent run`` as a real child process, with its log kept for failure messages."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path) -> None:
+        self.proc = proc
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def wait(self, within: float = 20) -> int:
+        return await asyncio.wait_for(self.proc.wait(), within)
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+StartAgent = Callable[..., Awaitable[AgentProcess]]
+
+
+async def eventually(check: Callable[[], object], within: float = 20, message: str = "condition") -> None:
+    """Poll ``check`` until it is truthy."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(0.05)
