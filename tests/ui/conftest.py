@@ -75,14 +75,20 @@ async def ui_login(client: httpx.AsyncClient, username: str, password: str) -> s
     return csrf
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Any]:
-    """One headless Chromium per test module (each test opens its own context)."""
-    from playwright.async_api import async_playwright
-
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where browser tests save screenshots."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (make system-deps)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser(artifacts: Path) -> AsyncIterator[Any]:
+    """One headless Chromium per test module (each test opens its own context)."""
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as pw:
         instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance

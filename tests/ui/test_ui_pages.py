@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from hub.core.context import HubContext
+from hub.core.db import Database, utcnow
+from policies.models import Approval
 from tests.conftest import Tenancy, TestUser
 from tests.ui.conftest import CSRF_INPUT, register_ui_tools, ui_login
 from ui.login_csrf import COOKIE as LOGIN_COOKIE
@@ -167,3 +171,95 @@ async def test_vendor_assets_are_served_locally(anon: httpx.AsyncClient) -> None
     assert (await anon.get("/static/app/app.css")).status_code == 200
     assert (await anon.get("/static/vendor/novnc/core/rfb.js")).status_code == 200
     assert (await anon.get("/static/vendor/package.json")).status_code == 404
+
+
+async def test_deciding_an_expired_request_says_expired(
+    anon: httpx.AsyncClient, tenancy: Tenancy, hub: HubContext, db: Database,
+    client_for: Callable[[TestUser], httpx.AsyncClient],
+) -> None:  # fmt: skip
+    register_ui_tools(hub.registry)
+    invoked = await client_for(tenancy.operator).post(
+        "/api/v1/tools/uitest:restart-service/invoke", json={"args": {"device": "pc-late"}}
+    )
+    approval_id = invoked.json()["approval_id"]
+    async with db.transaction() as session:
+        approval = await session.get(Approval, approval_id)
+        assert approval is not None
+        approval.expires_at = utcnow() - timedelta(minutes=5)
+    csrf = await ui_login(anon, "bob", tenancy.approver.password)
+    response = await anon.post(
+        f"/policies/approvals/{approval_id}/decide",
+        data={"decision": "approve", "note": "too late?"},
+        headers={"hx-request": "true", "x-csrf-token": csrf},
+    )
+    assert response.status_code == 200, response.text
+    assert 'data-decision="expired"' in response.text
+    assert "expired" in response.text and "nothing ran" in response.text
+    state = await client_for(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")
+    assert state.json()["status"] == "expired"
+
+
+async def test_viewer_cannot_decide_even_by_hand(
+    anon: httpx.AsyncClient, tenancy: Tenancy, hub: HubContext, client_for: Callable[[TestUser], httpx.AsyncClient]
+) -> None:
+    register_ui_tools(hub.registry)
+    invoked = await client_for(tenancy.operator).post(
+        "/api/v1/tools/uitest:restart-service/invoke", json={"args": {"device": "pc-2"}}
+    )
+    approval_id = invoked.json()["approval_id"]
+    csrf = await ui_login(anon, "vic", tenancy.viewer.password)
+    queue = await anon.get("/policies/approvals")
+    assert f'id="approval-{approval_id}"' in queue.text
+    assert "Approve #" not in queue.text
+    refused = await anon.post(
+        f"/policies/approvals/{approval_id}/decide",
+        data={"decision": "approve"},
+        headers={"hx-request": "true", "x-csrf-token": csrf},
+    )
+    assert refused.status_code == 403
+    assert (await client_for(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")).json()["status"] == "pending"
+
+
+async def test_admin_creates_user_and_token_shown_once(anon: httpx.AsyncClient, tenancy: Tenancy, app: FastAPI) -> None:
+    csrf = await ui_login(anon, "alice", tenancy.admin.password)
+    created = await anon.post(
+        "/admin/users", data={"username": "nina", "role": "operator", "display_name": "Nina", "csrf_token": csrf}
+    )
+    assert created.status_code == 200, created.text
+    password = re.search(r'aria-label="Password for nina">([^<]+)<', created.text)
+    assert password
+    again = await anon.get("/admin/users")
+    assert password.group(1) not in again.text
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as nina:
+        await ui_login(nina, "nina", password.group(1))
+
+    nina_id = re.search(r'data-username="nina">.*?/admin/users/(\d+)/disabled', again.text, re.S)
+    assert nina_id
+    token = await anon.post(
+        "/admin/tokens", data={"user_id": nina_id.group(1), "name": "backup script", "csrf_token": csrf}
+    )
+    plain = re.search(r'aria-label="API token backup script for nina">([^<]+)<', token.text)
+    assert plain
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://hub.test",
+        headers={"Authorization": f"Bearer {plain.group(1)}"},
+    ) as bearer:
+        assert (await bearer.get("/api/v1/me")).json()["username"] == "nina"
+        token_id = re.search(r'data-token-id="(\d+)"', token.text)
+        assert token_id
+        revoked = await anon.post(f"/admin/tokens/{token_id.group(1)}/revoke", data={"csrf_token": csrf})
+        assert revoked.status_code == 200
+        assert (await bearer.get("/api/v1/me")).status_code == 401
+
+    disabled = await anon.post(
+        f"/admin/users/{nina_id.group(1)}/disabled", data={"disabled": "true", "csrf_token": csrf}
+    )
+    assert "nina disabled" in disabled.text
+    own = await anon.post(
+        f"/admin/users/{tenancy.admin.id}/disabled",
+        data={"disabled": "true", "csrf_token": csrf},
+        headers={"accept": "text/html"},
+    )
+    assert own.status_code == 409

@@ -1,0 +1,217 @@
+"""The policy dashboard in a real headless Chromium against a live hub on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.ui.conftest import UiTools, register_ui_tools
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest.fixture
+def tools(live_server: LiveServer) -> UiTools:
+    """The UI test tools, registered in the live hub before any request."""
+    return register_ui_tools(live_server.app.state.hub.registry)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
+    """A fresh browser context (own cookies) and page per test."""
+    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 860})
+    context.set_default_timeout(10_000)
+    tab = await context.new_page()
+    yield tab
+    await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def api(live_server: LiveServer) -> AsyncIterator[Any]:
+    """``api(user)``: an httpx client for the live hub's REST API with the user's bearer token."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(user: TestUser) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {user.token}"})
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def sign_in(page: Page, user: TestUser, *, target: str = "/policies") -> None:
+    await page.goto("/login")
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"**{target}")
+
+
+async def request_restart(client: httpx.AsyncClient, device: str, reason: str = "spooler hung") -> int:
+    response = await client.post(
+        "/api/v1/tools/uitest:restart-service/invoke",
+        json={"args": {"device": device, "service": "spooler"}, "reason": reason},
+    )
+    assert response.status_code == 202, response.text
+    approval_id: int = response.json()["approval_id"]
+    return approval_id
+
+
+async def test_sign_in(page: Page, tenancy: Tenancy, artifacts: Path) -> None:
+    await page.goto("/policies")
+    await page.wait_for_url("**/login?next=/policies")
+    await page.get_by_label("Username").fill("alice")
+    await page.get_by_label("Password").fill("not-her-password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("wrong username or password")
+    await page.screenshot(path=artifacts / "login-wrong-password.png")
+
+    await page.get_by_label("Password").fill(tenancy.admin.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/policies")
+    await expect(page.get_by_role("heading", name="Policies", exact=True)).to_be_visible()
+    await expect(page.get_by_label("Organisation")).to_have_text("Acme MSP")
+    await expect(page.get_by_label("Signed in as")).to_have_text("alice")
+    await expect(
+        page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Admin")
+    ).to_be_visible()
+    await page.screenshot(path=artifacts / "policies-empty.png", full_page=True)
+
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/login")
+
+
+async def test_approve_a_pending_request(
+    page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path
+) -> None:
+    approval_id = await request_restart(api(tenancy.operator), "pc-approve")
+    await sign_in(page, tenancy.approver)
+    row = page.locator(f"#approval-{approval_id}")
+    await expect(row).to_contain_text("restart-service")
+    await expect(row).to_contain_text("olga")
+    await expect(row).to_contain_text("via api")
+    await expect(row).to_contain_text('"device": "pc-approve"')
+    await expect(row).to_contain_text("spooler hung")
+    await page.screenshot(path=artifacts / "approvals-pending.png", full_page=True)
+
+    await page.get_by_label(f"Note for approval #{approval_id}").fill("ok, after hours")
+    async with page.expect_response(f"**/policies/approvals/{approval_id}/decide") as decided:
+        await page.get_by_role("button", name=f"Approve #{approval_id}").click()
+    assert (await decided.value).status == 200
+    result = page.locator('[data-decision="executed"]')
+    await expect(result).to_contain_text(f"Approval #{approval_id} approved")
+    await expect(result).to_contain_text('"device": "pc-approve"')
+    await expect(page.locator(f"#decided-{approval_id}")).to_contain_text("executed")
+    await expect(row).to_have_count(0)
+    await page.screenshot(path=artifacts / "approvals-approved.png", full_page=True)
+
+    status = (await api(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")).json()
+    assert status["status"] == "executed"
+    assert status["decided_by"] == "bob"
+    assert status["decision_note"] == "ok, after hours"
+    assert tools.calls == [("restart-service", {"device": "pc-approve", "service": "spooler"})]
+
+
+async def test_deny_with_a_note_and_refuse_self_approval(
+    page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path
+) -> None:
+    denied_id = await request_restart(api(tenancy.operator), "pc-deny")
+    own_id = await request_restart(api(tenancy.approver), "pc-own", reason="my own")
+    await sign_in(page, tenancy.approver)
+
+    await page.get_by_label(f"Note for approval #{denied_id}").fill("not during business hours")
+    await page.get_by_role("button", name=f"Deny #{denied_id}").click()
+    await expect(page.locator('[data-decision="denied"]')).to_contain_text("not during business hours")
+    await expect(page.locator(f"#decided-{denied_id}")).to_contain_text("denied")
+
+    await page.get_by_role("button", name=f"Approve #{own_id}").click()
+    await expect(page.locator("#flash")).to_contain_text("it is your own request")
+    await page.screenshot(path=artifacts / "approvals-denied-and-self.png", full_page=True)
+
+    approvals = {a["id"]: a for a in (await api(tenancy.admin).get("/api/v1/approvals")).json()}
+    assert approvals[denied_id]["status"] == "denied"
+    assert approvals[denied_id]["decision_note"] == "not during business hours"
+    assert approvals[own_id]["status"] == "pending"
+    assert tools.calls == []
+
+
+async def test_queue_updates_live(page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path) -> None:
+    await sign_in(page, tenancy.approver2)
+    await expect(page.locator("body[data-live='on']")).to_have_count(1)
+    await page.evaluate("window.__notReloaded = true")
+    approval_id = await request_restart(api(tenancy.operator), "pc-live", reason="arrives while watching")
+
+    await expect(page.locator(f"#approval-{approval_id}")).to_contain_text("arrives while watching")
+    await expect(page.locator("#pending-badge")).to_have_text("1")
+    assert await page.evaluate("window.__notReloaded === true")
+    await page.screenshot(path=artifacts / "approvals-live.png", full_page=True)
+
+
+async def test_admin_changes_a_policy(page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path) -> None:
+    await sign_in(page, tenancy.admin)
+    await page.goto("/policies?tab=policies")
+    await page.get_by_label("Source").select_option("uitest")
+    row = page.locator('tr[data-tool="uitest:restart-service"]')
+    await expect(row).to_contain_text("write verb 'restart'")
+    await expect(page.locator('tr[data-tool="uitest:wipe-device"]')).to_contain_text("never")
+
+    async with page.expect_response("**/policies/tools/mode") as changed:
+        await page.get_by_label("Mode for uitest:restart-service").select_option("auto")
+    assert (await changed.value).status == 200
+    await expect(row).to_have_attribute("data-mode", "auto")
+    await expect(row).to_contain_text("set by alice")
+    await page.screenshot(path=artifacts / "policies-changed.png", full_page=True)
+
+    policies = {p["tool"]: p for p in (await api(tenancy.viewer).get("/api/v1/policies")).json()}
+    assert (policies["uitest:restart-service"]["mode"], policies["uitest:restart-service"]["origin"]) == (
+        "auto",
+        "admin",
+    )
+
+    await row.get_by_role("button", name="Reset uitest:restart-service to default").click()
+    await expect(row).to_have_attribute("data-mode", "approval")
+    policies = {p["tool"]: p for p in (await api(tenancy.viewer).get("/api/v1/policies")).json()}
+    assert policies["uitest:restart-service"]["origin"] == "classifier"
+
+
+async def test_viewer_sees_no_decision_buttons(
+    page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path
+) -> None:
+    approval_id = await request_restart(api(tenancy.operator), "pc-viewer")
+    await sign_in(page, tenancy.viewer)
+    await expect(page.locator(f"#approval-{approval_id}")).to_be_visible()
+    await expect(page.get_by_role("button", name=f"Approve #{approval_id}")).to_have_count(0)
+    await expect(page.get_by_role("button", name=f"Deny #{approval_id}")).to_have_count(0)
+    await expect(page.get_by_text("Approvers and admins decide these requests.")).to_be_visible()
+    await page.goto("/policies?tab=policies")
+    await expect(page.locator('tr[data-tool="uitest:restart-service"]')).to_contain_text("approval needed")
+    await expect(page.get_by_label("Mode for uitest:restart-service")).to_have_count(0)
+    await page.screenshot(path=artifacts / "viewer-readonly.png", full_page=True)
+
+
+async def test_audit_log_and_verify(page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path) -> None:
+    await request_restart(api(tenancy.operator), "pc-audit")
+    await sign_in(page, tenancy.admin)
+    await page.goto("/policies?tab=audit")
+    table = page.get_by_role("table", name="Audit log")
+    await expect(table).to_contain_text("approval.requested")
+    await expect(table).to_contain_text("uitest:restart-service")
+    await expect(table).to_contain_text("auth.login")
+
+    await page.get_by_label("Event").select_option("approval.requested")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url("**event=approval.requested**")
+    await expect(table.locator("tbody tr")).to_have_count(1)
+
+    await page.get_by_role("button", name="Verify chain").click()
+    await expect(page.locator('[data-verify="ok"]')).to_contain_text("Audit chain intact")
+    await page.screenshot(path=artifacts / "audit-verified.png", full_page=True)
