@@ -85,7 +85,7 @@ async def start_http(behaviour: HttpBehaviour) -> asyncio.Server:
     """An HTTP/1.1 server on 127.0.0.1 answering every request per ``behaviour``."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (line := await reader.readline()) not in (b"\r\n", b""):
+        while await reader.readline() not in (b"\r\n", b""):
             pass
         behaviour.requests += 1
         body = behaviour.body.encode()
