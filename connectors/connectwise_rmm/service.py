@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import delete, distinct, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
@@ -214,7 +214,7 @@ async def disconnect(session: AsyncSession, manager: ConnectionManager, *, calle
         f"ConnectWise RMM was disconnected by {caller.label}, so this tool no longer exists; nothing was run. "
         "Reconnect it under Integrations > ConnectWise RMM and ask again"
     )
-    pending = select(distinct(Approval.tool_id)).where(
+    pending = select(Approval.tool_id).distinct().where(
         Approval.org_id == caller.org_id,
         Approval.status == ApprovalStatus.PENDING,
         Approval.tool_id.startswith(f"{SOURCE}:"),

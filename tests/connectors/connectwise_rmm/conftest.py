@@ -15,11 +15,15 @@ import httpx
 import pytest
 import respx
 from cw_fakes import BASE_URL, CLIENT_ID, CLIENT_SECRET, FakeClock, SleepRecorder, token_json
+from cw_tenant import FakeTenant
+from cw_world import CWWorld, default_scripts
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.regions import Region
 from connectors.connectwise_rmm.retry import RetryPolicy
+from hub.core.context import HubContext
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +87,22 @@ async def make_client(
 async def client(make_client: Callable[..., ConnectWiseClient], token_route: respx.Route) -> ConnectWiseClient:
     """A client with the token endpoint mocked."""
     return make_client()
+
+
+# -- fixtures for the connection, tools and discovery tests (a hub with fake tenants) --------------
+
+
+@pytest.fixture
+def tenant() -> FakeTenant:
+    """The default fake tenant: two active shell scripts (one with a parameter schema) and one inactive."""
+    return FakeTenant(
+        scripts=default_scripts(),
+        companies=[{"id": "c0ffee00-0000-4000-8000-000000000001", "name": "Acme Pty Ltd", "friendlyName": "Acme"}],
+    )
+
+
+@pytest.fixture
+def cw_world(hub: HubContext, tenant: FakeTenant) -> CWWorld:
+    """The hub's ConnectionManager wired to the fake tenants (in-process ASGI transport)."""
+    manager: ConnectionManager = hub.services["connectwise_rmm"]
+    return CWWorld(manager, tenant)
