@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from agent_fakes import FakeHub, StartAgent, eventually
+from agent_fakes import AgentProcess, FakeHub, StartAgent, eventually
 
 from agent import protocol as p
 
@@ -28,7 +28,7 @@ def _command(cid: str, body: str, *, kind: str = "shell", shell: str | None = "s
     )
 
 
-async def _enrolled(hub: FakeHub, start_agent: StartAgent, state_dir: Path, *extra: str) -> tuple[object, str]:
+async def _enrolled(hub: FakeHub, start_agent: StartAgent, state_dir: Path, *extra: str) -> tuple[AgentProcess, str]:
     agent = await start_agent(
         "run", "--state-dir", str(state_dir), "--hub", hub.url, "--token", hub.state.token, *extra
     )
@@ -112,7 +112,7 @@ async def test_agent_restart_reports_interrupted_command(
     agent, _ = await _enrolled(fake_hub, start_agent, tmp_path / "state")
     await fake_hub.push("dev-1", _command("c-int", "sleep 30"))
     await eventually(lambda: fake_hub.state.statuses, message="the command running")
-    await agent.stop()  # type: ignore[attr-defined]
+    await agent.stop()
     fake_hub.state.queued.clear()
     await start_agent("run", "--state-dir", str(tmp_path / "state"))
     await eventually(lambda: "c-int" in fake_hub.state.results, message="the interrupted result")
@@ -125,7 +125,7 @@ async def test_uninstall_removes_state_and_deregisters(
     state_dir = tmp_path / "state"
     agent, _ = await _enrolled(fake_hub, start_agent, state_dir)
     await fake_hub.push("dev-1", _command("c-un", "", kind="uninstall_agent", shell=None))
-    assert await agent.wait() == 0  # type: ignore[attr-defined]
+    assert await agent.wait() == 0
     assert fake_hub.state.results["c-un"].status is p.CommandStatus.SUCCEEDED
     assert fake_hub.state.deregistered == [("dev-1", p.DeregisterReason.UNINSTALLED)]
     assert not state_dir.exists()
@@ -138,8 +138,8 @@ async def test_quick_support_shows_code_and_cleans_up_on_expiry(
     state_dir = tmp_path / "qs"
     agent, _ = await _enrolled(fake_hub, start_agent, state_dir, "--quick-support", "--foreground")
     assert fake_hub.state.enrollments[0].quick_support
-    assert await agent.wait() == 0  # type: ignore[attr-defined]
-    assert "Your support code: 123-456" in agent.log()  # type: ignore[attr-defined]
+    assert await agent.wait() == 0
+    assert "Your support code: 123-456" in agent.log()
     assert fake_hub.state.deregistered == [("dev-1", p.DeregisterReason.QUICK_SUPPORT_EXPIRED)]
     assert not state_dir.exists()
 
@@ -147,4 +147,25 @@ async def test_quick_support_shows_code_and_cleans_up_on_expiry(
 async def test_revoked_credential_exits_3(fake_hub: FakeHub, start_agent: StartAgent, tmp_path: Path) -> None:
     agent, _ = await _enrolled(fake_hub, start_agent, tmp_path / "state")
     fake_hub.state.credentials.clear()
-    assert await agent.wait() == 3  # type: ignore[attr-defined]
+    assert await agent.wait() == 3
+
+
+async def test_quick_support_ends_on_ctrl_c_or_end_session(
+    fake_hub: FakeHub, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    first, _ = await _enrolled(fake_hub, start_agent, tmp_path / "qs1", "--quick-support")
+    first.proc.terminate()  # what Ctrl+C / closing the window does
+    assert await first.wait() == 0
+    assert fake_hub.state.deregistered == [("dev-1", p.DeregisterReason.QUICK_SUPPORT_ENDED)]
+    assert not (tmp_path / "qs1").exists()
+
+    second = await start_agent(
+        "run", "--state-dir", str(tmp_path / "qs2"), "--hub", fake_hub.url, "--token", fake_hub.state.token,
+        "--quick-support",
+    )  # fmt: skip
+    await eventually(lambda: "dev-2" in fake_hub.sockets, message="the second session's push channel")
+    await fake_hub.push("dev-2", _command("c-end", "", kind="end_session", shell=None))
+    assert await second.wait() == 0
+    assert fake_hub.state.results["c-end"].status is p.CommandStatus.SUCCEEDED
+    assert fake_hub.state.deregistered[-1] == ("dev-2", p.DeregisterReason.QUICK_SUPPORT_ENDED)
+    assert not (tmp_path / "qs2").exists()
