@@ -23,6 +23,7 @@ from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
 from hub.core.settings import Settings, get_settings
+from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from ui.errors import error_page, wants_html
 from ui.module import UiModule
@@ -49,7 +50,7 @@ def load_models() -> None:
 
 def default_modules() -> list[HubModule]:
     """Every feature module of the hub, in start order."""
-    return [PoliciesModule(), ConnectWiseModule(), UiModule()]
+    return [PoliciesModule(), NativeRmmModule(), ConnectWiseModule(), UiModule()]
 
 
 def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:

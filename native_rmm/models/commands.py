@@ -24,8 +24,9 @@ class Command(Base):
     ``uid`` is the id on the wire (:class:`agent.protocol.CommandSpec.id`); ``id`` is what people
     and tools use. Life cycle: ``queued`` -> ``delivered`` (pushed or handed out at a check-in;
     ``acked_at`` once the agent acknowledged it) -> ``running`` -> ``succeeded`` / ``failed`` /
-    ``timed_out`` / ``cancelled``. ``deadline_at`` is when the hub gives up waiting (queue TTL while
-    queued; timeout plus grace once delivered or running). ``result_at`` is set by the first
+    ``timed_out`` / ``cancelled``. ``deadline_at`` is when the hub gives up waiting once the command was
+    delivered or started (its timeout plus a grace); a command never delivered expires after the
+    queue TTL counted from ``queued_at``. ``result_at`` is set by the first
     result the agent reports (later ones are acknowledged and dropped); ``error`` explains
     hub-side outcomes (cancelled by whom, timed out where). ``script_id`` points at a script of the
     operations domain (no foreign key: that table is created by a later migration).
@@ -64,4 +65,4 @@ class Command(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     result_at: Mapped[datetime | None] = mapped_column(default=None)
-    deadline_at: Mapped[datetime] = mapped_column()
+    deadline_at: Mapped[datetime | None] = mapped_column(default=None)

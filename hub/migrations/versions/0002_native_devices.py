@@ -125,7 +125,7 @@ def upgrade() -> None:
     sa.Column('started_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('result_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('deadline_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deadline_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['device_id'], ['rmm_devices.id'], name=op.f('fk_rmm_commands_device_id_rmm_devices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_rmm_commands_org_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rmm_commands')),

@@ -1,0 +1,1 @@
+"""The command queue: enqueue, push over the WebSocket, hand out at check-in, results, timeouts."""

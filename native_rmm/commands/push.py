@@ -1,0 +1,159 @@
+"""Push: the per-process registry of agent WebSockets and the dispatcher that feeds them.
+
+Each replica keeps ``device_id -> AgentConnection`` for the sockets it holds. The dispatcher
+listens on the bus: ``command.queued`` is pushed by whichever replica holds that device's socket
+(the others ignore it), and ``device.ws_connected`` closes an older socket of the same device on
+any replica with 4409 (replaced). A connection sends from one task draining its outbox, so
+pushes, pings and result acks never interleave on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from agent.protocol import WS_CLOSE_REPLACED, CommandMessage, CommandSpec
+from hub.core.db import utcnow
+from hub.core.events import Event, EventBus
+
+log = logging.getLogger(__name__)
+CONNECTED_TOPIC = "device.ws_connected"
+OUTBOX_SIZE = 1000
+
+Sender = Callable[[str], Awaitable[None]]
+Closer = Callable[[int, str], Awaitable[None]]
+Delivered = Callable[[int, int, datetime], Awaitable[None]]
+
+
+class AgentConnection:
+    """One live agent WebSocket: an outbox drained by a single sender task."""
+
+    def __init__(self, *, device_id: int, org_id: int, connection_id: str, send: Sender, close: Closer) -> None:
+        self.device_id = device_id
+        self.org_id = org_id
+        self.connection_id = connection_id
+        self._send = send
+        self._close = close
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
+        self.closed = asyncio.Event()
+
+    def enqueue(self, text: str) -> bool:
+        """Queue a message for sending; False when the connection is closed or hopelessly behind."""
+        if self.closed.is_set():
+            return False
+        try:
+            self._outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("device %s is not reading its WebSocket; closing it", self.device_id)
+            self.closed.set()
+            return False
+        return True
+
+    async def run_sender(self) -> None:
+        """Send queued messages until the connection closes (the WebSocket handler runs this)."""
+        while not self.closed.is_set():
+            text = await self._outbox.get()
+            await self._send(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket (idempotent)."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        await self._close(code, reason)
+
+
+class ConnectionRegistry:
+    """``device_id -> AgentConnection`` of this process."""
+
+    def __init__(self) -> None:
+        self._by_device: dict[int, AgentConnection] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_device)
+
+    def get(self, device_id: int) -> AgentConnection | None:
+        """The live connection of a device on this replica."""
+        return self._by_device.get(device_id)
+
+    def register(self, conn: AgentConnection) -> AgentConnection | None:
+        """Make ``conn`` the device's connection; returns the one it replaces (the caller closes it)."""
+        previous = self._by_device.get(conn.device_id)
+        self._by_device[conn.device_id] = conn
+        return previous if previous is not conn else None
+
+    def unregister(self, conn: AgentConnection) -> bool:
+        """Forget ``conn`` if it is still the device's connection; returns whether it was."""
+        if self._by_device.get(conn.device_id) is conn:
+            del self._by_device[conn.device_id]
+            return True
+        return False
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every connection (shutdown)."""
+        for conn in list(self._by_device.values()):
+            await conn.close(code, reason)
+        self._by_device.clear()
+
+
+def command_message(spec: CommandSpec) -> str:
+    """The JSON text of a pushed command."""
+    return CommandMessage(command=spec).model_dump_json()
+
+
+class PushDispatcher:
+    """Bus listener pushing queued commands to this replica's sockets."""
+
+    def __init__(self, bus: EventBus, registry: ConnectionRegistry, *, on_delivered: Delivered) -> None:
+        self._bus = bus
+        self._registry = registry
+        self._on_delivered = on_delivered
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        """Subscribe and start listening (returns once subscribed)."""
+        self._task = asyncio.create_task(self._listen(), name="rmm-push-dispatcher")
+        await asyncio.wait_for(self._ready.wait(), 10)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _listen(self) -> None:
+        async with self._bus.subscribe("command.queued", CONNECTED_TOPIC) as events:
+            self._ready.set()
+            async for event in events:
+                await self.handle(event)
+
+    async def handle(self, event: Event) -> None:
+        """Act on one event (public for tests)."""
+        device_id = event.data.get("device_id")
+        if not isinstance(device_id, int):
+            return
+        conn = self._registry.get(device_id)
+        if conn is None:
+            return
+        if event.topic == CONNECTED_TOPIC:
+            if event.data.get("connection_id") != conn.connection_id:
+                self._registry.unregister(conn)
+                await conn.close(WS_CLOSE_REPLACED, "another connection of this device took over")
+            return
+        try:
+            spec = CommandSpec.model_validate(event.data.get("spec"))
+        except ValidationError:
+            log.exception("command.queued event for device %s carries no valid spec", device_id)
+            return
+        if conn.enqueue(command_message(spec)):
+            command_id = event.data.get("command_id")
+            if isinstance(command_id, int):
+                await self._on_delivered(command_id, spec.timeout_seconds, utcnow())

@@ -1,0 +1,131 @@
+"""Command tools: run a command, read its result, cancel it, install patches, uninstall the agent."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.protocol import (
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_OUTPUT_BYTES,
+    MAX_SCRIPT_BYTES,
+    MAX_TIMEOUT_SECONDS,
+    CommandKind,
+    OsFamily,
+    Shell,
+)
+from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.roles import Role
+from native_rmm.commands import service
+from native_rmm.commands.schemas import CommandOut
+from native_rmm.devices.service import resolve_device
+from native_rmm.models.devices import Device
+
+SOURCE = "native_rmm"
+DeviceRef = Annotated[int | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
+DEFAULT_SHELLS = {OsFamily.WINDOWS: Shell.POWERSHELL, OsFamily.LINUX: Shell.BASH, OsFamily.MACOS: Shell.ZSH}
+ON_DEVICE = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
+UNINSTALL_TIMEOUT_SECONDS = 600
+PATCH_TIMEOUT_SECONDS = 3600
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunCommandArgs(_Args):
+    device: DeviceRef
+    command: str = Field(min_length=1, max_length=MAX_SCRIPT_BYTES, description="the command line to run")
+    shell: Shell | None = Field(default=None, description="default: powershell on Windows, bash on Linux, zsh on macOS")
+    timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_SECONDS, ge=1, le=MAX_TIMEOUT_SECONDS)
+
+
+class CommandArgs(_Args):
+    command_id: int
+    max_chars: int = Field(default=8000, ge=100, le=MAX_OUTPUT_BYTES, description="trim stdout/stderr to this")
+
+
+class CancelArgs(_Args):
+    command_id: int
+
+
+class InstallPatchesArgs(_Args):
+    device: DeviceRef
+    patch_ids: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default=[], max_length=512, description="KB numbers / package names; empty installs every pending patch"
+    )
+
+
+class DeviceArgs(_Args):
+    device: DeviceRef
+
+
+def _shell_for(device: Device, shell: Shell | None) -> Shell:
+    if shell is not None:
+        return shell
+    return DEFAULT_SHELLS.get(device.os_family, Shell.BASH) if device.os_family else Shell.BASH
+
+
+async def run_command_tool(ctx: ToolContext, args: RunCommandArgs) -> CommandOut:
+    """Run a shell command on a device; it is pushed to the agent at once. Returns the queued command."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    command = await service.enqueue(
+        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.SHELL,
+        shell=_shell_for(device, args.shell), body=args.command, env=None, timeout=args.timeout_seconds,
+        created_by=ctx.caller, approval_id=ctx.approval_id, bus=ctx.bus,
+    )  # fmt: skip
+    return CommandOut.of(command)
+
+
+async def get_command_result_tool(ctx: ToolContext, args: CommandArgs) -> CommandOut:
+    """Get a command's status and, once finished, its exit code and output."""
+    command = await service.get_command(ctx.session, org_id=ctx.org_id, command_id=args.command_id)
+    return CommandOut.of(command, max_chars=args.max_chars)
+
+
+async def cancel_command_tool(ctx: ToolContext, args: CancelArgs) -> CommandOut:
+    """Cancel a command the agent has not picked up yet."""
+    command = await service.cancel(ctx.session, org_id=ctx.org_id, command_id=args.command_id, by=ctx.caller.label,
+                                   bus=ctx.bus)  # fmt: skip
+    return CommandOut.of(command)
+
+
+async def install_patches_tool(ctx: ToolContext, args: InstallPatchesArgs) -> CommandOut:
+    """Install pending OS patches on a device (all of them, or the listed ones) through its package manager."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    command = await service.enqueue(
+        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.INSTALL_PATCHES, shell=None, body="",
+        env=None, timeout=PATCH_TIMEOUT_SECONDS, created_by=ctx.caller, approval_id=ctx.approval_id,
+        patch_ids=args.patch_ids, bus=ctx.bus,
+    )  # fmt: skip
+    return CommandOut.of(command)
+
+
+async def uninstall_agent_tool(ctx: ToolContext, args: DeviceArgs) -> CommandOut:
+    """Uninstall the agent from a device: it removes its service and files and the device shows as uninstalled."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    command = await service.enqueue(
+        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.UNINSTALL_AGENT, shell=None, body="",
+        env=None, timeout=UNINSTALL_TIMEOUT_SECONDS, created_by=ctx.caller, approval_id=ctx.approval_id, bus=ctx.bus,
+    )  # fmt: skip
+    return CommandOut.of(command)
+
+
+def command_tools() -> list[Tool]:
+    """The command tools (policies seeded by the classifier from names and annotations)."""
+    return [
+        model_tool(source=SOURCE, name="rmm-run-command", args_model=RunCommandArgs, handler=run_command_tool,
+                   annotations=ON_DEVICE, title="Run command", category="commands"),
+        model_tool(source=SOURCE, name="rmm-get-command-result", args_model=CommandArgs,
+                   handler=get_command_result_tool, min_role=Role.VIEWER, title="Command result", category="commands",
+                   annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
+        model_tool(source=SOURCE, name="rmm-cancel-command", args_model=CancelArgs, handler=cancel_command_tool,
+                   title="Cancel command", category="commands",
+                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)),
+        model_tool(source=SOURCE, name="rmm-install-patches", args_model=InstallPatchesArgs,
+                   handler=install_patches_tool, annotations=ON_DEVICE, title="Install patches", category="patches"),
+        model_tool(source=SOURCE, name="rmm-uninstall-agent", args_model=DeviceArgs, handler=uninstall_agent_tool,
+                   annotations=ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=True),
+                   title="Uninstall agent", category="devices"),
+    ]  # fmt: skip

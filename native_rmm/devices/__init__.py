@@ -1,0 +1,1 @@
+"""Devices: inventory, credentials, state, applications, patches and their tools."""

@@ -1,0 +1,191 @@
+"""Read tools over customers, sites and devices, plus marking a patch applied (thin wrappers)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from agent.protocol import PatchStatus
+from hub.core.models import Customer, Site
+from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.roles import Role
+from hub.core.tenancy import list_customers
+from native_rmm.devices import schemas, service, state
+from native_rmm.models.devices import Device, DeviceStatus
+
+SOURCE = "native_rmm"
+READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+DeviceRef = Annotated[int | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoArgs(_Args):
+    pass
+
+
+class SitesArgs(_Args):
+    customer_id: int | None = Field(default=None, description="only this customer's sites")
+
+
+class ListDevicesArgs(_Args):
+    customer_id: int | None = None
+    customer: str | None = Field(default=None, max_length=200, description="customer name (substring)")
+    site_id: int | None = None
+    query: str | None = Field(default=None, max_length=255, description="hostname or display name; fuzzy")
+    status: DeviceStatus | None = None
+    include_uninstalled: bool = False
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class DeviceArgs(_Args):
+    device: DeviceRef
+
+
+class StateArgs(_Args):
+    device: DeviceRef
+    minutes: int = Field(default=60, ge=1, le=7 * 24 * 60, description="trend window")
+
+
+class AppsArgs(_Args):
+    device: DeviceRef
+    search: str | None = Field(default=None, max_length=255, description="name or publisher contains")
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class PatchesArgs(_Args):
+    device: DeviceRef
+    status: PatchStatus | None = None
+
+
+class MarkPatchArgs(_Args):
+    device: DeviceRef
+    patch: int | str = Field(description="the patch record id, or its key (KB number / package name)")
+
+
+async def _device_counts(ctx: ToolContext, column: object) -> dict[int, int]:
+    stmt = select(column, func.count()).select_from(Device).join(Site, Site.id == Device.site_id)  # type: ignore[call-overload]
+    stmt = stmt.where(Device.org_id == ctx.org_id, Device.uninstalled_at.is_(None)).group_by(column)
+    return {k: n for k, n in (await ctx.session.execute(stmt)).all()}
+
+
+async def list_customers_tool(ctx: ToolContext, args: NoArgs) -> list[schemas.CustomerOut]:
+    """List the customers of the organisation with their sites and how many devices each has."""
+    per_site = await _device_counts(ctx, Device.site_id)
+    out = []
+    for c in await list_customers(ctx.session, ctx.org_id):
+        sites = [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
+                                 device_count=per_site.get(s.id, 0)) for s in c.sites]  # fmt: skip
+        out.append(schemas.CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned,
+                                       device_count=sum(s.device_count for s in sites), sites=sites))  # fmt: skip
+    return out
+
+
+async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.SiteOut]:
+    """List sites (optionally of one customer) with their device counts."""
+    per_site = await _device_counts(ctx, Device.site_id)
+    stmt = select(Site, Customer).join(Customer).where(Customer.org_id == ctx.org_id)
+    if args.customer_id is not None:
+        stmt = stmt.where(Customer.id == args.customer_id)
+    rows = (await ctx.session.execute(stmt.order_by(Customer.name, Site.name))).all()
+    return [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
+                            device_count=per_site.get(s.id, 0)) for s, c in rows]  # fmt: skip
+
+
+async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs) -> schemas.DeviceList:
+    """List devices, filtered by customer, site, status or a (fuzzy) name query."""
+    rows = await service.list_devices(
+        ctx.session, org_id=ctx.org_id, customer_id=args.customer_id, customer=args.customer, site_id=args.site_id,
+        query=args.query, status=args.status, include_uninstalled=args.include_uninstalled, limit=args.limit + 1,
+        offset=args.offset,
+    )  # fmt: skip
+    items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name)
+             for r in rows[: args.limit]]  # fmt: skip
+    note = ""
+    if args.query and items and all(args.query.lower() not in d.hostname.lower() for d in items):
+        note = f"no exact match for {args.query!r}; these are the closest names"
+    return schemas.DeviceList(devices=items, count=len(items), more=len(rows) > args.limit, note=note)
+
+
+async def _row(ctx: ToolContext, ref: int | str) -> tuple[Device, str, int, str]:
+    device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=ref)
+    site, customer = (
+        await ctx.session.execute(select(Site, Customer).join(Customer).where(Site.id == device.site_id))
+    ).one()
+    return device, site.name, customer.id, customer.name
+
+
+async def get_device_tool(ctx: ToolContext, args: DeviceArgs) -> schemas.DeviceDetail:
+    """Get one device: status, OS, IPs, agent version, last seen, hardware and network."""
+    device, site, customer_id, customer = await _row(ctx, args.device)
+    return schemas.detail(device, site=site, customer_id=customer_id, customer=customer)
+
+
+async def get_device_state_tool(ctx: ToolContext, args: StateArgs) -> schemas.DeviceState:
+    """Get a device's live CPU, memory, disk and load, with the trend over the last minutes."""
+    device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    return await state.device_state(ctx.session, device, minutes=args.minutes)
+
+
+async def list_device_apps_tool(ctx: ToolContext, args: AppsArgs) -> schemas.AppList:
+    """List the applications installed on a device, searchable by name or publisher."""
+    device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    apps, total = await service.list_applications(
+        ctx.session, device_id=device.id, search=args.search, limit=args.limit, offset=args.offset
+    )
+    return schemas.AppList.of(device.id, list(apps), total, args.offset)
+
+
+async def get_device_patches_tool(ctx: ToolContext, args: PatchesArgs) -> schemas.PatchList:
+    """Get a device's OS patches (pending, installed, failed) as its agent reported them."""
+    device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    patches = await service.list_patches(ctx.session, device_id=device.id, status=args.status)
+    out = [schemas.PatchOut.of(p) for p in patches]
+    return schemas.PatchList(
+        device_id=device.id, pending=sum(p.status is PatchStatus.PENDING for p in out), patches=out
+    )
+
+
+async def mark_patch_applied_tool(ctx: ToolContext, args: MarkPatchArgs) -> schemas.PatchOut:
+    """Mark a patch record of a device as installed (a record-keeping change; nothing runs on the device)."""
+    device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    by_id = isinstance(args.patch, int) or str(args.patch).isdigit()
+    record = await service.mark_patch_applied(
+        ctx.session, device_id=device.id, patch_id=int(args.patch) if by_id else None,
+        key=None if by_id else str(args.patch), by=ctx.caller.label,
+    )  # fmt: skip
+    return schemas.PatchOut.of(record)
+
+
+def device_tools() -> list[Tool]:
+    """The device read tools and ``rmm-mark-patch-applied``."""
+
+    def read(name: str, args: type[BaseModel], handler: object, title: str) -> Tool:
+        return model_tool(source=SOURCE, name=name, args_model=args, handler=handler,  # type: ignore[arg-type]
+                          annotations=READ, min_role=Role.VIEWER, title=title, category="devices")  # fmt: skip
+
+    return [
+        read("rmm-list-customers", NoArgs, list_customers_tool, "List customers"),
+        read("rmm-list-sites", SitesArgs, list_sites_tool, "List sites"),
+        read("rmm-list-devices", ListDevicesArgs, list_devices_tool, "List devices"),
+        read("rmm-get-device", DeviceArgs, get_device_tool, "Device details"),
+        read("rmm-get-device-state", StateArgs, get_device_state_tool, "Device health"),
+        read("rmm-list-device-apps", AppsArgs, list_device_apps_tool, "Installed applications"),
+        read("rmm-get-device-patches", PatchesArgs, get_device_patches_tool, "Device patches"),
+        model_tool(
+            source=SOURCE,
+            name="rmm-mark-patch-applied",
+            args_model=MarkPatchArgs,
+            handler=mark_patch_applied_tool,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+            min_role=Role.OPERATOR,
+            title="Mark patch applied",
+            category="patches",
+        ),
+    ]

@@ -1,0 +1,83 @@
+"""The native RMM device plane as a hub module: agent API, push channel, ingest, jobs and tools."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from typing import cast
+
+from fastapi import APIRouter
+
+from hub.core.context import HubContext
+from hub.core.scheduler import Scheduler
+from native_rmm import jobs
+from native_rmm.agent_api.routes import router as agent_router
+from native_rmm.agent_api.ws import router as ws_router
+from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
+from native_rmm.devices.routes import router as devices_router
+from native_rmm.ingest.writer import IngestWriter, SampleHook
+from native_rmm.installers.routes import router as installers_router
+from native_rmm.installers.wheel import WheelBuilder
+from native_rmm.plane import DevicePlane
+from native_rmm.settings import RmmSettings, get_rmm_settings
+from native_rmm.tools import device_plane_tools
+
+log = logging.getLogger(__name__)
+ALERTS_SERVICE = "native_rmm.alerts.service"
+WS_CLOSE_GOING_AWAY = 1001
+
+
+def alerts_hook() -> SampleHook | None:
+    """``native_rmm.alerts.service.evaluate_sample`` when the alerts domain is installed."""
+    try:
+        module = importlib.import_module(ALERTS_SERVICE)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("native_rmm.alerts", ALERTS_SERVICE):
+            raise
+        return None
+    hook = getattr(module, "evaluate_sample", None)
+    return cast(SampleHook, hook) if hook is not None else None
+
+
+class NativeRmmModule:
+    """Registers ``hub.services["native_rmm"]`` (:class:`DevicePlane`), the tools and three jobs."""
+
+    name = "native_rmm"
+
+    def __init__(self, settings: RmmSettings | None = None) -> None:
+        self._settings = settings
+        self.plane: DevicePlane | None = None
+        self._dispatcher: PushDispatcher | None = None
+
+    def routers(self) -> Sequence[APIRouter]:
+        return [agent_router, ws_router, installers_router, devices_router]
+
+    async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
+        settings = self._settings or get_rmm_settings()
+        # Services find the bus through the session (``commands.service.session_bus``).
+        maker = hub.db.sessionmaker
+        maker.configure(info={**maker.kw.get("info", {}), "bus": hub.bus})
+        writer = IngestWriter(hub.db, hub.bus, settings, sample_hook=alerts_hook())
+        plane = DevicePlane(
+            db=hub.db, bus=hub.bus, settings=settings, hub_settings=hub.settings, writer=writer,
+            registry=ConnectionRegistry(), wheel=WheelBuilder(),
+        )  # fmt: skip
+        hub.services["native_rmm"] = plane
+        self.plane = plane
+        await writer.start()
+        self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered)
+        await self._dispatcher.start()
+        hub.registry.register_all(device_plane_tools())
+        jobs.add_jobs(scheduler, plane)
+
+    async def stop(self) -> None:
+        plane = self.plane
+        if plane is None:
+            return
+        await plane.registry.close_all(WS_CLOSE_GOING_AWAY, "the hub is shutting down")
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()
+        await plane.writer.stop()
+        plane.wheel.cleanup()
+        self.plane = None

@@ -1,0 +1,12 @@
+"""Every tool of the device plane, registered by :class:`native_rmm.module.NativeRmmModule`."""
+
+from __future__ import annotations
+
+from hub.core.registry import Tool
+from native_rmm.commands.tools import command_tools
+from native_rmm.devices.tools import device_tools
+
+
+def device_plane_tools() -> list[Tool]:
+    """Devices, customers/sites, patches and commands."""
+    return [*device_tools(), *command_tools()]
