@@ -36,7 +36,7 @@ assets: ui/node_modules/.installed
 	@echo "created .env with a random RMMHUB_SECRET_KEY"
 
 run: install .env
-	$(VENV)/bin/rmmhub serve
+	$(VENV)/bin/rmmhub serve --with-local-agent
 
 # Debian packages the tests drive for real (browser, VNC server, shell linting).
 SYSTEM_PACKAGES := chromium chromium-driver xvfb x11vnc shellcheck

@@ -90,26 +90,36 @@ def print_initial_admin(settings: Settings) -> None:
 @click.option("--host", default=None, help="bind address (default RMMHUB_HOST or 127.0.0.1)")
 @click.option("--port", default=None, type=int, help="port (default RMMHUB_PORT or 8000)")
 @click.option("--no-migrate", is_flag=True, help="do not migrate the database first")
-def serve(host: str | None, port: int | None, no_migrate: bool) -> None:
+@click.option("--with-local-agent", is_flag=True, help="also run an agent for this machine (as the current user)")
+def serve(host: str | None, port: int | None, no_migrate: bool, with_local_agent: bool) -> None:
     """Migrate, bootstrap a fresh database, and run the hub."""
     import uvicorn
 
     from hub.core.logging import configure_logging
+    from hub.local_agent import LocalAgent, base_installer_token
     from hub.main import create_app
 
     settings = _settings()
+    if host or port:
+        settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     configure_logging(settings.log_level, json_output=settings.log_json)
     if not no_migrate:
         upgrade(settings.database_url)
     print_initial_admin(settings)
+    agent = None
+    if with_local_agent:
+        token = _run(settings, base_installer_token)
+        if token:
+            agent = LocalAgent(hub_url=f"http://127.0.0.1:{settings.port}", token=token)
+            agent.start()
     app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        ws="websockets-sansio",
-    )
+    try:
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), ws="websockets-sansio"
+        )
+    finally:
+        if agent is not None:
+            agent.stop()
 
 
 @main.group()

@@ -36,3 +36,5 @@ def configure_logging(level: str = "INFO", *, json_output: bool = False) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs every job run at INFO; keep its warnings and errors only.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
