@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
-from native_rmm import jobs
+from native_rmm import jobs, operations
 from native_rmm.agent_api.routes import router as agent_router
 from native_rmm.agent_api.ws import router as ws_router
 from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
@@ -49,9 +49,10 @@ class NativeRmmModule:
         self._settings = settings
         self.plane: DevicePlane | None = None
         self._dispatcher: PushDispatcher | None = None
+        self._operations = operations.Operations()
 
     def routers(self) -> Sequence[APIRouter]:
-        return [agent_router, ws_router, installers_router, devices_router]
+        return [agent_router, ws_router, installers_router, devices_router, *operations.routers()]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
@@ -70,8 +71,10 @@ class NativeRmmModule:
         await self._dispatcher.start()
         hub.registry.register_all(device_plane_tools())
         jobs.add_jobs(scheduler, plane)
+        await self._operations.start(hub, scheduler)  # alerts, monitors, scripts, tickets
 
     async def stop(self) -> None:
+        await self._operations.stop()
         plane = self.plane
         if plane is None:
             return
