@@ -12,6 +12,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.connectwise_rmm.card import ConnectWiseCard
+
 NOT_CONNECTED = "Not connected"
 
 
@@ -52,13 +54,4 @@ class StaticCard:
 
 
 #: Every integration card, in display order.
-CARDS: list[IntegrationCard] = [
-    StaticCard(
-        name="ConnectWise RMM",
-        description=(
-            "Devices, patches, tickets and automation scripts of your ConnectWise RMM (Asio) tenant, "
-            "as policy-gated tools. Each active shell script becomes its own tool."
-        ),
-        href="/integrations/connectwise-rmm",
-    ),
-]
+CARDS: list[IntegrationCard] = [ConnectWiseCard()]
