@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ui.pages import admin, approvals, assistant, audit, auth, integrations, live, policies
+from ui.pages import admin, approvals, assistant, audit, auth, integrations, integrations_cw, live, policies
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -19,4 +19,5 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     assistant.router,
     integrations.router,
+    integrations_cw.router,
 ]
