@@ -58,7 +58,7 @@ def tool_schema(parameters: dict[str, Any]) -> dict[str, Any]:
 
 def script_tool(script: Script) -> Tool:
     """The dynamic tool of one script (the handler runs it through :func:`runs.run_script`)."""
-    script_id = script.id
+    script_id, tool_id = script.id, f"{SOURCE}:{script.tool_name}"
     description = (
         f"Run the script '{script.name}' ({_OS_LABEL[script.os_type]}, {script.shell.value}) on one or more devices."
         + (f" {script.description.strip()}" if script.description.strip() else "")
@@ -69,7 +69,7 @@ def script_tool(script: Script) -> Tool:
         params = {k: v for k, v in args.items() if k != "device_ids"}
         return await runs.run_script(
             ctx.session, caller=ctx.caller, script_id=script_id, device_ids=args["device_ids"], params=params,
-            approval_id=ctx.approval_id, tool_id=f"{SOURCE}:{script.tool_name}", bus=ctx.bus,
+            approval_id=ctx.approval_id, tool_id=tool_id, bus=ctx.bus,
         )  # fmt: skip
 
     return Tool(
