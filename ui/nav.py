@@ -46,6 +46,8 @@ SIDEBAR: list[NavLink] = [
 ADMIN_SECTIONS: list[NavLink] = [
     NavLink("Users", "/admin/users", min_role=Role.ADMIN, group="Access"),
     NavLink("API tokens", "/admin/tokens", min_role=Role.ADMIN, group="Access"),
+    NavLink("Agent installers", "/admin/rmm/installers", min_role=Role.ADMIN, group="RMM"),
+    NavLink("Metric thresholds", "/admin/rmm/thresholds", min_role=Role.ADMIN, group="RMM"),
 ]
 
 

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ui.pages import admin, approvals, assistant, audit, auth, integrations, integrations_cw, live, policies
+from ui.pages import (
+    admin,
+    admin_rmm,
+    approvals,
+    assistant,
+    audit,
+    auth,
+    integrations,
+    integrations_cw,
+    live,
+    policies,
+    rmm,
+    rmm_device,
+    rmm_scripts,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -20,4 +34,8 @@ ROUTERS: list[APIRouter] = [
     assistant.router,
     integrations.router,
     integrations_cw.router,
+    rmm.router,
+    rmm_scripts.router,
+    rmm_device.router,
+    admin_rmm.router,
 ]

@@ -1,0 +1,173 @@
+"""Fixtures of the RMM page tests: a hub with both native RMM halves, devices enrolled and checked in
+through the real agent API (a simulated agent over HTTP), and signed-in UI clients."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from agent.protocol import Application, OsFamily, Patch
+from hub.core.context import HubContext
+from hub.core.db import Database
+from hub.core.scheduler import Scheduler
+from hub.core.settings import Settings
+from hub.main import create_app, default_modules
+from native_rmm import operations
+from native_rmm.installers import service as installers
+from native_rmm.plane import DevicePlane
+from native_rmm.testing.agentsim import SimAgent, now, sample_inventory, sample_metrics
+from tests.conftest import LiveServer, Tenancy, TestUser, free_port, make_settings
+from tests.ui.conftest import ui_login
+
+
+class _OperationsOnly:
+    """Mounts the operations half (alerts, scripts) when ``native_rmm.module`` does not wire it itself."""
+
+    name = "native_rmm_operations"
+
+    def __init__(self) -> None:
+        self.ops = operations.Operations()
+
+    def routers(self) -> Sequence[APIRouter]:
+        return operations.routers()
+
+    async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
+        await self.ops.start(hub, scheduler)
+
+    async def stop(self) -> None:
+        await self.ops.stop()
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The hub app with the operations half, whether or not the native RMM module mounts it yet."""
+    modules: list[Any] = default_modules()
+    paths = {getattr(route, "path", None) for m in modules for r in m.routers() for route in r.routes}
+    if "/api/v1/rmm/thresholds" not in paths:
+        modules.insert(1, _OperationsOnly())
+    return create_app(settings, modules=modules)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The hub app (both RMM halves) with its lifespan running."""
+    application = build_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The hub (both RMM halves) on a real loopback port, for the browser tests."""
+    import uvicorn
+
+    port = free_port()
+    live_settings = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}")
+    application = build_app(live_settings)
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-hub-rmm", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live hub did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+async def base_token(db: Database, org_id: int) -> str:
+    """The plain token of the organisation's Base installer."""
+    async with db.transaction() as session:
+        installer = await installers.ensure_base_installer(session, org_id=org_id)
+        return installers.installer_token(session, installer)
+
+
+APPS = [
+    Application(name="Mozilla Firefox", version="128.0", publisher="Mozilla"),
+    Application(name="OpenSSH server", version="9.2p1", publisher="Debian"),
+    Application(name="PostgreSQL 16", version="16.4", publisher="PGDG"),
+    Application(name="nginx", version="1.22.1", publisher="Debian"),
+]
+PATCHES = [
+    Patch(id="openssl", title="OpenSSL security update", severity="important"),
+    Patch(id="linux-image-amd64", title="Linux kernel", severity="moderate"),
+]
+
+
+@dataclass
+class Enrolled:
+    """A simulated agent enrolled through HTTP, and its device id."""
+
+    agent: SimAgent
+    device_id: int
+
+
+async def enroll_and_checkin(
+    agent: SimAgent, token: str, *, cpu: float = 12.5, history_minutes: int = 30, apps: bool = True
+) -> Enrolled:
+    """Enroll ``agent`` with ``token``, then send a full check-in plus one sample per past minute."""
+    await agent.enroll(token)
+    start = now() - timedelta(minutes=history_minutes)
+    for minute in range(history_minutes):
+        at = start + timedelta(minutes=minute)
+        await agent.checkin(metrics=sample_metrics(cpu=10 + (minute * 7) % 40, memory=35 + minute % 10, at=at))
+    await agent.checkin(
+        metrics=sample_metrics(cpu=cpu),
+        inventory=sample_inventory(agent.hostname),
+        applications=APPS if apps else None,
+        patches=PATCHES if apps else None,
+    )
+    assert agent.device_id is not None
+    return Enrolled(agent, agent.device_id)
+
+
+Fleet = Callable[..., Awaitable[Enrolled]]
+
+
+@pytest.fixture
+async def enroll(app: FastAPI, db: Database, tenancy: Tenancy) -> AsyncIterator[Fleet]:
+    """``await enroll("LON-WEB-01", cpu=95)``: a device enrolled and checked in through the agent API in-process."""
+    agents: list[SimAgent] = []
+    token = await base_token(db, tenancy.org_id)
+    plane: DevicePlane = app.state.hub.services["native_rmm"]
+
+    async def make(hostname: str = "SIM-01", **kwargs: Any) -> Enrolled:
+        agent = SimAgent("http://hub.test", hostname=hostname, transport=httpx.ASGITransport(app=app))
+        agents.append(agent)
+        enrolled = await enroll_and_checkin(agent, token, **kwargs)
+        await plane.writer.flush()
+        return enrolled
+
+    yield make
+    for agent in agents:
+        await agent.aclose()
+
+
+@pytest.fixture
+async def ui_as(app: FastAPI) -> AsyncIterator[Callable[[TestUser], Awaitable[httpx.AsyncClient]]]:
+    """``await ui_as(user)``: a client signed in through the login form, CSRF header set."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(user: TestUser) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+        clients.append(client)
+        csrf = await ui_login(client, user.username, user.password)
+        client.headers["X-CSRF-Token"] = csrf
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+__all__ = ["APPS", "PATCHES", "Enrolled", "Fleet", "OsFamily", "base_token", "build_app", "enroll_and_checkin"]

@@ -1,0 +1,145 @@
+"""Admin → RMM: agent installers (Base + scoped; copy the per-OS command) and metric thresholds.
+
+Both are admin configuration, not tools: they go through the installer and threshold services the
+REST API uses (each audits the change).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core.db import utcnow
+from hub.core.deps import SessionDep
+from hub.core.errors import ToolError
+from hub.core.roles import Role
+from native_rmm.alerts import thresholds as threshold_service
+from native_rmm.alerts.schemas import Thresholds
+from native_rmm.installers import service as installers
+from native_rmm.models.alerts import MetricName
+from ui.page import Page, PageDep, render
+from ui.pages import rmm_queries as q
+
+router = APIRouter(include_in_schema=False)
+
+EXPIRY_CHOICES = [(0, "never"), (1, "1 day"), (7, "7 days"), (30, "30 days"), (90, "90 days")]
+METRIC_LABELS = {MetricName.CPU: "CPU", MetricName.MEMORY: "Memory", MetricName.DISK: "Disk"}
+
+
+def _base_url(page: Page) -> str:
+    """The URL agents reach the hub at (``RMMHUB_PUBLIC_URL``, else this request's base URL)."""
+    return (page.hub.settings.public_url or str(page.request.base_url)).rstrip("/")
+
+
+async def _installers_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
+    base = _base_url(page)
+    rows = await installers.list_installers(session, org_id=page.org.id, include_revoked=True)
+    views = [installers.view(session, i, base_url=base) for i in rows]
+    sites = await q.site_choices(session, org_id=page.org.id)
+    names = {s.id: f"{s.customer_name} / {s.name}" for s in sites}
+    customers = {s.customer_id: s.customer_name for s in sites}
+    return render(
+        page, "admin/rmm_installers.html", views=views, sites=sites, site_names=names, customers=customers,
+        expiries=EXPIRY_CHOICES, now=utcnow(), **extra,
+    )  # fmt: skip
+
+
+@router.get("/admin/rmm/installers")
+async def installers_page(page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Installers with their per-OS install commands."""
+    page.require(Role.ADMIN)
+    return await _installers_page(page, session)
+
+
+@router.post("/admin/rmm/installers")
+async def create_installer(
+    page: PageDep,
+    session: SessionDep,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    scope: Annotated[str, Form(max_length=40)] = "",
+    expires_in_days: Annotated[int, Form(ge=0, le=3650)] = 0,
+    max_uses: Annotated[str, Form(max_length=10)] = "",
+    quick_support: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    """Create a scoped installer (``scope`` is ``customer:<id>`` or ``site:<id>``; empty means Unassigned)."""
+    page.require(Role.ADMIN)
+    kind, _, raw_id = scope.partition(":")
+    if scope and (kind not in ("customer", "site") or not raw_id.isdigit()):
+        raise ToolError("choose a customer or a site for the installer")
+    uses = max_uses.strip()
+    if uses and not uses.isdigit():
+        raise ToolError("the use limit must be a whole number (leave it empty for no limit)")
+    installer = await installers.create_installer(
+        session, org_id=page.org.id, name=name, actor=page.caller.actor,
+        customer_id=int(raw_id) if kind == "customer" else None, site_id=int(raw_id) if kind == "site" else None,
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+        max_uses=int(uses) if uses else None, quick_support=quick_support,
+    )  # fmt: skip
+    return await _installers_page(page, session, notice=f"Installer {installer.name!r} created.", fresh=installer.id)
+
+
+@router.post("/admin/rmm/installers/{installer_id}/revoke")
+async def revoke_installer(installer_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Revoke a scoped installer: its commands stop enrolling new devices."""
+    page.require(Role.ADMIN)
+    installer = await installers.revoke_installer(
+        session, org_id=page.org.id, installer_id=installer_id, actor=page.caller.actor
+    )
+    return await _installers_page(page, session, notice=f"Installer {installer.name!r} revoked.")
+
+
+@router.post("/admin/rmm/installers/{installer_id}/regenerate")
+async def regenerate_installer(installer_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Give an installer a new token; commands copied before stop working."""
+    page.require(Role.ADMIN)
+    installer = await installers.regenerate_token(
+        session, org_id=page.org.id, installer_id=installer_id, actor=page.caller.actor
+    )
+    return await _installers_page(
+        page, session, notice=f"New token for {installer.name!r}: copy the commands again.", fresh=installer.id
+    )
+
+
+def _threshold_rows(values: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    return [
+        (m.value, METRIC_LABELS[m], values.get(f"{m.value}_warn"), values.get(f"{m.value}_danger")) for m in MetricName
+    ]
+
+
+@router.get("/admin/rmm/thresholds")
+async def thresholds_page(page: PageDep, session: SessionDep) -> HTMLResponse:
+    """The organisation's warn/danger percentages."""
+    page.require(Role.ADMIN)
+    current = await threshold_service.get_thresholds(session, page.org.id)
+    return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(current.model_dump()),
+                  errors=[])  # fmt: skip
+
+
+@router.post("/admin/rmm/thresholds")
+async def save_thresholds(request: Request, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Validate (``0 < warn < danger <= 100``) and save; errors re-render the form with what was typed."""
+    page.require(Role.ADMIN)
+    form = await request.form()
+    typed = {name: str(form.get(name, "")).strip() for name in Thresholds.model_fields}
+    try:
+        values = Thresholds.model_validate(typed)
+    except ValidationError as exc:
+        current = await threshold_service.get_thresholds(session, page.org.id)
+        errors = [_problem(e) for e in exc.errors()]
+        return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(typed), errors=errors,
+                      status_code=422)  # fmt: skip
+    saved = await threshold_service.set_thresholds(session, actor=page.caller, values=values)
+    return render(page, "admin/rmm_thresholds.html", current=saved, rows=_threshold_rows(saved.model_dump()),
+                  errors=[], notice="Thresholds saved; they apply to the next samples.")  # fmt: skip
+
+
+def _problem(error: Any) -> str:
+    loc = ".".join(str(p) for p in error.get("loc", ()))
+    field = loc.replace("_", " ") if loc else "thresholds"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{field}: {message}" if loc else message

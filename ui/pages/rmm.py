@@ -1,0 +1,143 @@
+"""The RMM page (``/rmm``): tabs Devices, Alerts, Scripts, Quick-support and Sessions (``?tab=``).
+
+Devices are paged server-side (filters by customer, site, status and text; two statements per
+page whatever the fleet size). Alert buttons invoke ``rmm-acknowledge-alert`` /
+``rmm-resolve-alert`` through the policy gate. The Scripts tab lives in :mod:`ui.pages.rmm_scripts`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core.deps import SessionDep
+from native_rmm.devices.service import count_by_status
+from native_rmm.models.devices import DeviceStatus
+from native_rmm.scripts import service as scripts
+from policies.deps import GateDep
+from policies.outcome import InvocationStatus
+from ui.page import Page, PageDep, render
+from ui.pages import rmm_queries as q
+from ui.pages.rmm_actions import invoke, outcome_html
+
+router = APIRouter(include_in_schema=False)
+
+Tab = Literal["devices", "alerts", "scripts", "quick-support", "sessions"]
+PAGE_SIZE = 50
+ALERT_PAGE = 100
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+def device_filters(customer_id: str, site_id: str, status: str, search: str) -> q.DeviceFilters:
+    """Filters from the query string (empty values mean "any"; an unknown status is ignored)."""
+    valid = {s.value for s in DeviceStatus}
+    return q.DeviceFilters(
+        customer_id=_int_or_none(customer_id),
+        site_id=_int_or_none(site_id),
+        status=DeviceStatus(status) if status in valid else None,
+        q=search.strip()[:200],
+    )
+
+
+def _query_string(filters: q.DeviceFilters) -> str:
+    values = {
+        "customer_id": filters.customer_id or "",
+        "site_id": filters.site_id or "",
+        "status": filters.status.value if filters.status else "",
+        "q": filters.q,
+    }
+    return urlencode({k: v for k, v in values.items() if v != ""})
+
+
+async def devices_context(
+    session: AsyncSession, page: Page, filters: q.DeviceFilters, offset: int, *, with_choices: bool
+) -> dict[str, Any]:
+    """The device table (and, for the whole tab, the filter choices and status counts)."""
+    result = await q.device_page(session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE)
+    context: dict[str, Any] = {"devices": result, "filters": filters, "filter_qs": _query_string(filters)}
+    if with_choices:
+        sites = await q.site_choices(session, org_id=page.org.id)
+        customers = list({s.customer_id: s.customer_name for s in sites}.items())
+        context.update(
+            sites=sites, customers=customers, statuses=list(DeviceStatus),
+            status_counts=await count_by_status(session, org_id=page.org.id),
+        )  # fmt: skip
+    return context
+
+
+@router.get("/rmm")
+async def rmm_index(
+    page: PageDep,
+    session: SessionDep,
+    tab: Tab = "devices",
+    customer_id: str = "",
+    site_id: str = "",
+    status: str = "",
+    q_: Annotated[str, Query(alias="q", max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    """The RMM page with the selected tab rendered server-side."""
+    context: dict[str, Any] = {"tab": tab}
+    context["alert_count"] = await q.active_alert_count(session, org_id=page.org.id)
+    if tab == "devices":
+        filters = device_filters(customer_id, site_id, status, q_)
+        context.update(await devices_context(session, page, filters, offset, with_choices=True))
+    elif tab == "alerts":
+        context["alerts"] = await q.alert_rows(session, org_id=page.org.id, limit=ALERT_PAGE)
+    elif tab == "scripts":
+        context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
+    elif tab == "quick-support":
+        context["quick"] = await q.quick_support_devices(session, org_id=page.org.id)
+    return render(page, "rmm/index.html", **context)
+
+
+@router.get("/rmm/devices")
+async def devices_table(
+    page: PageDep,
+    session: SessionDep,
+    customer_id: str = "",
+    site_id: str = "",
+    status: str = "",
+    q_: Annotated[str, Query(alias="q", max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    """The device table fragment (filters and paging re-render only the table)."""
+    filters = device_filters(customer_id, site_id, status, q_)
+    context = await devices_context(session, page, filters, offset, with_choices=False)
+    response = render(page, "rmm/_devices_table.html", **context)
+    qs = context["filter_qs"]
+    response.headers["HX-Push-Url"] = f"/rmm?tab=devices&{qs}{'&' if qs else ''}offset={offset}"
+    return response
+
+
+AlertAction = Literal["acknowledge", "resolve"]
+_ALERT_TOOLS: dict[str, str] = {"acknowledge": "rmm-acknowledge-alert", "resolve": "rmm-resolve-alert"}
+
+
+@router.post("/rmm/alerts/{alert_id}/{action}")
+async def alert_action(
+    alert_id: int,
+    action: AlertAction,
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    where: Annotated[Literal["list", "device"], Form()] = "list",
+) -> HTMLResponse:
+    """Acknowledge or resolve an alert through the gate; answers the updated row and the outcome."""
+    outcome = await invoke(page, session, gate, _ALERT_TOOLS[action], {"alert_id": alert_id}, reason=reason)
+    verb = "Acknowledge" if action == "acknowledge" else "Resolve"
+    rows = await q.alert_rows(session, org_id=page.org.id, alert_id=alert_id, active_only=False, limit=1)
+    if not rows:
+        return outcome_html(page, outcome, action=f"{verb} alert #{alert_id}")
+    return render(
+        page, "rmm/_alert_row.html", row=rows[0], where=where, outcome=outcome, action=f"{verb} alert #{alert_id}",
+        S=InvocationStatus,
+    )  # fmt: skip

@@ -1,0 +1,220 @@
+"""The device page (``/rmm/devices/{id}``): header, actions and tabs System, Applications, Alerts,
+Patches and Script Runs (``?tab=``).
+
+Actions are tool invocations through the policy gate: ``rmm-run-command`` (its result is polled
+from the command row until it finishes; a pending approval is polled until decided),
+``rmm-uninstall-agent``, ``rmm-install-patches`` and ``rmm-mark-patch-applied``. The System tab's
+gauges and sparklines refresh from :func:`metrics_json` every 10 s (``ui/static/rmm.js``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.protocol import TERMINAL_STATUSES, Shell
+from hub.core.db import utcnow
+from hub.core.deps import SessionDep
+from native_rmm.commands import service as commands
+from native_rmm.devices import service as devices
+from native_rmm.models.devices import Device, DeviceStatus
+from native_rmm.scripts import runs
+from policies.deps import GateDep
+from policies.models import ApprovalStatus
+from policies.outcome import InvocationStatus, Outcome
+from ui.page import Page, PageDep, render
+from ui.pages import rmm_queries as q
+from ui.pages.rmm_actions import command_id_of, invoke, org_approval, outcome_html
+
+router = APIRouter(include_in_schema=False)
+
+DeviceTab = Literal["system", "applications", "alerts", "patches", "runs"]
+APP_PAGE = 50
+RUNS_LIMIT = 50
+COMMAND_POLL = "every 2s"
+APPROVAL_POLL = "every 3s"
+
+
+async def _device(session: AsyncSession, page: Page, device_id: int) -> Device:
+    return await devices.get_device(session, org_id=page.org.id, device_id=device_id)
+
+
+async def apps_context(session: AsyncSession, device: Device, search: str, offset: int) -> dict[str, Any]:
+    """A page of the device's applications matching ``search`` (server-side)."""
+    apps, total = await devices.list_applications(
+        session, device_id=device.id, search=search or None, limit=APP_PAGE, offset=offset
+    )
+    return {"apps": apps, "apps_total": total, "apps_q": search, "apps_offset": offset, "apps_limit": APP_PAGE}
+
+
+@router.get("/rmm/devices/{device_id}")
+async def device_page(
+    device_id: int, page: PageDep, session: SessionDep, tab: DeviceTab = "system",
+    app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:  # fmt: skip
+    """The device header, its actions and the selected tab (rendered server-side)."""
+    device = await _device(session, page, device_id)
+    context: dict[str, Any] = {
+        "device": device,
+        "where": await q.placement(session, site_id=device.site_id),
+        "tab": tab,
+        "alert_count": await q.active_alert_count(session, org_id=page.org.id, device_id=device.id),
+        "shells": [s.value for s in Shell],
+    }
+    if tab == "system":
+        context["sample"] = await q.latest_sample(session, device_id=device.id)
+    elif tab == "applications":
+        context.update(await apps_context(session, device, app_q.strip(), offset))
+    elif tab == "alerts":
+        context["alerts"] = await q.alert_rows(session, org_id=page.org.id, device_id=device.id, limit=200)
+    elif tab == "patches":
+        context["patches"] = await devices.list_patches(session, device_id=device.id)
+    else:
+        context["runs"] = await runs.list_script_runs(
+            session, org_id=page.org.id, device_id=device.id, limit=RUNS_LIMIT
+        )
+    return render(page, "rmm/device.html", **context)
+
+
+@router.get("/rmm/devices/{device_id}/metrics")
+async def metrics_json(device_id: int, page: PageDep, session: SessionDep) -> JSONResponse:
+    """Gauges and the last 60 minutes of samples for the System tab (JSON, polled every 10 s)."""
+    device = await _device(session, page, device_id)
+    series = await q.sparkline_series(session, device_id=device.id)
+    sample = await q.latest_sample(session, device_id=device.id)
+    latest = None
+    if sample is not None:
+        latest = {
+            "taken_at": sample.taken_at.isoformat(), "cpu": sample.cpu_percent, "memory": sample.memory_percent,
+            "disk": sample.disk_percent, "load_1": sample.load_1, "load_5": sample.load_5, "load_15": sample.load_15,
+            "memory_used": sample.memory_used_bytes, "memory_total": sample.memory_total_bytes,
+            "cores": (device.hardware or {}).get("cpu_threads") or (device.hardware or {}).get("cpu_cores"),
+            "disks": sample.disks,
+        }  # fmt: skip
+    return JSONResponse(
+        {
+            "device_id": device.id,
+            "status": device.status.value,
+            "now": utcnow().timestamp(),
+            "latest": latest,
+            "series": {
+                "t": series.t,
+                "cpu": series.cpu,
+                "memory": series.memory,
+                "disk": series.disk,
+                "load": series.load,
+            },
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/rmm/devices/{device_id}/applications")
+async def applications(
+    device_id: int, page: PageDep, session: SessionDep,
+    app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:  # fmt: skip
+    """The applications table fragment (search and paging)."""
+    device = await _device(session, page, device_id)
+    context = await apps_context(session, device, app_q.strip(), offset)
+    return render(page, "rmm/_apps_table.html", device=device, **context)
+
+
+@router.get("/rmm/devices/{device_id}/remote")
+async def remote_panel(device_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """The Remote Connection panel (the relay issue fills in screen, shell, commands and files)."""
+    device = await _device(session, page, device_id)
+    return render(page, "rmm/_remote.html", device=device, online=device.status is DeviceStatus.ONLINE)
+
+
+@router.post("/rmm/devices/{device_id}/command")
+async def run_command(
+    device_id: int,
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+    command: Annotated[str, Form(min_length=1, max_length=65536)],
+    shell: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    """Invoke ``rmm-run-command``; the answer polls the command (or the approval) until it is done."""
+    args: dict[str, Any] = {"device": device_id, "command": command.replace("\r\n", "\n")}
+    if shell:
+        args["shell"] = shell
+    outcome = await invoke(page, session, gate, "rmm-run-command", args, reason=reason)
+    return await _command_or_outcome(page, session, device_id, outcome, action="Run command")
+
+
+async def _command_or_outcome(
+    page: Page, session: AsyncSession, device_id: int, outcome: Outcome, *, action: str
+) -> HTMLResponse:
+    """The queued command (polled until it finishes), else the outcome (a pending one polls its approval)."""
+    command_id = command_id_of(outcome.result) if outcome.status is InvocationStatus.DONE else None
+    if command_id is not None:
+        found = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
+        return _command_html(page, device_id, found)
+    return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=APPROVAL_POLL)
+
+
+def _command_html(page: Page, device_id: int, command: Any) -> HTMLResponse:
+    finished = command.status in TERMINAL_STATUSES
+    return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=COMMAND_POLL)
+
+
+@router.get("/rmm/devices/{device_id}/commands/{command_id}")
+async def command_result(device_id: int, command_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """A command's status and output (polled by the run-command box until it finishes)."""
+    command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
+    return _command_html(page, device_id, command)
+
+
+@router.get("/rmm/devices/{device_id}/approvals/{approval_id}")
+async def approval_progress(device_id: int, approval_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """A pending request from this page, polled: once approved and run, the command's output follows."""
+    approval = await org_approval(session, page, approval_id)
+    command_id = command_id_of(approval.result) if approval.status is ApprovalStatus.EXECUTED else None
+    if command_id is not None:
+        command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
+        return _command_html(page, device_id, command)
+    return render(page, "rmm/_approval_progress.html", approval=approval, device_id=device_id, poll=APPROVAL_POLL)
+
+
+@router.post("/rmm/devices/{device_id}/uninstall")
+async def uninstall_agent(
+    device_id: int, page: PageDep, session: SessionDep, gate: GateDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:  # fmt: skip
+    """Invoke ``rmm-uninstall-agent`` (seeded ``never``: the page shows the refusal)."""
+    outcome = await invoke(page, session, gate, "rmm-uninstall-agent", {"device": device_id}, reason=reason)
+    return outcome_html(page, outcome, action="Uninstall agent",
+                        done_text="The agent removes itself at its next contact; the device then shows as uninstalled.")  # fmt: skip
+
+
+@router.post("/rmm/devices/{device_id}/patches/install")
+async def install_patches(
+    device_id: int, page: PageDep, session: SessionDep, gate: GateDep,
+    patch_ids: Annotated[list[str], Form()] = [],  # noqa: B006
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:  # fmt: skip
+    """Invoke ``rmm-install-patches`` (every pending patch, or the ticked ones)."""
+    args: dict[str, Any] = {"device": device_id, "patch_ids": [p for p in patch_ids if p]}
+    outcome = await invoke(page, session, gate, "rmm-install-patches", args, reason=reason)
+    what = f"{len(args['patch_ids'])} patch(es)" if args["patch_ids"] else "every pending patch"
+    return await _command_or_outcome(page, session, device_id, outcome, action=f"Install {what}")
+
+
+@router.post("/rmm/devices/{device_id}/patches/{patch_id}/applied")
+async def mark_applied(
+    device_id: int, patch_id: int, page: PageDep, session: SessionDep, gate: GateDep
+) -> HTMLResponse:
+    """Invoke ``rmm-mark-patch-applied``; answers the patch row with the outcome."""
+    outcome = await invoke(page, session, gate, "rmm-mark-patch-applied", {"device": device_id, "patch": patch_id})
+    device = await _device(session, page, device_id)
+    patch = next((p for p in await devices.list_patches(session, device_id=device.id) if p.id == patch_id), None)
+    if patch is None:
+        return outcome_html(page, outcome, action=f"Mark patch #{patch_id} applied")
+    return render(page, "rmm/_patch_row.html", device=device, p=patch, outcome=outcome,
+                  action=f"Mark {patch.key} applied", S=InvocationStatus)  # fmt: skip

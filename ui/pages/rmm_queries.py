@@ -1,0 +1,307 @@
+"""Read-only queries the RMM pages need and the device services do not offer (paged lists with totals,
+sparkline series, names for alert rows).
+
+Each function is one or two statements whatever the page size (no per-row queries) and selects only
+the columns a page shows, so the device list stays fast with 10,000 devices: the JSON inventory
+columns are never loaded for lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.protocol import OsFamily
+from hub.core.db import utcnow
+from hub.core.models import Customer, Site
+from native_rmm.models.alerts import ACTIVE_STATUSES, Alert
+from native_rmm.models.devices import Device, DeviceStatus
+from native_rmm.models.metrics import MetricSample
+
+SPARKLINE_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class DeviceFilters:
+    """The filters of the Devices tab (all optional)."""
+
+    customer_id: int | None = None
+    site_id: int | None = None
+    status: DeviceStatus | None = None
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceListRow:
+    """One row of the device table (plain values)."""
+
+    id: int
+    label: str
+    hostname: str
+    customer_name: str
+    customer_unassigned: bool
+    site_name: str
+    os_family: OsFamily | None
+    os_name: str
+    os_version: str
+    status: DeviceStatus
+    primary_ip: str | None
+    agent_version: str
+    last_seen_at: datetime | None
+    is_demo: bool
+    quick_support: bool
+    cpu: float | None
+    memory: float | None
+    disk: float | None
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    """A page of devices and the total matching the filters."""
+
+    rows: list[DeviceListRow]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows."""
+        return self.offset + len(self.rows) < self.total
+
+    @property
+    def first(self) -> int:
+        """1-based index of the first row shown (0 when empty)."""
+        return self.offset + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """1-based index of the last row shown."""
+        return self.offset + len(self.rows)
+
+
+def _filtered(stmt: Select, org_id: int, filters: DeviceFilters) -> Select:  # type: ignore[type-arg]
+    stmt = stmt.where(Device.org_id == org_id)
+    if filters.customer_id is not None:
+        stmt = stmt.where(Site.customer_id == filters.customer_id)
+    if filters.site_id is not None:
+        stmt = stmt.where(Device.site_id == filters.site_id)
+    if filters.status is not None:
+        stmt = stmt.where(Device.status == filters.status)
+    else:
+        stmt = stmt.where(Device.status != DeviceStatus.UNINSTALLED)
+    needle = filters.q.strip().lower()
+    if needle:
+        stmt = stmt.where(
+            or_(
+                func.lower(Device.hostname).contains(needle, autoescape=True),
+                func.lower(Device.display_name).contains(needle, autoescape=True),
+                Device.primary_ip.contains(needle, autoescape=True),
+            )
+        )
+    return stmt
+
+
+async def device_page(
+    session: AsyncSession, *, org_id: int, filters: DeviceFilters, offset: int, limit: int
+) -> DevicePage:
+    """One page of the organisation's devices by name, with the total (two statements)."""
+    columns = select(
+        Device.id, Device.display_name, Device.hostname, Customer.name, Customer.is_unassigned, Site.name,
+        Device.os_family, Device.os_name, Device.os_version, Device.status, Device.primary_ip, Device.agent_version,
+        Device.last_seen_at, Device.is_demo, Device.quick_support, Device.last_cpu_percent,
+        Device.last_memory_percent, Device.last_disk_percent,
+    ).join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id)  # fmt: skip
+    stmt = _filtered(columns, org_id, filters).order_by(Device.hostname, Device.id).offset(offset).limit(limit)
+    rows = [
+        DeviceListRow(
+            id=r[0],
+            label=r[1] or r[2],
+            hostname=r[2],
+            customer_name=r[3],
+            customer_unassigned=r[4],
+            site_name=r[5],
+            os_family=r[6],
+            os_name=r[7],
+            os_version=r[8],
+            status=r[9],
+            primary_ip=r[10],
+            agent_version=r[11],
+            last_seen_at=r[12],
+            is_demo=r[13],
+            quick_support=r[14],
+            cpu=r[15],
+            memory=r[16],
+            disk=r[17],
+        )
+        for r in (await session.execute(stmt)).all()
+    ]
+    if offset == 0 and len(rows) < limit:
+        total = len(rows)
+    else:
+        count = select(func.count()).select_from(Device)
+        if filters.customer_id is not None:
+            count = count.join(Site, Site.id == Device.site_id)
+        total = int((await session.execute(_filtered(count, org_id, filters))).scalar_one())
+    return DevicePage(rows=rows, total=total, offset=offset, limit=limit)
+
+
+@dataclass(frozen=True)
+class SiteChoice:
+    """A site for the filter and installer pickers."""
+
+    id: int
+    name: str
+    customer_id: int
+    customer_name: str
+
+
+async def site_choices(session: AsyncSession, *, org_id: int) -> list[SiteChoice]:
+    """Every site of the organisation with its customer, Unassigned first then by name."""
+    stmt = (
+        select(Site.id, Site.name, Customer.id, Customer.name)
+        .join(Customer, Customer.id == Site.customer_id)
+        .where(Customer.org_id == org_id)
+        .order_by(Customer.is_unassigned.desc(), Customer.name, Site.name)
+    )
+    return [SiteChoice(*r) for r in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a device lives."""
+
+    site_name: str
+    customer_id: int
+    customer_name: str
+
+
+async def placement(session: AsyncSession, *, site_id: int) -> Placement:
+    """The site and customer names of a site."""
+    stmt = select(Site.name, Customer.id, Customer.name).join(Customer).where(Site.id == site_id)
+    row = (await session.execute(stmt)).one()
+    return Placement(row[0], row[1], row[2])
+
+
+@dataclass(frozen=True)
+class Series:
+    """Samples of the last hour for the sparklines (epoch seconds; ``None`` where not reported)."""
+
+    t: list[float]
+    cpu: list[float]
+    memory: list[float]
+    disk: list[float | None]
+    load: list[float | None]
+
+
+async def sparkline_series(
+    session: AsyncSession, *, device_id: int, minutes: int = SPARKLINE_MINUTES, now: datetime | None = None
+) -> Series:
+    """The device's samples of the last ``minutes`` (one range scan of the (device, time) index)."""
+    since = (now or utcnow()) - timedelta(minutes=minutes)
+    stmt = (
+        select(MetricSample.taken_at, MetricSample.cpu_percent, MetricSample.memory_percent,
+               MetricSample.disk_percent, MetricSample.load_1)
+        .where(MetricSample.device_id == device_id, MetricSample.taken_at >= since)
+        .order_by(MetricSample.taken_at)
+    )  # fmt: skip
+    rows = (await session.execute(stmt)).all()
+    return Series(
+        t=[r[0].timestamp() for r in rows],
+        cpu=[round(r[1], 1) for r in rows],
+        memory=[round(r[2], 1) for r in rows],
+        disk=[None if r[3] is None else round(r[3], 1) for r in rows],
+        load=[None if r[4] is None else round(r[4], 2) for r in rows],
+    )
+
+
+async def latest_sample(session: AsyncSession, *, device_id: int) -> MetricSample | None:
+    """The device's newest sample (for memory bytes, load and per-disk usage)."""
+    stmt = (
+        select(MetricSample).where(MetricSample.device_id == device_id).order_by(MetricSample.taken_at.desc()).limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert with the name of its device (one joined statement for the whole list)."""
+
+    alert: Alert
+    device_label: str | None
+
+
+async def alert_rows(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    device_id: int | None = None,
+    alert_id: int | None = None,
+    active_only: bool = True,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AlertRow]:
+    """Alerts newest first with their device names (open and acknowledged by default)."""
+    label = func.coalesce(func.nullif(Device.display_name, ""), Device.hostname)
+    stmt = select(Alert, label).outerjoin(Device, Device.id == Alert.device_id).where(Alert.org_id == org_id)
+    if device_id is not None:
+        stmt = stmt.where(Alert.device_id == device_id)
+    if alert_id is not None:
+        stmt = stmt.where(Alert.id == alert_id)
+    if active_only:
+        stmt = stmt.where(Alert.status.in_(ACTIVE_STATUSES))
+    if before_id is not None:
+        stmt = stmt.where(Alert.id < before_id)
+    rows = (await session.execute(stmt.order_by(Alert.id.desc()).limit(limit))).all()
+    return [AlertRow(r[0], r[1]) for r in rows]
+
+
+async def active_alert_count(session: AsyncSession, *, org_id: int, device_id: int | None = None) -> int:
+    """Open or acknowledged alerts (of one device, or of the organisation)."""
+    stmt = select(func.count()).select_from(Alert).where(Alert.org_id == org_id, Alert.status.in_(ACTIVE_STATUSES))
+    if device_id is not None:
+        stmt = stmt.where(Alert.device_id == device_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def quick_support_devices(session: AsyncSession, *, org_id: int, limit: int = 200) -> Sequence[Device]:
+    """Quick-support devices of the organisation, newest first."""
+    stmt = (
+        select(Device)
+        .where(Device.org_id == org_id, Device.quick_support.is_(True))
+        .order_by(Device.created_at.desc(), Device.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def pick_devices(session: AsyncSession, *, org_id: int, q: str, limit: int = 20) -> list[tuple[int, str, str]]:
+    """Devices (id, label, OS) matching ``q`` for the script run dialog; live agents only."""
+    stmt = select(Device.id, Device.display_name, Device.hostname, Device.os_name).where(
+        Device.org_id == org_id, Device.status != DeviceStatus.UNINSTALLED
+    )
+    needle = q.strip().lower()
+    if needle:
+        stmt = stmt.where(
+            or_(
+                func.lower(Device.hostname).contains(needle, autoescape=True),
+                func.lower(Device.display_name).contains(needle, autoescape=True),
+            )
+        )
+    rows = (await session.execute(stmt.order_by(Device.hostname, Device.id).limit(limit))).all()
+    return [(r[0], r[1] or r[2], r[3]) for r in rows]
+
+
+async def devices_by_id(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(id, label, OS) of the given devices of the organisation, by name."""
+    if not ids:
+        return []
+    stmt = select(Device.id, Device.display_name, Device.hostname, Device.os_name).where(
+        Device.org_id == org_id, Device.id.in_(list(ids))
+    )
+    rows = (await session.execute(stmt.order_by(Device.hostname, Device.id))).all()
+    return [(r[0], r[1] or r[2], r[3]) for r in rows]
