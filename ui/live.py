@@ -23,8 +23,9 @@ from starlette.types import Receive, Scope, Send
 
 from hub.core.events import Event, EventBus
 
-HEARTBEAT_SECONDS = 15.0
-MAX_STREAM_SECONDS = 300.0
+HEARTBEAT_SECONDS = 10.0
+#: A server shutdown waits for open streams; this bounds the wait (the browser reconnects and resyncs).
+MAX_STREAM_SECONDS = 25.0
 RETRY_MILLISECONDS = 2000
 #: Key of the process's :class:`LiveStreams` in ``HubContext.services``.
 LIVE_STREAMS = "ui.live_streams"

@@ -159,7 +159,8 @@ async def test_queue_updates_live(page: Page, tenancy: Tenancy, tools: UiTools, 
 async def test_admin_changes_a_policy(page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path) -> None:
     await sign_in(page, tenancy.admin)
     await page.goto("/policies?tab=policies")
-    await page.get_by_label("Source").select_option("uitest")
+    async with page.expect_response("**/policies/tools?*source=uitest*"):
+        await page.get_by_label("Source").select_option("uitest")
     row = page.locator('tr[data-tool="uitest:restart-service"]')
     await expect(row).to_contain_text("write verb 'restart'")
     await expect(page.locator('tr[data-tool="uitest:wipe-device"]')).to_contain_text("never")

@@ -11,10 +11,10 @@ import httpx
 from fastapi import FastAPI
 
 from hub.core.context import HubContext
-from hub.core.events import Event
+from hub.core.events import Event, InProcessBus
 from tests.conftest import Tenancy, TestUser
 from tests.ui.conftest import register_ui_tools, ui_login
-from ui.live import LIVE_STREAMS, LiveStreams
+from ui.live import LIVE_STREAMS, LiveStreams, event_stream
 
 
 @dataclass
@@ -109,3 +109,12 @@ async def test_stream_ends_on_shutdown_and_needs_a_session(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as other:
         anonymous = await other.get("/ui/events", headers={"accept": "text/event-stream"})
     assert anonymous.status_code == 401
+
+
+async def test_stream_ends_by_itself_after_its_lifetime() -> None:
+    bus = InProcessBus()
+    streams = LiveStreams()
+    messages = [m async for m in event_stream(bus, streams, org_id=1, max_seconds=0.2)]
+    assert messages[0].startswith("retry: ")
+    assert "event: ready" in messages[0]
+    assert streams.open == 0

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
+from hub.core.audit import AuditEntry
 from hub.core.context import HubContext
 from hub.core.db import Database, utcnow
 from policies.models import Approval
@@ -263,3 +265,22 @@ async def test_admin_creates_user_and_token_shown_once(anon: httpx.AsyncClient, 
         headers={"accept": "text/html"},
     )
     assert own.status_code == 409
+
+
+async def test_verify_names_the_first_tampered_entry(anon: httpx.AsyncClient, tenancy: Tenancy, db: Database) -> None:
+    await ui_login(anon, "alice", tenancy.admin.password)
+    ok = await anon.get("/policies/audit/verify", headers={"hx-request": "true"})
+    assert 'data-verify="ok"' in ok.text
+    async with db.transaction() as session:
+        await session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(outcome="forged"))
+    tampered = await anon.get("/policies/audit/verify", headers={"hx-request": "true"})
+    assert 'data-verify="tampered"' in tampered.text
+    assert "entry #2 was altered" in tampered.text
+
+
+async def test_only_admins_verify(anon: httpx.AsyncClient, tenancy: Tenancy) -> None:
+    await ui_login(anon, "bob", tenancy.approver.password)
+    page = await anon.get("/policies?tab=audit")
+    assert "auth.login" in page.text
+    assert "Verify chain" not in page.text
+    assert (await anon.get("/policies/audit/verify", headers={"hx-request": "true"})).status_code == 403

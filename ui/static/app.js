@@ -6,7 +6,14 @@
   var url = body && body.dataset.events;
   if (!url || !window.EventSource) return;
   var source = new EventSource(url);
-  source.addEventListener("ready", function () { body.dataset.live = "on"; });
+  var connectedBefore = false;
+  // The server ends each stream after a while (so shutdowns never wait on it) and the browser
+  // reconnects; after any reconnect, refresh once in case an event fell into the gap.
+  source.addEventListener("ready", function () {
+    body.dataset.live = "on";
+    if (connectedBefore) htmx.trigger(body, "approvals-changed", {resync: true});
+    connectedBefore = true;
+  });
   source.addEventListener("approval", function (e) {
     var detail = {};
     try { detail = JSON.parse(e.data); } catch (err) { console.warn("bad live event", err); }
@@ -21,4 +28,14 @@ document.addEventListener("htmx:beforeRequest", function (e) {
   var trigger = e.detail.requestConfig && e.detail.requestConfig.triggeringEvent;
   var flash = document.getElementById("flash");
   if (flash && trigger && ["submit", "click", "change"].indexOf(trigger.type) >= 0) flash.innerHTML = "";
+});
+
+// A session that ended mid-page: htmx followed the redirect to /login; load the sign-in page
+// as a whole page instead of swapping it into a fragment.
+document.addEventListener("htmx:beforeSwap", function (e) {
+  var url = (e.detail.xhr && e.detail.xhr.responseURL) || "";
+  if (url && new URL(url).pathname === "/login") {
+    e.detail.shouldSwap = false;
+    window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+  }
 });
