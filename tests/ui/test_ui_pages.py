@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
@@ -16,6 +18,7 @@ from hub.core.db import Database, utcnow
 from policies.models import Approval
 from tests.conftest import Tenancy, TestUser
 from tests.ui.conftest import CSRF_INPUT, register_ui_tools, ui_login
+from ui import assets
 from ui.login_csrf import COOKIE as LOGIN_COOKIE
 
 
@@ -284,3 +287,22 @@ async def test_only_admins_verify(anon: httpx.AsyncClient, tenancy: Tenancy) -> 
     assert "auth.login" in page.text
     assert "Verify chain" not in page.text
     assert (await anon.get("/policies/audit/verify", headers={"hx-request": "true"})).status_code == 403
+
+
+async def test_root_goes_to_rmm_once_installed(anon: httpx.AsyncClient, tenancy: Tenancy, app: FastAPI) -> None:
+    async def rmm_page() -> str:
+        return "rmm"
+
+    app.add_api_route("/rmm", rmm_page)
+    await ui_login(anon, "olga", tenancy.operator.password)
+    root = await anon.get("/")
+    assert root.headers["location"] == "/rmm"
+    page = await anon.get("/assistant")
+    assert 'title="Not installed yet"' not in page.text.split('href="/rmm"')[1].split(">")[0]
+
+
+def test_missing_npm_assets_fail_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(assets, "NODE_MODULES", tmp_path)
+    monkeypatch.setattr(assets, "NOVNC_DIR", tmp_path / "@novnc" / "novnc")
+    with pytest.raises(assets.AssetsMissing, match=r"run `make install` \(npm assets missing"):
+        assets.check_assets()
