@@ -226,10 +226,10 @@ class IngestWriter:
             if seen:
                 await session.execute(update(Device), [{"id": d, "ws_seen_at": at} for d, at in seen.items()])
             if delivered:
-                await session.execute(_DELIVERED, [{"cid": i.command_id, "at": i.at, "dl": i.deadline_at}
+                await session.execute(_DELIVERED, [{"b_cid": i.command_id, "b_at": i.at, "b_dl": i.deadline_at}
                                                    for i in delivered])  # fmt: skip
             if acked:
-                await session.execute(_ACKED, [{"uid": i.uid, "dev": i.device_id, "at": i.at} for i in acked])
+                await session.execute(_ACKED, [{"b_uid": i.uid, "b_dev": i.device_id, "b_at": i.at} for i in acked])
         self.written_samples += len(samples)
 
     @staticmethod
@@ -270,21 +270,21 @@ class IngestWriter:
 _commands = Command.__table__
 _DELIVERED = (
     update(_commands)
-    .where(and_(_commands.c.id == bindparam("cid"), _commands.c.status == CommandStatus.QUEUED.value))
-    .values(status=CommandStatus.DELIVERED.value, delivered_at=bindparam("at"), deadline_at=bindparam("dl"))
+    .where(and_(_commands.c.id == bindparam("b_cid"), _commands.c.status == CommandStatus.QUEUED.value))
+    .values(status=CommandStatus.DELIVERED.value, delivered_at=bindparam("b_at"), deadline_at=bindparam("b_dl"))
 )
 _ACKED = (
     update(_commands)
     .where(
         and_(
-            _commands.c.uid == bindparam("uid"),
-            _commands.c.device_id == bindparam("dev"),
+            _commands.c.uid == bindparam("b_uid"),
+            _commands.c.device_id == bindparam("b_dev"),
             _commands.c.acked_at.is_(None),
         )
     )
     .values(
-        acked_at=bindparam("at"),
-        delivered_at=func.coalesce(_commands.c.delivered_at, bindparam("at")),
+        acked_at=bindparam("b_at"),
+        delivered_at=func.coalesce(_commands.c.delivered_at, bindparam("b_at")),
         status=case(
             (_commands.c.status == CommandStatus.QUEUED.value, CommandStatus.DELIVERED.value),
             else_=_commands.c.status,

@@ -213,8 +213,13 @@ class SimSocket:
         hello = HelloMessage(
             device_credential=self.credential, protocol_version=protocol_version, agent_version=AGENT_VERSION
         )
-        await self._ws.send(hello.model_dump_json())
-        first = parse_server_message(await asyncio.wait_for(self._ws.recv(), 10))
+        with contextlib.suppress(ConnectionClosed):  # refused before hello: the error is still readable
+            await self._ws.send(hello.model_dump_json())
+        try:
+            first = parse_server_message(await asyncio.wait_for(self._ws.recv(), 10))
+        except ConnectionClosed as exc:
+            self.close_code = self._ws.close_code
+            raise ConnectionRefusedError(f"closed before hello_ack (close {self.close_code})") from exc
         if isinstance(first, ErrorMessage):
             self.errors.append(first)
             with contextlib.suppress(ConnectionClosed, TimeoutError):

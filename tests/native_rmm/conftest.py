@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
 from hub.core.db import Database
 from native_rmm.installers import service as installers
 from native_rmm.plane import DevicePlane
 from native_rmm.testing.agentsim import SimAgent
-from tests.conftest import Tenancy
+from policies import approvals
+from policies.outcome import Outcome
+from policies.pipeline import Gate
+from tests.conftest import Tenancy, TestUser
 
 
 @pytest.fixture
@@ -52,3 +57,32 @@ async def agent(make_agent: Callable[..., SimAgent], base_token: str) -> SimAgen
     sim = make_agent()
     await sim.enroll(base_token)
     return sim
+
+
+def caller_of(user: TestUser, kind: CallerKind = CallerKind.API) -> Caller:
+    """A pipeline caller for a test user."""
+    return Caller(user_id=user.id, label=user.username, role=user.role, org_id=user.org_id, kind=kind)
+
+
+@pytest.fixture
+def invoke(hub: HubContext, db: Database) -> Callable[..., Awaitable[Outcome]]:
+    """``await invoke(user, "rmm-...", {...})``: one tool call through the gate, committed."""
+    gate: Gate = hub.services["gate"]
+
+    async def run(user: TestUser, name: str, args: dict[str, Any]) -> Outcome:
+        async with hub.db.transaction() as session:
+            return await gate.invoke(session, caller_of(user), name, args)
+
+    return run
+
+
+@pytest.fixture
+def approve(hub: HubContext) -> Callable[..., Awaitable[Any]]:
+    """``await approve(approver, approval_id)``: approve (and so run) a pending call."""
+    gate: Gate = hub.services["gate"]
+
+    async def run(user: TestUser, approval_id: int) -> Any:
+        async with hub.db.transaction() as session:
+            return await approvals.approve(session, gate, approver=caller_of(user), approval_id=approval_id)
+
+    return run
