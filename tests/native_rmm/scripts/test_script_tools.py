@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -187,3 +188,20 @@ async def test_run_errors_are_clear(tenancy: Tenancy, hub: HubContext, client_fo
     await admin.put(f"/api/v1/rmm/scripts/{lin_id}", json={"enabled": False})
     disabled = await invoke(operator, "rmm-run-script", {"script": lin_id, "device_ids": [linux], "params": {"max": 1}})
     assert disabled.status_code == 400 and "disabled" in disabled.json()["message"]
+
+
+async def test_other_replicas_resync_on_script_changed(tenancy: Tenancy, hub: HubContext, db: Database) -> None:
+    """A script written by another replica shows up here once ``script.changed`` arrives on the bus."""
+    from hub.core.events import Event
+    from native_rmm.models.scripts import Script, ScriptOsType
+
+    async with db.transaction() as session:  # another replica's write: no local re-sync scheduled
+        session.add(Script(org_id=tenancy.org_id, name="Remote", slug="remote", os_type=ScriptOsType.ALL,
+                           shell=Shell.PYTHON, body="print(1)", parameters={"type": "object", "properties": {}}))  # fmt: skip
+    assert "rmm-script-remote" not in tool_names(hub, tenancy.org_id)
+    await hub.bus.publish(Event(topic=dynamic.TOPIC, org_id=tenancy.org_id, data={"org_id": tenancy.org_id}))
+    for _ in range(100):
+        if "rmm-script-remote" in tool_names(hub, tenancy.org_id):
+            break
+        await asyncio.sleep(0.02)
+    assert "rmm-script-remote" in tool_names(hub, tenancy.org_id)
