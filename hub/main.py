@@ -106,6 +106,9 @@ def _error(request: Request, status: int, message: str, **extra: object) -> Resp
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if request.headers.get("hx-request"):
+            # htmx would swap the login page into a fragment; ask it to navigate instead.
+            return Response(status_code=401, headers={"HX-Redirect": f"/login?next={request.url.path}"})
         if wants_html(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return JSONResponse({"status": "error", "message": str(exc) or "sign in first"}, status_code=401)
