@@ -99,9 +99,10 @@ async def test_only_admin_changes_policies(tenancy: Tenancy, client_for: object,
     assert r.status_code == 403
     r = await make(tenancy.admin).put("/api/v1/policies/get-thing", json={"mode": "never", "note": "freeze"})  # type: ignore[operator]
     assert r.status_code == 200 and r.json()["mode"] == "never" and r.json()["origin"] == "admin"
-    tools = (await make(tenancy.operator).get("/api/v1/tools")).json()  # type: ignore[operator]
-    assert tools[0]["policy"]["mode"] == "never" and "alice" in tools[0]["policy"]["reason"]
-    assert tools[0]["policy"]["classifier_mode"] == "auto"
+    listed = (await make(tenancy.operator).get("/api/v1/tools")).json()  # type: ignore[operator]
+    tool = next(t for t in listed if t["id"] == "testsrc:get-thing")
+    assert tool["policy"]["mode"] == "never" and "alice" in tool["policy"]["reason"]
+    assert tool["policy"]["classifier_mode"] == "auto"
     r = await make(tenancy.admin).delete("/api/v1/policies/testsrc:get-thing")  # type: ignore[operator]
     assert r.json()["mode"] == "auto" and r.json()["origin"] == "classifier"
     audit_rows = (await make(tenancy.admin).get("/api/v1/audit", params={"event": "policy.changed"})).json()  # type: ignore[operator]
