@@ -20,8 +20,10 @@ import contextlib
 import logging
 import random
 import shutil
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 import httpx
 
@@ -65,10 +67,40 @@ FLUSH_RETRY_SECONDS = 10.0
 APPS_REFRESH_SECONDS = 15 * 60
 PATCHES_REFRESH_SECONDS = 60 * 60
 EXIT_REVOKED = 3
+T = TypeVar("T")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
+    """Run a slow collector in a daemon thread.
+
+    Unlike ``asyncio.to_thread``, the thread never holds up the agent's exit: a package manager can
+    take from seconds to minutes to answer (apt simulating, dnf refreshing metadata).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: Exception | None) -> None:
+        if future.done():  # cancelled while the tool ran
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            value, error = fn(), None
+        except Exception as exc:  # noqa: BLE001 - not swallowed: handed to whoever awaits the future
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the agent has stopped
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name=getattr(fn, "__name__", "collector"), daemon=True).start()
+    return future
 
 
 class AgentRuntime:
@@ -109,18 +141,20 @@ class AgentRuntime:
         self.exit_code = 0
         self._stop = asyncio.Event()
         self._end_on_stop = False
+        self._leaving = False  # deregistering: the hub forgets our credential because we asked it to
         self._commands: set[asyncio.Task[None]] = set()
         self._sent_inventory: InventoryDelta | None = None
         self._hub_hashes: dict[str, str | None] = {"apps": None, "patches": None}
         self._apps: tuple[float, list[Application]] | None = None
         self._patches: tuple[float, list[Patch] | None] | None = None
+        self._patches_refresh: asyncio.Future[list[Patch] | None] | None = None
 
     async def run(self) -> int:
         """Run until stopped; return the process exit code (0, or ``EXIT_REVOKED``)."""
         self._recover_interrupted()
         self._flush_wanted.set()  # results spooled by a previous run go out first
         prime_cpu_percent()
-        tasks = [asyncio.create_task(self._checkin_loop()), asyncio.create_task(self.push.run())]
+        tasks = [asyncio.create_task(self._checkin_loop()), asyncio.create_task(self._push_loop())]
         tasks.append(asyncio.create_task(self._flush_loop()))
         if self.state.quick_support and self.state.session_expires_at is not None:
             tasks.append(asyncio.create_task(self._expiry_watch()))
@@ -228,6 +262,7 @@ class AgentRuntime:
         self.stop()
 
     async def _deregister(self, reason: DeregisterReason) -> None:
+        self._leaving = True
         try:
             await self.client.deregister(DeregisterRequest(reason=reason))
         except HubError as exc:
@@ -290,17 +325,27 @@ class AgentRuntime:
     # --- check-in -------------------------------------------------------------------------
 
     async def _checkin_loop(self) -> None:
-        while True:
+        while not self._leaving:
             try:
                 await self.checkin()
             except HubUnavailable as exc:
                 log.warning("check-in failed: %s", exc)
             except CredentialRejected:
-                raise
+                if not self._leaving:
+                    raise
             except HubRejected as exc:
                 log.error("hub rejected the check-in: %s", exc)
             jitter = self.env.jitter
             await asyncio.sleep(self.interval * self._rng.uniform(1 - jitter, 1 + jitter))
+        await self._stop.wait()  # uninstalling or ending the session: that routine stops the runtime
+
+    async def _push_loop(self) -> None:
+        try:
+            await self.push.run()
+        except PushRejected:
+            if not self._leaving:
+                raise
+            await self._stop.wait()
 
     async def checkin(self) -> None:
         """One check-in: collect, send, apply the answer, dispatch the commands it carries."""
@@ -331,9 +376,27 @@ class AgentRuntime:
         loop = asyncio.get_running_loop()
         if self._apps is None or loop.time() - self._apps[0] > APPS_REFRESH_SECONDS:
             self._apps = (loop.time(), await asyncio.to_thread(collect_applications))
-        if self._patches is None or loop.time() - self._patches[0] > PATCHES_REFRESH_SECONDS:
-            self._patches = (loop.time(), await asyncio.to_thread(collect_patches))
-        return self._apps[1], self._patches[1]
+        return self._apps[1], self._patch_list()
+
+    def _patch_list(self) -> list[Patch] | None:
+        """Pending updates as last collected; ``None`` (nothing to report) until a collection ends.
+
+        Collecting runs in the background and never delays a check-in (the first one carries
+        metrics and inventory at once); its result goes out with the next check-in.
+        """
+        now = asyncio.get_running_loop().time()
+        refresh = self._patches_refresh
+        if refresh is not None and refresh.done():
+            self._patches_refresh = None
+            error = refresh.exception()
+            if error is not None:
+                log.warning("collecting pending updates failed: %r", error)
+            self._patches = (now, refresh.result() if error is None else None)
+        if self._patches_refresh is None and (
+            self._patches is None or now - self._patches[0] > PATCHES_REFRESH_SECONDS
+        ):
+            self._patches_refresh = _in_daemon_thread(collect_patches)
+        return self._patches[1] if self._patches is not None else None
 
     async def _expiry_watch(self) -> None:
         expires = self.state.session_expires_at
