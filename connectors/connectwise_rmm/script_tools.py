@@ -143,7 +143,8 @@ def input_schema(spec: ScriptSpec) -> dict[str, Any]:
                 "type": "integer",
                 "minimum": 0,
                 "maximum": 600,
-                "description": "How long to wait for results before answering (the run continues upstream).",
+                "description": "Seconds to wait for results before answering (capped by the hub; the run "
+                "continues upstream and cw-rmm-get-task-results reports it later).",
             },
         },
         "required": required,

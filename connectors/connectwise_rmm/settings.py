@@ -13,8 +13,10 @@ class ConnectWiseSettings(BaseSettings):
         base_url: API host override for new connections (a gateway, or a test server); ``None`` uses the
             region's host. ``rmmhub integrations connect --base-url`` overrides it per connection.
         discovery_interval_seconds: how often every connection's shell scripts are re-discovered.
-        script_wait_seconds: default bound on waiting for a script run's results inside a tool call.
-        max_script_wait_seconds: the most a caller may ask a tool call to wait.
+        script_wait_seconds: default bound on waiting for a script run's results inside a tool call. Kept
+            short: the wait happens inside the caller's unit of work, which on SQLite holds the write lock.
+            A run that is still going is reported with its ``task_id`` for ``cw-rmm-get-task-results``.
+        max_script_wait_seconds: the most a caller may ask a tool call to wait (``wait_seconds``).
         poll_interval_seconds: seconds between result polls while waiting.
     """
 
@@ -22,6 +24,6 @@ class ConnectWiseSettings(BaseSettings):
 
     base_url: str | None = None
     discovery_interval_seconds: float = Field(default=3600.0, gt=0)
-    script_wait_seconds: float = Field(default=60.0, ge=0)
-    max_script_wait_seconds: float = Field(default=600.0, ge=0)
-    poll_interval_seconds: float = Field(default=10.0, gt=0)
+    script_wait_seconds: float = Field(default=10.0, ge=0)
+    max_script_wait_seconds: float = Field(default=120.0, ge=0)
+    poll_interval_seconds: float = Field(default=3.0, gt=0)
