@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import Match
 
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
@@ -37,7 +38,8 @@ async def pending_count(session: AsyncSession, org_id: int) -> int:
 
 def route_exists(request: Request, path: str) -> bool:
     """Whether the app serves ``path`` (e.g. ``/rmm`` once the RMM pages are installed)."""
-    return any(getattr(route, "path", None) == path for route in request.app.routes)
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
 
 
 @dataclass(frozen=True)
