@@ -77,14 +77,14 @@ async def test_login_throttling_answers_429(anon: httpx.AsyncClient, tenancy: Te
     assert "too many failed sign-ins" in throttled.text
 
 
-async def test_root_redirects_to_policies_and_pages_need_a_session(anon: httpx.AsyncClient, tenancy: Tenancy) -> None:
+async def test_root_redirects_to_rmm_and_pages_need_a_session(anon: httpx.AsyncClient, tenancy: Tenancy) -> None:
     page = await anon.get("/policies", headers={"accept": "text/html"})
     assert page.status_code == 303
     assert page.headers["location"].startswith("/login")
     await ui_login(anon, "olga", tenancy.operator.password)
     root = await anon.get("/")
     assert root.status_code == 303
-    assert root.headers["location"] == "/policies"
+    assert root.headers["location"] == "/rmm", "the RMM pages are installed, so / lands there"
 
 
 async def test_logout_needs_csrf(anon: httpx.AsyncClient, tenancy: Tenancy) -> None:
