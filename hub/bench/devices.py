@@ -33,7 +33,6 @@ import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agent.protocol import OsFamily, PatchStatus
 from hub.bench.server import BENCH_SECRET, BenchError, BenchHub
 from hub.bench.stats import ms, percentile
 from hub.core.db import Database, create_cli_engine, utcnow
@@ -59,8 +58,8 @@ APP_NAMES = [
     ("Node.js", "OpenJS Foundation"), ("Docker Desktop", "Docker Inc."), ("Citrix Workspace", "Citrix"),
 ]  # fmt: skip
 OSES = [
-    (OsFamily.WINDOWS, "Windows 11 Pro", "23H2"), (OsFamily.WINDOWS, "Windows Server 2022", "21H2"),
-    (OsFamily.LINUX, "Ubuntu", "24.04"), (OsFamily.LINUX, "Debian GNU/Linux", "12"), (OsFamily.MACOS, "macOS", "14.5"),
+    ("WINDOWS", "Windows 11 Pro", "23H2"), ("WINDOWS", "Windows Server 2022", "21H2"),
+    ("LINUX", "Ubuntu", "24.04"), ("LINUX", "Debian GNU/Linux", "12"), ("MACOS", "macOS", "14.5"),
 ]  # fmt: skip
 PREFIXES = ["LON", "MCR", "BRS", "EDI", "LDS", "CDF", "BHX", "GLA"]
 KINDS = ["WS", "LAP", "SRV", "DC", "FS", "PRN"]
@@ -237,7 +236,7 @@ async def seed_fleet(database_url: str, org_id: int, plan: SeedPlan) -> int:
                 if apps:
                     await conn.execute(insert(InstalledApplication), apps)
                 patches = [{"device_id": d, "key": f"KB50{k:04d}", "title": f"Cumulative update {k}", "severity": "important",
-                            "status": PatchStatus.PENDING, "first_seen_at": now, "updated_at": now} for d in ids for k in range(3)]  # fmt: skip
+                            "status": "pending", "first_seen_at": now, "updated_at": now} for d in ids for k in range(3)]  # fmt: skip
                 await conn.execute(insert(PatchRecord), patches)
                 alerts = [{"org_id": org_id, "device_id": d, "source": AlertSource.METRIC, "metric": MetricName.CPU,
                            "severity": AlertSeverity.WARNING, "status": AlertStatus.OPEN,

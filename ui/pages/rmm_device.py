@@ -15,11 +15,11 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.protocol import TERMINAL_STATUSES, Shell
 from hub.core.db import utcnow
 from hub.core.deps import SessionDep
 from native_rmm.commands import service as commands
 from native_rmm.devices import service as devices
+from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.scripts import runs
 from policies.deps import GateDep
@@ -36,6 +36,8 @@ APP_PAGE = 50
 RUNS_LIMIT = 50
 COMMAND_POLL = "every 2s"
 APPROVAL_POLL = "every 3s"
+#: The shells a command can run in (the values of the command table's enum).
+SHELLS: list[str] = list(Command.__table__.c.shell.type.enums)  # type: ignore[attr-defined]
 
 
 async def _device(session: AsyncSession, page: Page, device_id: int) -> Device:
@@ -62,7 +64,7 @@ async def device_page(
         "where": await q.placement(session, site_id=device.site_id),
         "tab": tab,
         "alert_count": await q.active_alert_count(session, org_id=page.org.id, device_id=device.id),
-        "shells": [s.value for s in Shell],
+        "shells": SHELLS,
     }
     if tab == "system":
         context["sample"] = await q.latest_sample(session, device_id=device.id)
@@ -159,8 +161,8 @@ async def _command_or_outcome(
     return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=APPROVAL_POLL)
 
 
-def _command_html(page: Page, device_id: int, command: Any) -> HTMLResponse:
-    finished = command.status in TERMINAL_STATUSES
+def _command_html(page: Page, device_id: int, command: Command) -> HTMLResponse:
+    finished = command.status not in ACTIVE_STATUSES
     return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=COMMAND_POLL)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.protocol import OsFamily
 from hub.core.db import utcnow
 from hub.core.models import Customer, Site
 from native_rmm.models.alerts import ACTIVE_STATUSES, Alert
@@ -45,7 +45,7 @@ class DeviceListRow:
     customer_name: str
     customer_unassigned: bool
     site_name: str
-    os_family: OsFamily | None
+    os_family: StrEnum | None
     os_name: str
     os_version: str
     status: DeviceStatus

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.protocol import Shell
 from hub.core.deps import SessionDep
 from hub.core.errors import RmmHubError, ToolArgumentError, ToolError
 from hub.core.roles import Role
@@ -27,6 +26,7 @@ from policies.deps import GateDep
 from ui.page import Page, PageDep, render
 from ui.pages import rmm_queries as q
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_device import SHELLS
 
 router = APIRouter(include_in_schema=False)
 MAX_PICKED = 100
@@ -146,7 +146,7 @@ def _editor(
 ) -> HTMLResponse:
     return render(
         page, "rmm/script_edit.html", script=script, values=values, errors=errors, status_code=status,
-        os_types=[o.value for o in ScriptOsType], shells=[s.value for s in Shell],
+        os_types=[o.value for o in ScriptOsType], shells=SHELLS,
     )  # fmt: skip
 
 
