@@ -15,9 +15,13 @@ from hub.core.context import HubContext
 from hub.core.db import Database
 from hub.core.tenancy import create_customer, create_site
 from native_rmm.devices import service as devices
+from native_rmm.installers import service as installers
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.scripts import library
+from native_rmm.testing.agentsim import SimAgent, ok_result
 from policies import approvals
+from policies.models import PolicyMode
+from policies.service import set_policy
 from tests.conftest import Tenancy, TestUser
 from tests.ui.rmm.conftest import Fleet
 
@@ -292,3 +296,44 @@ async def test_quick_support_and_sessions_tabs(enroll: Fleet, ui_as: UiAs, tenan
     assert "No quick-support sessions yet." in quick.text
     assert (await client.get("/rmm", params={"tab": "bogus"})).status_code == 422
     assert (await client.get("/rmm/devices/999999")).status_code == 404
+
+
+async def test_run_command_output_arrives_by_polling(
+    enroll: Fleet, ui_as: UiAs, tenancy: Tenancy, hub: HubContext
+) -> None:
+    web = await enroll("LON-WEB-01")
+    async with hub.db.transaction() as session:
+        tool = hub.registry.resolve("rmm-run-command", tenancy.org_id)
+        await set_policy(session, caller=caller_of(tenancy.admin), tool=tool, mode=PolicyMode.AUTO)
+    client = await ui_as(tenancy.operator)
+    answer = await client.post(f"/rmm/devices/{web.device_id}/command", data={"command": "echo hello"})
+    match = re.search(r'data-command-id="(\d+)" data-command-status="queued" hx-get="([^"]+)"', answer.text)
+    assert match, answer.text
+    assert 'hx-trigger="every 2s"' in answer.text and "waiting for the agent" in answer.text
+    handed = await web.agent.checkin()
+    assert [c.body for c in handed.commands] == ["echo hello"]
+    reported = await web.agent.report_result(ok_result(handed.commands[0].id, "hello\n"))
+    assert reported.status_code in (200, 204), reported.text
+    done = await client.get(match.group(2))
+    assert 'data-command-status="succeeded"' in done.text and "hello" in done.text and "exit 0" in done.text
+    assert "hx-trigger" not in done.text, "a finished command stops polling"
+
+
+async def test_quick_support_devices_are_listed(app: FastAPI, db: Database, ui_as: UiAs, tenancy: Tenancy) -> None:
+    async with db.transaction() as session:
+        admin = caller_of(tenancy.admin)
+        installer = await installers.create_installer(
+            session, org_id=tenancy.org_id, name="Call 4711", actor=admin.actor, quick_support=True
+        )
+        token = installers.installer_token(session, installer)
+    agent = SimAgent("http://hub.test", hostname="CUSTOMER-PC", transport=httpx.ASGITransport(app=app))
+    try:
+        enrolled = await agent.enroll(token, quick_support=True)
+    finally:
+        await agent.aclose()
+    client = await ui_as(tenancy.viewer)
+    quick = await client.get("/rmm", params={"tab": "quick-support"})
+    assert "CUSTOMER-PC" in quick.text
+    assert enrolled.support_code and enrolled.support_code in quick.text
+    listed = await client.get("/rmm/devices")
+    assert "QUICK-SUPPORT" in listed.text
