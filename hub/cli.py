@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
+from hub.bench import bench
 from hub.core import audit
 from hub.core.audit import Actor
 from hub.core.auth import service as auth
@@ -115,7 +116,12 @@ def serve(host: str | None, port: int | None, no_migrate: bool, with_local_agent
     app = create_app(settings)
     try:
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), ws="websockets-sansio"
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=5,
         )
     finally:
         if agent is not None:
@@ -268,6 +274,7 @@ def audit_verify() -> None:
 
 
 main.add_command(integrations)
+main.add_command(bench)
 
 if __name__ == "__main__":
     main()

@@ -11,9 +11,11 @@ PostgreSQL it turns N round trips and fsyncs into one.
 Back-pressure: when the queue is full, :meth:`submit` waits up to ``ingest_submit_timeout_seconds``
 and then raises :class:`IngestBusy` (the agent API answers 503 and the agent retries later).
 
-After the batch commits, the latest sample of each device goes through the alert hook
-(``native_rmm.alerts.service.evaluate_sample``) in a second transaction, so a failing rule can
-never lose metrics; devices that came back from OFFLINE/UNRESPONSIVE get their status refreshed.
+After the batch commits, devices that came back from OFFLINE/UNRESPONSIVE get their status
+refreshed, and the newest sample of each device is handed to a separate evaluator task that runs
+the alert hook (``native_rmm.alerts.service.evaluate_sample``) in its own transactions: a slow or
+failing rule can neither lose metrics nor hold up the writer (it coalesces to the newest sample
+per device when it falls behind).
 :meth:`stop` flushes what is queued.
 """
 
@@ -41,6 +43,8 @@ from native_rmm.settings import RmmSettings
 
 log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 3
+EVALUATE_CHUNK = 200
+EVALUATE_PAUSE_SECONDS = 1.0
 
 
 class IngestBusy(RuntimeError):
@@ -135,6 +139,9 @@ class IngestWriter:
         self._queue: asyncio.Queue[Item] = asyncio.Queue(settings.ingest_queue_rows)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._evaluator: asyncio.Task[None] | None = None
+        self._to_evaluate: dict[int, SampleItem] = {}
+        self._evaluate_wanted = asyncio.Event()
         self._lock = asyncio.Lock()
         self.written_samples = 0
         self.dropped_items = 0
@@ -142,15 +149,18 @@ class IngestWriter:
     async def start(self) -> None:
         """Start the flusher task."""
         self._task = asyncio.create_task(self._run(), name="rmm-ingest-writer")
+        self._evaluator = asyncio.create_task(self._evaluate_loop(), name="rmm-alert-evaluator")
 
     async def stop(self) -> None:
         """Stop the flusher and write everything still queued."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._evaluator):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._evaluator = None
         await self.flush()
+        await self.evaluate_pending()
 
     async def submit(self, item: Item) -> None:
         """Queue ``item``; waits while the queue is full, then raises :class:`IngestBusy`."""
@@ -171,10 +181,11 @@ class IngestWriter:
         return self._queue.qsize()
 
     async def flush(self) -> int:
-        """Write everything queued now (tests and shutdown); returns how many items were written."""
+        """Write everything queued now and evaluate alerts (tests, shutdown); returns items written."""
         total = 0
         while not self._queue.empty():
             total += await self._write_next_batch()
+        await self.evaluate_pending()
         return total
 
     async def _run(self) -> None:
@@ -182,7 +193,9 @@ class IngestWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.ingest_flush_seconds)
             self._wake.clear()
-            while not self._queue.empty():
+            # Write what is queued now, then wait again: draining "until empty" under steady load
+            # would degrade into many tiny transactions.
+            for _ in range(-(-self._queue.qsize() // self._settings.ingest_batch_rows)):
                 await self._write_next_batch()
 
     async def _write_next_batch(self) -> int:
@@ -221,10 +234,10 @@ class IngestWriter:
         acked = [i for i in batch if isinstance(i, AckedItem)]
         async with self._db.transaction() as session:
             if samples:
-                await session.execute(insert(MetricSample), [_sample_row(i, now) for i in samples])
-                await session.execute(update(Device), [self._device_row(i) for i in latest.values()])
+                await session.execute(_INSERT_SAMPLES, [_sample_row(i, now) for i in samples])
+                await session.execute(_UPDATE_LIVENESS, [self._device_row(i) for i in latest.values()])
             if seen:
-                await session.execute(update(Device), [{"id": d, "ws_seen_at": at} for d, at in seen.items()])
+                await session.execute(_UPDATE_WS_SEEN, [{"b_id": d, "b_at": at} for d, at in seen.items()])
             if delivered:
                 await session.execute(_DELIVERED, [{"b_cid": i.command_id, "b_at": i.at, "b_dl": i.deadline_at}
                                                    for i in delivered])  # fmt: skip
@@ -236,29 +249,21 @@ class IngestWriter:
     def _device_row(item: SampleItem) -> dict[str, Any]:
         s = item.sample
         return {
-            "id": item.device_id,
-            "last_seen_at": item.seen_at,
-            "last_metrics_at": s.taken_at,
-            "last_cpu_percent": s.cpu_percent,
-            "last_memory_percent": s.memory_percent,
-            "last_disk_percent": max((d.used_percent for d in s.disks), default=None),
-            "agent_version": item.agent_version,
+            "b_id": item.device_id,
+            "b_seen": item.seen_at,
+            "b_metrics_at": s.taken_at,
+            "b_cpu": s.cpu_percent,
+            "b_memory": s.memory_percent,
+            "b_disk": max((d.used_percent for d in s.disks), default=None),
+            "b_version": item.agent_version,
         }
 
     async def _after_write(self, batch: list[Item]) -> None:
-        latest: dict[int, SampleItem] = {}
         for item in batch:
             if isinstance(item, SampleItem):
-                latest[item.device_id] = item
-        if self._hook is not None and latest:
-            try:
-                async with self._db.transaction() as session:
-                    for item in latest.values():
-                        await self._hook(
-                            session, org_id=item.org_id, device_id=item.device_id, sample=item.sample, bus=self._bus
-                        )
-            except Exception:  # samples are stored; a failing alert rule is logged, not fatal
-                log.exception("alert evaluation failed for a batch of %d devices", len(latest))
+                self._to_evaluate[item.device_id] = item
+        if self._to_evaluate:
+            self._evaluate_wanted.set()
         refresh = sorted({i.device_id for i in batch if isinstance(i, SampleItem | WsSeenItem) and i.refresh_status})
         if refresh:
             async with self._db.transaction() as session:
@@ -266,8 +271,51 @@ class IngestWriter:
                     session, self._bus, now=self._clock(), settings=self._settings, device_ids=refresh
                 )
 
+    async def _evaluate_loop(self) -> None:
+        """Alert evaluation off the write path: newest stored sample per device, coalesced.
+
+        When evaluation is slower than ingest, a device's older samples are skipped (its newest
+        one is what thresholds are judged on), so this never holds up the writer.
+        """
+        while True:
+            await self._evaluate_wanted.wait()
+            self._evaluate_wanted.clear()
+            await self.evaluate_pending()
+            await asyncio.sleep(EVALUATE_PAUSE_SECONDS)  # under a flood, rounds coalesce instead of spinning
+
+    async def evaluate_pending(self) -> int:
+        """Run the sample hook for the newest stored sample of every device waiting; returns how many."""
+        if self._hook is None:
+            self._to_evaluate.clear()
+            return 0
+        items, self._to_evaluate = list(self._to_evaluate.values()), {}
+        for start in range(0, len(items), EVALUATE_CHUNK):
+            chunk = items[start : start + EVALUATE_CHUNK]
+            try:
+                async with self._db.transaction() as session:
+                    for item in chunk:
+                        await self._hook(
+                            session, org_id=item.org_id, device_id=item.device_id, sample=item.sample, bus=self._bus
+                        )
+            except Exception:  # the samples are stored; a failing alert rule is logged loudly, not fatal
+                log.exception("alert evaluation failed for a chunk of %d devices", len(chunk))
+        return len(items)
+
 
 _commands = Command.__table__
+_devices = Device.__table__
+# Core statements with executemany: the ORM's per-row bookkeeping is not needed on this path.
+_INSERT_SAMPLES = insert(MetricSample.__table__)
+_UPDATE_LIVENESS = (
+    update(_devices)
+    .where(_devices.c.id == bindparam("b_id"))
+    .values(
+        last_seen_at=bindparam("b_seen"), last_metrics_at=bindparam("b_metrics_at"),
+        last_cpu_percent=bindparam("b_cpu"), last_memory_percent=bindparam("b_memory"),
+        last_disk_percent=bindparam("b_disk"), agent_version=bindparam("b_version"),
+    )
+)  # fmt: skip
+_UPDATE_WS_SEEN = update(_devices).where(_devices.c.id == bindparam("b_id")).values(ws_seen_at=bindparam("b_at"))
 _DELIVERED = (
     update(_commands)
     .where(and_(_commands.c.id == bindparam("b_cid"), _commands.c.status == CommandStatus.QUEUED.value))

@@ -1,0 +1,22 @@
+"""``rmmhub bench``: benchmarks that start a real hub on loopback and drive it like agents do.
+
+Each bench is bounded in count and time, talks to 127.0.0.1 only and stops the hub it started.
+"""
+
+from __future__ import annotations
+
+import click
+
+from hub.bench.checkin import checkin
+from hub.bench.devices import devices
+from hub.bench.push import push
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks against a real hub started on loopback."""
+
+
+bench.add_command(checkin)
+bench.add_command(push)
+bench.add_command(devices)
