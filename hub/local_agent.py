@@ -8,11 +8,13 @@ token, later starts reuse the stored device credential. It is stopped when the h
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +36,10 @@ async def base_installer_token(session: AsyncSession) -> str | None:
     return installer_token(session, await ensure_base_installer(session, org_id=org.id))
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 class LocalAgent:
     """Starts ``python -m agent run`` once the hub answers /healthz, and stops it on :meth:`stop`."""
 
@@ -46,7 +52,14 @@ class LocalAgent:
         self._thread = threading.Thread(target=self._start_when_ready, name="local-agent", daemon=True)
 
     def start(self) -> None:
-        """Wait for the hub in the background, then launch the agent."""
+        """Wait for the hub in the background, then launch the agent.
+
+        Also makes SIGTERM end the process with ``SystemExit``: uvicorn re-raises the signal after its
+        graceful shutdown, and with the default action the process would die before the ``finally``
+        that calls :meth:`stop`, leaving the agent running without its hub.
+        """
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         self._thread.start()
 
     def _start_when_ready(self) -> None:
