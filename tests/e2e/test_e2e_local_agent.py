@@ -1,0 +1,71 @@
+"""``rmmhub serve --with-local-agent`` (what ``make run`` starts) on a fresh folder and database: within
+a minute this machine is an ONLINE device with real inventory and metric samples, and stopping the
+hub stops its agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import Callable
+
+import psutil
+import pytest
+from sqlalchemy import func, select
+
+from hub.core.db import Database
+from native_rmm.models.devices import Device, DeviceStatus, InstalledApplication
+from native_rmm.models.metrics import MetricSample
+from tests.e2e.conftest import HubProcess, eventually
+
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+    pytest.mark.slow,
+]
+
+
+async def test_serve_with_local_agent_shows_this_machine_online(
+    db: Database, hub_process: Callable[..., HubProcess]
+) -> None:
+    process = hub_process()  # a fresh working folder; the database is empty (first start bootstraps it)
+    await asyncio.to_thread(process.start, "--with-local-agent")
+    assert process.proc is not None
+    started = asyncio.get_running_loop().time()
+    children: list[psutil.Process] = []
+    try:
+
+        async def live_device() -> Device | None:
+            async with db.sessionmaker() as session:
+                device = (await session.execute(select(Device))).scalar_one_or_none()
+                if device is None or device.status is not DeviceStatus.ONLINE or device.inventory_at is None:
+                    return None
+                apps = await session.scalar(
+                    select(func.count()).select_from(InstalledApplication).where(
+                        InstalledApplication.device_id == device.id)
+                )  # fmt: skip
+                samples = await session.scalar(
+                    select(func.count()).select_from(MetricSample).where(MetricSample.device_id == device.id)
+                )
+            return device if apps and samples else None
+
+        device = await eventually(live_device, within=60, every=0.25, message="this machine as an ONLINE device")
+        print(f"\nlocal agent: ONLINE with inventory and samples {asyncio.get_running_loop().time() - started:.1f} s "
+              "after the hub answered")  # fmt: skip
+        assert device.hostname == socket.gethostname() and device.ip_addresses and device.os_family is not None
+        assert device.hardware and device.last_cpu_percent is not None and device.ws_connected
+        log = process.workdir / "var" / "local-agent" / "agent.log"
+        assert log.exists() and (process.workdir / "var" / "local-agent" / "credential").exists()
+        assert "initial admin login" in process.log()
+
+        children = psutil.Process(process.proc.pid).children(recursive=True)
+        agents = [c for c in children if "agent" in c.cmdline()]
+        assert len(agents) == 1, [c.cmdline() for c in children]
+        await asyncio.to_thread(process.stop)
+        _, alive = await asyncio.to_thread(psutil.wait_procs, agents, 15)
+        assert not alive, "stopping the hub stops its local agent"
+    finally:
+        await asyncio.to_thread(process.stop, 10)
+        for child in children:
+            if child.is_running():
+                child.kill()
