@@ -48,6 +48,7 @@ ADMIN_SECTIONS: list[NavLink] = [
     NavLink("API tokens", "/admin/tokens", min_role=Role.ADMIN, group="Access"),
     NavLink("Agent installers", "/admin/rmm/installers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Metric thresholds", "/admin/rmm/thresholds", min_role=Role.ADMIN, group="RMM"),
+    NavLink("Synthetic monitors", "/admin/rmm/monitors", min_role=Role.ADMIN, group="RMM"),
 ]
 
 

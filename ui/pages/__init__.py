@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from ui.pages import (
     admin,
     admin_rmm,
+    admin_rmm_monitors,
     approvals,
     assistant,
     audit,
@@ -38,4 +39,5 @@ ROUTERS: list[APIRouter] = [
     rmm_scripts.router,
     rmm_device.router,
     admin_rmm.router,
+    admin_rmm_monitors.router,
 ]

@@ -337,3 +337,25 @@ async def test_quick_support_devices_are_listed(app: FastAPI, db: Database, ui_a
     assert enrolled.support_code and enrolled.support_code in quick.text
     listed = await client.get("/rmm/devices")
     assert "QUICK-SUPPORT" in listed.text
+
+
+async def test_admin_manages_synthetic_monitors(ui_as: UiAs, tenancy: Tenancy) -> None:
+    admin = await ui_as(tenancy.admin)
+    empty = await admin.get("/admin/rmm/monitors")
+    assert empty.status_code == 200 and "No synthetic monitors yet." in empty.text
+    assert 'href="/admin/rmm/monitors"' in empty.text
+    bad = await admin.post("/admin/rmm/monitors", data={"name": "Web", "kind": "http", "target": "example.com"})
+    assert bad.status_code == 422 and "needs an http:// or https:// URL" in bad.text
+    assert 'value="example.com"' in bad.text
+    form = {"name": "Acme web", "kind": "http", "target": "https://acme.example/", "expected_status": "200",
+            "interval_seconds": "60", "failure_threshold": "2", "content_match": "Welcome"}  # fmt: skip
+    created = await admin.post("/admin/rmm/monitors", data=form)
+    assert created.status_code == 200 and "Monitor &#39;Acme web&#39; created" in created.text
+    monitor_id = int(re.search(r'data-monitor-id="(\d+)"', created.text).group(1))  # type: ignore[union-attr]
+    assert "2 failures" in created.text and "“Welcome”" in created.text
+    disabled = await admin.post(f"/admin/rmm/monitors/{monitor_id}/enabled", data={"enabled": "false"})
+    assert "disabled." in disabled.text and 'data-value="disabled"' in disabled.text
+    deleted = await admin.post(f"/admin/rmm/monitors/{monitor_id}/delete")
+    assert "deleted." in deleted.text and "No synthetic monitors yet." in deleted.text
+    operator = await ui_as(tenancy.operator)
+    assert (await operator.get("/admin/rmm/monitors")).status_code == 403
