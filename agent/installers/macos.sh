@@ -54,9 +54,10 @@ PLIST
 }
 
 quick_support() {
-  local workdir
-  workdir="$(mktemp -d)"
-  trap 'rm -rf "$workdir"' EXIT
+  # Global, not local: the EXIT trap runs after this function has returned (set -u).
+  SESSION_DIR="$(mktemp -d)"
+  trap 'rm -rf "$SESSION_DIR"' EXIT
+  local workdir="$SESSION_DIR"
   install_venv "$workdir"
   log "starting a quick-support session (Ctrl+C ends it)"
   cd "$workdir"
