@@ -1,4 +1,5 @@
-"""Command tools: run a command, read its result, cancel it, install patches, uninstall the agent."""
+"""Command tools: run a command, read its result, cancel it, install patches, uninstall the agent, end a
+quick-support session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from agent.protocol import (
     OsFamily,
     Shell,
 )
+from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.commands import service
@@ -27,6 +29,7 @@ DeviceRef = Annotated[int | str, Field(description="the device id (e.g. 42) or i
 DEFAULT_SHELLS = {OsFamily.WINDOWS: Shell.POWERSHELL, OsFamily.LINUX: Shell.BASH, OsFamily.MACOS: Shell.ZSH}
 ON_DEVICE = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
 UNINSTALL_TIMEOUT_SECONDS = 600
+END_SESSION_TIMEOUT_SECONDS = 60
 PATCH_TIMEOUT_SECONDS = 3600
 
 
@@ -112,6 +115,24 @@ async def uninstall_agent_tool(ctx: ToolContext, args: DeviceArgs) -> CommandOut
     return CommandOut.of(command)
 
 
+async def end_quick_support_tool(ctx: ToolContext, args: DeviceArgs) -> CommandOut:
+    """End a quick-support session: the temporary agent signs off from the hub, cleans up its folder and exits."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    if not device.quick_support:
+        raise ToolError(
+            f"device #{device.id} ({device.label}) is not a quick-support session; "
+            "rmm-uninstall-agent removes an installed agent"
+        )
+    if device.uninstalled_at is not None:
+        raise ToolError(f"the quick-support session of device #{device.id} ({device.label}) has already ended")
+    command = await service.enqueue(
+        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.END_SESSION, shell=None, body="",
+        env=None, timeout=END_SESSION_TIMEOUT_SECONDS, created_by=ctx.caller, approval_id=ctx.approval_id,
+        bus=ctx.bus,
+    )  # fmt: skip
+    return CommandOut.of(command)
+
+
 def command_tools() -> list[Tool]:
     """The command tools (policies seeded by the classifier from names and annotations)."""
     return [
@@ -128,4 +149,8 @@ def command_tools() -> list[Tool]:
         model_tool(source=SOURCE, name="rmm-uninstall-agent", args_model=DeviceArgs, handler=uninstall_agent_tool,
                    annotations=ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=True),
                    title="Uninstall agent", category="devices"),
+        # Ending a temporary session the end user started is routine: seeded auto (idempotent, closed world).
+        model_tool(source=SOURCE, name="rmm-end-quick-support", args_model=DeviceArgs, handler=end_quick_support_tool,
+                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+                   title="End quick-support session", category="devices"),
     ]  # fmt: skip

@@ -47,6 +47,8 @@ class DeviceSummary(BaseModel):
     memory_percent: float | None
     disk_percent: float | None
     is_demo: bool
+    quick_support: bool
+    support_code: str | None
 
 
 class DeviceList(BaseModel):
@@ -66,8 +68,6 @@ class DeviceDetail(DeviceSummary):
     boot_time: datetime | None
     inventory_at: datetime | None
     ws_connected: bool
-    quick_support: bool
-    support_code: str | None
     created_at: datetime
     uninstalled_at: datetime | None
     uninstall_reason: str | None
@@ -81,6 +81,7 @@ def summary(device: Device, *, site: str, customer_id: int, customer: str) -> De
         ip=device.primary_ip, customer_id=customer_id, customer=customer, site_id=device.site_id, site=site,
         last_seen_at=device.last_seen_at, agent_version=device.agent_version, cpu_percent=device.last_cpu_percent,
         memory_percent=device.last_memory_percent, disk_percent=device.last_disk_percent, is_demo=device.is_demo,
+        quick_support=device.quick_support, support_code=device.support_code,
     )  # fmt: skip
 
 
@@ -90,9 +91,8 @@ def detail(device: Device, *, site: str, customer_id: int, customer: str) -> Dev
     return DeviceDetail(
         **base, os_family=device.os_family.value if device.os_family else None, ip_addresses=device.ip_addresses,
         interfaces=device.interfaces[:32], hardware=device.hardware, boot_time=device.boot_time,
-        inventory_at=device.inventory_at, ws_connected=device.ws_connected, quick_support=device.quick_support,
-        support_code=device.support_code, created_at=device.created_at, uninstalled_at=device.uninstalled_at,
-        uninstall_reason=device.uninstall_reason,
+        inventory_at=device.inventory_at, ws_connected=device.ws_connected, created_at=device.created_at,
+        uninstalled_at=device.uninstalled_at, uninstall_reason=device.uninstall_reason,
     )  # fmt: skip
 
 
