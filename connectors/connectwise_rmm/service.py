@@ -214,10 +214,14 @@ async def disconnect(session: AsyncSession, manager: ConnectionManager, *, calle
         f"ConnectWise RMM was disconnected by {caller.label}, so this tool no longer exists; nothing was run. "
         "Reconnect it under Integrations > ConnectWise RMM and ask again"
     )
-    pending = select(Approval.tool_id).distinct().where(
-        Approval.org_id == caller.org_id,
-        Approval.status == ApprovalStatus.PENDING,
-        Approval.tool_id.startswith(f"{SOURCE}:"),
+    pending = (
+        select(Approval.tool_id)
+        .distinct()
+        .where(
+            Approval.org_id == caller.org_id,
+            Approval.status == ApprovalStatus.PENDING,
+            Approval.tool_id.startswith(f"{SOURCE}:"),
+        )
     )
     failed = 0
     for tool_id in list((await session.execute(pending)).scalars()):
