@@ -227,7 +227,9 @@ async def finished_command(client: httpx.AsyncClient, command_id: int, *, within
 class HubProcess:
     """``python -m hub.cli serve`` on a fixed port and database, killable and restartable."""
 
-    def __init__(self, *, database_url: str, workdir: Path, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self, *, database_url: str, workdir: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -240,7 +242,7 @@ class HubProcess:
             "RMMHUB_PUBLIC_URL": self.url,
             "RMMHUB_SCHEDULER_ENABLED": "false",
             "RMMHUB_LOG_LEVEL": "WARNING",
-            **env,
+            **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -297,7 +299,7 @@ def hub_process(settings: Any, tmp_path: Path) -> Iterator[Callable[..., HubProc
     made: list[HubProcess] = []
 
     def make(**env: str) -> HubProcess:
-        process = HubProcess(database_url=settings.database_url, workdir=tmp_path / f"hub{len(made)}", **env)
+        process = HubProcess(database_url=settings.database_url, workdir=tmp_path / f"hub{len(made)}", env=env)
         made.append(process)
         return process
 
