@@ -60,15 +60,15 @@ async def devices_context(
     session: AsyncSession, page: Page, filters: q.DeviceFilters, offset: int, *, with_choices: bool
 ) -> dict[str, Any]:
     """The device table (and, for the whole tab, the filter choices and status counts)."""
-    result = await q.device_page(session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE)
+    counts = await count_by_status(session, org_id=page.org.id) if with_choices else None
+    result = await q.device_page(
+        session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE, status_counts=counts
+    )
     context: dict[str, Any] = {"devices": result, "filters": filters, "filter_qs": _query_string(filters)}
     if with_choices:
         sites = await q.site_choices(session, org_id=page.org.id)
         customers = list({s.customer_id: s.customer_name for s in sites}.items())
-        context.update(
-            sites=sites, customers=customers, statuses=list(DeviceStatus),
-            status_counts=await count_by_status(session, org_id=page.org.id),
-        )  # fmt: skip
+        context.update(sites=sites, customers=customers, statuses=list(DeviceStatus), status_counts=counts)
     return context
 
 

@@ -107,9 +107,19 @@ def _filtered(stmt: Select, org_id: int, filters: DeviceFilters) -> Select:  # t
 
 
 async def device_page(
-    session: AsyncSession, *, org_id: int, filters: DeviceFilters, offset: int, limit: int
+    session: AsyncSession,
+    *,
+    org_id: int,
+    filters: DeviceFilters,
+    offset: int,
+    limit: int,
+    status_counts: dict[DeviceStatus, int] | None = None,
 ) -> DevicePage:
-    """One page of the organisation's devices by name, with the total (two statements)."""
+    """One page of the organisation's devices by name, with the total (two statements at most).
+
+    With ``status_counts`` (devices per status) and no filter but the status, the total is taken
+    from them instead of counting again.
+    """
     columns = select(
         Device.id, Device.display_name, Device.hostname, Customer.name, Customer.is_unassigned, Site.name,
         Device.os_family, Device.os_name, Device.os_version, Device.status, Device.primary_ip, Device.agent_version,
@@ -142,6 +152,9 @@ async def device_page(
     ]
     if offset == 0 and len(rows) < limit:
         total = len(rows)
+    elif status_counts is not None and filters.customer_id is None and filters.site_id is None and not filters.q:
+        wanted = [filters.status] if filters.status else [s for s in DeviceStatus if s is not DeviceStatus.UNINSTALLED]
+        total = sum(status_counts.get(s, 0) for s in wanted)
     else:
         count = select(func.count()).select_from(Device)
         if filters.customer_id is not None:
