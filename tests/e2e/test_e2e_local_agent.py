@@ -6,10 +6,12 @@ hub stops its agent.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import sys
 from collections.abc import Callable
 
+import httpx
 import psutil
 import pytest
 from sqlalchemy import func, select
@@ -57,6 +59,7 @@ async def test_serve_with_local_agent_shows_this_machine_online(
         log = process.workdir / "var" / "local-agent" / "agent.log"
         assert log.exists() and (process.workdir / "var" / "local-agent" / "credential").exists()
         assert "initial admin login" in process.log()
+        await _newcomer_sees_it_in_the_ui(process, device)
 
         children = psutil.Process(process.proc.pid).children(recursive=True)
         agents = [c for c in children if "agent" in c.cmdline()]
@@ -69,3 +72,19 @@ async def test_serve_with_local_agent_shows_this_machine_online(
         for child in children:
             if child.is_running():
                 child.kill()
+
+
+async def _newcomer_sees_it_in_the_ui(process: HubProcess, device: Device) -> None:
+    """The admin printed on first start signs in: the RMM page lists the machine, its page has sparklines."""
+    password = re.search(r"password:\s+(\S+)", process.log())
+    assert password is not None
+    async with httpx.AsyncClient(base_url=process.url, timeout=30) as browser:
+        login = await browser.post("/api/v1/auth/login", json={"username": "admin", "password": password.group(1)})
+        assert login.status_code == 200, login.text
+        listing = await browser.get("/rmm", params={"tab": "devices"})
+        assert listing.status_code == 200 and device.hostname in listing.text
+        page = await browser.get(f"/rmm/devices/{device.id}")
+        assert page.status_code == 200 and device.hostname in page.text
+        metrics = (await browser.get(f"/rmm/devices/{device.id}/metrics")).json()
+        assert metrics["status"] == "online" and metrics["latest"]["cpu"] is not None
+        assert metrics["series"]["t"] and len(metrics["series"]["cpu"]) == len(metrics["series"]["t"])
