@@ -49,7 +49,7 @@ async def api(live_server: LiveServer) -> AsyncIterator[Any]:
 
 
 async def sign_in(page: Page, user: TestUser, *, target: str = "/policies") -> None:
-    await page.goto("/login")
+    await page.goto(f"/login?next={target}")
     await page.get_by_label("Username").fill(user.username)
     await page.get_by_label("Password").fill(user.password)
     await page.get_by_role("button", name="Sign in").click()
