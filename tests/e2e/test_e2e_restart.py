@@ -56,14 +56,16 @@ async def test_hub_restart_mid_command_loses_no_result(
         await asyncio.to_thread(process.kill)
 
         # The command finishes while the hub is down: its result waits in the agent's spool.
-        await eventually(lambda: _spooled(spool), within=15, message="the result spooled by the agent")
+        await eventually(
+            lambda: asyncio.to_thread(_spooled, spool), within=15, message="the result spooled by the agent"
+        )
         assert (await hub.command(queued["id"])).status is CommandStatus.RUNNING
         assert agent.proc.returncode is None, agent.log()
 
         await asyncio.to_thread(process.start)
         done = await finished_command(operator, queued["id"], within=30)
         assert done["status"] == "succeeded" and done["stdout"] == "survived\n", done
-        await eventually(lambda: _spool_empty(spool), within=15, message="the spool emptied after the ack")
+        await eventually(lambda: _empty(spool), within=15, message="the spool emptied after the ack")
         # The agent is back on its push channel after the restart, and keeps working.
         again = await result_of(operator, "rmm-run-command", {"device": device.id, "command": "echo again"})
         assert (await finished_command(operator, again["id"], within=15))["stdout"] == "again\n"
@@ -71,9 +73,9 @@ async def test_hub_restart_mid_command_loses_no_result(
         await hub.close()
 
 
-async def _spooled(spool: Path) -> bool:
-    return spool.exists() and any(spool.glob("*.json"))
+async def _empty(spool: Path) -> bool:
+    return not await asyncio.to_thread(_spooled, spool)
 
 
-async def _spool_empty(spool: Path) -> bool:
-    return not any(spool.glob("*.json"))
+def _spooled(spool: Path) -> list[Path]:
+    return sorted(spool.glob("*.json")) if spool.exists() else []
