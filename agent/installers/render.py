@@ -90,10 +90,11 @@ def render_installer(os: InstallerOs, *, hub_url: str, token: str, quick_support
     return script
 
 
-def install_command(os: InstallerOs, url: str) -> str:
+def install_command(os: InstallerOs, url: str, *, quick_support: bool = False) -> str:
     """The one-liner an operator copies, for the installer served at ``url`` (``.../install/<token>``).
 
     ``url`` is the installer base; the OS is appended as the last path segment, as the seed shows.
+    A quick-support session runs as the end user in the foreground, so it is not piped to ``sudo``.
     """
     base = _check_url(url)
     if os == "windows":
@@ -101,5 +102,6 @@ def install_command(os: InstallerOs, url: str) -> str:
         quoted = target if re.fullmatch(r"[A-Za-z0-9:/._~%-]+", target) else _ps_quote(target)
         return f"iwr -UseBasicParsing {quoted} | iex"
     if os in ("linux", "macos"):
-        return f"curl -fsSL {shlex.quote(base + '/' + os)} | sudo bash"
+        shell = "bash" if quick_support else "sudo bash"
+        return f"curl -fsSL {shlex.quote(base + '/' + os)} | {shell}"
     raise InstallerError(f"unknown installer OS {os!r}")

@@ -45,10 +45,10 @@ def installer_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/install/{token}"
 
 
-def install_commands(base_url: str, token: str) -> dict[InstallerOs, str]:
-    """The copy-paste one-liner for each OS."""
+def install_commands(base_url: str, token: str, *, quick_support: bool = False) -> dict[InstallerOs, str]:
+    """The copy-paste one-liner for each OS (quick-support sessions run without sudo)."""
     url = installer_url(base_url, token)
-    return {os: install_command(os, url) for os in INSTALLER_OSES}
+    return {os: install_command(os, url, quick_support=quick_support) for os in INSTALLER_OSES}
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class InstallerView:
 def view(session: AsyncSession, installer: Installer, *, base_url: str) -> InstallerView:
     """Decrypt the token and build the per-OS commands."""
     token = installer_token(session, installer)
-    return InstallerView(installer, token, install_commands(base_url, token))
+    return InstallerView(installer, token, install_commands(base_url, token, quick_support=installer.quick_support))
 
 
 def _new_token(session: AsyncSession) -> tuple[str, str, str, str]:

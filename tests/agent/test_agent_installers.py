@@ -34,6 +34,7 @@ def test_install_commands_match_the_seed() -> None:
     assert install_command("linux", base) == f"curl -fsSL {base}/linux | sudo bash"
     assert install_command("macos", base) == f"curl -fsSL {base}/macos | sudo bash"
     assert install_command("windows", base) == f"iwr -UseBasicParsing {base}/windows | iex"
+    assert install_command("linux", base, quick_support=True) == f"curl -fsSL {base}/linux | bash"
     assert (
         install_command("windows", "https://h.example/a&b")
         == "iwr -UseBasicParsing 'https://h.example/a&b/windows' | iex"
