@@ -195,6 +195,14 @@ async def uninstall_agent(
                         done_text="The agent removes itself at its next contact; the device then shows as uninstalled.")  # fmt: skip
 
 
+@router.post("/rmm/devices/{device_id}/end-session")
+async def end_quick_support(device_id: int, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
+    """Invoke ``rmm-end-quick-support``: the temporary agent signs off and removes itself."""
+    outcome = await invoke(page, session, gate, "rmm-end-quick-support", {"device": device_id})
+    return outcome_html(page, outcome, action="End quick-support session",
+                        done_text="The quick-support agent ends the session and removes itself from the computer.")  # fmt: skip
+
+
 @router.post("/rmm/devices/{device_id}/patches/install")
 async def install_patches(
     device_id: int, page: PageDep, session: SessionDep, gate: GateDep,

@@ -337,6 +337,15 @@ async def test_quick_support_devices_are_listed(app: FastAPI, db: Database, ui_a
     assert enrolled.support_code and enrolled.support_code in quick.text
     listed = await client.get("/rmm/devices")
     assert "QUICK-SUPPORT" in listed.text
+    assert "End session" not in quick.text, "viewers get no End session button"
+    operator = await ui_as(tenancy.operator)
+    tab = await operator.get("/rmm", params={"tab": "quick-support"})
+    assert f'hx-post="/rmm/devices/{enrolled.device_id}/end-session"' in tab.text
+    detail = await operator.get(f"/rmm/devices/{enrolled.device_id}")
+    assert 'id="end-session-btn"' in detail.text
+    ended = await operator.post(f"/rmm/devices/{enrolled.device_id}/end-session")
+    assert 'data-outcome="done"' in ended.text, ended.text
+    assert "removes itself" in ended.text
 
 
 async def test_admin_manages_synthetic_monitors(ui_as: UiAs, tenancy: Tenancy) -> None:
