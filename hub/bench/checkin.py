@@ -10,6 +10,7 @@ sample count is compared with the accepted check-ins (the batched writer must lo
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,6 +124,8 @@ async def run_checkin_bench(*, agents: int, seconds: float, database_url: str | 
         finally:
             for sim in sims:
                 await sim.aclose()
+        gc.collect()
+        gc.freeze()  # keep the load generator's collector from pausing it mid-measurement
         host, port = "127.0.0.1", int(hub.url.rsplit(":", 1)[1])
         conns = [RawConnection(host, port) for _ in sims]
         bodies = [
@@ -148,6 +151,7 @@ async def run_checkin_bench(*, agents: int, seconds: float, database_url: str | 
             await asyncio.sleep(1.5)  # the alert evaluator's last round
             pings = await _drive(conns, lambda i: ping, seconds, 200)
         finally:
+            gc.unfreeze()
             for conn in conns:
                 await conn.close()
         return CheckinReport(hub.backend, agents, checkins, pings, stored, caught_up)

@@ -30,7 +30,7 @@ class RawConnection:
             self._writer.close()
             with contextlib.suppress(ConnectionError):  # the server may have closed first
                 await self._writer.wait_closed()
-            self._writer = None
+            self._writer = self._reader = None
 
     @staticmethod
     def build(method: str, path: str, host: str, headers: dict[str, str], body: bytes = b"") -> bytes:
@@ -40,12 +40,24 @@ class RawConnection:
         return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
     async def send(self, request: bytes) -> tuple[int, bytes]:
-        """Send pre-built request bytes; returns the status and the body."""
+        """Send pre-built request bytes; returns the status and the body.
+
+        A keep-alive connection the server closed while idle is reopened once, transparently.
+        """
+        reused = self._writer is not None
+        try:
+            return await self._send_once(request)
+        except RawHttpError:
+            if not reused:
+                raise
+        return await self._send_once(request)
+
+    async def _send_once(self, request: bytes) -> tuple[int, bytes]:
         if self._writer is None or self._reader is None:
             await self.open()
         assert self._writer is not None and self._reader is not None
-        self._writer.write(request)
         try:
+            self._writer.write(request)
             head = await self._reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             await self.close()
