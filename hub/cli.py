@@ -25,6 +25,7 @@ from hub.core.security import generate_password
 from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from hub.migrate import upgrade
+from native_rmm.cli import demo, installer
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(user_id=None, label="cli", via="cli")
@@ -275,6 +276,8 @@ def audit_verify() -> None:
 
 main.add_command(integrations)
 main.add_command(bench)
+main.add_command(demo)
+main.add_command(installer)
 
 if __name__ == "__main__":
     main()

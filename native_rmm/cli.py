@@ -1,0 +1,95 @@
+"""``rmmhub demo`` and ``rmmhub installer``: the native RMM's command-line helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core.db import Database, create_cli_engine
+from hub.core.errors import RmmHubError
+from hub.core.settings import InsecureSettingsError, Settings, get_settings
+from hub.core.tenancy import first_organization
+from native_rmm.demo.service import clear_demo_devices, seed_demo_devices
+from native_rmm.installers import service as installers
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except InsecureSettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _in_first_org(work: Callable[[AsyncSession, int, Settings], Awaitable[T]]) -> T:
+    settings = _settings()
+
+    async def main() -> T:
+        db = Database(create_cli_engine(settings.database_url), secret_key=settings.secret)
+        try:
+            async with db.transaction() as session:
+                org = await first_organization(session)
+                if org is None:
+                    raise click.ClickException("no organisation yet: run `rmmhub serve` (or `make run`) once first")
+                return await work(session, org.id, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except RmmHubError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@click.group()
+def demo() -> None:
+    """Demo devices (flagged as demo everywhere) for trying rmmhub without agents."""
+
+
+@demo.command("seed")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, 24 * 7), help="hours of samples")
+def demo_seed(hours: int) -> None:
+    """Create the demo fleet under "Demo Customer" with a minute-by-minute history."""
+
+    async def work(session: AsyncSession, org_id: int, _: Settings) -> list[str]:
+        return [d.hostname for d in await seed_demo_devices(session, org_id=org_id, hours=hours)]
+
+    names = _in_first_org(work)
+    click.echo(f"seeded {len(names)} demo devices: {', '.join(names)}")
+
+
+@demo.command("clear")
+def demo_clear() -> None:
+    """Delete every demo device."""
+
+    async def work(session: AsyncSession, org_id: int, _: Settings) -> int:
+        return await clear_demo_devices(session, org_id=org_id)
+
+    click.echo(f"deleted {_in_first_org(work)} demo devices")
+
+
+@click.group()
+def installer() -> None:
+    """Agent installers (Admin -> Agent installers in the web UI)."""
+
+
+@installer.command("list")
+def installer_list() -> None:
+    """Print every installer with its per-OS install command."""
+
+    async def work(session: AsyncSession, org_id: int, settings: Settings) -> list[str]:
+        lines = []
+        for item in await installers.list_installers(session, org_id=org_id):
+            view = installers.view(session, item, base_url=settings.base_url)
+            limits = f"uses {item.uses}" + (f"/{item.max_uses}" if item.max_uses else "")
+            lines.append(f"#{item.id} {item.name} ({item.kind.value}, {limits})")
+            lines += [f"  {os:<8} {command}" for os, command in view.commands.items()]
+        return lines
+
+    for line in _in_first_org(work):
+        click.echo(line)

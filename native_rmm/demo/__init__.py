@@ -1,0 +1,1 @@
+"""Clearly flagged demo devices for trying the product without agents."""
