@@ -75,7 +75,7 @@ async def run_push_bench(
             gc.freeze()
             policy = await api.put("/api/v1/policies/native_rmm:rmm-run-command", json={"mode": "auto"})
             policy.raise_for_status()
-            by_device = {s.device_id: sock for s, sock in zip(sims, sockets, strict=True)}
+            by_device = {s.device_id or 0: sock for s, sock in zip(sims, sockets, strict=True)}
             sent_at: dict[str, float] = {}
             latencies: list[float] = []
             invoke_times: list[float] = []

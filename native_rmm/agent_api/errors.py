@@ -9,7 +9,8 @@ error shape. The unit of work has rolled back by then: a refused request stores 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -58,7 +59,7 @@ def to_response(exc: Exception) -> Response | None:
 class AgentRoute(APIRoute):
     """An API route whose expected errors become :class:`AgentApiError` bodies."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:

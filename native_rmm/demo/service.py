@@ -10,6 +10,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,7 @@ FLEET = [
     DemoSpec("LON-DB-01", OsFamily.LINUX, "Debian GNU/Linux", "12", DeviceStatus.UNRESPONSIVE, 60, 32, 1000),
     DemoSpec("MCR-WS-07", OsFamily.WINDOWS, "Windows 10 Pro", "10.0.19045", DeviceStatus.ONLINE, 8, 8, 256),
 ]
-APPS = {
+APPS: dict[OsFamily, list[tuple[str, str, str]]] = {
     OsFamily.WINDOWS: [("Microsoft Edge", "126.0", "Microsoft"), ("7-Zip", "23.01", "Igor Pavlov"),
                        ("Google Chrome", "126.0", "Google LLC"), ("Microsoft 365", "16.0", "Microsoft")],
     OsFamily.LINUX: [("openssh-server", "9.2p1", "Debian"), ("nginx", "1.22.1", "Debian"),
@@ -52,7 +53,7 @@ APPS = {
     OsFamily.MACOS: [("Safari", "17.5", "Apple"), ("Slack", "4.38", "Slack Technologies"),
                      ("Microsoft Teams", "24124", "Microsoft")],
 }  # fmt: skip
-PATCHES = {
+PATCHES: dict[OsFamily, list[tuple[str, str, str | None]]] = {
     OsFamily.WINDOWS: [("KB5039212", "2024-06 Cumulative Update", "Critical"), ("KB890830", "Malicious Software Removal Tool", "Important")],
     OsFamily.LINUX: [("openssl", "openssl 3.0.13-1~deb12u1", "important"), ("libc6", "libc6 2.36-9+deb12u7", None)],
     OsFamily.MACOS: [("macOS Sonoma 14.5.1", "macOS Sonoma 14.5.1", None)],
@@ -65,14 +66,16 @@ async def _demo_site(session: AsyncSession, org_id: int) -> Site:
     ).scalar_one_or_none()
     if customer is None:
         customer = await create_customer(session, org_id=org_id, name=DEMO_CUSTOMER)
-    return (
-        (await session.execute(select(Site).where(Site.customer_id == customer.id).order_by(Site.id))).scalars().first()
-    )  # type: ignore[return-value]
+    stmt = select(Site).where(Site.customer_id == customer.id).order_by(Site.id)
+    site = (await session.execute(stmt)).scalars().first()
+    if site is None:
+        raise RuntimeError(f"customer {DEMO_CUSTOMER!r} has no site")
+    return site
 
 
 def _samples(
     device_id: int, spec: DemoSpec, *, until: datetime, hours: int, rng: random.Random
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     rows = []
     minutes = hours * 60
     ram = spec.ram_gb * 1024**3
@@ -127,9 +130,9 @@ async def seed_demo_devices(
         if rows:
             await session.execute(insert(MetricSample), rows)
             last = rows[-1]
-            device.last_metrics_at = last["taken_at"]  # type: ignore[assignment]
-            device.last_cpu_percent, device.last_memory_percent = last["cpu_percent"], last["memory_percent"]  # type: ignore[assignment]
-            device.last_disk_percent = last["disk_percent"]  # type: ignore[assignment]
+            device.last_metrics_at = last["taken_at"]
+            device.last_cpu_percent, device.last_memory_percent = last["cpu_percent"], last["memory_percent"]
+            device.last_disk_percent = last["disk_percent"]
         await session.execute(insert(InstalledApplication), [
             {"device_id": device.id, "name": a, "version": v, "publisher": p} for a, v, p in APPS[spec.os_family]
         ])  # fmt: skip

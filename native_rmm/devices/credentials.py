@@ -9,7 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.db import utcnow
 from hub.core.security import generate_token, hash_token
+from native_rmm.bus import announce
 from native_rmm.models.devices import Device, DeviceCredential
+
+CREDENTIALS_TOPIC = "device.credentials_changed"
 
 CREDENTIAL_PREFIX = "rmd_"
 
@@ -52,6 +55,7 @@ async def rotate_credential(
         )
         .values(expires_at=now + grace)
     )
+    announce(session, CREDENTIALS_TOPIC, org_id=None, device_id=device_id)
     return await issue_credential(session, device_id=device_id)
 
 
@@ -62,4 +66,5 @@ async def revoke_credentials(session: AsyncSession, *, device_id: int, reason: s
         .where(DeviceCredential.device_id == device_id, DeviceCredential.revoked_at.is_(None))
         .values(revoked_at=now or utcnow(), revoked_reason=reason[:100])
     )
+    announce(session, CREDENTIALS_TOPIC, org_id=None, device_id=device_id)
     return int(result.rowcount)  # type: ignore[attr-defined]

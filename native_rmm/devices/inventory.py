@@ -40,7 +40,8 @@ def _primary_ip(addresses: Sequence[str]) -> str | None:
     """The first address that is not loopback or link-local (IPv4 preferred)."""
     usable = [a for a in addresses if not a.startswith(("127.", "::1", "fe80", "169.254."))]
     v4 = [a for a in usable if ":" not in a]
-    return (v4 or usable or [None])[0]
+    candidates = v4 or usable
+    return candidates[0] if candidates else None
 
 
 async def replace_applications(

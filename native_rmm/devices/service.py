@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandStatus, OsFamily, PatchStatus
@@ -67,7 +67,7 @@ async def resolve_device(session: AsyncSession, *, org_id: int, ref: int | str) 
     raise ToolNotFoundError(f"no device called {text!r}; rmm-list-devices with query={text!r} searches by name")
 
 
-def _base_list_query(org_id: int) -> select:  # type: ignore[valid-type]
+def _base_list_query(org_id: int) -> Select[Device, str, int, str]:
     return (
         select(Device, Site.name, Customer.id, Customer.name)
         .join(Site, Site.id == Device.site_id)
@@ -120,7 +120,9 @@ async def list_devices(
     return [DeviceRow(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def _fuzzy(session: AsyncSession, base: select, query: str, limit: int) -> list:  # type: ignore[valid-type,type-arg]
+async def _fuzzy(
+    session: AsyncSession, base: Select[Device, str, int, str], query: str, limit: int
+) -> list[Row[Device, str, int, str]]:
     def norm(s: str) -> str:
         return "".join(ch for ch in s.lower() if ch.isalnum())
 

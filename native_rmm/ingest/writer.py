@@ -27,9 +27,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, bindparam, case, func, insert, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandStatus, MetricsSample
@@ -223,9 +223,9 @@ class IngestWriter:
         now = self._clock()
         samples = [i for i in batch if isinstance(i, SampleItem)]
         latest: dict[int, SampleItem] = {}
-        for item in samples:
-            if item.device_id not in latest or item.seen_at >= latest[item.device_id].seen_at:
-                latest[item.device_id] = item
+        for sample in samples:
+            if sample.device_id not in latest or sample.seen_at >= latest[sample.device_id].seen_at:
+                latest[sample.device_id] = sample
         seen: dict[int, datetime] = {}
         for item in batch:
             if isinstance(item, WsSeenItem):
@@ -302,10 +302,10 @@ class IngestWriter:
         return len(items)
 
 
-_commands = Command.__table__
-_devices = Device.__table__
+_commands = cast(Table, Command.__table__)
+_devices = cast(Table, Device.__table__)
 # Core statements with executemany: the ORM's per-row bookkeeping is not needed on this path.
-_INSERT_SAMPLES = insert(MetricSample.__table__)
+_INSERT_SAMPLES = insert(cast(Table, MetricSample.__table__))
 _UPDATE_LIVENESS = (
     update(_devices)
     .where(_devices.c.id == bindparam("b_id"))
