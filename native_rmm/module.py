@@ -12,9 +12,11 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from native_rmm import jobs, operations
+from native_rmm.agent_api.cache import CheckinCache
 from native_rmm.agent_api.routes import router as agent_router
 from native_rmm.agent_api.ws import router as ws_router
 from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
+from native_rmm.commands.service import QUEUED_HOOK
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
 from native_rmm.installers.routes import router as installers_router
@@ -56,17 +58,20 @@ class NativeRmmModule:
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
-        # Services find the bus through the session (``commands.service.session_bus``).
+        cache = CheckinCache()
+        # Services find the bus (``native_rmm.bus.session_bus``) and this process's check-in cache
+        # through the session.
         maker = hub.db.sessionmaker
-        maker.configure(info={**maker.kw.get("info", {}), "bus": hub.bus})
+        maker.configure(info={**maker.kw.get("info", {}), "bus": hub.bus, QUEUED_HOOK: cache.command_queued})
         writer = IngestWriter(hub.db, hub.bus, settings, sample_hook=alerts_hook())
         plane = DevicePlane(
             db=hub.db, bus=hub.bus, settings=settings, hub_settings=hub.settings, writer=writer,
-            registry=ConnectionRegistry(), wheel=WheelBuilder(),
+            registry=ConnectionRegistry(), wheel=WheelBuilder(), cache=cache,
         )  # fmt: skip
         hub.services["native_rmm"] = plane
         self.plane = plane
         await writer.start()
+        await plane.cache.start(hub.bus)
         self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered)
         await self._dispatcher.start()
         hub.registry.register_all(device_plane_tools())
@@ -81,6 +86,7 @@ class NativeRmmModule:
         await plane.registry.close_all(WS_CLOSE_GOING_AWAY, "the hub is shutting down")
         if self._dispatcher is not None:
             await self._dispatcher.stop()
+        await plane.cache.stop()
         await plane.writer.stop()
         plane.wheel.cleanup()
         self.plane = None

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from hub.core.db import Database
 from hub.core.events import EventBus
 from hub.core.settings import Settings
+from native_rmm.agent_api.cache import CheckinCache
 from native_rmm.commands.push import ConnectionRegistry
 from native_rmm.ingest.writer import DeliveredItem, IngestWriter
 from native_rmm.installers.wheel import WheelBuilder
@@ -25,6 +26,7 @@ class DevicePlane:
     writer: IngestWriter
     registry: ConnectionRegistry
     wheel: WheelBuilder
+    cache: CheckinCache
 
     def public_url(self, request_base_url: str) -> str:
         """The URL agents reach the hub at: ``RMMHUB_PUBLIC_URL``, else the URL this request came to."""
