@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import (
@@ -281,13 +281,3 @@ async def expire_overdue(
         _publish(session, bus, command, UPDATED_TOPIC)
     await session.flush()
     return len(expired)
-
-
-async def mark_delivered_now(session: AsyncSession, *, command_ids: Sequence[int], at: datetime) -> None:
-    """Synchronous ``queued -> delivered`` (used where the batched writer is not running)."""
-    if command_ids:
-        await session.execute(
-            update(Command)
-            .where(Command.id.in_(command_ids), Command.status == CommandStatus.QUEUED)
-            .values(status=CommandStatus.DELIVERED, delivered_at=at)
-        )
