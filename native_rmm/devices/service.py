@@ -239,7 +239,10 @@ async def list_patches(
 async def mark_patch_applied(
     session: AsyncSession, *, device_id: int, key: str | None = None, patch_id: int | None = None, by: str
 ) -> PatchRecord:
-    """Record a patch as installed by hand (the agent's next report overrides it if it is still pending)."""
+    """Record a patch as installed by hand.
+
+    It stays so until the agent reports a changed patch list that still has it pending.
+    """
     stmt = select(PatchRecord).where(PatchRecord.device_id == device_id)
     if patch_id is not None:
         stmt = stmt.where(PatchRecord.id == patch_id)
