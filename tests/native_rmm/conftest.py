@@ -1,4 +1,4 @@
-"""Fixtures of the native RMM device-plane tests: installer tokens, simulated agents, the plane."""
+"""Fixtures of the native RMM tests: installer tokens, simulated agents, enrolled devices, the plane."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from agent.protocol import PROTOCOL_VERSION, EnrollRequest, OsFamily
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
 from hub.core.db import Database
+from native_rmm.devices.enrollment import enroll
 from native_rmm.installers import service as installers
 from native_rmm.plane import DevicePlane
+from native_rmm.settings import RmmSettings
 from native_rmm.testing.agentsim import SimAgent
 from policies import approvals
 from policies.outcome import Outcome
@@ -86,3 +89,30 @@ def approve(hub: HubContext) -> Callable[..., Awaitable[Any]]:
             return await approvals.approve(session, gate, approver=caller_of(user), approval_id=approval_id)
 
     return run
+
+
+DeviceFactory = Callable[..., Awaitable[int]]
+
+
+async def make_device(
+    db: Database, org_id: int, *, os_family: OsFamily = OsFamily.LINUX, hostname: str = "web-01"
+) -> int:
+    """Enroll a device through the Base installer, as an agent would; returns its id."""
+    async with db.transaction() as session:
+        installer = await installers.ensure_base_installer(session, org_id=org_id)
+        request = EnrollRequest(
+            installer_token=installers.installer_token(session, installer), hostname=hostname, os_family=os_family,
+            os_name=os_family.value.title(), os_version="1", agent_version="1.0.0", protocol_version=PROTOCOL_VERSION,
+        )  # fmt: skip
+        device, _ = await enroll(session, request, settings=RmmSettings(_env_file=None))  # type: ignore[call-arg]
+        return device.id
+
+
+@pytest.fixture
+def device_factory(db: Database) -> DeviceFactory:
+    """``await device_factory(org_id, os_family=..., hostname=...)`` -> device id."""
+
+    async def make(org_id: int, **kwargs: Any) -> int:
+        return await make_device(db, org_id, **kwargs)
+
+    return make
