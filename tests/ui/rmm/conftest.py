@@ -1,88 +1,24 @@
-"""Fixtures of the RMM page tests: a hub with both native RMM halves, devices enrolled and checked in
-through the real agent API (a simulated agent over HTTP), and signed-in UI clients."""
+"""Fixtures of the RMM page tests: devices enrolled and checked in through the real agent API (a simulated
+agent over HTTP), and signed-in UI clients."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from agent.protocol import Application, OsFamily, Patch
-from hub.core.context import HubContext
 from hub.core.db import Database
-from hub.core.scheduler import Scheduler
-from hub.core.settings import Settings
-from hub.main import create_app, default_modules
-from native_rmm import operations
 from native_rmm.installers import service as installers
 from native_rmm.plane import DevicePlane
 from native_rmm.testing.agentsim import SimAgent, now, sample_inventory, sample_metrics
-from tests.conftest import LiveServer, Tenancy, TestUser, free_port, make_settings
+from tests.conftest import Tenancy, TestUser
 from tests.ui.conftest import ui_login
-
-
-class _OperationsOnly:
-    """Mounts the operations half (alerts, scripts) when ``native_rmm.module`` does not wire it itself."""
-
-    name = "native_rmm_operations"
-
-    def __init__(self) -> None:
-        self.ops = operations.Operations()
-
-    def routers(self) -> Sequence[APIRouter]:
-        return operations.routers()
-
-    async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
-        await self.ops.start(hub, scheduler)
-
-    async def stop(self) -> None:
-        await self.ops.stop()
-
-
-def build_app(settings: Settings) -> FastAPI:
-    """The hub app with the operations half, whether or not the native RMM module mounts it yet."""
-    modules: list[Any] = default_modules()
-    paths = {getattr(route, "path", None) for m in modules for r in m.routers() for route in r.routes}
-    if "/api/v1/rmm/thresholds" not in paths:
-        modules.insert(1, _OperationsOnly())
-    return create_app(settings, modules=modules)
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The hub app (both RMM halves) with its lifespan running."""
-    application = build_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """The hub (both RMM halves) on a real loopback port, for the browser tests."""
-    import uvicorn
-
-    port = free_port()
-    live_settings = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}")
-    application = build_app(live_settings)
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-hub-rmm", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live hub did not start")
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
-    server.should_exit = True
-    thread.join(timeout=15)
 
 
 async def base_token(db: Database, org_id: int) -> str:
@@ -170,4 +106,4 @@ async def ui_as(app: FastAPI) -> AsyncIterator[Callable[[TestUser], Awaitable[ht
         await client.aclose()
 
 
-__all__ = ["APPS", "PATCHES", "Enrolled", "Fleet", "OsFamily", "base_token", "build_app", "enroll_and_checkin"]
+__all__ = ["APPS", "PATCHES", "Enrolled", "Fleet", "OsFamily", "base_token", "enroll_and_checkin"]
