@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -81,3 +82,36 @@ async def test_transitions_are_stored_and_published(
         assert [c.new for c in changes] == [DeviceStatus.UNRESPONSIVE]
         seen = [await anext(events) for _ in range(2)]
     assert [e.data["new"] for e in seen] == ["offline", "online"]
+
+
+async def test_hub_ends_quick_support_sessions_whose_agent_vanished(
+    agent: SimAgent, plane: DevicePlane, db: Database
+) -> None:
+    from native_rmm.jobs import QUICK_SUPPORT_GRACE, end_expired_quick_support
+
+    async with db.transaction() as session:
+        await session.execute(
+            update(Device)
+            .where(Device.id == agent.device_id)
+            .values(quick_support=True, session_expires_at=utcnow() - QUICK_SUPPORT_GRACE / 2)
+        )
+    assert await end_expired_quick_support(plane) == 0, "still within the grace period"
+    async with db.transaction() as session:
+        await session.execute(
+            update(Device)
+            .where(Device.id == agent.device_id)
+            .values(session_expires_at=utcnow() - QUICK_SUPPORT_GRACE - timedelta(minutes=1))
+        )
+    assert await end_expired_quick_support(plane) == 1
+    async with db.transaction() as session:
+        device = await session.get(Device, agent.device_id)
+        assert device is not None and device.status is DeviceStatus.UNINSTALLED
+        assert device.uninstall_reason == "quick-support expired"
+    assert await end_expired_quick_support(plane) == 0, "ended once"
+    # The check-in cache hears the status change over the bus; the revoked credential is refused soon after.
+    for _ in range(40):
+        refused = await agent.post("/agent/v1/checkin", agent.checkin_body().model_dump_json())
+        if refused.status_code == 401:
+            break
+        await asyncio.sleep(0.05)
+    assert refused.status_code == 401, "its credential was revoked"
