@@ -241,7 +241,7 @@ class AgentProcess:
         self.log_path = log_path
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def wait(self, within: float = 20) -> int:
         return await asyncio.wait_for(self.proc.wait(), within)

@@ -26,6 +26,7 @@ from hub.core.db import Database
 from native_rmm.installers.service import ensure_base_installer, installer_token
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
+from tests.agent.agent_fakes import AgentProcess, StartAgent
 from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,32 +49,6 @@ async def eventually(
 
 
 # --- agent processes ----------------------------------------------------------------------------
-
-
-class AgentProcess:
-    """``python -m agent ...`` as a real child process, its output kept in a log file."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path) -> None:
-        self.proc = proc
-        self.log_path = log_path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    async def wait(self, within: float = 30) -> int:
-        return await asyncio.wait_for(self.proc.wait(), within)
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 10)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-
-StartAgent = Callable[..., Awaitable[AgentProcess]]
 
 
 def agent_env(**extra: str) -> dict[str, str]:
