@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core import audit
-from hub.core.audit import SYSTEM_ACTOR, AuditEvent
+from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound, PermissionDenied, RmmHubError
@@ -97,6 +97,23 @@ def _announce(session: AsyncSession, gate: Gate, approval: Approval) -> None:
     )
 
 
+def _audit(
+    session: AsyncSession, approval: Approval, event: AuditEvent, actor: Actor, outcome: str, **detail: object
+) -> None:
+    """Record one step of an approval's life in the audit log."""
+    audit.record(
+        session,
+        event=event,
+        actor=actor,
+        org_id=approval.org_id,
+        tool_id=approval.tool_id,
+        approval_id=approval.id,
+        args_sha256=approval.args_sha256,
+        outcome=outcome,
+        detail=dict(detail),
+    )
+
+
 def _requester(approval: Approval) -> Caller:
     return Caller(
         user_id=approval.requester_user_id,
@@ -118,32 +135,12 @@ async def approve(session: AsyncSession, gate: Gate, *, approver: Caller, approv
     if not await _claim(session, approval, approver, ApprovalStatus.APPROVED, note):
         _announce(session, gate, approval)
         return approval
-    audit.record(
-        session,
-        event=AuditEvent.APPROVAL_APPROVED,
-        actor=approver.actor,
-        org_id=approval.org_id,
-        tool_id=approval.tool_id,
-        approval_id=approval.id,
-        args_sha256=approval.args_sha256,
-        outcome="approved",
-        detail={"note": note},
-    )
+    _audit(session, approval, AuditEvent.APPROVAL_APPROVED, approver.actor, "approved", note=note)
     try:
         outcome = await gate.run_approved(session, approval, _requester(approval))
     except RmmHubError as exc:
         approval.status, approval.error = ApprovalStatus.FAILED, exc.message
-        audit.record(
-            session,
-            event=AuditEvent.APPROVAL_FAILED,
-            actor=approver.actor,
-            org_id=approval.org_id,
-            tool_id=approval.tool_id,
-            approval_id=approval.id,
-            args_sha256=approval.args_sha256,
-            outcome="failed",
-            detail={"error": exc.message},
-        )
+        _audit(session, approval, AuditEvent.APPROVAL_FAILED, approver.actor, "failed", error=exc.message)
     else:
         approval.result = outcome.result
         if outcome.status is InvocationStatus.DONE:
@@ -163,17 +160,7 @@ async def deny(session: AsyncSession, gate: Gate, *, approver: Caller, approval_
     if not await _claim(session, approval, approver, ApprovalStatus.DENIED, note):
         _announce(session, gate, approval)
         return approval
-    audit.record(
-        session,
-        event=AuditEvent.APPROVAL_DENIED,
-        actor=approver.actor,
-        org_id=approval.org_id,
-        tool_id=approval.tool_id,
-        approval_id=approval.id,
-        args_sha256=approval.args_sha256,
-        outcome="denied",
-        detail={"note": note},
-    )
+    _audit(session, approval, AuditEvent.APPROVAL_DENIED, approver.actor, "denied", note=note)
     _announce(session, gate, approval)
     return approval
 
@@ -188,16 +175,7 @@ async def expire_one(session: AsyncSession, approval: Approval) -> bool:
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    audit.record(
-        session,
-        event=AuditEvent.APPROVAL_EXPIRED,
-        actor=SYSTEM_ACTOR,
-        org_id=approval.org_id,
-        tool_id=approval.tool_id,
-        approval_id=approval.id,
-        args_sha256=approval.args_sha256,
-        outcome="expired",
-    )
+    _audit(session, approval, AuditEvent.APPROVAL_EXPIRED, SYSTEM_ACTOR, "expired")
     return True
 
 
@@ -232,17 +210,7 @@ async def fail_pending_for_tool(
     for approval in (await session.execute(stmt)).scalars().all():
         approval.status, approval.error, approval.decided_at = ApprovalStatus.FAILED, why, utcnow()
         approval.decided_by_label = "system"
-        audit.record(
-            session,
-            event=AuditEvent.APPROVAL_FAILED,
-            actor=SYSTEM_ACTOR,
-            org_id=approval.org_id,
-            tool_id=tool_id,
-            approval_id=approval.id,
-            args_sha256=approval.args_sha256,
-            outcome="failed",
-            detail={"error": why},
-        )
+        _audit(session, approval, AuditEvent.APPROVAL_FAILED, SYSTEM_ACTOR, "failed", error=why)
         _announce(session, gate, approval)
         count += 1
     await session.flush()
