@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     hub = HubContext(
         settings=settings,
         db=Database(create_engine(settings.database_url), secret_key=settings.secret),
-        bus=create_bus(settings.redis_url),
+        bus=create_bus(settings.redis_url, settings.redis_channel),
         registry=ToolRegistry(),
     )
     scheduler = Scheduler(hub.db)

@@ -22,7 +22,7 @@ from hub.core.db import after_commit
 
 log = logging.getLogger(__name__)
 
-REDIS_CHANNEL = "rmmhub:events"
+DEFAULT_REDIS_CHANNEL = "rmmhub:events"
 SUBSCRIBER_QUEUE_SIZE = 1000
 
 
@@ -107,9 +107,10 @@ class InProcessBus:
 class RedisBus(InProcessBus):
     """Crosses replicas through one Redis pub/sub channel; local delivery happens on receipt."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel: str = DEFAULT_REDIS_CHANNEL) -> None:
         super().__init__()
         self._url = url
+        self._channel = channel
         self._redis: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -124,7 +125,7 @@ class RedisBus(InProcessBus):
 
     async def _read(self) -> None:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(REDIS_CHANNEL)
+        await pubsub.subscribe(self._channel)
         self._ready.set()
         try:
             async for message in pubsub.listen():
@@ -133,14 +134,14 @@ class RedisBus(InProcessBus):
                 try:
                     event = Event.model_validate_json(message["data"])
                 except ValidationError as exc:
-                    log.warning("ignored a malformed event on %s: %s", REDIS_CHANNEL, exc)
+                    log.warning("ignored a malformed event on %s: %s", self._channel, exc)
                     continue
                 self.deliver_locally(event)
         finally:
             await pubsub.aclose()
 
     async def publish(self, event: Event) -> None:
-        await self._redis.publish(REDIS_CHANNEL, event.model_dump_json())
+        await self._redis.publish(self._channel, event.model_dump_json())
 
     async def stop(self) -> None:
         if self._reader is not None:
@@ -152,9 +153,12 @@ class RedisBus(InProcessBus):
         await super().stop()
 
 
-def create_bus(redis_url: str | None) -> EventBus:
-    """The Redis bus when a URL is configured, else the in-process one."""
-    return RedisBus(redis_url) if redis_url else InProcessBus()
+def create_bus(redis_url: str | None, channel: str = DEFAULT_REDIS_CHANNEL) -> EventBus:
+    """The Redis bus when a URL is configured, else the in-process one.
+
+    ``channel`` separates deployments that share one Redis server (``RMMHUB_REDIS_CHANNEL``).
+    """
+    return RedisBus(redis_url, channel) if redis_url else InProcessBus()
 
 
 def publish_after_commit(session: AsyncSession, bus: EventBus, event: Event) -> None:

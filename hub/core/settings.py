@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     database_url: str = DEFAULT_SQLITE_URL
     redis_url: str | None = None
+    redis_channel: str = Field(default="rmmhub:events", min_length=1, description="pub/sub channel of this deployment")
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(default=None, description="URL endpoints and browsers use to reach the hub")

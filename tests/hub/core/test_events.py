@@ -44,3 +44,20 @@ async def test_redis_bus_crosses_replicas() -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_redis_channel_separates_deployments() -> None:
+    if not await _redis_up():
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    ours, theirs = RedisBus(REDIS_URL, "rmmhub-test:ours"), RedisBus(REDIS_URL, "rmmhub-test:theirs")
+    await ours.start()
+    await theirs.start()
+    try:
+        async with ours.subscribe() as events:
+            await theirs.publish(Event(topic="command.queued", data={"from": "theirs"}))
+            await ours.publish(Event(topic="command.queued", data={"from": "ours"}))
+            got = await asyncio.wait_for(anext(events), 5)
+        assert got.data == {"from": "ours"}
+    finally:
+        await ours.stop()
+        await theirs.stop()
