@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.connectwise_rmm.answers import task_answer, tool_error
 from connectors.connectwise_rmm.client import ConnectWiseClient
@@ -32,7 +33,7 @@ from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE, Scrip
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from connectors.connectwise_rmm.tools import static_tools
 from hub.core.db import Database
-from hub.core.errors import ToolError
+from hub.core.errors import RmmHubError, ToolError
 from hub.core.events import Event, EventBus
 from hub.core.registry import Tool, ToolContext, ToolRegistry
 from hub.core.security import SecretBox, SecretDecryptionError
@@ -254,7 +255,7 @@ class ConnectionManager:
                         continue
                     try:
                         await self.reload_org(event.org_id)
-                    except Exception:
+                    except (SQLAlchemyError, SecretDecryptionError, ConnectWiseError, RmmHubError):
                         log.exception("reloading the ConnectWise RMM connection of org %s failed", event.org_id)
 
         self._listener = asyncio.create_task(_run(), name="cw-rmm-reload-listener")

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
@@ -44,7 +45,7 @@ from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import after_commit, utcnow
-from hub.core.errors import NotFound, PermissionDenied
+from hub.core.errors import NotFound, PermissionDenied, RmmHubError
 from hub.core.events import publish_after_commit
 from hub.core.roles import Role
 from policies.approvals import fail_pending_for_tool
@@ -317,6 +318,6 @@ async def discover_all(manager: ConnectionManager) -> dict[int, DiscoveryResult]
         try:
             async with manager.db.transaction() as session:
                 results[org_id] = await rediscover(session, manager, org_id=org_id, actor=SYSTEM_ACTOR)
-        except Exception:
+        except (ConnectWiseError, RmmHubError, SQLAlchemyError):
             log.exception("ConnectWise RMM script discovery failed for org %s", org_id)
     return results

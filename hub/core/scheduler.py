@@ -2,8 +2,8 @@
 
 With PostgreSQL the leader is whoever holds a session-level advisory lock on a dedicated
 connection; followers retry every 30 s, so a crashed leader is replaced. With SQLite the hub is a
-single node and always leads. Every job runs in its own unit of work and its errors are logged
-with the job name, never swallowed silently.
+single node and always leads. Every job runs in its own unit of work; a run that raises is logged
+with the job name and traceback by APScheduler's executor, and the next run happens as scheduled.
 """
 
 from __future__ import annotations
@@ -86,22 +86,12 @@ class Scheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         for job in self._jobs:
             scheduler.add_job(
-                self._wrap(job), IntervalTrigger(seconds=job.seconds), id=job.name, name=job.name,
+                job.func, IntervalTrigger(seconds=job.seconds), id=job.name, name=job.name,
                 max_instances=1, coalesce=True,
             )  # fmt: skip
         scheduler.start()
         self._scheduler = scheduler
         log.info("this replica leads scheduled jobs (%d jobs)", len(self._jobs))
-
-    @staticmethod
-    def _wrap(job: JobSpec) -> Job:
-        async def _run() -> None:
-            try:
-                await job.func()
-            except Exception:
-                log.exception("scheduled job %s failed", job.name)
-
-        return _run
 
     async def stop(self) -> None:
         """Stop jobs and release leadership."""

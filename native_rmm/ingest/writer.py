@@ -30,10 +30,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, and_, bindparam, case, func, insert, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandStatus, MetricsSample
 from hub.core.db import Database, utcnow
+from hub.core.errors import RmmHubError
 from hub.core.events import EventBus
 from native_rmm import status
 from native_rmm.models.commands import Command
@@ -209,7 +211,7 @@ class IngestWriter:
                 try:
                     await self._write(batch)
                     break
-                except Exception:  # retried, then reported loudly with what was lost
+                except (SQLAlchemyError, OSError):  # database trouble: retried, then reported with what was lost
                     if attempt == WRITE_ATTEMPTS:
                         self.dropped_items += len(batch)
                         log.exception("ingest batch of %d items could not be written; dropped", len(batch))
@@ -297,7 +299,7 @@ class IngestWriter:
                         await self._hook(
                             session, org_id=item.org_id, device_id=item.device_id, sample=item.sample, bus=self._bus
                         )
-            except Exception:  # the samples are stored; a failing alert rule is logged loudly, not fatal
+            except (SQLAlchemyError, RmmHubError, ValueError):  # samples are stored; a failing rule is logged
                 log.exception("alert evaluation failed for a chunk of %d devices", len(chunk))
         return len(items)
 

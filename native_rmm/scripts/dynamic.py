@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.caller import Caller, CallerKind
@@ -136,7 +137,7 @@ async def watch(hub: HubContext) -> None:
                 continue
             try:
                 await resync(hub.db, hub.registry, event.org_id)
-            except Exception:  # a failed re-sync must not end the watcher; logged loudly
+            except (SQLAlchemyError, ValueError):  # storage or an invalid tool: logged, the watcher lives on
                 log.exception("could not re-sync the script tools of org %s", event.org_id)
 
 
