@@ -45,10 +45,9 @@ async def test_nonzero_exit_is_failed() -> None:
     assert (result.status, result.exit_code) == (p.CommandStatus.FAILED, 3)
 
 
-async def test_missing_interpreter_is_failed_not_raised() -> None:
-    result = await run_command(_spec("echo hi", shell="powershell"))  # no pwsh here
-    if result.exit_code == 0:
-        pytest.skip("pwsh is installed on this machine")
+async def test_missing_interpreter_is_failed_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no interpreter can be found
+    result = await run_command(_spec("echo hi", shell="powershell"))
     assert result.status is p.CommandStatus.FAILED
     assert "could not start" in result.stderr
 
