@@ -57,10 +57,11 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     """Build the hub application (the lifespan opens the database, bus, modules and scheduler)."""
     settings = settings or get_settings()
     mods = list(modules) if modules is not None else default_modules()
+    bus = create_bus(settings.redis_url, settings.redis_channel)
     hub = HubContext(
         settings=settings,
-        db=Database(create_engine(settings.database_url), secret_key=settings.secret),
-        bus=create_bus(settings.redis_url, settings.redis_channel),
+        db=Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus),
+        bus=bus,
         registry=ToolRegistry(),
     )
     scheduler = Scheduler(hub.db)

@@ -1,4 +1,4 @@
-"""The event bus as services reach it: through the session (set up by the native RMM module)."""
+"""Publishing native RMM events from services: on the given bus or the session's (``hub.core.events.session_bus``)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.events import Event, EventBus, publish_after_commit
-
-
-def session_bus(session: AsyncSession) -> EventBus | None:
-    """The bus the native RMM module put in the session factory's ``info`` (None outside a hub)."""
-    bus: EventBus | None = session.info.get("bus")
-    return bus
+from hub.core.events import Event, EventBus, publish_after_commit, session_bus
 
 
 def announce(

@@ -59,10 +59,9 @@ class NativeRmmModule:
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
         cache = CheckinCache()
-        # Services find the bus (``native_rmm.bus.session_bus``) and this process's check-in cache
-        # through the session.
+        # Services find this process's check-in cache through the session (the bus is there already).
         maker = hub.db.sessionmaker
-        maker.configure(info={**maker.kw.get("info", {}), "bus": hub.bus, QUEUED_HOOK: cache.command_queued})
+        maker.configure(info={**maker.kw.get("info", {}), QUEUED_HOOK: cache.command_queued})
         writer = IngestWriter(hub.db, hub.bus, settings, sample_hook=alerts_hook())
         plane = DevicePlane(
             db=hub.db, bus=hub.bus, settings=settings, hub_settings=hub.settings, writer=writer,

@@ -6,7 +6,6 @@
 - the static tools (alerts, tickets, script library) and the dynamic ``rmm-script-<slug>`` tools,
   loaded for every organisation (seeding the default library where an organisation has none),
   kept in step across replicas by a ``script.changed`` watcher;
-- the alert events' bus for sessions of this hub (:func:`native_rmm.alerts.events.bind_bus`);
 - the ``rmm-monitors`` scheduled job (due synthetic monitors, bounded concurrency).
 
 The policy gate must have started first (``hub.services["gate"]``).
@@ -21,7 +20,6 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.registry import Tool
 from hub.core.scheduler import Scheduler
-from native_rmm.alerts import events as alert_events
 from native_rmm.alerts import routes as alert_routes
 from native_rmm.alerts import tools as alert_tools
 from native_rmm.monitors import jobs as monitor_jobs
@@ -52,10 +50,9 @@ class Operations:
         self._watcher: asyncio.Task[None] | None = None
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
-        """Register tools, bind the alert bus, load script tools, start the watcher, add the monitor job."""
+        """Register tools, load script tools, start the watcher, add the monitor job."""
         gate: Gate = hub.services["gate"]
         self._hub = hub
-        alert_events.bind_bus(hub.db, hub.bus)
         hub.registry.register_all(static_tools())
         await dynamic.load_all(hub, gate)
         self._watcher = dynamic.start_watcher(hub)
@@ -66,9 +63,7 @@ class Operations:
         scheduler.add(monitor_jobs.JOB_NAME, run_monitors, seconds=monitor_jobs.JOB_INTERVAL_SECONDS)
 
     async def stop(self) -> None:
-        """Stop the watcher and unbind the bus."""
+        """Stop the watcher."""
         await dynamic.stop_watcher(self._watcher)
         self._watcher = None
-        if self._hub is not None:
-            alert_events.unbind_bus(self._hub.db)
-            self._hub = None
+        self._hub = None

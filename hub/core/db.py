@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from hub.core.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +103,16 @@ def create_cli_engine(url: str) -> AsyncEngine:
 class Database:
     """The engine and session factory of one hub process."""
 
-    def __init__(self, engine: AsyncEngine, *, secret_key: str) -> None:
+    def __init__(self, engine: AsyncEngine, *, secret_key: str, bus: EventBus | None = None) -> None:
+        """``bus`` is reachable from every session (``hub.core.events.session_bus``) so services can
+        publish after commit without threading it through every call."""
         self.engine = engine
+        self.bus = bus
         self.sessionmaker = async_sessionmaker(
-            engine, expire_on_commit=False, autoflush=True, info={"database": self, "secret_key": secret_key}
+            engine,
+            expire_on_commit=False,
+            autoflush=True,
+            info={"database": self, "secret_key": secret_key, "bus": bus},
         )
 
     @property

@@ -161,6 +161,12 @@ def create_bus(redis_url: str | None, channel: str = DEFAULT_REDIS_CHANNEL) -> E
     return RedisBus(redis_url, channel) if redis_url else InProcessBus()
 
 
+def session_bus(session: AsyncSession) -> EventBus | None:
+    """The bus of the hub the session belongs to (None for sessions of a bus-less ``Database``, e.g. the CLI)."""
+    bus: EventBus | None = session.info.get("bus")
+    return bus
+
+
 def publish_after_commit(session: AsyncSession, bus: EventBus, event: Event) -> None:
     """Publish ``event`` once ``session`` commits; nothing is published on rollback."""
 

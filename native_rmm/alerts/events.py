@@ -1,46 +1,24 @@
 """Alert events on the bus (``alert.raised``, ``alert.acknowledged``, ``alert.resolved``), after commit.
 
-Callers that hold the bus pass it in. The batched metric ingest calls
-:func:`native_rmm.alerts.service.evaluate_sample` with a session only, so the module binds each
-hub's bus to its :class:`~hub.core.db.Database` at start-up (:func:`bind_bus`) and the bus is found
-from the session (``session.info["database"]``, set by ``Database``'s session factory).
+Callers that hold the bus pass it in; otherwise the session's bus is used
+(:func:`hub.core.events.session_bus`), as for the batched metric ingest.
 """
 
 from __future__ import annotations
 
 import logging
-from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.db import Database
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus, publish_after_commit, session_bus
 from native_rmm.models.alerts import Alert
 
 log = logging.getLogger(__name__)
 
-_BUSES: WeakKeyDictionary[Database, EventBus] = WeakKeyDictionary()
-
-
-def bind_bus(db: Database, bus: EventBus) -> None:
-    """Publish alert events of sessions of ``db`` on ``bus`` (called by the module at start-up)."""
-    _BUSES[db] = bus
-
-
-def unbind_bus(db: Database) -> None:
-    """Forget the bus of ``db`` (module stop)."""
-    _BUSES.pop(db, None)
-
 
 def bus_for(session: AsyncSession, bus: EventBus | None = None) -> EventBus | None:
-    """``bus`` when given, else the bus bound to the session's database (None outside a running hub)."""
-    if bus is not None:
-        return bus
-    in_session: EventBus | None = session.info.get("bus")  # the device plane's module may put it there
-    if in_session is not None:
-        return in_session
-    db = session.info.get("database")
-    return _BUSES.get(db) if isinstance(db, Database) else None
+    """``bus`` when given, else the session's (None outside a running hub)."""
+    return bus if bus is not None else session_bus(session)
 
 
 def announce(session: AsyncSession, bus: EventBus | None, topic: str, alert: Alert, **extra: object) -> None:

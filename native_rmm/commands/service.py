@@ -31,8 +31,7 @@ from agent.protocol import (
 from hub.core.caller import Caller
 from hub.core.db import after_commit, utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus, publish_after_commit
-from native_rmm.bus import session_bus
+from hub.core.events import Event, EventBus, publish_after_commit, session_bus
 from native_rmm.errors import unknown_command
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device
