@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 
 VERSION_LENGTH = 12
+VERSION_PREFIX = b"RFB 003."
 SECURITY_NONE = 1
 SECURITY_VNC_AUTH = 2
 VNC_AUTH_RESPONSE_LENGTH = 16
@@ -53,6 +54,8 @@ class ViewOnlyFilter:
         self._buf = bytearray()
         self._handshake_left: int | None = None  # unknown until the security type is chosen
         self._in_handshake = True
+        self._passed = 0
+        self._head = bytearray()
         self.saw_input = False
 
     def feed(self, data: bytes) -> bytes:
@@ -90,22 +93,31 @@ class ViewOnlyFilter:
         return message[0] in INPUT_TYPES or (message[0] == QEMU_CLIENT_MESSAGE and message[1] == 0)
 
     def _pass_handshake(self) -> bytes:
-        """Forward version, security choice, auth response and ClientInit untouched."""
-        if self._handshake_left is None:
-            if len(self._buf) < VERSION_LENGTH + 1:
-                return b""
-            if not self._buf.startswith(b"RFB 003."):
-                raise RfbProtocolError("not an RFB client")
-            security = self._buf[VERSION_LENGTH]
-            if security == SECURITY_NONE:
-                self._handshake_left = VERSION_LENGTH + 2
-            elif security == SECURITY_VNC_AUTH:
-                self._handshake_left = VERSION_LENGTH + 1 + VNC_AUTH_RESPONSE_LENGTH + 1
-            else:
-                raise RfbProtocolError(f"unsupported VNC security type {security} for a view-only viewer")
-        if len(self._buf) < self._handshake_left:
-            return b""
-        head = bytes(self._buf[: self._handshake_left])
-        del self._buf[: self._handshake_left]
-        self._in_handshake = False
-        return head
+        """Forward version, security choice, auth response and ClientInit untouched, as they come.
+
+        Each step is forwarded at once (the server answers the version before the client picks a
+        security type), so nothing is held back while the other side waits for it.
+        """
+        out = bytearray()
+        while self._buf and self._in_handshake:
+            if self._handshake_left is None and self._passed == VERSION_LENGTH:
+                security = self._buf[0]
+                if security == SECURITY_NONE:
+                    self._handshake_left = VERSION_LENGTH + 2
+                elif security == SECURITY_VNC_AUTH:
+                    self._handshake_left = VERSION_LENGTH + 1 + VNC_AUTH_RESPONSE_LENGTH + 1
+                else:
+                    raise RfbProtocolError(f"unsupported VNC security type {security} for a view-only viewer")
+            limit = VERSION_LENGTH if self._handshake_left is None else self._handshake_left
+            take = min(len(self._buf), limit - self._passed)
+            chunk = bytes(self._buf[:take])
+            del self._buf[:take]
+            out += chunk
+            self._passed += take
+            if len(self._head) < len(VERSION_PREFIX):
+                self._head += chunk[: len(VERSION_PREFIX) - len(self._head)]
+                if not VERSION_PREFIX.startswith(bytes(self._head)):
+                    raise RfbProtocolError("not an RFB client")
+            if self._handshake_left is not None and self._passed == self._handshake_left:
+                self._in_handshake = False
+        return bytes(out)
