@@ -26,6 +26,7 @@ from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from hub.migrate import upgrade
 from native_rmm.cli import demo, installer
+from policies import access
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(user_id=None, label="cli", via="cli")
@@ -173,21 +174,22 @@ def user_list() -> None:
         click.echo(f"{u.id:>4}  {u.username:<24} {u.role.value:<9} {state:<8} {u.display_name}")
 
 
-def _set_disabled(username: str, disabled: bool) -> None:
+def _set_disabled(username: str, disabled: bool) -> int:
     settings = _settings()
 
-    async def work(session: AsyncSession) -> None:
-        await auth.set_disabled(session, await auth.get_user_by_username(session, username), disabled, actor=CLI_ACTOR)
+    async def work(session: AsyncSession) -> int:
+        user = await auth.get_user_by_username(session, username)
+        return await access.set_user_disabled(session, user, disabled, actor=CLI_ACTOR)
 
-    _run(settings, work)
+    return _run(settings, work)
 
 
 @user.command("disable")
 @click.argument("username")
 def user_disable(username: str) -> None:
-    """Disable a user (ends their sessions, revokes their tokens)."""
-    _set_disabled(username, True)
-    click.echo(f"disabled {username}")
+    """Disable a user (ends their sessions, revokes their tokens, fails their pending approvals)."""
+    failed = _set_disabled(username, True)
+    click.echo(f"disabled {username}" + (f"; failed {failed} pending approval(s)" if failed else ""))
 
 
 @user.command("enable")
@@ -196,6 +198,21 @@ def user_enable(username: str) -> None:
     """Re-enable a disabled user."""
     _set_disabled(username, False)
     click.echo(f"enabled {username}")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def user_role(username: str, role: str) -> None:
+    """Change a user's role; a demotion fails the pending approvals they asked for with the higher role."""
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> int:
+        user = await auth.get_user_by_username(session, username)
+        return await access.set_user_role(session, user, Role(role), actor=CLI_ACTOR)
+
+    failed = _run(settings, work)
+    click.echo(f"{username} is now {role}" + (f"; failed {failed} pending approval(s)" if failed else ""))
 
 
 @main.group()
