@@ -103,9 +103,7 @@ async def test_ui_disable_fails_pending(
     approval_id = await _request(client_for(tenancy.operator))
     login = await anon.post("/api/v1/auth/login", json={"username": "alice", "password": tenancy.admin.password})
     csrf = login.json()["csrf_token"]
-    r = await anon.post(
-        f"/admin/users/{tenancy.operator.id}/disabled", data={"disabled": "true", "csrf_token": csrf}
-    )
+    r = await anon.post(f"/admin/users/{tenancy.operator.id}/disabled", data={"disabled": "true", "csrf_token": csrf})
     assert r.status_code == 200, r.text
     assert "1 pending approval(s) failed" in r.text
     failed = (await client_for(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")).json()

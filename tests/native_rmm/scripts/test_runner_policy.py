@@ -59,7 +59,9 @@ async def test_never_script_is_refused_through_the_runner(
         assert r.status_code == 403, r.text
         body = r.json()
         assert body["status"] == "refused" and body["policy"] == "never"
-        assert "rmm-run-script would run rmm-script-wipe-user-profile, which is not allowed by policy" in body["message"]
+        assert (
+            "rmm-run-script would run rmm-script-wipe-user-profile, which is not allowed by policy" in body["message"]
+        )
     assert await _counts(db) == (0, 0)
     audit = (await admin.get("/api/v1/audit", params={"event": "tool.requested"})).json()
     assert audit[0]["detail"]["policy_of"] == WIPE_TOOL and audit[0]["outcome"] == "never"
