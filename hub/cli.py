@@ -271,23 +271,29 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Seal pending entries and verify the whole hash chain; exits 1 when tampering is found."""
+    """Verify the hash chain against the latest signed checkpoint (read-only); exits 1 when tampering is found."""
     settings = _settings()
 
     async def _main() -> audit.VerifyReport:
         db = Database(create_cli_engine(settings.database_url), secret_key=settings.secret)
         try:
-            await audit.seal(db, settings.secret)
             async with db.sessionmaker() as session:
-                return await audit.verify(session, settings.secret)
+                return await audit.verify_against_witness(session, settings)
         finally:
             await db.dispose()
 
     report = asyncio.run(_main())
     if report.ok:
-        click.echo(f"audit log intact: {report.checked} entries verified")
+        against = (
+            f" (checkpoint #{report.checkpoint_seq} in {settings.audit_witness} matches)"
+            if report.checkpoint_seq
+            else f" (no checkpoint in {settings.audit_witness} yet)"
+        )
+        pending = f"; {report.unsealed} entries being sealed" if report.unsealed else ""
+        click.echo(f"audit log intact: {report.checked} entries verified{against}{pending}")
         return
-    click.echo(f"AUDIT LOG TAMPERED: {report.problem} (first bad entry #{report.first_bad_seq})", err=True)
+    where = f" (first bad entry #{report.first_bad_seq})" if report.first_bad_seq else ""
+    click.echo(f"AUDIT LOG TAMPERED: {report.problem}{where}", err=True)
     sys.exit(1)
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
@@ -74,9 +75,13 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
             await mod.start(hub, scheduler)
 
         async def seal_audit() -> int:
-            return await audit.seal(hub.db, settings.secret)
+            return await audit.seal_retries(hub.db, settings.secret)
+
+        async def checkpoint_audit() -> object:
+            return await audit.write_checkpoint(hub.db, settings.secret, settings.audit_witness)
 
         scheduler.add("audit-seal", seal_audit, seconds=AUDIT_SEAL_INTERVAL_SECONDS)
+        scheduler.add("audit-checkpoint", checkpoint_audit, seconds=settings.audit_checkpoint_minutes * 60)
         if settings.scheduler_enabled:
             await scheduler.start()
         try:
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
             await scheduler.stop()
             for mod in reversed(mods):
                 await mod.stop()
+            await _final_checkpoint(hub)
             await hub.bus.stop()
             await hub.db.dispose()
 
@@ -96,6 +102,14 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
             app.include_router(router)
     _install_error_handlers(app)
     return app
+
+
+async def _final_checkpoint(hub: HubContext) -> None:
+    """At shutdown: the last signed checkpoint of the audit chain head (a failure is logged, not raised)."""
+    try:
+        await audit.write_checkpoint(hub.db, hub.settings.secret, hub.settings.audit_witness)
+    except (SQLAlchemyError, OSError):
+        log.exception("could not write the shutdown audit checkpoint to %s", hub.settings.audit_witness)
 
 
 def _error(request: Request, status: int, message: str, **extra: object) -> Response:

@@ -171,10 +171,11 @@ class VerifyOut(BaseModel):
     unsealed: int
     first_bad_seq: int | None
     problem: str
+    checkpoint_seq: int | None = Field(description="seq of the latest signed checkpoint in the witness file")
 
 
 @router.get("/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"])
 async def verify_audit(session: SessionDep, admin: AdminDep, settings: SettingsDep) -> VerifyOut:
-    """Recompute the audit hash chain (admin)."""
-    report = await audit.verify(session, settings.secret)
+    """Recompute the audit hash chain and compare it with the latest signed checkpoint (admin; read-only)."""
+    report = await audit.verify_against_witness(session, settings)
     return VerifyOut(**report.__dict__)
