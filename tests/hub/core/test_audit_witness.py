@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, update
 
 from hub.core import audit, witness
 from hub.core.audit import SYSTEM_ACTOR, AuditChainHead, AuditEntry, AuditEvent
+from hub.core.context import HubContext
 from hub.core.db import Database, utcnow
 from hub.core.settings import Settings
 from hub.main import create_app
@@ -210,3 +211,13 @@ async def test_the_hub_writes_a_checkpoint_at_shutdown(settings: Settings, db: D
     latest = witness.read(settings.audit_witness, SECRET).latest
     assert latest is not None and latest.seq == 2
     assert (await _verify(db, settings)).ok
+
+
+async def test_the_checkpoint_job_is_scheduled_every_few_minutes(hub: HubContext, settings: Settings) -> None:
+    scheduler = hub.services["scheduler"]
+    [job] = [j for j in scheduler.jobs if j.name == "audit-checkpoint"]
+    assert job.seconds == settings.audit_checkpoint_minutes * 60 == 300
+    await _write(hub.db, 2)
+    written = await scheduler.run_now("audit-checkpoint")
+    assert isinstance(written, witness.Checkpoint) and written.seq == 2
+    assert witness.read(settings.audit_witness, SECRET).latest == written
