@@ -68,7 +68,7 @@ async def test_never_script_is_refused_through_the_runner(
 
 
 async def test_approval_script_asks_through_an_auto_runner_and_is_recorded_against_the_script(
-    tenancy: Tenancy, client_for: Clients, device_factory: Any, db: Database
+    tenancy: Tenancy, client_for: Clients, device_factory: Any, db: Database, anon: httpx.AsyncClient
 ) -> None:
     admin, operator = client_for(tenancy.admin), client_for(tenancy.operator)
     device = await device_factory(tenancy.org_id, os_family=OsFamily.LINUX)
@@ -83,6 +83,11 @@ async def test_approval_script_asks_through_an_auto_runner_and_is_recorded_again
     shown = (await admin.get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
     assert shown["tool"] == WIPE_TOOL and shown["via_tool"] == RUNNER
     assert shown["args"] == {"user": "kim", "device_ids": [device]}
+    login = await anon.post("/api/v1/auth/login", json={"username": "bob", "password": tenancy.approver.password})
+    assert login.status_code == 200
+    queue = await anon.get("/policies/approvals")
+    row = f'data-approval-id="{shown["id"]}" data-tool="{WIPE_TOOL}"'
+    assert row in queue.text and "asked through rmm-run-script" in queue.text
 
     decided = await client_for(tenancy.approver).post(f"/api/v1/approvals/{shown['id']}/approve", json={})
     assert decided.json()["status"] == "executed", decided.text
