@@ -111,6 +111,22 @@ async def test_ui_disable_fails_pending(
     assert demo_tools.calls == []
 
 
+async def test_ui_demotion_fails_pending(
+    tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, anon: httpx.AsyncClient
+) -> None:
+    approval_id = await _request(client_for(tenancy.operator))
+    login = await anon.post("/api/v1/auth/login", json={"username": "alice", "password": tenancy.admin.password})
+    csrf = login.json()["csrf_token"]
+    r = await anon.post(f"/admin/users/{tenancy.operator.id}/role", data={"role": "viewer", "csrf_token": csrf})
+    assert r.status_code == 200, r.text
+    assert "olga is now viewer. 1 pending approval(s) failed." in r.text
+    failed = (await client_for(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")).json()
+    assert failed["status"] == "failed" and failed["error"].startswith("requester demoted: olga is now viewer")
+    me = (await client_for(tenancy.operator).get("/api/v1/me")).json()
+    assert me["role"] == "viewer"
+    assert demo_tools.calls == []
+
+
 async def test_requester_disabled_behind_the_gates_back_is_rechecked_at_run_time(
     tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools, db: Database
 ) -> None:
