@@ -16,7 +16,7 @@ from hub.core import audit
 from hub.core.context import HubContext
 from hub.core.db import Database, create_engine
 from hub.core.deps import CsrfFailed, NotAuthenticated
-from hub.core.errors import RmmHubError, ToolArgumentError
+from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
 from hub.core.module import HubModule
 from hub.core.registry import ToolRegistry
@@ -125,6 +125,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RmmHubError)
     async def _domain(request: Request, exc: RmmHubError) -> Response:
         return _error(request, exc.status_code, exc.message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Last resort: a bug. The traceback is logged under an id; the answer carries the id only.
+        reference = error_id()
+        log.error("unexpected error (error id %s) on %s", reference, request.method, exc_info=exc)
+        message = f"internal error (error id {reference}); the hub's log has the details"
+        return _error(request, 500, message, error_id=reference)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
