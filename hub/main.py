@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.core import audit
+from hub.core.client_address import ClientAddressMiddleware
 from hub.core.context import HubContext
 from hub.core.db import Database, create_engine
 from hub.core.deps import CsrfFailed, NotAuthenticated
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
 
     app = FastAPI(title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json")
     app.state.hub = hub
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.include_router(core_router)
     for mod in mods:
         for router in mod.routers():
