@@ -23,6 +23,7 @@ from hub.core.module import HubModule
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
+from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
@@ -89,9 +90,14 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
             await hub.bus.stop()
             await hub.db.dispose()
 
-    app = FastAPI(title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json")
+    # No /docs or /redoc: both load Swagger/ReDoc from a CDN with inline script (no CDN, strict CSP).
+    app = FastAPI(
+        title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json", docs_url=None,
+        redoc_url=None,
+    )  # fmt: skip
     app.state.hub = hub
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
     app.include_router(core_router)
     for mod in mods:
         for router in mod.routers():
