@@ -151,8 +151,9 @@ class Gate:
                 approval_id=approval_id,
             )  # fmt: skip
             return Outcome(
-                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code
-            )
+                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code,
+                retry_after=exc.retry_after,
+            )  # fmt: skip
         except Exception as exc:
             log.exception("tool %s crashed", tool.id)
             message = f"{tool.name} failed unexpectedly: {type(exc).__name__}: {exc}"
