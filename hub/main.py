@@ -30,6 +30,7 @@ from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
+from relay.module import RelayModule
 from ui.errors import error_page, wants_html
 from ui.module import UiModule
 
@@ -55,7 +56,7 @@ def load_models() -> None:
 
 def default_modules() -> list[HubModule]:
     """Every feature module of the hub, in start order."""
-    return [PoliciesModule(), NativeRmmModule(), ConnectWiseModule(), UiModule()]
+    return [PoliciesModule(), NativeRmmModule(), ConnectWiseModule(), RelayModule(), UiModule()]
 
 
 def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:

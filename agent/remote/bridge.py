@@ -9,6 +9,7 @@ shell and its consent survive; close codes 4400-4499 from the relay are final.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -50,6 +51,7 @@ class Bridge:
     _vnc: dict[int, asyncio.StreamWriter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> str:
         """Bridge until the session ends; return why it ended."""
@@ -119,6 +121,7 @@ class Bridge:
         kind = payload.get("type")
         if kind == "hello":
             self._session, self._resume = str(payload["session"]), str(payload["resume"])
+            self.connected.set()
             if self.kind == "shell" and self._shell is None:
                 self._start_shell()
         elif kind == "resize" and self._shell is not None:
@@ -195,3 +198,21 @@ class Bridge:
         if self._shell is not None:
             self._shell.close()
             self._shell = None
+
+
+def bridge_from_ticket(ticket: str, *, vnc_port: int = DEFAULT_VNC_PORT) -> Bridge:
+    """Build the bridge a hub command asks for; the ticket itself names the relay and the kind.
+
+    The agent does not hold the signing key: it reads the claims, and the relay checks the signature.
+    """
+    try:
+        body = ticket.split(".")[0]
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        relay, kind = str(claims["relay"]), str(claims["kind"])
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise BridgeError("the remote-session ticket is malformed") from exc
+    if kind not in ("shell", "screen"):
+        raise BridgeError(f"this agent cannot bridge a {kind!r} session")
+    if not relay.startswith(("ws://", "wss://")):
+        raise BridgeError("the remote-session ticket names no ws:// or wss:// relay")
+    return Bridge(relay, ticket, kind, vnc_port=vnc_port)
