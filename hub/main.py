@@ -114,7 +114,11 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     # client address. The agent API caps each message itself (protocol limits, in the agent's error format).
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.base_url.startswith("https://"),
+        connect=lambda: settings.relay_public_url,  # the Remote Connection window dials the relay
+    )
     return app
 
 
