@@ -13,6 +13,7 @@ from hub.core.settings import Settings
 from hub.core.tickets import SessionEvent
 from relay.config import RelayConfig
 from relay.server import RelayServer
+from relay.tools import relay_tools
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class RelayModule:
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         """Listen on ``relay_host:relay_port`` when the relay is embedded."""
         settings = hub.settings
+        hub.registry.register_all(relay_tools(lambda: self.server))
         if not settings.relay_embedded:
             return
         pick_port = settings.relay_port == 0 and settings.relay_url is None

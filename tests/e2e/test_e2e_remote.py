@@ -40,6 +40,20 @@ async def test_shell_session_through_the_gate_the_relay_and_a_real_agent(
         async with connect(f"{opened['relay_url']}/relay/v1?ticket={opened['ticket']}", compression=None) as again:
             await asyncio.wait_for(again.wait_closed(), 10)
             assert again.close_code == 4401
+        # An admin ends the session: the window's socket closes with the reason.
+        await set_policy(admin, "rmm-end-remote-session", "auto")
+        ended = await result_of(
+            admin, "rmm-end-remote-session", {"session": opened["session"], "reason": "maintenance"}
+        )
+        assert ended["ended"] is True
+        await asyncio.wait_for(browser.wait_closed(), 10)
+        assert browser.close_code == 4410
+        assert browser.close_reason is not None and browser.close_reason.endswith(": maintenance")
+    again_end = await admin.post(
+        "/api/v1/tools/rmm-end-remote-session/invoke", json={"args": {"session": opened["session"]}, "reason": ""}
+    )
+    assert again_end.status_code == 404, again_end.text
+    assert "no live remote session" in again_end.text
 
 
 async def test_approval_gated_screen_session_opens_once_approved(
