@@ -14,11 +14,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.core import audit
+from hub.core.bodylimit import BodyLimitMiddleware, BodyTooLarge
 from hub.core.context import HubContext
 from hub.core.db import Database, create_engine
 from hub.core.deps import CsrfFailed, NotAuthenticated
-from hub.core.errors import RmmHubError, ToolArgumentError
+from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
+from hub.core.jsonutil import clip
 from hub.core.module import HubModule
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
         for router in mod.routers():
             app.include_router(router)
     _install_error_handlers(app)
+    # The agent API caps each message itself (protocol limits, answered in the agent's error format).
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
     return app
 
 
@@ -140,11 +144,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: RmmHubError) -> Response:
         return _error(request, exc.status_code, exc.message)
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return _error(request, 413, exc.detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Last resort: a bug. The traceback is logged under an id; the answer carries the id only.
+        reference = error_id()
+        log.error("unexpected error (error id %s) on %s", reference, request.method, exc_info=exc)
+        message = f"internal error (error id {reference}); the hub's log has the details"
+        return _error(request, 500, message, error_id=reference)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+        # Never echo the input back (it may be megabytes): locations and messages are clipped, values dropped.
+        errors = [
+            {"loc": [clip(p, 80) if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+             "msg": clip(str(e.get("msg", "invalid")), 300)}
+            for e in exc.errors()[:20]
+        ]  # fmt: skip
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors]
         message = "invalid request: " + "; ".join(problems)
-        return _error(request, 422, message, errors=[{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()])
+        return _error(request, 422, message, errors=errors)

@@ -25,7 +25,7 @@ from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
-from hub.core.errors import RmmHubError, ToolError, UnknownToolError
+from hub.core.errors import RmmHubError, ToolError, UnknownToolError, error_id
 from hub.core.events import Event, EventBus, publish_after_commit
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.models import User
@@ -219,12 +219,14 @@ class Gate:
             return Outcome(
                 status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code
             )
-        except Exception as exc:
-            log.exception("tool %s crashed", tool.id)
-            message = f"{tool.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+        except Exception:
+            # A bug, not an answer: the traceback goes to the log under an id; the caller gets the id only.
+            reference = error_id()
+            log.exception("tool %s crashed (error id %s)", tool.id, reference)
+            message = f"{tool.name} failed unexpectedly (error id {reference}); the hub's log has the details"
             self._audit(
-                session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "crashed", {"error": message},
-                approval_id=approval_id,
+                session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "crashed",
+                {"error": message, "error_id": reference}, approval_id=approval_id,
             )  # fmt: skip
             return Outcome(status=InvocationStatus.FAILED, tool=tool.id, message=message, error_status=500)
         self._audit(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.core.caller import Caller
 from hub.core.errors import ToolArgumentError, UnknownToolError
+from hub.core.jsonutil import clip
 from hub.core.roles import Role
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
 LLM_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 SOURCE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+#: How much of an offending value, and of a whole problem, an error message may echo back.
+ECHO_LIMIT = 80
+PROBLEM_LIMIT = 400
 
 
 class ToolAnnotations(BaseModel):
@@ -133,8 +137,16 @@ class Tool:
         if errors:
             first = errors[0]
             path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
-            raise ToolArgumentError(self.id, path, first.message)
+            raise ToolArgumentError(self.id, clip(path), _problem(first.message, first.instance))
         return args
+
+
+def _problem(message: str, instance: Any) -> str:
+    """A validator's message with the offending value shortened: errors never echo large input back."""
+    shown = repr(instance)
+    if len(shown) > ECHO_LIMIT:
+        message = message.replace(shown, clip(shown, ECHO_LIMIT))
+    return clip(message, PROBLEM_LIMIT)
 
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
@@ -165,7 +177,7 @@ def model_tool(
         except ValidationError as exc:
             err = exc.errors()[0]
             path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-            raise ToolArgumentError(f"{source}:{name}", path, err["msg"]) from exc
+            raise ToolArgumentError(f"{source}:{name}", clip(path), clip(err["msg"], PROBLEM_LIMIT)) from exc
 
     async def _run(ctx: ToolContext, raw: dict[str, Any]) -> Any:
         return await handler(ctx, _parse(raw))

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = Field(
         default=None, description="Secure cookie flag; by default on whenever the public URL is https"
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body accepted outside the agent API (413 past it)"
+    )
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: float = Field(default=15.0, gt=0)
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.bounds import BoundedInt, Id
 from hub.core.errors import NotFound
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
@@ -42,11 +43,11 @@ class RunScriptArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    script: int | Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    script: Id | Annotated[str, Field(min_length=1, max_length=64)] = Field(
         description="the script's id or slug (from rmm-list-scripts)"
     )
     device_ids: DeviceIds = Field(description="ids of the devices to run it on")
-    params: dict[str, str | int | float | bool] = Field(
+    params: dict[str, str | BoundedInt | float | bool] = Field(
         default_factory=dict, description="values for the script's parameters (see its parameter schema)"
     )
 
@@ -56,8 +57,8 @@ class ListRunsArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    device_id: int | None = Field(default=None, description="only runs on this device")
-    script: int | Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    device_id: Id | None = Field(default=None, description="only runs on this device")
+    script: Id | Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         default=None, description="only runs of this script (id or slug)"
     )
     limit: int = Field(default=20, ge=1, le=100)

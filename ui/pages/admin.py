@@ -20,6 +20,7 @@ from hub.core.auth.service import (
     list_users,
     revoke_api_token,
 )
+from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.errors import Conflict, NotFound, ToolError
 from hub.core.models import User
@@ -84,7 +85,7 @@ async def add_user(
 
 @router.post("/admin/users/{user_id}/disabled")
 async def toggle_user(
-    user_id: int, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
+    user_id: Id, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
     """Disable (ends sessions, revokes tokens, fails pending approvals) or re-enable a user."""
     page.require(Role.ADMIN)
@@ -123,7 +124,7 @@ async def tokens(page: PageDep, session: SessionDep) -> HTMLResponse:
 async def add_token(
     page: PageDep,
     session: SessionDep,
-    user_id: Annotated[int, Form()],
+    user_id: Annotated[Id, Form()],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     expires_in_days: Annotated[int, Form(ge=0, le=3650)] = 0,
 ) -> HTMLResponse:
@@ -137,7 +138,7 @@ async def add_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def revoke_token(token_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """Revoke a token at once."""
     page.require(Role.ADMIN)
     owned = {t.id for t in await list_api_tokens(session) if t.user.org_id == page.org.id}
