@@ -23,6 +23,7 @@ from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
 from hub.core.settings import Settings, get_settings
+from hub.core.shutdown import run_steps
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from ui.errors import error_page, wants_html
@@ -82,11 +83,12 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
         try:
             yield
         finally:
-            await scheduler.stop()
-            for mod in reversed(mods):
-                await mod.stop()
-            await hub.bus.stop()
-            await hub.db.dispose()
+            await run_steps(
+                ("scheduler", scheduler.stop),
+                *((f"module {mod.name}", mod.stop) for mod in reversed(mods)),
+                ("event bus", hub.bus.stop),
+                ("database", hub.db.dispose),
+            )
 
     app = FastAPI(title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json")
     app.state.hub = hub
