@@ -129,7 +129,10 @@ class AgentSocket:
         finally:
             conn.closed.set()
             self.plane.registry.unregister(conn)
-            await self._disconnected(conn)
+            try:
+                await self._disconnected(conn)
+            finally:
+                conn.ended.set()
 
     async def _handshake(self) -> tuple[int, int, int]:
         header = self.ws.headers.get(PROTOCOL_HEADER)

@@ -41,6 +41,8 @@ class AgentConnection:
         self._close = close
         self._outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
         self.closed = asyncio.Event()
+        #: Set once the hub has finished with this connection: unregistered and its disconnect written.
+        self.ended = asyncio.Event()
 
     def enqueue(self, text: str) -> bool:
         """Queue a message for sending; False when the connection is closed or hopelessly behind."""

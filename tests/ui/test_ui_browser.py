@@ -159,15 +159,17 @@ async def test_queue_updates_live(page: Page, tenancy: Tenancy, tools: UiTools, 
 async def test_admin_changes_a_policy(page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path) -> None:
     await sign_in(page, tenancy.admin)
     await page.goto("/policies?tab=policies")
-    async with page.expect_response("**/policies/tools?*source=uitest*"):
-        await page.get_by_label("Source").select_option("uitest")
-    row = page.locator('tr[data-tool="uitest:restart-service"]')
+    await page.get_by_label("Source").select_option("uitest")
+    # The filtered table is swapped in, then bound by htmx a moment later: act only on the bound one.
+    await expect(page.locator('#policy-table[data-source="uitest"][data-bound]')).to_have_count(1)
+    row = page.locator('#policy-table[data-bound] tr[data-tool="uitest:restart-service"]')
     await expect(row).to_contain_text("write verb 'restart'")
     await expect(page.locator('tr[data-tool="uitest:wipe-device"]')).to_contain_text("never")
 
     async with page.expect_response("**/policies/tools/mode") as changed:
         await page.get_by_label("Mode for uitest:restart-service").select_option("auto")
     assert (await changed.value).status == 200
+    row = page.locator('tr[data-tool="uitest:restart-service"][data-bound]')  # the row swapped in, once bound
     await expect(row).to_have_attribute("data-mode", "auto")
     await expect(row).to_contain_text("set by alice")
     await page.screenshot(path=artifacts / "policies-changed.png", full_page=True)

@@ -39,3 +39,10 @@ document.addEventListener("htmx:beforeSwap", function (e) {
     window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
   }
 });
+
+// A fragment htmx swapped in is live once its hx- attributes are processed (htmx's settle step, a few
+// milliseconds after the swap). Mark it then, so scripts and browser tests act on bound elements only.
+document.addEventListener("htmx:load", function (e) {
+  var elt = e.detail && e.detail.elt;
+  if (elt && elt.setAttribute) elt.setAttribute("data-bound", "");
+});
