@@ -15,8 +15,9 @@ from hub.core.shutdown import run_steps
 from native_rmm import jobs, operations
 from native_rmm.agent_api.cache import CheckinCache
 from native_rmm.agent_api.routes import router as agent_router
+from native_rmm.agent_api.ws import push_pending
 from native_rmm.agent_api.ws import router as ws_router
-from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
+from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDispatcher
 from native_rmm.commands.service import QUEUED_HOOK
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
@@ -72,7 +73,11 @@ class NativeRmmModule:
         self.plane = plane
         await writer.start()
         await plane.cache.start(hub.bus)
-        self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered)
+
+        async def resync(conns: list[AgentConnection]) -> int:
+            return await push_pending(plane, conns)
+
+        self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered, on_resync=resync)
         await self._dispatcher.start()
         hub.registry.register_all(device_plane_tools())
         jobs.add_jobs(scheduler, plane)
