@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -150,7 +151,8 @@ class RedisBus(InProcessBus):
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._state = BusState.DISCONNECTED
-        self.client_name = "rmmhub-bus:" + re.sub(r"[^A-Za-z0-9:_.-]", "_", channel)
+        # One name per bus instance, so an operator (or a test) can find this replica's connections.
+        self.client_name = f"rmmhub-bus:{re.sub(r'[^A-Za-z0-9:_.-]', '_', channel)}:{uuid.uuid4().hex[:8]}"
         self.last_outage_seconds: float | None = None
 
     @property
