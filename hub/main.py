@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     settings = settings or get_settings()
     mods = list(modules) if modules is not None else default_modules()
     bus = create_bus(settings.redis_url, settings.redis_channel)
+    if settings.redis_url and not settings.public_url:
+        log.warning("RMMHUB_REDIS_URL is set (replicas) but RMMHUB_PUBLIC_URL is not: install commands will carry "
+                    "this replica's own address; set it to the load balancer's URL (README, Scale-out)")  # fmt: skip
     hub = HubContext(
         settings=settings,
         db=Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus),
