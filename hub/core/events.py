@@ -194,6 +194,9 @@ class RedisBus(InProcessBus):
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # redis-py may swallow a cancel inside aclose()
+                raise asyncio.CancelledError
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
@@ -231,11 +234,12 @@ class RedisBus(InProcessBus):
             self.deliver_locally(event)
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        reader, self._reader = self._reader, None
+        while reader is not None and not reader.done():  # bounded: one cancel per second until it ends
+            reader.cancel()
+            await asyncio.wait({reader}, timeout=1)
+        if reader is not None and not reader.cancelled() and reader.exception() is not None:
+            log.error("event bus: the Redis reader had failed: %r", reader.exception())
         if self._redis is not None:
             with contextlib.suppress(RedisError, OSError):  # a dead Redis does not hold up shutdown
                 await self._redis.aclose()

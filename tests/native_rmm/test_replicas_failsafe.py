@@ -316,3 +316,27 @@ async def test_leadership_moves_after_a_graceful_stop(start_replica: StartReplic
     await eventually(lambda: b.scheduler.is_leader, within=bound, message="B leads")
     handover = time.monotonic() - stopped
     print(f"\nFIGURE hub hand-over after a graceful stop (SIGTERM path), default intervals: {handover:.1f} s")
+
+
+async def test_killed_lock_session_moves_leadership_without_overlap(start_replica: StartReplica, db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("the leader lock exists on PostgreSQL only (SQLite always leads)")
+    a = start_replica(scheduler_enabled=True)
+    await eventually(lambda: a.scheduler.is_leader, within=15, message="A leads")
+    b = start_replica(scheduler_enabled=True)
+    pid = a.scheduler.lock_backend_pid
+    async with db.transaction() as session:
+        killed = time.monotonic()
+        assert (await session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})).scalar_one()
+    stopped_within = LEADER_CHECK_SECONDS + LEADER_CHECK_TIMEOUT_SECONDS + 1
+    await eventually(lambda: not a.scheduler.is_leader, within=stopped_within, message="A stops leading")
+    stopped = time.monotonic() - killed
+    assert not b.scheduler.is_leader or a.scheduler.lock_backend_pid is None
+    bound = LEADER_RETRY_SECONDS * 1.2 + LEADER_CHECK_SECONDS + LEADER_CHECK_TIMEOUT_SECONDS + 2
+    leader = await eventually(
+        lambda: [r for r in (a, b) if r.scheduler.is_leader], within=bound, message="a replica leads again"
+    )
+    handover = time.monotonic() - killed
+    assert len(leader) == 1
+    print(f"\nFIGURE hub, default intervals: leader stopped jobs {stopped:.1f} s after pg_terminate_backend, "
+          f"replica {'AB'[[a, b].index(leader[0])]} leads {handover:.1f} s after")  # fmt: skip
