@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -41,7 +46,7 @@ from native_rmm.models.devices import Device
 from native_rmm.plane import DevicePlane
 from native_rmm.testing.agentsim import SimAgent, SimSocket, ok_result
 from policies.models import PolicyMode
-from tests.conftest import Tenancy, free_port, make_settings
+from tests.conftest import SECRET, Tenancy, free_port, make_settings
 from tests.native_rmm.loopback_proxy import LoopbackProxy
 from tests.native_rmm.test_replicas import REDIS_URL, _redis_available
 from tests.waiting import ThreadedServer, eventually
@@ -340,3 +345,54 @@ async def test_killed_lock_session_moves_leadership_without_overlap(start_replic
     assert len(leader) == 1
     print(f"\nFIGURE hub, default intervals: leader stopped jobs {stopped:.1f} s after pg_terminate_backend, "
           f"replica {'AB'[[a, b].index(leader[0])]} leads {handover:.1f} s after")  # fmt: skip
+
+
+async def test_leadership_moves_after_sigterm_of_a_serve_process(
+    start_replica: StartReplica, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """Replica A is a real ``rmmhub serve`` process; SIGTERM it and B takes over the jobs."""
+    if db.dialect != "postgresql":
+        pytest.skip("the leader lock exists on PostgreSQL only (SQLite always leads)")
+    port = free_port()
+    env = {
+        **os.environ, "RMMHUB_ENV": "dev", "RMMHUB_SECRET_KEY": SECRET, "RMMHUB_DATABASE_URL": settings.database_url,
+        "RMMHUB_PORT": str(port), "RMMHUB_PUBLIC_URL": f"http://127.0.0.1:{port}", "RMMHUB_SCHEDULER_ENABLED": "true", "RMMHUB_REDIS_URL": REDIS_URL,
+        "RMMHUB_REDIS_CHANNEL": f"rmmhub-test:sigterm-{port}", "RMMHUB_LOG_LEVEL": "INFO",
+    }  # fmt: skip
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub.cli", "serve", "--no-migrate", cwd=tmp_path, env=env, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+
+        async def a_leads() -> bool:
+            async with db.transaction() as session:
+                held = await session.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks JOIN pg_database d ON d.oid = pg_locks.database"
+                        " WHERE locktype = 'advisory' AND granted AND d.datname = current_database()"
+                    )
+                )
+                return bool(held.scalar_one())
+
+        await eventually(a_leads, within=60, message=f"serve holds the lock\n{log_path.read_text(errors='replace')}")
+        await eventually(lambda: "this replica leads scheduled jobs" in log_path.read_text(errors="replace"),
+                         within=15, message="serve runs the jobs")  # fmt: skip
+        b = start_replica(scheduler_enabled=True)
+        assert not b.scheduler.is_leader
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        bound = LEADER_RETRY_SECONDS * 1.2 + LEADER_CHECK_SECONDS + LEADER_CHECK_TIMEOUT_SECONDS + 2
+        await eventually(lambda: b.scheduler.is_leader, within=bound, message="B leads")
+        handover = time.monotonic() - stopped
+        # uvicorn re-raises the signal once its graceful shutdown is done
+        assert await asyncio.wait_for(proc.wait(), 20) in (0, -signal.SIGTERM)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    output = log_path.read_text(errors="replace")
+    assert "this replica leads scheduled jobs" in output and "Application shutdown complete" in output
+    print(f"\nFIGURE hand-over after SIGTERM of a `rmmhub serve` leader, default intervals: {handover:.1f} s")
