@@ -28,6 +28,7 @@ from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
 from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
+from hub.core.shutdown import run_steps
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from relay.module import RelayModule
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     settings = settings or get_settings()
     mods = list(modules) if modules is not None else default_modules()
     bus = create_bus(settings.redis_url, settings.redis_channel)
+    if settings.redis_url and not settings.public_url:
+        log.warning("RMMHUB_REDIS_URL is set (replicas) but RMMHUB_PUBLIC_URL is not: install commands will carry "
+                    "this replica's own address; set it to the load balancer's URL (README, Scale-out)")  # fmt: skip
     hub = HubContext(
         settings=settings,
         db=Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus),
@@ -92,12 +96,13 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
         try:
             yield
         finally:
-            await scheduler.stop()
-            for mod in reversed(mods):
-                await mod.stop()
-            await _final_checkpoint(hub)
-            await hub.bus.stop()
-            await hub.db.dispose()
+            await run_steps(
+                ("scheduler", scheduler.stop),
+                *((f"module {mod.name}", mod.stop) for mod in reversed(mods)),
+                ("audit checkpoint", lambda: _final_checkpoint(hub)),
+                ("event bus", hub.bus.stop),
+                ("database", hub.db.dispose),
+            )
 
     # No /docs or /redoc: both load Swagger/ReDoc from a CDN with inline script (no CDN, strict CSP).
     app = FastAPI(

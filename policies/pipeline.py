@@ -94,6 +94,9 @@ class Gate:
         # The strictest policy wins; on a tie the most specific tool (a target, listed last) decides.
         decider = max(enumerate(governing), key=lambda pair: (_STRICTNESS[pair[1].policy.mode], pair[0]))[1]
         policy = decider.policy
+        asks_for_target = policy.mode is PolicyMode.APPROVAL and decider.tool is not tool and decider.args is not None
+        # Checked before anything is recorded: the approval will hold (and later run) exactly these.
+        target_args = decider.tool.validate_args(decider.args) if asks_for_target else None
         detail: dict[str, Any] = {"args": valid, "reason": reason, "policy_reason": policy.reason}
         if decider.tool is not tool:
             detail["policy_of"] = decider.tool.id
@@ -105,12 +108,11 @@ class Gate:
                 message = f"{tool.name} would run {decider.tool.name}, which is not allowed by policy ({policy.reason})"
             self._audit(session, caller, AuditEvent.TOOL_REFUSED, tool, args_hash, "never", {"message": message})
             return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message, policy="never")
+        if target_args is not None:
+            return await self._request_approval(
+                session, caller, decider.tool, target_args, reason, context or {}, via=tool
+            )
         if policy.mode is PolicyMode.APPROVAL:
-            if decider.tool is not tool and decider.args is not None:
-                target_args = decider.tool.validate_args(decider.args)
-                return await self._request_approval(
-                    session, caller, decider.tool, target_args, reason, context or {}, via=tool
-                )
             return await self._request_approval(session, caller, tool, valid, reason, context or {}, via=None)
         return await self._execute(session, caller, tool, valid, args_hash, approval_id=None)
 

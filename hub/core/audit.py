@@ -289,8 +289,9 @@ async def verify(
             return report(False, checked, unsealed, expected_seq, f"entry #{expected_seq} is missing")
         if entry.prev_hash != prev or _entry_hash(key, entry, entry.seq, prev) != entry.hash:
             return report(False, checked, unsealed, entry.seq, f"entry #{entry.seq} was altered")
-        if checkpoint is not None and entry.seq == checkpoint.seq and entry.hash != checkpoint.hash:
-            problem = f"entry #{entry.seq} differs from the signed checkpoint of {checkpoint.at:%Y-%m-%d %H:%M} UTC"
+        witnessed = witness.by_seq.get(entry.seq) if witness else None
+        if witnessed is not None and entry.hash != witnessed.hash:
+            problem = f"entry #{entry.seq} differs from the signed checkpoint of {witnessed.at:%Y-%m-%d %H:%M} UTC"
             return report(False, checked, unsealed, entry.seq, problem + ": the chain was rewritten")
         prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
     if witness is not None and witness.problem:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -16,6 +16,7 @@ from hub.core.audit import AuditEntry
 from hub.core.auth.service import authenticate, end_session, start_session
 from hub.core.bounds import Id
 from hub.core.deps import SESSION_COOKIE, AdminDep, HubDep, PrincipalDep, SessionDep, SettingsDep
+from hub.core.events import BusState
 
 router = APIRouter()
 
@@ -23,17 +24,24 @@ router = APIRouter()
 class Health(BaseModel):
     """Answer of ``GET /healthz``."""
 
-    status: str
+    status: Literal["ok", "degraded"]
     database: str
+    bus: BusState
     version: str
 
 
 @router.get("/healthz", response_model=Health, tags=["health"])
 async def healthz(hub: HubDep) -> Health:
-    """Liveness and database reachability."""
+    """Liveness, database reachability and the event bus: ``degraded`` while Redis is disconnected.
+
+    A degraded replica still serves its own agents and users (commands reach its sockets at the
+    next check-in at the latest), so the answer stays 200; monitoring alerts on ``status``.
+    """
     async with hub.db.sessionmaker() as session:
         await session.execute(text("SELECT 1"))
-    return Health(status="ok", database=hub.db.dialect, version=__version__)
+    bus = hub.bus.state
+    status: Literal["ok", "degraded"] = "degraded" if bus is BusState.DISCONNECTED else "ok"
+    return Health(status=status, database=hub.db.dialect, bus=bus, version=__version__)
 
 
 class LoginRequest(BaseModel):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
@@ -53,10 +53,11 @@ def sign(secret_key: str, *, seq: int, hash_: str, at: datetime) -> Checkpoint:
 
 @dataclass(frozen=True)
 class WitnessState:
-    """What the witness file says: its latest valid checkpoint, and any line that is not one."""
+    """What the witness file says: its valid checkpoints by seq, the latest one, and any line that is not one."""
 
     latest: Checkpoint | None
     problem: str = ""
+    by_seq: dict[int, Checkpoint] = field(default_factory=dict)
 
 
 def read(path: Path, secret_key: str) -> WitnessState:
@@ -64,6 +65,7 @@ def read(path: Path, secret_key: str) -> WitnessState:
     if not path.exists():
         return WitnessState(None)
     latest: Checkpoint | None = None
+    by_seq: dict[int, Checkpoint] = {}
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -71,12 +73,13 @@ def read(path: Path, secret_key: str) -> WitnessState:
             try:
                 checkpoint = Checkpoint.model_validate_json(line)
             except ValidationError:
-                return WitnessState(latest, f"witness line {number} of {path} is not a checkpoint")
+                return WitnessState(latest, f"witness line {number} of {path} is not a checkpoint", by_seq)
             if not hmac.compare_digest(_mac(secret_key, checkpoint), checkpoint.mac):
-                return WitnessState(latest, f"witness line {number} of {path} has a bad signature")
+                return WitnessState(latest, f"witness line {number} of {path} has a bad signature", by_seq)
+            by_seq[checkpoint.seq] = checkpoint
             if latest is None or checkpoint.seq >= latest.seq:
                 latest = checkpoint
-    return WitnessState(latest)
+    return WitnessState(latest, "", by_seq)
 
 
 def append(path: Path, checkpoint: Checkpoint) -> None:

@@ -97,7 +97,7 @@ async def toggle_user(
 
 
 @router.post("/admin/users/{user_id}/role")
-async def change_role(user_id: int, page: PageDep, session: SessionDep, role: Annotated[Role, Form()]) -> HTMLResponse:
+async def change_role(user_id: Id, page: PageDep, session: SessionDep, role: Annotated[Role, Form()]) -> HTMLResponse:
     """Change a user's role; a demotion fails the pending approvals they asked for with the higher role."""
     page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)

@@ -221,3 +221,19 @@ async def test_the_checkpoint_job_is_scheduled_every_few_minutes(hub: HubContext
     written = await scheduler.run_now("audit-checkpoint")
     assert isinstance(written, witness.Checkpoint) and written.seq == 2
     assert witness.read(settings.audit_witness, SECRET).latest == written
+
+
+async def test_cutting_and_regrowing_the_chain_is_caught_by_an_older_checkpoint(
+    db: Database, settings: Settings
+) -> None:
+    """Truncate, then let new entries (and a new checkpoint) pass the old head: the old checkpoint still differs."""
+    await _write(db, 3)
+    old = await _checkpoint(db, settings)
+    async with db.transaction() as s:
+        kept = (await s.execute(select(AuditEntry).where(AuditEntry.seq == 1))).scalar_one()
+        await s.execute(delete(AuditEntry).where(AuditEntry.seq > 1))
+        await s.execute(update(AuditChainHead).values(seq=1, hash=kept.hash))
+    await _write(db, 4)  # sealed by the hub with the real key: seq 2..5
+    assert (await _checkpoint(db, settings)).seq == 5
+    report = await _verify(db, settings)
+    assert not report.ok and report.first_bad_seq == old.seq and "differs from the signed checkpoint" in report.problem

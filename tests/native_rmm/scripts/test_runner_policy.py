@@ -140,6 +140,8 @@ async def test_auto_everywhere_runs_at_once_and_bad_params_name_the_script_tool(
     done = await _run(operator, device)
     assert done.status_code == 200 and done.json()["status"] == "done", done.text
     await _set(admin, WIPE_TOOL, "approval")
+    audited = len((await admin.get("/api/v1/audit", params={"limit": 1000})).json())
     bad = await _run(operator, device, params={"user": ""})
     assert bad.status_code == 422 and WIPE_TOOL in bad.json()["message"]
     assert await _counts(db) == (0, 1)
+    assert len((await admin.get("/api/v1/audit", params={"limit": 1000})).json()) == audited, "nothing recorded"
