@@ -40,6 +40,11 @@ document.addEventListener("htmx:beforeSwap", function (e) {
   }
 });
 
+// Bind swapped-in content in the same task that inserts it. htmx binds new content in its settle step, a
+// few milliseconds later; a click in between (a live refresh can swap the queue at any moment) would
+// submit an unbound form natively. Processing is idempotent: htmx skips nodes it has already bound.
+document.addEventListener("htmx:afterSwap", function () { htmx.process(document.body); });
+
 // A fragment htmx swapped in is live once its hx- attributes are processed (htmx's settle step, a few
 // milliseconds after the swap). Mark it then, so scripts and browser tests act on bound elements only.
 document.addEventListener("htmx:load", function (e) {
