@@ -21,6 +21,7 @@ from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
 from hub.core.jsonutil import clip
 from hub.core.module import HubModule
+from hub.core.redact import install_access_log_redaction
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
@@ -58,6 +59,7 @@ def default_modules() -> list[HubModule]:
 def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:
     """Build the hub application (the lifespan opens the database, bus, modules and scheduler)."""
     settings = settings or get_settings()
+    install_access_log_redaction()
     mods = list(modules) if modules is not None else default_modules()
     bus = create_bus(settings.redis_url, settings.redis_channel)
     hub = HubContext(
