@@ -21,6 +21,7 @@ from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
 from hub.core.jsonutil import clip
 from hub.core.module import HubModule
+from hub.core.openapi import install_documented_openapi
 from hub.core.redact import install_access_log_redaction
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
         for router in mod.routers():
             app.include_router(router)
     _install_error_handlers(app)
+    install_documented_openapi(app)
     # The agent API caps each message itself (protocol limits, answered in the agent's error format).
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
     return app

@@ -151,7 +151,7 @@ async def rotate_credential(request: Request) -> Response:
     return _json(answer.model_dump_json(), version)
 
 
-@router.get(WHEEL_PATH)
+@router.get(WHEEL_PATH, response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
 async def agent_wheel(request: Request) -> Response:
     """The agent wheel the installers pip-install (built from ``agent/`` once per process)."""
     try:
