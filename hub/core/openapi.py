@@ -54,10 +54,34 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     return statuses
 
 
+#: Text never carries NUL (refused with 422 by the body guard; PostgreSQL cannot store it).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _no_nul(schema: Any) -> None:
+    """Mark every free-text string of a request schema as NUL-free (in place)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _no_nul(item)
+    elif isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(schema):
+            schema["pattern"] = NO_NUL_PATTERN
+        if schema.get("type") == "object" and schema.get("additionalProperties", True) is not False:
+            schema.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})
+        for value in schema.values():
+            _no_nul(value)
+
+
 def document_statuses(openapi: dict[str, Any]) -> dict[str, Any]:
     """Add the shared error statuses to every operation of ``openapi`` (in place; returned for chaining)."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
     for path, operations in openapi.get("paths", {}).items():
         for method, operation in operations.items():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                # A body declared with ``openapi_extra`` from a pydantic model: its $defs become components.
+                components.update(media.get("schema", {}).pop("$defs", {}))
+            _no_nul(operation.get("parameters", []))
+            _no_nul(operation.get("requestBody", {}))
             schema = AGENT_ERROR_SCHEMA if path.startswith("/agent/") else ERROR_SCHEMA
             responses = operation.setdefault("responses", {})
             for status in sorted(_statuses(path, method, operation)):
@@ -65,6 +89,7 @@ def document_statuses(openapi: dict[str, Any]) -> dict[str, Any]:
                     str(status),
                     {"description": DESCRIPTIONS[status], "content": {"application/json": {"schema": schema}}},
                 )
+    _no_nul(components)
     return openapi
 
 
