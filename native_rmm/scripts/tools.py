@@ -10,7 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.bounds import BoundedInt, Id
-from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.errors import NotFound
+from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.models.scripts import ScriptOsType
 from native_rmm.scripts import runs, service
@@ -88,6 +89,16 @@ async def run_script(ctx: ToolContext, args: RunScriptArgs) -> RunResult:
     )  # fmt: skip
 
 
+async def run_script_targets(ctx: ToolContext, args: RunScriptArgs) -> list[PolicyTarget]:
+    """The script's own tool governs a run through the generic runner (with the args it takes)."""
+    try:
+        script = await service.find_script(ctx.session, org_id=ctx.org_id, ref=args.script)
+    except NotFound:
+        return []  # the runner reports the unknown script when it runs
+    target_args = {**args.params, "device_ids": list(args.device_ids)}
+    return [PolicyTarget(tool_id=f"{SOURCE}:{script.tool_name}", args=target_args)]
+
+
 def _tail(text: str) -> str:
     return text if len(text) <= OUTPUT_PREVIEW_CHARS else "…" + text[-OUTPUT_PREVIEW_CHARS:]
 
@@ -114,6 +125,7 @@ def static_tools() -> list[Tool]:
         ),
         model_tool(
             source=SOURCE, name="rmm-run-script", args_model=RunScriptArgs, handler=run_script,
+            policy_targets=run_script_targets,
             annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
             title="Run script", category="scripts",
         ),

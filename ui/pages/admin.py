@@ -19,7 +19,6 @@ from hub.core.auth.service import (
     list_api_tokens,
     list_users,
     revoke_api_token,
-    set_disabled,
 )
 from hub.core.bounds import Id
 from hub.core.deps import SessionDep
@@ -27,6 +26,7 @@ from hub.core.errors import Conflict, NotFound, ToolError
 from hub.core.models import User
 from hub.core.roles import Role
 from hub.core.security import generate_password
+from policies.access import set_user_disabled, set_user_role
 from ui.page import Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -87,13 +87,24 @@ async def add_user(
 async def toggle_user(
     user_id: Id, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
-    """Disable (ends sessions, revokes tokens) or re-enable a user."""
+    """Disable (ends sessions, revokes tokens, fails pending approvals) or re-enable a user."""
     page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)
     if user.id == page.user.id and disabled:
         raise Conflict("you cannot disable your own account; ask another admin")
-    await set_disabled(session, user, disabled, actor=page.caller.actor)
-    return await _users_page(page, session, changed=user)
+    failed = await set_user_disabled(session, user, disabled, actor=page.caller.actor)
+    return await _users_page(page, session, changed=user, failed=failed)
+
+
+@router.post("/admin/users/{user_id}/role")
+async def change_role(user_id: Id, page: PageDep, session: SessionDep, role: Annotated[Role, Form()]) -> HTMLResponse:
+    """Change a user's role; a demotion fails the pending approvals they asked for with the higher role."""
+    page.require(Role.ADMIN)
+    user = await _org_user(session, page, user_id)
+    if user.id == page.user.id:
+        raise Conflict("you cannot change your own role; ask another admin")
+    failed = await set_user_role(session, user, role, actor=page.caller.actor)
+    return await _users_page(page, session, role_changed=user, failed=failed)
 
 
 async def _tokens_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
