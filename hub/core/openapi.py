@@ -46,7 +46,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         return {400, 401, 404, 409, 413, 426, 503}
     statuses = {401, 403, 404}
     if method in WRITE_METHODS:
-        statuses |= {409, 413, 422}
+        statuses |= {400, 409, 413, 422}  # 400: a tool or service refused the request (ToolError)
     if operation.get("parameters"):
         statuses.add(422)
     if path == "/api/v1/auth/login":

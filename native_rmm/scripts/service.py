@@ -20,7 +20,7 @@ from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
-from hub.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from hub.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, ToolError
 from hub.core.roles import Role
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import dynamic
@@ -40,7 +40,7 @@ def _require_admin(actor: Caller) -> None:
 
 def _check_shell(os_type: ScriptOsType, shell: Shell) -> None:
     if shell is Shell.CMD and os_type is not ScriptOsType.WINDOWS:
-        raise InvalidRequest("cmd scripts run only on Windows; set os_type to WINDOWS or pick another shell")
+        raise ToolError("cmd scripts run only on Windows; set os_type to WINDOWS or pick another shell")
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, script: Script, detail: dict[str, Any]) -> None:

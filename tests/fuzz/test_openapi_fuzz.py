@@ -42,7 +42,7 @@ EXCLUDED = {
     "POST /api/v1/auth/logout": "would end the admin session the fuzz runs as",
 }
 #: Operations whose body has rules across fields that a JSON schema does not express: a schema-valid
-#: body may break them, and then 422 (naming the rule) is the right answer. Every other check still runs.
+#: body may break them, and then 422 or 400 (naming the rule) is the answer. Every other check still runs.
 CROSS_FIELD_RULES = {
     "POST /api/v1/rmm/monitors": "the target must fit the kind (a URL for http, a host for ping and tls)",
     "PUT /api/v1/rmm/monitors/{monitor_id}": "the target must fit the stored kind; required fields cannot be cleared",
@@ -74,7 +74,7 @@ def _run_operation(operation: schemathesis.APIOperation, base_url: str, token: s
         tally.calls[operation.label] += 1
         tally.statuses[response.status_code] += 1
         checks = CHECKS
-        if response.status_code == 422 and operation.label in CROSS_FIELD_RULES:
+        if response.status_code in (400, 422) and operation.label in CROSS_FIELD_RULES:
             checks = [c for c in CHECKS if c is not positive_data_acceptance]
         try:
             case.validate_response(response, checks=checks)
