@@ -5,8 +5,9 @@ from __future__ import annotations
 from hub.core.registry import Tool
 from native_rmm.commands.tools import command_tools
 from native_rmm.devices.tools import device_tools
+from native_rmm.remote.tools import remote_tools
 
 
 def device_plane_tools() -> list[Tool]:
     """Devices, customers/sites, patches and commands."""
-    return [*device_tools(), *command_tools()]
+    return [*device_tools(), *command_tools(), *remote_tools()]
