@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
@@ -23,6 +24,8 @@ from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
 from hub.core.jsonutil import clip
 from hub.core.module import HubModule
+from hub.core.openapi import install_documented_openapi
+from hub.core.redact import install_access_log_redaction
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
@@ -63,6 +66,7 @@ def default_modules() -> list[HubModule]:
 def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:
     """Build the hub application (the lifespan opens the database, bus, modules and scheduler)."""
     settings = settings or get_settings()
+    install_access_log_redaction()
     mods = list(modules) if modules is not None else default_modules()
     bus = create_bus(settings.redis_url, settings.redis_channel)
     if settings.redis_url and not settings.public_url:
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
         for router in mod.routers():
             app.include_router(router)
     _install_error_handlers(app)
+    install_documented_openapi(app)
     # Outermost last: security headers on every response (a 413 included), then the body cap, then the
     # client address. The agent API caps each message itself (protocol limits, in the agent's error format).
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
@@ -166,6 +171,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
         return _error(request, 413, exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette's own answers (no such route, method not allowed) in the hub's error shape.
+        response = _error(request, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
@@ -21,6 +23,13 @@ STATUS_CODES = {
     InvocationStatus.DONE: 200,
     InvocationStatus.PENDING_APPROVAL: 202,
     InvocationStatus.REFUSED: 403,
+}
+
+
+#: The statuses of a route answering with :func:`outcome_response` (declare them on the route).
+GATED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": Outcome, "description": "pending approval: an approver must allow it before it runs"},
+    403: {"model": Outcome, "description": "refused by policy, or the caller's role is too low"},
 }
 
 
@@ -46,7 +55,7 @@ async def list_tools(
 @router.post(
     "/tools/{name:path}/invoke",
     response_model=Outcome,
-    responses={202: {"model": Outcome}, 403: {"model": Outcome}, 422: {"description": "arguments do not match"}},
+    responses={**GATED_RESPONSES, 422: {"description": "arguments do not match"}},
 )
 async def invoke_tool(
     name: str, body: InvokeRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep

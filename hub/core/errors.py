@@ -8,6 +8,7 @@
     ``PermissionDenied``      - the caller's role is too low (403)
     ``NotFound``              - a record addressed by id does not exist (404)
     ``Conflict``              - a state transition is not allowed now (409)
+    ``InvalidRequest``        - well-formed input breaking a rule across fields (422)
 
 Anything else is a bug: the last-resort handler (and the gate, for a crashing tool handler) logs
 its traceback under an :func:`error_id` and answers with that id only, never the exception text.
@@ -83,3 +84,9 @@ class Conflict(RmmHubError):
     """The request conflicts with the record's current state."""
 
     status_code = 409
+
+
+class InvalidRequest(ToolError):
+    """Input that matches its schema but breaks a rule across fields (a cmd script on Linux, a cleared name)."""
+
+    status_code = 422

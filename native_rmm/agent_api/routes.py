@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -16,6 +17,7 @@ from agent.protocol import (
     ENROLL_PATH,
     MAX_MESSAGE_BYTES,
     PROTOCOL_HEADER,
+    SUPPORTED_PROTOCOL_VERSIONS,
     WHEEL_PATH,
     AgentApiError,
     CheckinRequest,
@@ -41,6 +43,7 @@ router = APIRouter(route_class=AgentRoute, tags=["agent"])
 SMALL_BODY = 64 * 1024
 ENROLL_BODY = 256 * 1024
 PING_BODY = b'{"status":"ok"}'
+COMPONENT_REF = "#/components/schemas/{model}"
 
 
 def plane_of(request: Request) -> DevicePlane:
@@ -72,7 +75,27 @@ async def ping() -> Response:
     return Response(PING_BODY, media_type="application/json")
 
 
-@router.post(ENROLL_PATH, status_code=201)
+def _enroll_schema() -> dict[str, Any]:
+    schema = EnrollRequest.model_json_schema(ref_template=COMPONENT_REF)
+    # Only the versions spoken here are accepted (others answer 426).
+    schema["properties"]["protocol_version"] = {"type": "integer", "enum": sorted(SUPPORTED_PROTOCOL_VERSIONS)}
+    return schema
+
+
+#: How the enrolment request looks on the wire (the route reads it raw, capped, before parsing).
+ENROLL_OPENAPI = {
+    "parameters": [
+        {"name": PROTOCOL_HEADER, "in": "header", "required": True,
+         "schema": {"type": "integer", "enum": sorted(SUPPORTED_PROTOCOL_VERSIONS)}},
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _enroll_schema()}},
+    },
+}  # fmt: skip
+
+
+@router.post(ENROLL_PATH, status_code=201, openapi_extra=ENROLL_OPENAPI)
 async def enroll(request: Request) -> Response:
     """Exchange an installer token for a device id and credential."""
     plane = plane_of(request)
@@ -151,7 +174,7 @@ async def rotate_credential(request: Request) -> Response:
     return _json(answer.model_dump_json(), version)
 
 
-@router.get(WHEEL_PATH)
+@router.get(WHEEL_PATH, response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
 async def agent_wheel(request: Request) -> Response:
     """The agent wheel the installers pip-install (built from ``agent/`` once per process)."""
     try:

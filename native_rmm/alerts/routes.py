@@ -12,7 +12,7 @@ from native_rmm.alerts import service, thresholds
 from native_rmm.alerts.schemas import AlertAction, AlertOut, Thresholds, ThresholdsOut
 from native_rmm.models.alerts import AlertSeverity, AlertSource, AlertStatus
 from policies.deps import GateDep
-from policies.routes import outcome_response
+from policies.routes import GATED_RESPONSES, outcome_response
 
 router = APIRouter(prefix="/api/v1/rmm", tags=["rmm-alerts"])
 
@@ -55,7 +55,7 @@ async def get_alert(alert_id: Id, session: SessionDep, caller: ApiCallerDep) -> 
     return AlertOut.of(await service.get_alert(session, org_id=caller.org_id, alert_id=alert_id))
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", responses=GATED_RESPONSES)
 async def acknowledge(
     alert_id: Id, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
@@ -64,7 +64,7 @@ async def acknowledge(
     return outcome_response(outcome)
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", responses=GATED_RESPONSES)
 async def resolve(
     alert_id: Id, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:

@@ -26,7 +26,14 @@ def _plane(request: Request) -> DevicePlane:
     return plane
 
 
-@router.get("/install/{token}/{os}", response_class=PlainTextResponse)
+@router.get(
+    "/install/{token}/{os}",
+    response_class=PlainTextResponse,
+    responses={
+        403: {"description": "the installer is revoked, expired or used up", "content": {"text/plain": {}}},
+        404: {"description": "no such installer token", "content": {"text/plain": {}}},
+    },
+)
 async def install_script(token: str, os: Literal["linux", "macos", "windows"], request: Request) -> PlainTextResponse:
     """The installer script for ``os`` (what ``curl ... | sudo bash`` / ``iwr ... | iex`` runs)."""
     plane = _plane(request)

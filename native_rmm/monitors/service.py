@@ -18,7 +18,7 @@ from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
-from hub.core.errors import NotFound, PermissionDenied, ToolError
+from hub.core.errors import InvalidRequest, NotFound, PermissionDenied
 from hub.core.events import EventBus
 from hub.core.roles import Role
 from native_rmm.alerts.service import auto_resolve, raise_alert
@@ -81,11 +81,11 @@ async def update_monitor(
         changes["content_match"] = None
     for required in ("name", "target", "expected_status", "timeout_seconds", "interval_seconds"):
         if required in changes and changes[required] is None:
-            raise ToolError(f"{required} cannot be cleared")
+            raise InvalidRequest(f"{required} cannot be cleared")
     try:
         _check_target(monitor.kind, changes.get("target", monitor.target))
     except ValueError as exc:
-        raise ToolError(str(exc)) from exc
+        raise InvalidRequest(str(exc)) from exc
     for name, value in changes.items():
         setattr(monitor, name, value)
     monitor.updated_at, monitor.updated_by_label = utcnow(), actor.label

@@ -12,7 +12,7 @@ from native_rmm.models.scripts import ScriptOsType
 from native_rmm.scripts import runs, service
 from native_rmm.scripts.schemas import RunScriptRequest, ScriptIn, ScriptOut, ScriptRunOut, ScriptSummary, ScriptUpdate
 from policies.deps import GateDep
-from policies.routes import outcome_response
+from policies.routes import GATED_RESPONSES, outcome_response
 
 router = APIRouter(prefix="/api/v1/rmm", tags=["rmm-scripts"])
 
@@ -61,7 +61,7 @@ async def delete_script(script_id: Id, session: SessionDep, admin: AdminDep, gat
     return Response(status_code=204)
 
 
-@router.post("/scripts/{script_id}/run")
+@router.post("/scripts/{script_id}/run", responses=GATED_RESPONSES)
 async def run_script(
     script_id: Id, body: RunScriptRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:

@@ -20,7 +20,7 @@ from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
-from hub.core.errors import Conflict, NotFound, PermissionDenied, ToolError
+from hub.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, ToolError
 from hub.core.roles import Role
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import dynamic
@@ -132,7 +132,7 @@ async def update_script(
     changes = data.model_dump(exclude_unset=True)
     for name in ("name", "os_type", "shell", "body", "timeout_seconds", "enabled"):
         if name in changes and changes[name] is None:
-            raise ToolError(f"{name} cannot be cleared")
+            raise InvalidRequest(f"{name} cannot be cleared")
     if "parameters" in changes:
         changes["parameters"] = normalise_schema(changes["parameters"])
     _check_shell(changes.get("os_type", script.os_type), changes.get("shell", script.shell))

@@ -14,7 +14,7 @@ from native_rmm.models.tickets import TicketStatus
 from native_rmm.tickets import service
 from native_rmm.tickets.schemas import CreateTicketArgs, TicketDetail, TicketSummary, UpdateTicketArgs
 from policies.deps import GateDep
-from policies.routes import outcome_response
+from policies.routes import GATED_RESPONSES, outcome_response
 
 router = APIRouter(prefix="/api/v1/rmm/tickets", tags=["rmm-tickets"])
 
@@ -67,7 +67,7 @@ async def get_ticket(ticket_id: Id, session: SessionDep, caller: ApiCallerDep) -
     return await service.detail(session, await service.get_ticket(session, org_id=caller.org_id, ticket_id=ticket_id))
 
 
-@router.post("")
+@router.post("", responses=GATED_RESPONSES)
 async def create_ticket(
     body: CreateTicketRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
@@ -76,7 +76,7 @@ async def create_ticket(
     return outcome_response(await gate.invoke(session, caller, "rmm-create-ticket", args, reason=body.reason))
 
 
-@router.patch("/{ticket_id}")
+@router.patch("/{ticket_id}", responses=GATED_RESPONSES)
 async def update_ticket(
     ticket_id: Id, body: UpdateTicketRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
@@ -86,7 +86,7 @@ async def update_ticket(
     return outcome_response(await gate.invoke(session, caller, "rmm-update-ticket", args, reason=body.reason))
 
 
-@router.post("/{ticket_id}/comments")
+@router.post("/{ticket_id}/comments", responses=GATED_RESPONSES)
 async def comment_ticket(
     ticket_id: Id, body: CommentRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
