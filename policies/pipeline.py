@@ -10,7 +10,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core import audit
@@ -143,8 +142,8 @@ class Gate:
         ctx = ToolContext(session=session, caller=caller, bus=self.bus, settings=self.settings, approval_id=approval_id)
         try:
             async with session.begin_nested():
-                raw = await tool.handler(ctx, args)
-                result = to_jsonable_python(raw)
+                value = tool.check_result(await tool.handler(ctx, args))
+                result = tool.dump_result(value)
         except RmmHubError as exc:
             self._audit(
                 session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "failed", {"error": exc.message},
@@ -165,7 +164,9 @@ class Gate:
             session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(result)},
             approval_id=approval_id,
         )  # fmt: skip
-        return Outcome(status=InvocationStatus.DONE, tool=tool.id, result=result, message=f"{tool.name} done")
+        return Outcome(
+            status=InvocationStatus.DONE, tool=tool.id, result=result, value=value, message=f"{tool.name} done"
+        )
 
     async def run_approved(self, session: AsyncSession, approval: Approval, requester: Caller) -> Outcome:
         """Run an approval that was just moved to ``approved``: exactly its stored args, once.

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.connectwise_rmm.answers import task_answer, tool_error
+from connectors.connectwise_rmm.answers import TaskAnswer, task_answer, tool_error
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.discovery import persisted_scripts, spec_of_row
 from connectors.connectwise_rmm.errors import ConnectWiseError
@@ -274,7 +274,7 @@ class ConnectionManager:
 
     # -- running scripts ---------------------------------------------------------------------------
 
-    async def run_script(self, ctx: ToolContext, spec: ScriptSpec, args: dict[str, Any]) -> dict[str, Any]:
+    async def run_script(self, ctx: ToolContext, spec: ScriptSpec, args: dict[str, Any]) -> TaskAnswer:
         """Schedule ``spec`` on the requested targets, wait (bounded) for results, report per endpoint."""
         client = self.client_for(ctx.org_id)
         endpoints, company = check_target(f"{SOURCE}:{spec.tool_name}", args)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from connectors.connectwise_rmm.answers import TaskAnswer
 from hub.core.errors import ToolArgumentError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext
 from hub.core.roles import Role
@@ -186,7 +187,7 @@ def build_script_tool(spec: ScriptSpec, *, org_id: int, manager: ConnectionManag
     """The registry tool for one script of one organisation's tenant."""
     tool_id = f"{SOURCE}:{spec.tool_name}"
 
-    async def handler(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    async def handler(ctx: ToolContext, args: dict[str, Any]) -> TaskAnswer:
         check_target(tool_id, args)
         return await manager.run_script(ctx, spec, args)
 
@@ -196,6 +197,7 @@ def build_script_tool(spec: ScriptSpec, *, org_id: int, manager: ConnectionManag
         description=describe(spec),
         input_schema=input_schema(spec),
         handler=handler,
+        result_type=TaskAnswer,
         annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
         min_role=Role.OPERATOR,
         org_id=org_id,

@@ -27,6 +27,7 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from native_rmm.models.scripts import SCRIPT_TOOL_PREFIX, Script, ScriptOsType
 from native_rmm.scripts import runs
+from native_rmm.scripts.schemas import RunResult
 from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def script_tool(script: Script) -> Tool:
         + " Parameters reach the script as environment variables RMM_PARAM_<NAME>."
     )
 
-    async def handler(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    async def handler(ctx: ToolContext, args: dict[str, Any]) -> RunResult:
         params = {k: v for k, v in args.items() if k != "device_ids"}
         return await runs.run_script(
             ctx.session, caller=ctx.caller, script_id=script_id, device_ids=args["device_ids"], params=params,
@@ -79,6 +80,7 @@ def script_tool(script: Script) -> Tool:
         description=description,
         input_schema=tool_schema(script.parameters),
         handler=handler,
+        result_type=RunResult,
         annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
         min_role=Role.OPERATOR,
         org_id=script.org_id,

@@ -18,16 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.core.db import utcnow
 from hub.core.deps import SessionDep
 from native_rmm.commands import service as commands
+from native_rmm.commands.schemas import FULL_OUTPUT, CommandOut
 from native_rmm.devices import service as devices
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.scripts import runs
+from policies.approvals import get_approval
 from policies.deps import GateDep
-from policies.models import ApprovalStatus
 from policies.outcome import InvocationStatus, Outcome
+from policies.queries import executed_result
 from ui.page import Page, PageDep, render
 from ui.pages import rmm_queries as q
-from ui.pages.rmm_actions import command_id_of, invoke, org_approval, outcome_html
+from ui.pages.rmm_actions import invoke, outcome_html
 
 router = APIRouter(include_in_schema=False)
 
@@ -147,39 +149,37 @@ async def run_command(
     if shell:
         args["shell"] = shell
     outcome = await invoke(page, session, gate, "rmm-run-command", args, reason=reason)
-    return await _command_or_outcome(page, session, device_id, outcome, action="Run command")
+    return _command_or_outcome(page, device_id, outcome, action="Run command")
 
 
-async def _command_or_outcome(
-    page: Page, session: AsyncSession, device_id: int, outcome: Outcome, *, action: str
-) -> HTMLResponse:
-    """The queued command (polled until it finishes), else the outcome (a pending one polls its approval)."""
-    command_id = command_id_of(outcome.result) if outcome.status is InvocationStatus.DONE else None
-    if command_id is not None:
-        found = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
-        return _command_html(page, device_id, found)
+def _command_or_outcome(page: Page, device_id: int, outcome: Outcome, *, action: str) -> HTMLResponse:
+    """The queued command (followed until it finishes), else the outcome (a pending one follows its approval)."""
+    command = outcome.result_as(CommandOut)
+    if command is not None:
+        return _command_html(page, device_id, command)
     return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=APPROVAL_POLL)
 
 
-def _command_html(page: Page, device_id: int, command: Command) -> HTMLResponse:
+def _command_html(page: Page, device_id: int, command: CommandOut) -> HTMLResponse:
     finished = command.status not in ACTIVE_STATUSES
     return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=COMMAND_POLL)
 
 
 @router.get("/rmm/devices/{device_id}/commands/{command_id}")
 async def command_result(device_id: int, command_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
-    """A command's status and output (polled by the run-command box until it finishes)."""
+    """A command's status and whole output (polled by the run-command box until it finishes)."""
     command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
-    return _command_html(page, device_id, command)
+    return _command_html(page, device_id, CommandOut.of(command, max_chars=FULL_OUTPUT))
 
 
 @router.get("/rmm/devices/{device_id}/approvals/{approval_id}")
-async def approval_progress(device_id: int, approval_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def approval_progress(
+    device_id: int, approval_id: int, page: PageDep, session: SessionDep, gate: GateDep
+) -> HTMLResponse:
     """A pending request from this page, polled: once approved and run, the command's output follows."""
-    approval = await org_approval(session, page, approval_id)
-    command_id = command_id_of(approval.result) if approval.status is ApprovalStatus.EXECUTED else None
-    if command_id is not None:
-        command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
+    approval = await get_approval(session, page.org.id, approval_id)
+    command = executed_result(gate.registry, approval)
+    if isinstance(command, CommandOut):
         return _command_html(page, device_id, command)
     return render(page, "rmm/_approval_progress.html", approval=approval, device_id=device_id, poll=APPROVAL_POLL)
 
@@ -213,7 +213,7 @@ async def install_patches(
     args: dict[str, Any] = {"device": device_id, "patch_ids": [p for p in patch_ids if p]}
     outcome = await invoke(page, session, gate, "rmm-install-patches", args, reason=reason)
     what = f"{len(args['patch_ids'])} patch(es)" if args["patch_ids"] else "every pending patch"
-    return await _command_or_outcome(page, session, device_id, outcome, action=f"Install {what}")
+    return _command_or_outcome(page, device_id, outcome, action=f"Install {what}")
 
 
 @router.post("/rmm/devices/{device_id}/patches/{patch_id}/applied")
