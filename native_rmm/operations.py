@@ -8,7 +8,7 @@
   kept in step across replicas by a ``script.changed`` watcher;
 - the ``rmm-monitors`` scheduled job (due synthetic monitors, bounded concurrency).
 
-The policy gate must have started first (``hub.services["gate"]``).
+The policy gate comes from ``hub.main`` (the module that owns the operations passes it).
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ def static_tools() -> list[Tool]:
 class Operations:
     """Start-up and shutdown of the operations half."""
 
-    def __init__(self) -> None:
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
         self._hub: HubContext | None = None
         self._watcher: asyncio.Task[None] | None = None
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         """Register tools, load script tools, start the watcher, add the monitor job."""
-        gate: Gate = hub.services["gate"]
+        gate = self._gate
         self._hub = hub
         hub.registry.register_all(static_tools())
         await dynamic.load_all(hub, gate)

@@ -17,7 +17,7 @@ from native_rmm.settings import RmmSettings
 
 @dataclass
 class DevicePlane:
-    """Registered as ``hub.services["native_rmm"]`` by :class:`native_rmm.module.NativeRmmModule`."""
+    """Added to the hub's components by :class:`native_rmm.module.NativeRmmModule`."""
 
     db: Database
     bus: EventBus

@@ -17,8 +17,9 @@ from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound, PermissionDenied, RmmHubError
-from hub.core.events import Event, publish_after_commit
+from hub.core.events import Event
 from hub.core.roles import Role
+from hub.core.uow import publish_after_commit
 from policies.models import Approval, ApprovalStatus
 from policies.outcome import InvocationStatus
 from policies.pipeline import Gate

@@ -17,10 +17,11 @@ from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import RmmHubError, ToolError
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.registry import Tool, ToolContext, ToolRegistry
 from hub.core.settings import Settings
+from hub.core.uow import publish_after_commit
 from policies.models import Approval, ApprovalStatus, PolicyMode
 from policies.outcome import InvocationStatus, Outcome
 from policies.service import policy_for

@@ -27,8 +27,6 @@ HEARTBEAT_SECONDS = 10.0
 #: A server shutdown waits for open streams; this bounds the wait (the browser reconnects and resyncs).
 MAX_STREAM_SECONDS = 25.0
 RETRY_MILLISECONDS = 2000
-#: Key of the process's :class:`LiveStreams` in ``HubContext.services``.
-LIVE_STREAMS = "ui.live_streams"
 #: Bus topic prefix -> SSE event name sent to the browser.
 TOPICS: dict[str, str] = {"approval.": "approval"}
 

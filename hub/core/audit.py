@@ -23,9 +23,10 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core.db import Base, Database, after_commit, utcnow
+from hub.core.db import Base, utcnow
 from hub.core.jsonutil import canonical_json, preview
 from hub.core.security import derive_key
+from hub.core.uow import SessionSource, after_commit, uow_of
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,13 @@ def record(
         detail=preview(detail or {}),
     )
     session.add(entry)
-    database: Database | None = session.info.get("database")
-    if database is not None and not session.info.get("audit_seal_scheduled"):
-        session.info["audit_seal_scheduled"] = True
+    uow = uow_of(session)
+    scope = uow.scope
+    if scope is not None and not uow.audit_seal_scheduled:
+        uow.audit_seal_scheduled = True
 
         async def _seal() -> None:
-            await seal(database, session.info["secret_key"])
+            await seal(scope.database, scope.secret_key)
 
         after_commit(session, _seal)
     return entry
@@ -162,7 +164,7 @@ def _chain_key(secret_key: str) -> bytes:
     return derive_key(secret_key, "audit-chain")
 
 
-async def seal(database: Database, secret_key: str) -> int:
+async def seal(database: SessionSource, secret_key: str) -> int:
     """Seal every unsealed entry in id order; returns how many were sealed."""
     key = _chain_key(secret_key)
     async with database.sessionmaker() as session, session.begin():

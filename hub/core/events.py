@@ -2,8 +2,8 @@
 
 Two implementations share one interface: :class:`InProcessBus` (default, one hub process) and
 :class:`RedisBus` (several replicas; every event crosses Redis pub/sub so each replica's local
-subscribers see events published anywhere). Publish after commit with :func:`publish_after_commit`
-so listeners never see state that was rolled back.
+subscribers see events published anywhere). Publish after commit with
+:func:`hub.core.uow.publish_after_commit` so listeners never see state that was rolled back.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hub.core.db import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +156,3 @@ def create_bus(redis_url: str | None, channel: str = DEFAULT_REDIS_CHANNEL) -> E
     ``channel`` separates deployments that share one Redis server (``RMMHUB_REDIS_CHANNEL``).
     """
     return RedisBus(redis_url, channel) if redis_url else InProcessBus()
-
-
-def session_bus(session: AsyncSession) -> EventBus | None:
-    """The bus of the hub the session belongs to (None for sessions of a bus-less ``Database``, e.g. the CLI)."""
-    bus: EventBus | None = session.info.get("bus")
-    return bus
-
-
-def publish_after_commit(session: AsyncSession, bus: EventBus, event: Event) -> None:
-    """Publish ``event`` once ``session`` commits; nothing is published on rollback."""
-
-    async def _publish() -> None:
-        await bus.publish(event)
-
-    after_commit(session, _publish)

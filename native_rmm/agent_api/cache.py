@@ -17,7 +17,7 @@ import contextlib
 import time
 from dataclasses import dataclass, replace
 
-from hub.core.events import EventBus
+from hub.core.events import Event, EventBus
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
 from native_rmm.models.devices import DeviceStatus
 
@@ -88,6 +88,12 @@ class CheckinCache:
             entry = self._by_hash.get(token_hash)
             if entry is not None:
                 self._by_hash[token_hash] = replace(entry, status=status)
+
+    def on_local_event(self, event: Event) -> None:
+        """This process committed ``event``: a queued command ends the device's "nothing pending" mark now."""
+        device_id = event.data.get("device_id")
+        if event.topic == "command.queued" and isinstance(device_id, int):
+            self.command_queued(device_id)
 
     async def start(self, bus: EventBus) -> None:
         """Follow the bus (returns once subscribed)."""

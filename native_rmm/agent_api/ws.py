@@ -51,6 +51,7 @@ from agent.protocol import (
     unsupported_protocol_error,
 )
 from hub.core.db import utcnow
+from hub.core.deps import hub_of
 from hub.core.events import Event
 from native_rmm.agent_api.payloads import capped_result_data
 from native_rmm.commands import service as commands
@@ -303,5 +304,5 @@ class AgentSocket:
 @router.websocket(WEBSOCKET_PATH)
 async def agent_socket(websocket: WebSocket) -> None:
     """The agent's push channel."""
-    plane: DevicePlane = websocket.app.state.hub.services["native_rmm"]
+    plane = hub_of(websocket).components.get(DevicePlane)
     await AgentSocket(plane, websocket).run()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -29,9 +29,10 @@ from agent.protocol import (
     Shell,
 )
 from hub.core.caller import Caller
-from hub.core.db import after_commit, utcnow
+from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus, publish_after_commit, session_bus
+from hub.core.events import Event, EventBus
+from hub.core.uow import publish_after_commit, session_bus
 from native_rmm.errors import unknown_command
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 QUEUED_TOPIC = "command.queued"
 UPDATED_TOPIC = "command.updated"
 HANDOUT_LIMIT = 50
-QUEUED_HOOK = "rmm_command_queued"
 
 
 def to_spec(command: Command) -> CommandSpec:
@@ -51,20 +51,7 @@ def to_spec(command: Command) -> CommandSpec:
     )  # fmt: skip
 
 
-def _note_queued_locally(session: AsyncSession, device_id: int) -> None:
-    """Tell this process's check-in cache right after commit (other replicas learn it from the bus)."""
-    hook: Callable[[int], None] | None = session.info.get(QUEUED_HOOK)
-    if hook is not None:
-
-        async def _call() -> None:
-            hook(device_id)
-
-        after_commit(session, _call)
-
-
 def _publish(session: AsyncSession, bus: EventBus | None, command: Command, topic: str, **extra: object) -> None:
-    if topic == QUEUED_TOPIC:
-        _note_queued_locally(session, command.device_id)
     bus = bus or session_bus(session)
     if bus is None:
         log.debug("no event bus in this session; command %s waits for the next check-in", command.id)

@@ -18,9 +18,10 @@ from hub.core import audit
 from hub.core.audit import Actor, AuditEvent
 from hub.core.db import utcnow
 from hub.core.errors import ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus
 from hub.core.models import Customer, Site
 from hub.core.tenancy import get_site, unassigned_site
+from hub.core.uow import publish_after_commit
 from native_rmm.devices import credentials
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus, InstalledApplication, PatchRecord

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.installers.render import InstallerError, InstallerOs, render_installer
 from hub.core.caller import CallerKind
-from hub.core.deps import AdminDep, SessionDep
+from hub.core.deps import AdminDep, SessionDep, hub_of
 from native_rmm.errors import AgentRequestError
 from native_rmm.installers import service
 from native_rmm.plane import DevicePlane
@@ -21,7 +21,7 @@ SCRIPT_TYPES = {"windows": "text/plain; charset=utf-8", "linux": "text/x-shellsc
 
 
 def _plane(request: Request) -> DevicePlane:
-    plane: DevicePlane = request.app.state.hub.services["native_rmm"]
+    plane = hub_of(request).components.get(DevicePlane)
     return plane
 
 

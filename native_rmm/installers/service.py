@@ -23,6 +23,7 @@ from hub.core.errors import Conflict, NotFound, ToolError
 from hub.core.models import Customer, Site
 from hub.core.security import SecretBox, generate_token, hash_token
 from hub.core.tenancy import get_customer, get_site, unassigned_site
+from hub.core.uow import scope_of
 from native_rmm.errors import AgentRequestError
 from native_rmm.models.installers import Installer, InstallerKind
 
@@ -32,7 +33,7 @@ BASE_NAME = "Base installer"
 
 
 def _box(session: AsyncSession) -> SecretBox:
-    return SecretBox(session.info["secret_key"])
+    return SecretBox(scope_of(session).secret_key)
 
 
 def installer_token(session: AsyncSession, installer: Installer) -> str:

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
-from hub.core.db import Database, after_commit
-from hub.core.events import Event, publish_after_commit
+from hub.core.events import Event
 from hub.core.models import Organization
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
+from hub.core.uow import SessionSource, Slot, after_commit, publish_after_commit, scope_of, uow_of
 from native_rmm.models.scripts import SCRIPT_TOOL_PREFIX, Script, ScriptOsType
 from native_rmm.scripts import runs
 from native_rmm.scripts.schemas import RunResult
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "native_rmm"
 TOPIC = "script.changed"
+#: Organisations whose tools this session already re-syncs after commit (once per unit of work).
+_SYNC_SCHEDULED: Slot[set[int]] = Slot("native_rmm.script_sync", set)
 DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": {"type": "integer", "minimum": 1},
@@ -96,7 +98,7 @@ async def sync_script_tools(session: AsyncSession, registry: ToolRegistry, org_i
     return registry.sync_scope(source=SOURCE, org_id=org_id, prefix=SCRIPT_TOOL_PREFIX, tools=tools)
 
 
-async def resync(db: Database, registry: ToolRegistry, org_id: int) -> bool:
+async def resync(db: SessionSource, registry: ToolRegistry, org_id: int) -> bool:
     """Re-read an organisation's scripts in a fresh session and sync its tools."""
     async with db.sessionmaker() as session:
         return await sync_script_tools(session, registry, org_id)
@@ -104,12 +106,11 @@ async def resync(db: Database, registry: ToolRegistry, org_id: int) -> bool:
 
 def schedule_sync(session: AsyncSession, gate: Gate, org_id: int) -> None:
     """After ``session`` commits: re-sync this replica's registry and tell the others."""
-    db = session.info.get("database")
-    if not isinstance(db, Database):
-        raise RuntimeError("script changes need a session from hub.core.db.Database")
-    if session.info.setdefault("native_rmm.script_sync", set()) & {org_id}:
+    db = scope_of(session).database
+    synced = uow_of(session).slot(_SYNC_SCHEDULED)
+    if org_id in synced:
         return
-    session.info["native_rmm.script_sync"].add(org_id)
+    synced.add(org_id)
 
     async def _sync() -> None:
         await resync(db, gate.registry, org_id)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import selectinload
 from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import NotFound, ToolError
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus
 from hub.core.models import User
+from hub.core.uow import publish_after_commit
 from native_rmm.models.alerts import Alert
 from native_rmm.models.devices import Device
 from native_rmm.models.tickets import (

@@ -26,6 +26,7 @@ from native_rmm.testing.agentsim import SimAgent, sample_inventory
 from policies import approvals
 from policies.models import PolicyMode
 from policies.outcome import InvocationStatus, Outcome
+from policies.pipeline import Gate
 from policies.queries import executed_result
 from policies.service import set_policy
 from tests.conftest import Tenancy
@@ -85,7 +86,7 @@ async def test_a_pending_outcome_has_no_value_and_the_approval_result_reads_back
     async with db.transaction() as session:
         approval = await approvals.get_approval(session, tenancy.org_id, pending.approval_id)
         assert executed_result(hub.registry, approval) is None
-    gate = hub.services["gate"]
+    gate = hub.components.get(Gate)
     async with hub.db.transaction() as session:
         approval = await approvals.approve(session, gate, approver=caller_of(tenancy.approver), approval_id=approval.id)
     command = executed_result(hub.registry, approval)

@@ -21,6 +21,7 @@ from native_rmm.scripts import library
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from policies import approvals
 from policies.models import PolicyMode
+from policies.pipeline import Gate
 from policies.service import set_policy
 from tests.conftest import Tenancy, TestUser
 from tests.ui.rmm.conftest import Fleet
@@ -152,7 +153,7 @@ async def test_run_command_needs_approval_then_shows_the_command(
     assert 'data-outcome="pending"' in still.text
     async with hub.db.transaction() as session:
         await approvals.approve(
-            session, hub.services["gate"], approver=caller_of(tenancy.approver), approval_id=approval_id
+            session, hub.components.get(Gate), approver=caller_of(tenancy.approver), approval_id=approval_id
         )
     done = await client.get(f"/rmm/devices/{web.device_id}/approvals/{approval_id}")
     assert 'data-command-status="' in done.text and "uptime" in done.text
@@ -190,7 +191,7 @@ async def test_script_runs_tab_and_run_dialog(
 ) -> None:
     web = await enroll("LON-WEB-01")
     async with hub.db.transaction() as session:
-        await library.seed_default_scripts(session, hub.services["gate"], actor=caller_of(tenancy.admin))
+        await library.seed_default_scripts(session, hub.components.get(Gate), actor=caller_of(tenancy.admin))
     admin = await ui_as(tenancy.admin)
     scripts_tab = await admin.get("/rmm", params={"tab": "scripts"})
     assert "Top processes (Linux)" in scripts_tab.text and "+ New script" in scripts_tab.text
@@ -211,7 +212,7 @@ async def test_script_runs_tab_and_run_dialog(
     assert match, run.text
     async with hub.db.transaction() as session:
         await approvals.approve(
-            session, hub.services["gate"], approver=caller_of(tenancy.approver), approval_id=int(match.group(1))
+            session, hub.components.get(Gate), approver=caller_of(tenancy.approver), approval_id=int(match.group(1))
         )
     runs = await operator.get(f"/rmm/devices/{web.device_id}", params={"tab": "runs"})
     assert "Top processes (Linux)" in runs.text and "count=5 sort_by=memory" in runs.text
