@@ -17,9 +17,9 @@ from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound, PermissionDenied, RmmHubError
-from hub.core.events import Event
 from hub.core.roles import Role
 from hub.core.uow import publish_after_commit
+from policies.events import APPROVAL_DECIDED, ApprovalDecided
 from policies.models import Approval, ApprovalStatus
 from policies.outcome import InvocationStatus
 from policies.pipeline import Gate
@@ -90,10 +90,8 @@ def _announce(session: AsyncSession, gate: Gate, approval: Approval) -> None:
     publish_after_commit(
         session,
         gate.bus,
-        Event(
-            topic="approval.decided",
-            org_id=approval.org_id,
-            data={"approval_id": approval.id, "status": approval.status.value, "tool": approval.tool_id},
+        APPROVAL_DECIDED.event(
+            approval.org_id, ApprovalDecided(approval_id=approval.id, status=approval.status, tool=approval.tool_id)
         ),
     )
 

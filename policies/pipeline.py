@@ -17,11 +17,12 @@ from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import RmmHubError, ToolError
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.registry import Tool, ToolContext, ToolRegistry
 from hub.core.settings import Settings
 from hub.core.uow import publish_after_commit
+from policies.events import APPROVAL_REQUESTED, ApprovalRequested
 from policies.models import Approval, ApprovalStatus, PolicyMode
 from policies.outcome import InvocationStatus, Outcome
 from policies.service import policy_for
@@ -115,10 +116,8 @@ class Gate:
         publish_after_commit(
             session,
             self.bus,
-            Event(
-                topic="approval.requested",
-                org_id=caller.org_id,
-                data={"approval_id": approval.id, "tool": tool.id, "requester": caller.label},
+            APPROVAL_REQUESTED.event(
+                caller.org_id, ApprovalRequested(approval_id=approval.id, tool=tool.id, requester=caller.label)
             ),
         )
         return Outcome(

@@ -13,7 +13,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -29,6 +30,36 @@ class Event(BaseModel):
     topic: str
     org_id: int | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+D = TypeVar("D", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Topic(Generic[D]):
+    """A bus topic and the model of its data: publishers build events and subscribers read them typed.
+
+    The wire stays an :class:`Event` (its ``data`` a JSON object, so replicas of other versions can
+    still read it); the model is the contract on both ends.
+    """
+
+    name: str
+    model: type[D]
+
+    def event(self, org_id: int | None, data: D) -> Event:
+        """The event announcing ``data`` in ``org_id``."""
+        return Event(topic=self.name, org_id=org_id, data=data.model_dump(mode="json"))
+
+    def parse(self, event: Event) -> D | None:
+        """``event``'s data as this topic's model; None for another topic or data that does not fit it
+        (an event from a replica of another version: logged and skipped, never raised into a subscriber)."""
+        if event.topic != self.name:
+            return None
+        try:
+            return self.model.model_validate(event.data)
+        except ValidationError as exc:
+            log.warning("ignored a %s event whose data does not fit %s: %s", self.name, self.model.__name__, exc)
+            return None
 
 
 class EventBus(Protocol):

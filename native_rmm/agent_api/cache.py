@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from hub.core.events import Event, EventBus
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
+from native_rmm.events import COMMAND_QUEUED
 from native_rmm.models.devices import DeviceStatus
 
 DEFAULT_TTL_SECONDS = 30.0
@@ -91,9 +92,9 @@ class CheckinCache:
 
     def on_local_event(self, event: Event) -> None:
         """This process committed ``event``: a queued command ends the device's "nothing pending" mark now."""
-        device_id = event.data.get("device_id")
-        if event.topic == "command.queued" and isinstance(device_id, int):
-            self.command_queued(device_id)
+        queued = COMMAND_QUEUED.parse(event)
+        if queued is not None:
+            self.command_queued(queued.device_id)
 
     async def start(self, bus: EventBus) -> None:
         """Follow the bus (returns once subscribed)."""
@@ -109,13 +110,13 @@ class CheckinCache:
             self._task = None
 
     async def _follow(self, bus: EventBus, ready: asyncio.Event) -> None:
-        async with bus.subscribe("command.queued", "device.status_changed", CREDENTIALS_TOPIC) as events:
+        async with bus.subscribe(COMMAND_QUEUED.name, "device.status_changed", CREDENTIALS_TOPIC) as events:
             ready.set()
             async for event in events:
                 device_id = event.data.get("device_id")
                 if not isinstance(device_id, int):
                     continue
-                if event.topic == "command.queued":
+                if event.topic == COMMAND_QUEUED.name:
                     self.command_queued(device_id)
                 elif event.topic == CREDENTIALS_TOPIC:
                     self.forget_device(device_id)

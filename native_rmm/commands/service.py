@@ -31,15 +31,14 @@ from agent.protocol import (
 from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit, session_bus
 from native_rmm.errors import unknown_command
+from native_rmm.events import COMMAND_QUEUED, COMMAND_UPDATED, CommandChanged, CommandQueued
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device
 
 log = logging.getLogger(__name__)
-QUEUED_TOPIC = "command.queued"
-UPDATED_TOPIC = "command.updated"
 HANDOUT_LIMIT = 50
 
 
@@ -51,14 +50,18 @@ def to_spec(command: Command) -> CommandSpec:
     )  # fmt: skip
 
 
-def _publish(session: AsyncSession, bus: EventBus | None, command: Command, topic: str, **extra: object) -> None:
+def _publish(session: AsyncSession, bus: EventBus | None, command: Command, spec: CommandSpec | None = None) -> None:
+    """``command.queued`` (with the agent's ``spec``) or ``command.updated``, after commit."""
     bus = bus or session_bus(session)
     if bus is None:
         log.debug("no event bus in this session; command %s waits for the next check-in", command.id)
         return
-    data: dict[str, object] = {"command_id": command.id, "device_id": command.device_id, "status": command.status.value}
-    data.update(extra)
-    publish_after_commit(session, bus, Event(topic=topic, org_id=command.org_id, data=data))
+    changed = CommandChanged(command_id=command.id, device_id=command.device_id, status=command.status)
+    if spec is None:
+        event = COMMAND_UPDATED.event(command.org_id, changed)
+    else:
+        event = COMMAND_QUEUED.event(command.org_id, CommandQueued(**dict(changed), uid=command.uid, spec=spec))
+    publish_after_commit(session, bus, event)
 
 
 async def enqueue(
@@ -107,7 +110,7 @@ async def enqueue(
     )  # fmt: skip
     session.add(command)
     await session.flush()
-    _publish(session, bus, command, QUEUED_TOPIC, uid=uid, spec=spec.model_dump(mode="json"))
+    _publish(session, bus, command, spec)
     return command
 
 
@@ -152,7 +155,7 @@ async def cancel(
     command.finished_at = utcnow()
     command.error = f"cancelled by {by}"[:1000]
     await session.flush()
-    _publish(session, bus, command, UPDATED_TOPIC)
+    _publish(session, bus, command)
     return command
 
 
@@ -204,7 +207,7 @@ async def record_running(
         command.status = CommandStatus.RUNNING
         command.started_at = update_msg.started_at
         command.deadline_at = delivery_deadline(command, max(update_msg.started_at, now), grace_seconds)
-        _publish(session, bus, command, UPDATED_TOPIC)
+        _publish(session, bus, command)
     await session.flush()
 
 
@@ -230,7 +233,7 @@ async def record_result(
     command.result_at = now
     command.error = None
     await session.flush()
-    _publish(session, bus, command, UPDATED_TOPIC)
+    _publish(session, bus, command)
     return True
 
 
@@ -264,6 +267,6 @@ async def expire_overdue(
             if never
             else f"no result from the agent within the {command.timeout_seconds} s timeout (plus grace)"
         )
-        _publish(session, bus, command, UPDATED_TOPIC)
+        _publish(session, bus, command)
     await session.flush()
     return len(expired)

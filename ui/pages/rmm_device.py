@@ -1,8 +1,9 @@
 """The device page (``/rmm/devices/{id}``): header, actions and tabs System, Applications, Alerts,
 Patches and Script Runs (``?tab=``).
 
-Actions are tool invocations through the policy gate: ``rmm-run-command`` (its result is polled
-from the command row until it finishes; a pending approval is polled until decided),
+Actions are tool invocations through the policy gate: ``rmm-run-command`` (its output follows the
+command's ``command.updated`` events over the page's event stream until it finishes; a pending
+approval follows its ``approval.*`` events until decided),
 ``rmm-uninstall-agent``, ``rmm-install-patches`` and ``rmm-mark-patch-applied``. The System tab's
 gauges and sparklines refresh from :func:`metrics_json` every 10 s (``ui/static/rmm.js``).
 """
@@ -36,10 +37,20 @@ router = APIRouter(include_in_schema=False)
 DeviceTab = Literal["system", "applications", "alerts", "patches", "runs"]
 APP_PAGE = 50
 RUNS_LIMIT = 50
-COMMAND_POLL = "every 2s"
-APPROVAL_POLL = "every 3s"
 #: The shells a command can run in (the values of the command table's enum).
 SHELLS: list[str] = list(Command.__table__.c.shell.type.enums)  # type: ignore[attr-defined]
+
+
+def command_trigger(command_id: int) -> str:
+    """When a command box re-reads its command: on its ``command.updated`` events (pushed over the page's
+    event stream; ``ui/static/app.js`` also catches a box up on an update that came before it was
+    swapped in) and after the stream reconnects."""
+    return f"command-changed[detail.resync||detail.command_id=={command_id}] from:body"
+
+
+def approval_trigger(approval_id: int) -> str:
+    """When a pending request re-reads its approval: on its ``approval.*`` events and after a reconnect."""
+    return f"approvals-changed[detail.resync||detail.approval_id=={approval_id}] from:body"
 
 
 async def _device(session: AsyncSession, page: Page, device_id: int) -> Device:
@@ -157,12 +168,14 @@ def _command_or_outcome(page: Page, device_id: int, outcome: Outcome, *, action:
     command = outcome.result_as(CommandOut)
     if command is not None:
         return _command_html(page, device_id, command)
-    return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=APPROVAL_POLL)
+    follow = approval_trigger(outcome.approval_id) if outcome.approval_id is not None else ""
+    return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=follow)
 
 
 def _command_html(page: Page, device_id: int, command: CommandOut) -> HTMLResponse:
     finished = command.status not in ACTIVE_STATUSES
-    return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=COMMAND_POLL)
+    poll = command_trigger(command.id)
+    return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=poll)
 
 
 @router.get("/rmm/devices/{device_id}/commands/{command_id}")
@@ -181,7 +194,8 @@ async def approval_progress(
     command = executed_result(gate.registry, approval)
     if isinstance(command, CommandOut):
         return _command_html(page, device_id, command)
-    return render(page, "rmm/_approval_progress.html", approval=approval, device_id=device_id, poll=APPROVAL_POLL)
+    poll = approval_trigger(approval.id)
+    return render(page, "rmm/_approval_progress.html", approval=approval, device_id=device_id, poll=poll)
 
 
 @router.post("/rmm/devices/{device_id}/uninstall")

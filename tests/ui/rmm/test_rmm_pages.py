@@ -299,7 +299,7 @@ async def test_quick_support_and_sessions_tabs(enroll: Fleet, ui_as: UiAs, tenan
     assert (await client.get("/rmm/devices/999999")).status_code == 404
 
 
-async def test_run_command_output_arrives_by_polling(
+async def test_run_command_output_follows_command_events(
     enroll: Fleet, ui_as: UiAs, tenancy: Tenancy, hub: HubContext
 ) -> None:
     web = await enroll("LON-WEB-01")
@@ -310,14 +310,15 @@ async def test_run_command_output_arrives_by_polling(
     answer = await client.post(f"/rmm/devices/{web.device_id}/command", data={"command": "echo hello"})
     match = re.search(r'data-command-id="(\d+)" data-command-status="queued" hx-get="([^"]+)"', answer.text)
     assert match, answer.text
-    assert 'hx-trigger="every 2s"' in answer.text and "waiting for the agent" in answer.text
+    trigger = f'hx-trigger="command-changed[detail.resync||detail.command_id=={match.group(1)}] from:body"'
+    assert trigger in answer.text and "waiting for the agent" in answer.text
     handed = await web.agent.checkin()
     assert [c.body for c in handed.commands] == ["echo hello"]
     reported = await web.agent.report_result(ok_result(handed.commands[0].id, "hello\n"))
     assert reported.status_code in (200, 204), reported.text
     done = await client.get(match.group(2))
     assert 'data-command-status="succeeded"' in done.text and "hello" in done.text and "exit 0" in done.text
-    assert "hx-trigger" not in done.text, "a finished command stops polling"
+    assert "hx-trigger" not in done.text, "a finished command stops following"
 
 
 async def test_quick_support_devices_are_listed(app: FastAPI, db: Database, ui_as: UiAs, tenancy: Tenancy) -> None:
