@@ -9,15 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.core import audit
+from hub.core.bodylimit import BodyLimitMiddleware, BodyTooLarge
 from hub.core.context import HubContext
 from hub.core.db import Database, create_engine
 from hub.core.deps import CsrfFailed, NotAuthenticated
-from hub.core.errors import RmmHubError, ToolArgumentError
+from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
+from hub.core.jsonutil import clip
 from hub.core.module import HubModule
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
@@ -78,9 +81,13 @@ def create_app(
             await mod.start(hub, scheduler)
 
         async def seal_audit() -> int:
-            return await audit.seal(hub.db, settings.secret)
+            return await audit.seal_retries(hub.db, settings.secret)
+
+        async def checkpoint_audit() -> object:
+            return await audit.write_checkpoint(hub.db, settings.secret, settings.audit_witness)
 
         scheduler.add("audit-seal", seal_audit, seconds=AUDIT_SEAL_INTERVAL_SECONDS)
+        scheduler.add("audit-checkpoint", checkpoint_audit, seconds=settings.audit_checkpoint_minutes * 60)
         if settings.scheduler_enabled:
             await scheduler.start()
         try:
@@ -89,6 +96,7 @@ def create_app(
             await scheduler.stop()
             for mod in reversed(mods):
                 await mod.stop()
+            await _final_checkpoint(hub)
             await hub.bus.stop()
             await hub.db.dispose()
 
@@ -99,7 +107,17 @@ def create_app(
         for router in mod.routers():
             app.include_router(router)
     _install_error_handlers(app)
+    # The agent API caps each message itself (protocol limits, answered in the agent's error format).
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
     return app
+
+
+async def _final_checkpoint(hub: HubContext) -> None:
+    """At shutdown: the last signed checkpoint of the audit chain head (a failure is logged, not raised)."""
+    try:
+        await audit.write_checkpoint(hub.db, hub.settings.secret, hub.settings.audit_witness)
+    except (SQLAlchemyError, OSError):
+        log.exception("could not write the shutdown audit checkpoint to %s", hub.settings.audit_witness)
 
 
 def _error(request: Request, status: int, message: str, **extra: object) -> Response:
@@ -130,11 +148,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: RmmHubError) -> Response:
         return _error(request, exc.status_code, exc.message)
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return _error(request, 413, exc.detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Last resort: a bug. The traceback is logged under an id; the answer carries the id only.
+        reference = error_id()
+        log.error("unexpected error (error id %s) on %s", reference, request.method, exc_info=exc)
+        message = f"internal error (error id {reference}); the hub's log has the details"
+        return _error(request, 500, message, error_id=reference)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+        # Never echo the input back (it may be megabytes): locations and messages are clipped, values dropped.
+        errors = [
+            {"loc": [clip(p, 80) if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+             "msg": clip(str(e.get("msg", "invalid")), 300)}
+            for e in exc.errors()[:20]
+        ]  # fmt: skip
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors]
         message = "invalid request: " + "; ".join(problems)
-        return _error(request, 422, message, errors=[{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()])
+        return _error(request, 422, message, errors=errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
 from policies import approvals as approvals_service
@@ -97,7 +98,7 @@ async def list_approvals(
 
 
 @router.get("/approvals/{approval_id}", response_model=ApprovalOut, tags=["approvals"])
-async def get_approval(approval_id: int, session: SessionDep, caller: ApiCallerDep) -> ApprovalOut:
+async def get_approval(approval_id: Id, session: SessionDep, caller: ApiCallerDep) -> ApprovalOut:
     """One approval."""
     return ApprovalOut.of(await approvals_service.get_approval(session, caller.org_id, approval_id))
 
@@ -111,7 +112,7 @@ def _decided(approval: Approval) -> JSONResponse:
 
 @router.post("/approvals/{approval_id}/approve", response_model=ApprovalOut, tags=["approvals"], responses={409: {}})
 async def approve(
-    approval_id: int, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    approval_id: Id, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Approve and run the exact approved arguments (approver/admin; never your own request)."""
     return _decided(
@@ -121,7 +122,7 @@ async def approve(
 
 @router.post("/approvals/{approval_id}/deny", response_model=ApprovalOut, tags=["approvals"], responses={409: {}})
 async def deny(
-    approval_id: int, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    approval_id: Id, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Deny a pending request (approver/admin; never your own request)."""
     return _decided(

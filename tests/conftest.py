@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ PG_URL = os.environ.get("RMMHUB_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 SECRET = "test-secret-key-" + "x" * 40
 ARTIFACTS = Path(__file__).parent / "artifacts"
+#: Audit witness files of test hubs: one per Settings, never the repository's ./var.
+WITNESS_DIR = Path(tempfile.mkdtemp(prefix="rmmhub-witness-"))
 
 
 def _pg_admin(sql: str) -> None:
@@ -98,6 +101,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "scheduler_enabled": False,
         "redis_url": None,
+        "audit_witness": WITNESS_DIR / f"{uuid.uuid4().hex}.log",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

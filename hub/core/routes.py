@@ -14,6 +14,7 @@ from hub import __version__
 from hub.core import audit
 from hub.core.audit import AuditEntry
 from hub.core.auth.service import authenticate, end_session, start_session
+from hub.core.bounds import Id
 from hub.core.deps import SESSION_COOKIE, AdminDep, HubDep, PrincipalDep, SessionDep, SettingsDep
 
 router = APIRouter()
@@ -51,7 +52,7 @@ class Me(BaseModel):
     username: str
     display_name: str
     role: str
-    org_id: int
+    org_id: Id
     csrf_token: str
 
 
@@ -119,7 +120,7 @@ class AuditOut(BaseModel):
     via: str
     event: str
     tool: str | None
-    approval_id: int | None
+    approval_id: Id | None
     args_sha256: str | None
     outcome: str
     detail: Any
@@ -132,7 +133,7 @@ async def list_audit(
     principal: PrincipalDep,
     tool: str | None = None,
     event: str | None = None,
-    before_id: int | None = None,
+    before_id: Id | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditOut]:
     """Audit entries of the caller's organisation, newest first."""
@@ -171,10 +172,11 @@ class VerifyOut(BaseModel):
     unsealed: int
     first_bad_seq: int | None
     problem: str
+    checkpoint_seq: int | None = Field(description="seq of the latest signed checkpoint in the witness file")
 
 
 @router.get("/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"])
 async def verify_audit(session: SessionDep, admin: AdminDep, settings: SettingsDep) -> VerifyOut:
-    """Recompute the audit hash chain (admin)."""
-    report = await audit.verify(session, settings.secret)
+    """Recompute the audit hash chain and compare it with the latest signed checkpoint (admin; read-only)."""
+    report = await audit.verify_against_witness(session, settings)
     return VerifyOut(**report.__dict__)

@@ -51,8 +51,20 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = Field(
         default=None, description="Secure cookie flag; by default on whenever the public URL is https"
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body accepted outside the agent API (413 past it)"
+    )
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: float = Field(default=15.0, gt=0)
+
+    audit_witness: Path = Field(
+        default=Path("./var/audit-witness.log"),
+        description="file outside the database where signed checkpoints of the audit chain head are appended",
+    )
+    audit_checkpoint_minutes: float = Field(default=5.0, gt=0, description="how often a checkpoint is appended")
+    audit_seal_grace_seconds: float = Field(
+        default=60.0, gt=0, description="audit rows unsealed for longer than this are reported as tampering"
+    )
 
     scheduler_enabled: bool = True
     assistant_model: str | None = None

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import bounded_int_schema
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
 from hub.core.events import Event
@@ -38,7 +39,7 @@ TOPIC = "script.changed"
 _SYNC_SCHEDULED: Slot[set[int]] = Slot("native_rmm.script_sync", set)
 DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "type": "array",
-    "items": {"type": "integer", "minimum": 1},
+    "items": bounded_int_schema(),
     "minItems": 1,
     "maxItems": 100,
     "uniqueItems": True,

@@ -90,6 +90,18 @@ async def set_disabled(session: AsyncSession, user: User, disabled: bool, *, act
     await session.flush()
 
 
+async def set_role(session: AsyncSession, user: User, role: Role, *, actor: Actor = SYSTEM_ACTOR) -> Role:
+    """Change a user's role (audited); returns the old one. Sessions and tokens read the role afresh."""
+    old = user.role
+    user.role = role
+    audit.record(
+        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=user.org_id, outcome="role",
+        detail={"username": user.username, "from": old.value, "to": role.value},
+    )  # fmt: skip
+    await session.flush()
+    return old
+
+
 @dataclass(frozen=True)
 class LoginResult:
     """Outcome of a sign-in attempt. ``error`` is shown to the user; ``throttled`` maps to 429."""

@@ -165,6 +165,10 @@ async def test_run_errors_are_clear(tenancy: Tenancy, hub: HubContext, client_fo
     lin_id = (await admin.post("/api/v1/rmm/scripts", json=CLEANUP)).json()["id"]
     set_auto = await admin.put("/api/v1/policies/native_rmm:rmm-run-script", json={"mode": "auto", "note": "tests"})
     assert set_auto.status_code == 200
+    # The runner applies each script's own policy when stricter (issue 8 item 11): let these run at once too.
+    for tool in ("rmm-script-win-only", "rmm-script-clean-temp"):
+        put = await admin.put(f"/api/v1/policies/native_rmm:{tool}", json={"mode": "auto", "note": "tests"})
+        assert put.status_code == 200, put.text
 
     mismatch = await invoke(operator, "rmm-run-script", {"script": win_id, "device_ids": [linux]})
     assert mismatch.status_code == 400
