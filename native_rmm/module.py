@@ -12,13 +12,13 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from native_rmm import jobs, operations
-from native_rmm.agent_api.cache import CheckinCache
+from native_rmm.agent_api.install_routes import router as installers_router
 from native_rmm.agent_api.routes import router as agent_router
 from native_rmm.agent_api.ws import router as ws_router
 from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
+from native_rmm.devices.checkin_cache import CheckinCache
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
-from native_rmm.installers.routes import router as installers_router
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings, get_rmm_settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
@@ -24,13 +24,11 @@ from connectors.connectwise_rmm.models import CWScript
 from connectors.connectwise_rmm.schemas import IdRef, TaskRunReport, TicketCreate
 from connectors.connectwise_rmm.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
+from connectors.connectwise_rmm.sources import ClientSource
 from hub.core.db import utcnow
 from hub.core.errors import ToolError
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
-
-if TYPE_CHECKING:
-    from connectors.connectwise_rmm.manager import ConnectionManager
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=True)
 WRITE = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
@@ -346,7 +344,7 @@ STATIC_TOOLS: tuple[StaticTool, ...] = (
 STATIC_TOOL_NAMES = tuple(t.name for t in STATIC_TOOLS)
 
 
-def _wrap(spec: StaticTool, manager: ConnectionManager) -> Callable[[ToolContext, Any], Awaitable[Any]]:
+def _wrap(spec: StaticTool, manager: ClientSource) -> Callable[[ToolContext, Any], Awaitable[Any]]:
     async def handler(ctx: ToolContext, args: Any) -> Any:
         missing = missing_scopes(manager.granted_scopes(ctx.org_id), spec.scopes)
         if missing:
@@ -371,7 +369,7 @@ def _wrap(spec: StaticTool, manager: ConnectionManager) -> Callable[[ToolContext
     return handler
 
 
-def static_tools(manager: ConnectionManager, org_id: int) -> list[Tool]:
+def static_tools(manager: ClientSource, org_id: int) -> list[Tool]:
     """The static tools of one organisation's connection."""
     return [
         model_tool(

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -91,6 +91,20 @@ def create_cli_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     return create_async_engine(url, poolclass=NullPool)
+
+
+#: The session type for code that holds a session without speaking SQL itself (pages pass it to read services).
+DbSession = AsyncSession
+Row = TypeVar("Row", bound=Base)
+
+
+async def get_in_org(session: AsyncSession, model: type[Row], row_id: int, org_id: int) -> Row | None:
+    """The ``model`` row ``row_id`` when it belongs to organisation ``org_id``, else None (the caller raises
+    its own "does not exist": another tenant's row is reported exactly like a missing one)."""
+    row = await session.get(model, row_id)
+    if row is None or getattr(row, "org_id", None) != org_id:
+        return None
+    return row
 
 
 class Database:

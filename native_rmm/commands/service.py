@@ -29,7 +29,7 @@ from agent.protocol import (
     Shell,
 )
 from hub.core.caller import Caller
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
 from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit, session_bus
@@ -87,8 +87,8 @@ async def enqueue(
         ToolError: the device has no agent any more, or the command is not valid on the wire
             (empty body, too large, bad environment names, timeout out of range).
     """
-    device = await session.get(Device, device_id)
-    if device is None or device.org_id != org_id:
+    device = await get_in_org(session, Device, device_id, org_id)
+    if device is None:
         raise ToolNotFoundError(f"device #{device_id} does not exist; rmm-list-devices lists the devices")
     if device.uninstalled_at is not None:
         raise ToolError(f"device #{device_id} ({device.label}) no longer has an agent; reinstall it first")
@@ -116,8 +116,8 @@ async def enqueue(
 
 async def get_command(session: AsyncSession, *, org_id: int, command_id: int) -> Command:
     """One command of the organisation, or :class:`NotFound`."""
-    command = await session.get(Command, command_id)
-    if command is None or command.org_id != org_id:
+    command = await get_in_org(session, Command, command_id, org_id)
+    if command is None:
         raise NotFound(f"command #{command_id} does not exist")
     return command
 

@@ -9,20 +9,14 @@ announces ``script.changed`` so every other replica (:func:`watch`) re-syncs too
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import bounded_int_schema
-from hub.core.caller import Caller, CallerKind
-from hub.core.context import HubContext
 from hub.core.events import Event
-from hub.core.models import Organization
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.uow import SessionSource, Slot, after_commit, publish_after_commit, scope_of, uow_of
@@ -118,41 +112,3 @@ def schedule_sync(session: AsyncSession, gate: Gate, org_id: int) -> None:
 
     after_commit(session, _sync)
     publish_after_commit(session, gate.bus, Event(topic=TOPIC, org_id=org_id, data={"org_id": org_id}))
-
-
-async def load_all(hub: HubContext, gate: Gate) -> None:
-    """At start-up: seed the default library into organisations without scripts, then sync every org."""
-    from native_rmm.scripts.library import seed_default_scripts  # the library builds on the service
-
-    async with hub.db.transaction() as session:
-        org_ids = list((await session.execute(select(Organization.id).order_by(Organization.id))).scalars())
-        for org_id in org_ids:
-            system = Caller(user_id=None, label="system", role=Role.ADMIN, org_id=org_id, kind=CallerKind.SYSTEM)
-            await seed_default_scripts(session, gate, actor=system)
-    for org_id in org_ids:
-        await resync(hub.db, hub.registry, org_id)
-
-
-async def watch(hub: HubContext) -> None:
-    """Re-sync an organisation's script tools whenever any replica changes its scripts (runs forever)."""
-    async with hub.bus.subscribe(TOPIC) as events:
-        async for event in events:
-            if event.org_id is None:
-                continue
-            try:
-                await resync(hub.db, hub.registry, event.org_id)
-            except (SQLAlchemyError, ValueError):  # storage or an invalid tool: logged, the watcher lives on
-                log.exception("could not re-sync the script tools of org %s", event.org_id)
-
-
-def start_watcher(hub: HubContext) -> asyncio.Task[None]:
-    """Start :func:`watch` as a background task (the module cancels it on stop)."""
-    return asyncio.create_task(watch(hub), name="native-rmm-script-tools")
-
-
-async def stop_watcher(task: asyncio.Task[None] | None) -> None:
-    """Cancel the watcher task."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

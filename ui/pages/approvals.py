@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import Id
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from policies import approvals as approvals_service
@@ -20,7 +20,7 @@ from ui.page import PageDep, is_htmx, render
 router = APIRouter(include_in_schema=False)
 
 
-async def queue_context(session: AsyncSession, org_id: int) -> dict[str, Any]:
+async def queue_context(session: DbSession, org_id: int) -> dict[str, Any]:
     """The template context of the queue (``pending``, ``decided``)."""
     queue = await approval_queue(session, org_id)
     return {"pending": queue.pending, "decided": queue.decided}

@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import HTMLResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.db import DbSession
 from policies.outcome import InvocationStatus, Outcome
 from policies.pipeline import Gate
 from ui.page import Page, render
 
 
 async def invoke(
-    page: Page, session: AsyncSession, gate: Gate, tool: str, args: dict[str, Any], *, reason: str = ""
+    page: Page, session: DbSession, gate: Gate, tool: str, args: dict[str, Any], *, reason: str = ""
 ) -> Outcome:
     """Invoke ``tool`` for the signed-in user through the policy gate (never a handler directly)."""
     return await gate.invoke(session, page.caller, tool, args, reason=reason, context={"via": page.path})

@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import Id
-from hub.core.db import utcnow
+from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
 from native_rmm.commands import service as commands
 from native_rmm.commands.schemas import FULL_OUTPUT, CommandOut
+from native_rmm.devices import queries as q
 from native_rmm.devices import service as devices
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device, DeviceStatus
@@ -30,7 +30,6 @@ from policies.deps import GateDep
 from policies.outcome import InvocationStatus, Outcome
 from policies.queries import executed_result
 from ui.page import Page, PageDep, render
-from ui.pages import rmm_queries as q
 from ui.pages.rmm_actions import invoke, outcome_html
 
 router = APIRouter(include_in_schema=False)
@@ -54,11 +53,11 @@ def approval_trigger(approval_id: int) -> str:
     return f"approvals-changed[detail.resync||detail.approval_id=={approval_id}] from:body"
 
 
-async def _device(session: AsyncSession, page: Page, device_id: int) -> Device:
+async def _device(session: DbSession, page: Page, device_id: int) -> Device:
     return await devices.get_device(session, org_id=page.org.id, device_id=device_id)
 
 
-async def apps_context(session: AsyncSession, device: Device, search: str, offset: int) -> dict[str, Any]:
+async def apps_context(session: DbSession, device: Device, search: str, offset: int) -> dict[str, Any]:
     """A page of the device's applications matching ``search`` (server-side)."""
     apps, total = await devices.list_applications(
         session, device_id=device.id, search=search or None, limit=APP_PAGE, offset=offset

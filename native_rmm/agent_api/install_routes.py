@@ -1,4 +1,4 @@
-"""Installer routes: the per-OS install scripts (public, by token) and Admin -> Agent installers (REST)."""
+"""Installer routes (endpoint-facing, so they live with the agent API): the per-OS install scripts (public, by token) and Admin -> Agent installers (REST)."""
 
 from __future__ import annotations
 
