@@ -124,6 +124,7 @@ def serve(host: str | None, port: int | None, no_migrate: bool, with_local_agent
             log_level=settings.log_level.lower(),
             ws="websockets-sansio",
             timeout_graceful_shutdown=5,
+            proxy_headers=False,  # the app believes forwarding headers from RMMHUB_TRUSTED_PROXIES only
         )
     finally:
         if agent is not None:

@@ -15,6 +15,7 @@ from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.core import audit
 from hub.core.bodylimit import BodyLimitMiddleware, BodyTooLarge
+from hub.core.client_address import ClientAddressMiddleware
 from hub.core.context import HubContext
 from hub.core.db import Database, create_engine
 from hub.core.deps import CsrfFailed, NotAuthenticated
@@ -25,6 +26,7 @@ from hub.core.module import HubModule
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
+from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
@@ -100,15 +102,22 @@ def create_app(
             await hub.bus.stop()
             await hub.db.dispose()
 
-    app = FastAPI(title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json")
+    # No /docs or /redoc: both load Swagger/ReDoc from a CDN with inline script (no CDN, strict CSP).
+    app = FastAPI(
+        title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json", docs_url=None,
+        redoc_url=None,
+    )  # fmt: skip
     app.state.hub = hub
     app.include_router(core_router)
     for mod in mods:
         for router in mod.routers():
             app.include_router(router)
     _install_error_handlers(app)
-    # The agent API caps each message itself (protocol limits, answered in the agent's error format).
+    # Outermost last: security headers on every response (a 413 included), then the body cap, then the
+    # client address. The agent API caps each message itself (protocol limits, in the agent's error format).
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
     return app
 
 

@@ -37,6 +37,7 @@ class Outcome(BaseModel):
     expires_at: datetime | None = None
     policy: str | None = None
     error_status: int | None = Field(default=None, exclude=True, description="HTTP status of a failed run")
+    retry_after: int | None = Field(default=None, exclude=True, description="Retry-After seconds of a failed run")
 
     def result_as(self, kind: type[T]) -> T | None:
         """The typed result as ``kind`` when the run is done, None when it is not (pending, refused, failed).

@@ -214,8 +214,9 @@ class Gate:
                 approval_id=approval_id,
             )  # fmt: skip
             return Outcome(
-                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code
-            )
+                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code,
+                retry_after=exc.retry_after,
+            )  # fmt: skip
         except Exception:
             # A bug, not an answer: the traceback goes to the log under an id; the caller gets the id only.
             reference = error_id()

@@ -27,7 +27,8 @@ STATUS_CODES = {
 def outcome_response(outcome: Outcome) -> JSONResponse:
     """The HTTP shape of a pipeline outcome (a failed run answers the status of its error)."""
     code = STATUS_CODES.get(outcome.status, outcome.error_status or 400)
-    return JSONResponse(outcome.model_dump(mode="json", exclude_none=True), status_code=code)
+    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after is not None else None
+    return JSONResponse(outcome.model_dump(mode="json", exclude_none=True), status_code=code, headers=headers)
 
 
 @router.get("/tools", response_model=list[ToolOut])

@@ -28,6 +28,8 @@ class RmmHubError(Exception):
     """Base of every expected error; ``message`` is safe to show to the user."""
 
     status_code = 400
+    #: Seconds after which trying again may succeed (sent as ``Retry-After``), when the error says so.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -61,8 +61,11 @@ async def api_login(body: LoginRequest, request: Request, session: SessionDep, s
     """Sign in with a password; sets the session cookie and returns the CSRF token to send back."""
     ip = request.client.host if request.client else "unknown"
     result = await authenticate(session, username=body.username, password=body.password, ip=ip, settings=settings)
+    if result.retry_after is not None:
+        refused = {"status": "error", "message": result.error}
+        return JSONResponse(refused, status_code=429, headers={"Retry-After": str(result.retry_after)})
     if result.user is None:
-        return JSONResponse({"status": "error", "message": result.error}, status_code=429 if result.throttled else 401)
+        return JSONResponse({"status": "error", "message": result.error}, status_code=401)
     token, web = await start_session(
         session, result.user, settings=settings, ip=ip, user_agent=request.headers.get("user-agent")
     )

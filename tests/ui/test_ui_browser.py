@@ -12,6 +12,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.csp import watch_csp
 from tests.ui.conftest import UiTools, register_ui_tools
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -28,9 +29,11 @@ async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]
     """A fresh browser context (own cookies) and page per test."""
     context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 860})
     context.set_default_timeout(10_000)
+    csp = await watch_csp(context)
     tab = await context.new_page()
     yield tab
     await context.close()
+    csp.check()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -18,6 +18,7 @@ from hub.core.db import Database
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.csp import watch_csp
 from tests.ui.rmm.conftest import Enrolled, base_token, enroll_and_checkin
 from tests.waiting import eventually
 
@@ -38,9 +39,11 @@ async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]
     context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     context.set_default_timeout(10_000)
+    csp = await watch_csp(context)
     tab = await context.new_page()
     yield tab
     await context.close()
+    csp.check()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
