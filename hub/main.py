@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -34,6 +34,7 @@ from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
+from policies.pipeline import Gate
 from relay.module import RelayModule
 from ui.errors import error_page, wants_html
 from ui.module import UiModule
@@ -58,28 +59,31 @@ def load_models() -> None:
         importlib.import_module(name)
 
 
-def default_modules() -> list[HubModule]:
-    """Every feature module of the hub, in start order."""
-    return [PoliciesModule(), NativeRmmModule(), ConnectWiseModule(), RelayModule(), UiModule()]
+def default_modules(gate: Gate) -> list[HubModule]:
+    """Every feature module of the hub, in start order; the ones that invoke tools get the gate."""
+    return [PoliciesModule(gate), NativeRmmModule(gate), ConnectWiseModule(gate), RelayModule(), UiModule()]
 
 
-def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:
-    """Build the hub application (the lifespan opens the database, bus, modules and scheduler)."""
+def create_app(
+    settings: Settings | None = None, *, modules: Callable[[Gate], Sequence[HubModule]] = default_modules
+) -> FastAPI:
+    """Build the hub application (the lifespan opens the database, bus, modules and scheduler).
+
+    The one policy :class:`Gate` of the process is built here and handed to the modules that need it.
+    """
     settings = settings or get_settings()
     install_access_log_redaction()
-    mods = list(modules) if modules is not None else default_modules()
     bus = create_bus(settings.redis_url, settings.redis_channel)
     if settings.redis_url and not settings.public_url:
         log.warning("RMMHUB_REDIS_URL is set (replicas) but RMMHUB_PUBLIC_URL is not: install commands will carry "
                     "this replica's own address; set it to the load balancer's URL (README, Scale-out)")  # fmt: skip
-    hub = HubContext(
-        settings=settings,
-        db=Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus),
-        bus=bus,
-        registry=ToolRegistry(),
-    )
-    scheduler = Scheduler(hub.db)
-    hub.services["scheduler"] = scheduler
+    db = Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus)
+    registry = ToolRegistry()
+    scheduler = Scheduler(db)
+    hub = HubContext(settings=settings, db=db, bus=bus, registry=registry, scheduler=scheduler)
+    gate = Gate(registry=registry, bus=bus, settings=settings)
+    hub.components.add(gate)
+    mods = list(modules(gate))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.events import Event, EventBus, publish_after_commit, session_bus
+from hub.core.events import Event, EventBus
+from hub.core.uow import publish_after_commit, session_bus
 
 
 def announce(

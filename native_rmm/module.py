@@ -13,19 +13,19 @@ from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from hub.core.shutdown import run_steps
 from native_rmm import jobs, operations
-from native_rmm.agent_api.cache import CheckinCache
+from native_rmm.agent_api.install_routes import router as installers_router
 from native_rmm.agent_api.routes import router as agent_router
 from native_rmm.agent_api.ws import push_pending
 from native_rmm.agent_api.ws import router as ws_router
 from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDispatcher
-from native_rmm.commands.service import QUEUED_HOOK
+from native_rmm.devices.checkin_cache import CheckinCache
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
-from native_rmm.installers.routes import router as installers_router
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings, get_rmm_settings
 from native_rmm.tools import device_plane_tools
+from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
 ALERTS_SERVICE = "native_rmm.alerts.service"
@@ -45,15 +45,16 @@ def alerts_hook() -> SampleHook | None:
 
 
 class NativeRmmModule:
-    """Registers ``hub.services["native_rmm"]`` (:class:`DevicePlane`), the tools and three jobs."""
+    """Adds the :class:`DevicePlane` to the hub's components, registers the tools and three jobs."""
 
     name = "native_rmm"
 
-    def __init__(self, settings: RmmSettings | None = None) -> None:
+    def __init__(self, gate: Gate, settings: RmmSettings | None = None) -> None:
         self._settings = settings
         self.plane: DevicePlane | None = None
         self._dispatcher: PushDispatcher | None = None
-        self._operations = operations.Operations()
+        self._operations = operations.Operations(gate)
+        self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
         return [agent_router, ws_router, installers_router, devices_router, *operations.routers()]
@@ -61,15 +62,16 @@ class NativeRmmModule:
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
         cache = CheckinCache()
-        # Services find this process's check-in cache through the session (the bus is there already).
-        maker = hub.db.sessionmaker
-        maker.configure(info={**maker.kw.get("info", {}), QUEUED_HOOK: cache.command_queued})
+        # This process's check-in cache learns of a queued command the moment it commits (other
+        # replicas learn it from the bus).
+        hub.db.on_local_event(cache.on_local_event)
         writer = IngestWriter(hub.db, hub.bus, settings, sample_hook=alerts_hook())
         plane = DevicePlane(
             db=hub.db, bus=hub.bus, settings=settings, hub_settings=hub.settings, writer=writer,
             registry=ConnectionRegistry(), wheel=WheelBuilder(), cache=cache,
         )  # fmt: skip
-        hub.services["native_rmm"] = plane
+        hub.components.add(plane)
+        self._hub = hub
         self.plane = plane
         await writer.start()
         await plane.cache.start(hub.bus)
@@ -103,6 +105,9 @@ class NativeRmmModule:
 
         await run_steps(
             ("operations", self._operations.stop), ("agent sockets", close_sockets),
-            ("push dispatcher", stop_dispatcher), ("check-in cache", plane.cache.stop), ("ingest writer flush", plane.writer.stop), ("agent wheel", cleanup_wheel),
+            ("push dispatcher", stop_dispatcher), ("check-in cache", plane.cache.stop),
+            ("ingest writer flush", plane.writer.stop), ("agent wheel", cleanup_wheel),
         )  # fmt: skip
+        if self._hub is not None:
+            self._hub.components.remove(DevicePlane)
         self.plane = None

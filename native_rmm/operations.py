@@ -8,7 +8,7 @@
   kept in step across replicas by a ``script.changed`` watcher;
 - the ``rmm-monitors`` scheduled job (due synthetic monitors, bounded concurrency).
 
-The policy gate must have started first (``hub.services["gate"]``).
+The policy gate comes from ``hub.main`` (the module that owns the operations passes it).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from native_rmm.alerts import routes as alert_routes
 from native_rmm.alerts import tools as alert_tools
 from native_rmm.monitors import jobs as monitor_jobs
 from native_rmm.monitors import routes as monitor_routes
-from native_rmm.scripts import dynamic
+from native_rmm.scripts import jobs as script_jobs
 from native_rmm.scripts import routes as script_routes
 from native_rmm.scripts import tools as script_tools
 from native_rmm.tickets import routes as ticket_routes
@@ -45,17 +45,18 @@ def static_tools() -> list[Tool]:
 class Operations:
     """Start-up and shutdown of the operations half."""
 
-    def __init__(self) -> None:
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
         self._hub: HubContext | None = None
         self._watcher: asyncio.Task[None] | None = None
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         """Register tools, load script tools, start the watcher, add the monitor job."""
-        gate: Gate = hub.services["gate"]
+        gate = self._gate
         self._hub = hub
         hub.registry.register_all(static_tools())
-        await dynamic.load_all(hub, gate)
-        self._watcher = dynamic.start_watcher(hub)
+        await script_jobs.load_all(hub, gate)
+        self._watcher = script_jobs.start_watcher(hub)
 
         async def run_monitors() -> int:
             return await monitor_jobs.run_due(hub)
@@ -64,6 +65,6 @@ class Operations:
 
     async def stop(self) -> None:
         """Stop the watcher."""
-        await dynamic.stop_watcher(self._watcher)
+        await script_jobs.stop_watcher(self._watcher)
         self._watcher = None
         self._hub = None

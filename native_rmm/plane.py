@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from hub.core.db import Database
 from hub.core.events import EventBus
 from hub.core.settings import Settings
-from native_rmm.agent_api.cache import CheckinCache
 from native_rmm.commands.push import ConnectionRegistry
+from native_rmm.devices.checkin_cache import CheckinCache
 from native_rmm.ingest.writer import DeliveredItem, IngestWriter
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.settings import RmmSettings
@@ -17,7 +17,7 @@ from native_rmm.settings import RmmSettings
 
 @dataclass
 class DevicePlane:
-    """Registered as ``hub.services["native_rmm"]`` by :class:`native_rmm.module.NativeRmmModule`."""
+    """Added to the hub's components by :class:`native_rmm.module.NativeRmmModule`."""
 
     db: Database
     bus: EventBus

@@ -39,7 +39,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandStatus
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus
+from hub.core.uow import publish_after_commit
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.settings import RmmSettings

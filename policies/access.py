@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.audit import SYSTEM_ACTOR, Actor
 from hub.core.auth import service as auth
-from hub.core.events import session_bus
 from hub.core.models import User
 from hub.core.roles import Role
+from hub.core.uow import session_bus
 from policies.voiding import fail_pending_for_user
 
 REQUESTER_DISABLED = "requester disabled"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.audit import SYSTEM_ACTOR, AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound, PermissionDenied, RmmHubError
 from hub.core.roles import Role
 from policies import voiding
@@ -26,8 +26,8 @@ from policies.voiding import announce, audit_step
 
 async def get_approval(session: AsyncSession, org_id: int, approval_id: int) -> Approval:
     """One approval of the organisation, or :class:`NotFound`."""
-    approval = await session.get(Approval, approval_id)
-    if approval is None or approval.org_id != org_id:
+    approval = await get_in_org(session, Approval, approval_id, org_id)
+    if approval is None:
         raise NotFound(f"approval #{approval_id} does not exist")
     return approval
 

@@ -11,9 +11,8 @@ from policies.pipeline import Gate
 
 
 def get_gate(hub: HubDep) -> Gate:
-    """The process's policy gate (registered by ``hub.main``)."""
-    gate: Gate = hub.services["gate"]
-    return gate
+    """The process's policy gate (built by ``hub.main``)."""
+    return hub.components.get(Gate)
 
 
 GateDep = Annotated[Gate, Depends(get_gate)]

@@ -16,20 +16,18 @@ EXPIRY_INTERVAL_SECONDS = 60
 
 
 class PoliciesModule:
-    """Registers the :class:`Gate` as ``hub.services["gate"]``."""
+    """The approval routes and the approval-expiry job of the gate ``hub.main`` built."""
 
     name = "policies"
 
-    def __init__(self) -> None:
-        self.gate: Gate | None = None
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
 
     def routers(self) -> Sequence[APIRouter]:
         return [router]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
-        gate = Gate(registry=hub.registry, bus=hub.bus, settings=hub.settings)
-        hub.services["gate"] = gate
-        self.gate = gate
+        gate = self.gate
 
         async def expire() -> int:
             async with hub.db.transaction() as session:
@@ -38,4 +36,4 @@ class PoliciesModule:
         scheduler.add("approval-expiry", expire, seconds=EXPIRY_INTERVAL_SECONDS)
 
     async def stop(self) -> None:
-        self.gate = None
+        return None

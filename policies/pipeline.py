@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core import audit
@@ -26,13 +25,15 @@ from hub.core.audit import AuditEvent
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
 from hub.core.errors import RmmHubError, ToolError, UnknownToolError, error_id
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import EventBus
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.models import User
 from hub.core.registry import Tool, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.settings import Settings
+from hub.core.uow import publish_after_commit
 from policies.digest import digest_matches, request_digest
+from policies.events import APPROVAL_REQUESTED, ApprovalRequested
 from policies.models import Approval, ApprovalStatus, PolicyMode, ToolPolicy
 from policies.outcome import InvocationStatus, Outcome
 from policies.service import policies_for
@@ -180,10 +181,8 @@ class Gate:
         publish_after_commit(
             session,
             self.bus,
-            Event(
-                topic="approval.requested",
-                org_id=caller.org_id,
-                data={"approval_id": approval.id, "tool": tool.id, "requester": caller.label},
+            APPROVAL_REQUESTED.event(
+                caller.org_id, ApprovalRequested(approval_id=approval.id, tool=tool.id, requester=caller.label)
             ),
         )
         asked = f"{tool.name} (asked through {via.name})" if via else tool.name
@@ -209,8 +208,8 @@ class Gate:
         ctx = ToolContext(session=session, caller=caller, bus=self.bus, settings=self.settings, approval_id=approval_id)
         try:
             async with session.begin_nested():
-                raw = await tool.handler(ctx, args)
-                result = to_jsonable_python(raw)
+                value = tool.check_result(await tool.handler(ctx, args))
+                result = tool.dump_result(value)
         except RmmHubError as exc:
             self._audit(
                 session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "failed", {"error": exc.message},
@@ -234,7 +233,9 @@ class Gate:
             session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(result)},
             approval_id=approval_id,
         )  # fmt: skip
-        return Outcome(status=InvocationStatus.DONE, tool=tool.id, result=result, message=f"{tool.name} done")
+        return Outcome(
+            status=InvocationStatus.DONE, tool=tool.id, result=result, value=value, message=f"{tool.name} done"
+        )
 
     async def run_approved(self, session: AsyncSession, approval: Approval, *, approver: Caller) -> Outcome:
         """Run an approval that was just moved to ``approved``: exactly its stored args, once, under today's rules.

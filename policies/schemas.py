@@ -57,6 +57,7 @@ class ToolOut(BaseModel):
     category: str
     description: str
     input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
     annotations: ToolAnnotations
     min_role: str
     policy: PolicyOut
@@ -72,6 +73,7 @@ class ToolOut(BaseModel):
             category=tool.category,
             description=tool.description,
             input_schema=tool.input_schema,
+            output_schema=tool.output_schema,
             annotations=tool.annotations,
             min_role=tool.min_role.value,
             policy=PolicyOut.of(policy),

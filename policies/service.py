@@ -14,9 +14,9 @@ from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import PermissionDenied
-from hub.core.events import session_bus
 from hub.core.registry import Tool
 from hub.core.roles import Role
+from hub.core.uow import session_bus
 from policies.classifier import classify
 from policies.models import PolicyMode, PolicyOrigin, ToolPolicy
 from policies.voiding import fail_pending_for_tool

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.db import utcnow
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import EventBus
 from hub.core.jsonutil import sha256_of
 from hub.core.roles import Role
+from hub.core.uow import publish_after_commit
+from policies.events import APPROVAL_DECIDED, ApprovalDecided
 from policies.models import Approval, ApprovalStatus
 
 
@@ -44,10 +46,8 @@ def announce(session: AsyncSession, bus: EventBus | None, approval: Approval) ->
     publish_after_commit(
         session,
         bus,
-        Event(
-            topic="approval.decided",
-            org_id=approval.org_id,
-            data={"approval_id": approval.id, "status": approval.status.value, "tool": approval.tool_id},
+        APPROVAL_DECIDED.event(
+            approval.org_id, ApprovalDecided(approval_id=approval.id, status=approval.status, tool=approval.tool_id)
         ),
     )
 

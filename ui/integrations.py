@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from connectors.connectwise_rmm.card import ConnectWiseCard
+from hub.core.db import DbSession
 
 NOT_CONNECTED = "Not connected"
 
@@ -35,7 +34,7 @@ class IntegrationCard(Protocol):
         """The integration's own page (connect form, settings, script policies)."""
         ...
 
-    async def status(self, session: AsyncSession, org_id: int) -> str:
+    async def status(self, session: DbSession, org_id: int) -> str:
         """The connection status in ``org_id`` ("Connected", "Not connected", ...)."""
         ...
 
@@ -48,7 +47,7 @@ class StaticCard:
     description: str
     href: str
 
-    async def status(self, session: AsyncSession, org_id: int) -> str:
+    async def status(self, session: DbSession, org_id: int) -> str:
         """Always :data:`NOT_CONNECTED`."""
         return NOT_CONNECTED
 

@@ -1,8 +1,8 @@
 """Live page updates: a Server-Sent Events stream of bus events for the signed-in user's organisation.
 
 The browser side is ``static/live.js``: one ``EventSource`` per page that turns each event into an
-htmx trigger on ``<body>`` (``approvals-changed``), so any element can refresh itself with
-``hx-trigger="approvals-changed from:body"``.
+htmx trigger on ``<body>`` (``approvals-changed``, ``command-changed``), so any element can refresh
+itself with ``hx-trigger="approvals-changed from:body"``.
 
 A stream ends when the client disconnects (watched concurrently, whatever the ASGI server), when
 the hub shuts down (:meth:`LiveStreams.close`), or after :data:`MAX_STREAM_SECONDS` (the browser
@@ -22,15 +22,14 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from hub.core.events import Event, EventBus
+from native_rmm.events import COMMAND_UPDATED
 
 HEARTBEAT_SECONDS = 10.0
 #: A server shutdown waits for open streams; this bounds the wait (the browser reconnects and resyncs).
 MAX_STREAM_SECONDS = 25.0
 RETRY_MILLISECONDS = 2000
-#: Key of the process's :class:`LiveStreams` in ``HubContext.services``.
-LIVE_STREAMS = "ui.live_streams"
 #: Bus topic prefix -> SSE event name sent to the browser.
-TOPICS: dict[str, str] = {"approval.": "approval"}
+TOPICS: dict[str, str] = {"approval.": "approval", COMMAND_UPDATED.name: "command"}
 
 
 class LiveStreams:

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from ui.assets import asset_router, check_assets
-from ui.live import LIVE_STREAMS, LiveStreams
+from ui.live import LiveStreams
 from ui.pages import ROUTERS
 
 
@@ -20,6 +20,7 @@ class UiModule:
 
     def __init__(self) -> None:
         self.streams: LiveStreams | None = None
+        self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
         return [asset_router(), *ROUTERS]
@@ -27,8 +28,12 @@ class UiModule:
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         check_assets()
         self.streams = LiveStreams()
-        hub.services[LIVE_STREAMS] = self.streams
+        hub.components.add(self.streams)
+        self._hub = hub
 
     async def stop(self) -> None:
         if self.streams is not None:
             self.streams.close()
+            if self._hub is not None:
+                self._hub.components.remove(LiveStreams)
+            self.streams = None

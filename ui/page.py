@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Match
 
 from hub.core.caller import Caller, CallerKind
@@ -21,19 +19,9 @@ from hub.core.deps import HubDep, PrincipalDep, SessionDep
 from hub.core.errors import PermissionDenied
 from hub.core.models import Organization
 from hub.core.roles import Role
-from policies.models import Approval, ApprovalStatus
+from policies.queries import pending_count
 from ui import nav
 from ui.templating import render_string
-
-
-async def pending_count(session: AsyncSession, org_id: int) -> int:
-    """Pending approvals of an organisation (the sidebar badge)."""
-    stmt = (
-        select(func.count())
-        .select_from(Approval)
-        .where(Approval.org_id == org_id, Approval.status == ApprovalStatus.PENDING)
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 def route_exists(request: Request, path: str) -> bool:

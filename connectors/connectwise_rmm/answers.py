@@ -31,9 +31,22 @@ def tool_error(exc: ConnectWiseError) -> ToolError:
     return UpstreamToolError(str(exc), status_code=status, retry_after=retry_after)
 
 
+#: What the read tools answer: the trimmed summary forms of ConnectWise's payloads, as a JSON object.
+JsonObject = dict[str, Any]
+
+
+class TaskAnswer(TaskRunReport):
+    """A task run as ``cw-rmm-run-task`` and the ``cw-rmm-script-*`` tools answer it."""
+
+    script: str
+    template_id: str
+    target: dict[str, str | list[str]]
+    state: str
+
+
 def task_answer(
     script: str, template_id: str, endpoints: list[str], company: str | None, report: TaskRunReport
-) -> dict[str, Any]:
+) -> TaskAnswer:
     """A run report as tools return it: what ran where, its state, and one row per endpoint."""
     if report.finished:
         state = "finished"
@@ -41,10 +54,10 @@ def task_answer(
         state = "still running (stopped waiting; cw-rmm-get-task-results with the task_id reports it later)"
     else:
         state = "scheduled (runs at the endpoints' next check-in; cw-rmm-get-task-results reports it)"
-    return {
-        "script": script,
-        "template_id": template_id,
-        "target": {"company_id": company} if company else {"endpoint_ids": endpoints},
-        "state": state,
-        **report.model_dump(mode="json"),
-    }
+    return TaskAnswer(
+        script=script,
+        template_id=template_id,
+        target={"company_id": company} if company else {"endpoint_ids": endpoints},
+        state=state,
+        **dict(report),
+    )

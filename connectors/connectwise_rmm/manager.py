@@ -22,20 +22,18 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.connectwise_rmm.answers import task_answer, tool_error
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.discovery import persisted_scripts, spec_of_row
 from connectors.connectwise_rmm.errors import ConnectWiseError
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection
 from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.schemas import TaskRunReport
-from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE, ScriptSpec, build_script_tool, check_target
+from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE, build_script_tool
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from connectors.connectwise_rmm.tools import static_tools
 from hub.core.db import Database
 from hub.core.errors import RmmHubError, ToolError
 from hub.core.events import Event, EventBus
-from hub.core.registry import Tool, ToolContext, ToolRegistry
+from hub.core.registry import Tool, ToolRegistry
 from hub.core.security import SecretBox, SecretDecryptionError
 from policies.pipeline import Gate
 
@@ -271,36 +269,3 @@ class ConnectionManager:
             if state.client is not None:
                 await state.client.aclose()
         self._orgs.clear()
-
-    # -- running scripts ---------------------------------------------------------------------------
-
-    async def run_script(self, ctx: ToolContext, spec: ScriptSpec, args: dict[str, Any]) -> dict[str, Any]:
-        """Schedule ``spec`` on the requested targets, wait (bounded) for results, report per endpoint."""
-        client = self.client_for(ctx.org_id)
-        endpoints, company = check_target(f"{SOURCE}:{spec.tool_name}", args)
-        wait = float(args.get("wait_seconds", self.settings.script_wait_seconds))
-        wait = max(0.0, min(wait, self.settings.max_script_wait_seconds))
-        requested = f"requested by {ctx.caller.label} via rmmhub" + (
-            f" (approval #{ctx.approval_id})" if ctx.approval_id else ""
-        )
-        try:
-            scheduled = await client.schedule_task(
-                spec.template_id,
-                name=f"{spec.name} (rmmhub)"[:120],
-                endpoint_ids=endpoints,
-                company_id=company,
-                parameters=args.get("parameters") or {},
-                description=requested,
-            )
-            if wait > 0:
-                report = await client.wait_for_task_results(
-                    scheduled.task_id,
-                    targets=endpoints,
-                    timeout=wait,
-                    poll_interval=self.settings.poll_interval_seconds,
-                )
-            else:
-                report = TaskRunReport(task_id=scheduled.task_id)
-        except ConnectWiseError as exc:
-            raise tool_error(exc) from exc
-        return task_answer(spec.name, spec.template_id, endpoints, company, report)

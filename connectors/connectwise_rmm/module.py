@@ -8,22 +8,25 @@ from fastapi import APIRouter
 
 from connectors.connectwise_rmm import service
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.routes import SERVICE_NAME, router
+from connectors.connectwise_rmm.routes import router
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
+from policies.pipeline import Gate
 
 DISCOVERY_JOB = "cw-rmm-discovery"
 
 
 class ConnectWiseModule:
-    """Registers ``hub.services["connectwise_rmm"]`` and every stored connection's tools at start-up."""
+    """Adds the :class:`ConnectionManager` to the hub's components and every stored connection's tools."""
 
     name = "connectwise_rmm"
 
-    def __init__(self, settings: ConnectWiseSettings | None = None) -> None:
+    def __init__(self, gate: Gate, settings: ConnectWiseSettings | None = None) -> None:
+        self.gate = gate
         self.settings = settings or ConnectWiseSettings()
         self.manager: ConnectionManager | None = None
+        self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
         return [router]
@@ -33,12 +36,13 @@ class ConnectWiseModule:
             db=hub.db,
             registry=hub.registry,
             bus=hub.bus,
-            gate=hub.services["gate"],
+            gate=self.gate,
             secret_key=hub.settings.secret,
             settings=self.settings,
         )
-        hub.services[SERVICE_NAME] = manager
+        hub.components.add(manager)
         self.manager = manager
+        self._hub = hub
         await manager.load_all()
         await manager.listen()
 
@@ -50,4 +54,6 @@ class ConnectWiseModule:
     async def stop(self) -> None:
         if self.manager is not None:
             await self.manager.close()
+            if self._hub is not None:
+                self._hub.components.remove(ConnectionManager)
             self.manager = None

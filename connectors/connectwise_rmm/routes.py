@@ -19,14 +19,12 @@ from connectors.connectwise_rmm.schemas.integration import (
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, HubDep, SessionDep
 
-SERVICE_NAME = "connectwise_rmm"
 router = APIRouter(prefix="/api/v1/integrations/connectwise-rmm", tags=["integrations"])
 
 
 def get_manager(hub: HubDep) -> ConnectionManager:
     """The process's ConnectWise RMM connection manager."""
-    manager: ConnectionManager = hub.services[SERVICE_NAME]
-    return manager
+    return hub.components.get(ConnectionManager)
 
 
 ManagerDep = Annotated[ConnectionManager, Depends(get_manager)]

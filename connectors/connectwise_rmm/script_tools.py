@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from connectors.connectwise_rmm.answers import TaskAnswer, task_answer, tool_error
+from connectors.connectwise_rmm.errors import ConnectWiseError
+from connectors.connectwise_rmm.schemas import TaskRunReport
+from connectors.connectwise_rmm.sources import ClientSource
 from hub.core.errors import ToolArgumentError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext
 from hub.core.roles import Role
 
 if TYPE_CHECKING:
-    from connectors.connectwise_rmm.manager import ConnectionManager
     from connectors.connectwise_rmm.schemas import ShellScript
 
 SOURCE = "connectwise_rmm"
@@ -182,13 +185,45 @@ def check_target(tool_id: str, args: dict[str, Any]) -> tuple[list[str], str | N
     return endpoints, None
 
 
-def build_script_tool(spec: ScriptSpec, *, org_id: int, manager: ConnectionManager) -> Tool:
+async def run_script(source: ClientSource, ctx: ToolContext, spec: ScriptSpec, args: dict[str, Any]) -> TaskAnswer:
+    """Schedule ``spec`` on the requested targets, wait (bounded) for results, report per endpoint."""
+    client = source.client_for(ctx.org_id)
+    endpoints, company = check_target(f"{SOURCE}:{spec.tool_name}", args)
+    wait = float(args.get("wait_seconds", source.settings.script_wait_seconds))
+    wait = max(0.0, min(wait, source.settings.max_script_wait_seconds))
+    requested = f"requested by {ctx.caller.label} via rmmhub" + (
+        f" (approval #{ctx.approval_id})" if ctx.approval_id else ""
+    )
+    try:
+        scheduled = await client.schedule_task(
+            spec.template_id,
+            name=f"{spec.name} (rmmhub)"[:120],
+            endpoint_ids=endpoints,
+            company_id=company,
+            parameters=args.get("parameters") or {},
+            description=requested,
+        )
+        if wait > 0:
+            report = await client.wait_for_task_results(
+                scheduled.task_id,
+                targets=endpoints,
+                timeout=wait,
+                poll_interval=source.settings.poll_interval_seconds,
+            )
+        else:
+            report = TaskRunReport(task_id=scheduled.task_id)
+    except ConnectWiseError as exc:
+        raise tool_error(exc) from exc
+    return task_answer(spec.name, spec.template_id, endpoints, company, report)
+
+
+def build_script_tool(spec: ScriptSpec, *, org_id: int, manager: ClientSource) -> Tool:
     """The registry tool for one script of one organisation's tenant."""
     tool_id = f"{SOURCE}:{spec.tool_name}"
 
-    async def handler(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    async def handler(ctx: ToolContext, args: dict[str, Any]) -> TaskAnswer:
         check_target(tool_id, args)
-        return await manager.run_script(ctx, spec, args)
+        return await run_script(manager, ctx, spec, args)
 
     return Tool(
         source=SOURCE,
@@ -196,6 +231,7 @@ def build_script_tool(spec: ScriptSpec, *, org_id: int, manager: ConnectionManag
         description=describe(spec),
         input_schema=input_schema(spec),
         handler=handler,
+        result_type=TaskAnswer,
         annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
         min_role=Role.OPERATOR,
         org_id=org_id,

@@ -44,10 +44,10 @@ from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
 from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import after_commit, utcnow
+from hub.core.db import utcnow
 from hub.core.errors import NotFound, PermissionDenied, RmmHubError
-from hub.core.events import publish_after_commit
 from hub.core.roles import Role
+from hub.core.uow import after_commit, publish_after_commit
 from policies.approvals import fail_pending_for_tool
 from policies.models import Approval, ApprovalStatus
 

@@ -12,25 +12,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from connectors.connectwise_rmm.answers import task_answer, tool_error
+from connectors.connectwise_rmm.answers import JsonObject, TaskAnswer, task_answer, tool_error
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.errors import ConnectWiseError
 from connectors.connectwise_rmm.models import CWScript
 from connectors.connectwise_rmm.schemas import IdRef, TaskRunReport, TicketCreate
 from connectors.connectwise_rmm.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
+from connectors.connectwise_rmm.sources import ClientSource
 from hub.core.db import utcnow
 from hub.core.errors import ToolError
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
-
-if TYPE_CHECKING:
-    from connectors.connectwise_rmm.manager import ConnectionManager
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=True)
 WRITE = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
@@ -143,24 +141,24 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 # -- handlers: (client, args) -> result. The docstring is the tool description. ----------------------
 
 
-async def list_companies(cw: ConnectWiseClient, _: NoArgs) -> Any:
+async def list_companies(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     """List all companies (clients) in ConnectWise RMM, with their ids, primary site and contact."""
     companies = await cw.list_companies()
     return {"count": len(companies), "companies": [_dump(c.summary()) for c in companies]}
 
 
-async def get_company(cw: ConnectWiseClient, args: CompanyArgs) -> Any:
+async def get_company(cw: ConnectWiseClient, args: CompanyArgs) -> JsonObject:
     """Get details for a specific ConnectWise RMM company: status, primary site and primary contact."""
     return _dump((await cw.get_company(args.company_id)).summary())
 
 
-async def list_sites(cw: ConnectWiseClient, args: SitesArgs) -> Any:
+async def list_sites(cw: ConnectWiseClient, args: SitesArgs) -> JsonObject:
     """List ConnectWise RMM sites across the partner, or for one company."""
     sites = await cw.list_sites(args.company_id)
     return {"count": len(sites), "sites": [_dump(s.summary()) for s in sites]}
 
 
-async def list_devices(cw: ConnectWiseClient, args: DevicesArgs) -> Any:
+async def list_devices(cw: ConnectWiseClient, args: DevicesArgs) -> JsonObject:
     """List managed ConnectWise RMM endpoints, optionally filtered by company, site or name."""
     devices = await cw.list_devices(company_id=args.company_id, site_id=args.site_id)
     if args.name_contains:
@@ -170,24 +168,24 @@ async def list_devices(cw: ConnectWiseClient, args: DevicesArgs) -> Any:
     return {"count": len(devices), "omitted": len(devices) - len(shown), "devices": [_dump(d.brief()) for d in shown]}
 
 
-async def get_device(cw: ConnectWiseClient, args: DeviceArgs) -> Any:
+async def get_device(cw: ConnectWiseClient, args: DeviceArgs) -> JsonObject:
     """Get hardware, OS, and network details for a ConnectWise RMM endpoint."""
     detail = await cw.get_device(args.endpoint_id, company_id=args.company_id, site_id=args.site_id)
     return _dump(detail.summary())
 
 
-async def get_device_state(cw: ConnectWiseClient, args: EndpointArgs) -> Any:
+async def get_device_state(cw: ConnectWiseClient, args: EndpointArgs) -> JsonObject:
     """Get live CPU, memory, disk, boot and logged-on user state for a ConnectWise RMM endpoint."""
     return _dump((await cw.get_device_state(args.endpoint_id)).summary())
 
 
-async def get_device_patches(cw: ConnectWiseClient, args: PatchesArgs) -> Any:
+async def get_device_patches(cw: ConnectWiseClient, args: PatchesArgs) -> JsonObject:
     """List pending, installed, and failed patches for a ConnectWise RMM endpoint, with compliance counts."""
     patches = await cw.get_device_patches(args.endpoint_id)
     return _dump(patches.trimmed(endpoint_id=args.endpoint_id, max_patches=args.max_patches))
 
 
-async def list_device_groups(cw: ConnectWiseClient, _: NoArgs) -> Any:
+async def list_device_groups(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     """List the static and dynamic device groups configured in ConnectWise RMM."""
     groups = await cw.list_device_groups()
     keep = {"id", "name", "description", "static", "predefined"}
@@ -197,7 +195,7 @@ async def list_device_groups(cw: ConnectWiseClient, _: NoArgs) -> Any:
     }
 
 
-async def list_scripts(cw: ConnectWiseClient, _: NoArgs) -> Any:
+async def list_scripts(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     """List all automation scripts available in the ConnectWise RMM tenant's script library."""
     scripts = await cw.list_scripts()
     keep = {"id", "name", "description", "script_category", "has_parameters"}
@@ -205,13 +203,13 @@ async def list_scripts(cw: ConnectWiseClient, _: NoArgs) -> Any:
     return {"count": len(rows), "scripts": rows}
 
 
-async def list_shell_scripts(cw: ConnectWiseClient, _: NoArgs) -> Any:
+async def list_shell_scripts(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     """List ConnectWise RMM shell scripts (PowerShell, Bash, etc.) with their parameter schemas."""
     scripts = await cw.list_shell_scripts()
     return {"count": len(scripts), "shell_scripts": [_dump(s.summary()) for s in scripts]}
 
 
-async def list_tasks(cw: ConnectWiseClient, _: NoArgs) -> Any:
+async def list_tasks(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     """List ConnectWise RMM automation task definitions."""
     tasks = await cw.list_tasks()
     rows = [
@@ -227,7 +225,7 @@ async def list_tasks(cw: ConnectWiseClient, _: NoArgs) -> Any:
     return {"count": len(rows), "tasks": rows}
 
 
-async def get_tasks_summary(cw: ConnectWiseClient, args: TasksSummaryArgs) -> Any:
+async def get_tasks_summary(cw: ConnectWiseClient, args: TasksSummaryArgs) -> JsonObject:
     """Get a summary of ConnectWise RMM task runs across the tenant or for one endpoint."""
     since = None if args.endpoint_id else utcnow() - timedelta(hours=args.since_hours)
     runs = await cw.get_tasks_summary(args.endpoint_id, since=since)
@@ -239,12 +237,12 @@ async def get_tasks_summary(cw: ConnectWiseClient, args: TasksSummaryArgs) -> An
     return {"count": len(rows), "omitted": max(0, len(rows) - args.limit), "tasks": rows[: args.limit]}
 
 
-async def get_task_results(cw: ConnectWiseClient, args: TaskResultsArgs) -> Any:
+async def get_task_results(cw: ConnectWiseClient, args: TaskResultsArgs) -> JsonObject:
     """Get per-endpoint execution results (status and output) for a ConnectWise RMM task run."""
     return _dump(await cw.get_task_results(args.task_id, args.instance_id))
 
 
-async def list_tickets(cw: ConnectWiseClient, args: TicketsArgs) -> Any:
+async def list_tickets(cw: ConnectWiseClient, args: TicketsArgs) -> JsonObject:
     """List ConnectWise RMM service tickets, newest first, optionally by company, status, number or summary."""
     filters = {"statusNames": args.status_names} if args.status_names else None
     tickets = await cw.list_tickets(
@@ -257,12 +255,12 @@ async def list_tickets(cw: ConnectWiseClient, args: TicketsArgs) -> Any:
     return {"count": len(tickets), "tickets": [_dump(t.summary_view(description_chars=300)) for t in tickets]}
 
 
-async def get_ticket(cw: ConnectWiseClient, args: TicketArgs) -> Any:
+async def get_ticket(cw: ConnectWiseClient, args: TicketArgs) -> JsonObject:
     """Get full details of a specific ConnectWise RMM ticket."""
     return _dump((await cw.get_ticket(args.ticket_id)).summary_view(description_chars=4000))
 
 
-async def create_ticket(cw: ConnectWiseClient, args: CreateTicketArgs) -> Any:
+async def create_ticket(cw: ConnectWiseClient, args: CreateTicketArgs) -> JsonObject:
     """Create a new ConnectWise RMM service ticket (devices attached at creation carry through to Manage)."""
     body = TicketCreate(
         summary=args.summary,
@@ -277,7 +275,7 @@ async def create_ticket(cw: ConnectWiseClient, args: CreateTicketArgs) -> Any:
     return _dump((await cw.create_ticket(body)).summary_view())
 
 
-async def run_task(cw: ConnectWiseClient, args: RunTaskArgs, wait: float, poll: float, requested_by: str) -> Any:
+async def run_task(cw: ConnectWiseClient, args: RunTaskArgs, wait: float, poll: float, requested_by: str) -> TaskAnswer:
     """Schedule a ConnectWise RMM shell script on one or more endpoints (or a whole company) and report results."""
     endpoints = list(args.endpoint_ids or [])
     scheduled = await cw.schedule_task(
@@ -346,7 +344,7 @@ STATIC_TOOLS: tuple[StaticTool, ...] = (
 STATIC_TOOL_NAMES = tuple(t.name for t in STATIC_TOOLS)
 
 
-def _wrap(spec: StaticTool, manager: ConnectionManager) -> Callable[[ToolContext, Any], Awaitable[Any]]:
+def _wrap(spec: StaticTool, manager: ClientSource) -> Callable[[ToolContext, Any], Awaitable[Any]]:
     async def handler(ctx: ToolContext, args: Any) -> Any:
         missing = missing_scopes(manager.granted_scopes(ctx.org_id), spec.scopes)
         if missing:
@@ -371,7 +369,7 @@ def _wrap(spec: StaticTool, manager: ConnectionManager) -> Callable[[ToolContext
     return handler
 
 
-def static_tools(manager: ConnectionManager, org_id: int) -> list[Tool]:
+def static_tools(manager: ClientSource, org_id: int) -> list[Tool]:
     """The static tools of one organisation's connection."""
     return [
         model_tool(
@@ -379,6 +377,7 @@ def static_tools(manager: ConnectionManager, org_id: int) -> list[Tool]:
             name=spec.name,
             args_model=spec.args,
             handler=_wrap(spec, manager),
+            result_type=get_type_hints(spec.handler)["return"],
             description=(spec.handler.__doc__ or "").strip(),
             annotations=WRITE if spec.write else READ,
             min_role=Role.OPERATOR if spec.write else Role.VIEWER,

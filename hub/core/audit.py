@@ -33,10 +33,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core.db import Base, Database, after_commit, utcnow
+from hub.core.db import Base, utcnow
 from hub.core.jsonutil import canonical_json, preview
 from hub.core.security import derive_key
 from hub.core.settings import Settings
+from hub.core.uow import SessionSource, Slot, after_commit, uow_of
 from hub.core.witness import Checkpoint, WitnessState
 from hub.core.witness import append as append_checkpoint
 from hub.core.witness import read as read_witness
@@ -141,30 +142,34 @@ def record(
         detail=preview(detail or {}),
     )
     session.add(entry)
-    written: list[AuditEntry] = session.info.setdefault("audit_entries", [])
+    uow = uow_of(session)
+    written = uow.slot(_WRITTEN)
     written.append(entry)
-    database: Database | None = session.info.get("database")
-    if database is not None and not session.info.get("audit_seal_scheduled"):
-        session.info["audit_seal_scheduled"] = True
+    scope = uow.scope
+    if scope is not None and not uow.audit_seal_scheduled:
+        uow.audit_seal_scheduled = True
 
         async def _seal() -> None:
-            ids = [e.id for e in session.info.pop("audit_entries", []) if e.id is not None]
-            session.info.pop("audit_seal_scheduled", None)
+            ids = [e.id for e in written if e.id is not None]
+            written.clear()
+            uow.audit_seal_scheduled = False
             try:
-                await seal(database, session.info["secret_key"], ids)
+                await seal(scope.database, scope.secret_key, ids)
             except SQLAlchemyError:
                 log.exception("could not seal audit entries %s; the sealer job retries", ids)
-                _unsealed_by_us.setdefault(database, set()).update(ids)
+                _unsealed_by_us.setdefault(scope.database, set()).update(ids)
 
         after_commit(session, _seal)
     return entry
 
 
 #: Entries this process wrote but could not seal (per database), retried by :func:`seal_retries`.
-_unsealed_by_us: weakref.WeakKeyDictionary[Database, set[int]] = weakref.WeakKeyDictionary()
+_unsealed_by_us: weakref.WeakKeyDictionary[SessionSource, set[int]] = weakref.WeakKeyDictionary()
+#: The entries a unit of work wrote (sealed right after it commits).
+_WRITTEN: Slot[list[AuditEntry]] = Slot("audit.entries", list)
 
 
-async def seal_retries(database: Database, secret_key: str) -> int:
+async def seal_retries(database: SessionSource, secret_key: str) -> int:
     """The sealer job: seal the entries this process wrote whose sealing failed; returns how many."""
     ids = _unsealed_by_us.pop(database, set())
     if not ids:
@@ -201,7 +206,7 @@ def _chain_key(secret_key: str) -> bytes:
     return derive_key(secret_key, "audit-chain")
 
 
-async def seal(database: Database, secret_key: str, ids: Collection[int]) -> int:
+async def seal(database: SessionSource, secret_key: str, ids: Collection[int]) -> int:
     """Seal the still-unsealed entries among ``ids`` (the write path's own), in id order; returns how many."""
     if not ids:
         return 0
@@ -226,7 +231,7 @@ async def seal(database: Database, secret_key: str, ids: Collection[int]) -> int
         return len(pending)
 
 
-async def write_checkpoint(database: Database, secret_key: str, path: Path) -> Checkpoint | None:
+async def write_checkpoint(database: SessionSource, secret_key: str, path: Path) -> Checkpoint | None:
     """Append the chain head to the witness file and the log, unless the latest checkpoint already has it.
 
     Returns the checkpoint written (None when the chain is empty or unchanged since the last one).

@@ -2,17 +2,17 @@
 
 Services receive an ``AsyncSession`` and may flush, never commit. The boundary (the request
 dependency, a job runner, a CLI command) commits through :meth:`Database.transaction`, and then
-runs the callbacks registered with :func:`after_commit` (event publication, audit sealing), so
-nothing is announced that was rolled back.
+runs the callbacks registered with :func:`hub.core.uow.after_commit` (event publication, audit
+sealing), so nothing is announced that was rolled back.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -21,8 +21,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-if TYPE_CHECKING:
-    from hub.core.events import EventBus
+from hub.core.events import EventBus
+from hub.core.uow import HubScope, LocalListener, finish, scope_info
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-AfterCommit = Callable[[], Awaitable[None]]
 
 
 def utcnow() -> datetime:
@@ -68,11 +66,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
-    """Run ``callback`` once the session's transaction has committed (dropped on rollback)."""
-    session.info.setdefault("after_commit", []).append(callback)
-
-
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -100,20 +93,41 @@ def create_cli_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, poolclass=NullPool)
 
 
+#: The session type for code that holds a session without speaking SQL itself (pages pass it to read services).
+DbSession = AsyncSession
+Row = TypeVar("Row", bound=Base)
+
+
+async def get_in_org(session: AsyncSession, model: type[Row], row_id: int, org_id: int) -> Row | None:
+    """The ``model`` row ``row_id`` when it belongs to organisation ``org_id``, else None (the caller raises
+    its own "does not exist": another tenant's row is reported exactly like a missing one)."""
+    row = await session.get(model, row_id)
+    if row is None or getattr(row, "org_id", None) != org_id:
+        return None
+    return row
+
+
 class Database:
     """The engine and session factory of one hub process."""
 
     def __init__(self, engine: AsyncEngine, *, secret_key: str, bus: EventBus | None = None) -> None:
-        """``bus`` is reachable from every session (``hub.core.events.session_bus``) so services can
+        """``bus`` is reachable from every session (``hub.core.uow.session_bus``) so services can
         publish after commit without threading it through every call."""
         self.engine = engine
         self.bus = bus
-        self.sessionmaker = async_sessionmaker(
-            engine,
-            expire_on_commit=False,
-            autoflush=True,
-            info={"database": self, "secret_key": secret_key, "bus": bus},
+        self.scope = HubScope(secret_key=secret_key, bus=bus, database=self)
+        self._sessionmaker = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=True, info=scope_info(self.scope)
         )
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory (every session carries this database's :class:`~hub.core.uow.HubScope`)."""
+        return self._sessionmaker
+
+    def on_local_event(self, listener: LocalListener) -> None:
+        """Call ``listener`` with every event this process commits, before the bus delivers it."""
+        self.scope.local_listeners.append(listener)
 
     @property
     def dialect(self) -> str:
@@ -130,7 +144,7 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
-            callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+            callbacks = finish(session)
         for callback in callbacks:
             await callback()
 

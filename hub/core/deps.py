@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from hub.core.auth.service import session_for_token, user_for_api_token
 from hub.core.caller import Caller, CallerKind
@@ -37,10 +38,15 @@ class CsrfFailed(Exception):
     """A cookie-authenticated unsafe request without the right CSRF token."""
 
 
+def hub_of(connection: HTTPConnection) -> HubContext:
+    """The :class:`HubContext` of the app serving ``connection`` (an HTTP request or a WebSocket)."""
+    hub: HubContext = connection.app.state.hub
+    return hub
+
+
 def get_hub(request: Request) -> HubContext:
     """The process's :class:`HubContext`."""
-    hub: HubContext = request.app.state.hub
-    return hub
+    return hub_of(request)
 
 
 HubDep = Annotated[HubContext, Depends(get_hub)]

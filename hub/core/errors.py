@@ -5,6 +5,7 @@
     ``ToolArgumentError``     - arguments do not match the tool's JSON schema (422, names the field)
     ``ToolError``             - a handler refused or failed in an expected way (message for the user)
         ``ToolNotFoundError`` - the thing the tool acts on does not exist (e.g. no such device)
+    ``ToolResultError``       - a handler returned something else than its declared result type (500)
     ``PermissionDenied``      - the caller's role is too low (403)
     ``NotFound``              - a record addressed by id does not exist (404)
     ``Conflict``              - a state transition is not allowed now (409)
@@ -60,6 +61,16 @@ class ToolArgumentError(RmmHubError):
 
 class ToolError(RmmHubError):
     """A handler could not do what was asked; the message tells the caller what to change."""
+
+
+class ToolResultError(RmmHubError):
+    """A handler returned something else than its declared result type (a defect of the tool)."""
+
+    status_code = 500
+
+    def __init__(self, tool_id: str, problem: str) -> None:
+        super().__init__(f"{tool_id} returned a result that does not match its declared type: {problem}")
+        self.tool_id = tool_id
 
 
 class ToolNotFoundError(ToolError):

@@ -2,8 +2,8 @@
 
 Two implementations share one interface: :class:`InProcessBus` (default, one hub process) and
 :class:`RedisBus` (several replicas; every event crosses Redis pub/sub so each replica's local
-subscribers see events published anywhere). Publish after commit with :func:`publish_after_commit`
-so listeners never see state that was rolled back.
+subscribers see events published anywhere). Publish after commit with
+:func:`hub.core.uow.publish_after_commit` so listeners never see state that was rolled back.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hub.core.db import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,36 @@ class Event(BaseModel):
     topic: str
     org_id: int | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+D = TypeVar("D", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Topic(Generic[D]):
+    """A bus topic and the model of its data: publishers build events and subscribers read them typed.
+
+    The wire stays an :class:`Event` (its ``data`` a JSON object, so replicas of other versions can
+    still read it); the model is the contract on both ends.
+    """
+
+    name: str
+    model: type[D]
+
+    def event(self, org_id: int | None, data: D) -> Event:
+        """The event announcing ``data`` in ``org_id``."""
+        return Event(topic=self.name, org_id=org_id, data=data.model_dump(mode="json"))
+
+    def parse(self, event: Event) -> D | None:
+        """``event``'s data as this topic's model; None for another topic or data that does not fit it
+        (an event from a replica of another version: logged and skipped, never raised into a subscriber)."""
+        if event.topic != self.name:
+            return None
+        try:
+            return self.model.model_validate(event.data)
+        except ValidationError as exc:
+            log.warning("ignored a %s event whose data does not fit %s: %s", self.name, self.model.__name__, exc)
+            return None
 
 
 class EventBus(Protocol):
@@ -258,18 +286,3 @@ def create_bus(redis_url: str | None, channel: str = DEFAULT_REDIS_CHANNEL) -> E
     ``channel`` separates deployments that share one Redis server (``RMMHUB_REDIS_CHANNEL``).
     """
     return RedisBus(redis_url, channel) if redis_url else InProcessBus()
-
-
-def session_bus(session: AsyncSession) -> EventBus | None:
-    """The bus of the hub the session belongs to (None for sessions of a bus-less ``Database``, e.g. the CLI)."""
-    bus: EventBus | None = session.info.get("bus")
-    return bus
-
-
-def publish_after_commit(session: AsyncSession, bus: EventBus, event: Event) -> None:
-    """Publish ``event`` once ``session`` commits; nothing is published on rollback."""
-
-    async def _publish() -> None:
-        await bus.publish(event)
-
-    after_commit(session, _publish)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from hub.core.caller import Caller
-from hub.core.errors import ToolArgumentError, UnknownToolError
+from hub.core.errors import ToolArgumentError, ToolResultError, UnknownToolError
 from hub.core.jsonutil import clip
 from hub.core.roles import Role
 
@@ -92,6 +93,9 @@ class Tool:
         description: what the tool does; shown to operators and to the assistant's model.
         input_schema: JSON schema of the arguments (validated before anything else happens).
         handler: the coroutine the pipeline runs once the policy allows it.
+        result_type: what the handler returns (a pydantic model, or a type pydantic can validate such
+            as ``list[SiteOut]``); the pipeline checks every result against it and
+            :attr:`output_schema` publishes it.
         annotations: behaviour hints used by the default-policy classifier.
         min_role: the least privileged role that may invoke the tool.
         org_id: set for tools that exist only in one organisation (a tenant's scripts).
@@ -106,6 +110,7 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     handler: ToolHandler = field(compare=False, repr=False)
+    result_type: Any = field(compare=False, repr=False, kw_only=True)
     annotations: ToolAnnotations = field(default_factory=ToolAnnotations)
     min_role: Role = Role.OPERATOR
     org_id: int | None = None
@@ -127,6 +132,34 @@ class Tool:
     def id(self) -> str:
         """The canonical id ``source:name``."""
         return f"{self.source}:{self.name}"
+
+    @cached_property
+    def _results(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.result_type)
+
+    @cached_property
+    def output_schema(self) -> dict[str, Any]:
+        """JSON schema of the result as callers receive it (MCP ``outputSchema``, the assistant's return type)."""
+        return self._results.json_schema(mode="serialization", by_alias=False)
+
+    def check_result(self, raw: Any) -> Any:
+        """The handler's return value as :attr:`result_type` (a model instance passes through unchanged).
+
+        Raises:
+            ToolResultError: the handler returned something else (a defect of the tool, not of the caller).
+        """
+        try:
+            return self._results.validate_python(raw)
+        except ValidationError as exc:
+            raise ToolResultError(self.id, exc.errors()[0]["msg"]) from exc
+
+    def dump_result(self, value: Any) -> Any:
+        """A checked result as JSON-ready data (what the REST API answers and an approval stores)."""
+        return self._results.dump_python(value, mode="json")
+
+    def load_result(self, data: Any) -> Any:
+        """A stored result (JSON data, e.g. an executed approval's) back as :attr:`result_type`."""
+        return self.check_result(data)
 
     def validate_args(self, args: Any) -> dict[str, Any]:
         """Check ``args`` against the input schema; raise :class:`ToolArgumentError` naming the bad field."""
@@ -158,6 +191,7 @@ def model_tool(
     name: str,
     args_model: type[ArgsT],
     handler: Callable[[ToolContext, ArgsT], Awaitable[Any]],
+    result_type: Any = None,
     description: str | None = None,
     annotations: ToolAnnotations = ToolAnnotations(),
     min_role: Role = Role.OPERATOR,
@@ -168,7 +202,8 @@ def model_tool(
 ) -> Tool:
     """Build a :class:`Tool` whose arguments are a pydantic model (schema derived from it).
 
-    The description defaults to the handler's docstring (the docstring *is* the tool description).
+    The description defaults to the handler's docstring (the docstring *is* the tool description), the
+    result type to the handler's return annotation (the signature *is* the output schema).
     """
 
     def _parse(raw: dict[str, Any]) -> ArgsT:
@@ -194,12 +229,17 @@ def model_tool(
     doc = description or (handler.__doc__ or "").strip()
     if not doc:
         raise ValueError(f"tool {source}:{name} needs a description (the handler's docstring)")
+    if result_type is None:
+        result_type = get_type_hints(handler).get("return")
+        if result_type is None:
+            raise ValueError(f"tool {source}:{name} needs a result type (annotate the handler's return)")
     return Tool(
         source=source,
         name=name,
         description=doc,
         input_schema=args_model.model_json_schema(),
         handler=_run,
+        result_type=result_type,
         annotations=annotations,
         min_role=min_role,
         org_id=org_id,

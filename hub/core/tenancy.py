@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from hub.core.db import get_in_org
 from hub.core.errors import Conflict, NotFound
 from hub.core.models import UNASSIGNED, Customer, Organization, Site
 
@@ -67,8 +68,8 @@ async def list_customers(session: AsyncSession, org_id: int) -> Sequence[Custome
 
 async def get_customer(session: AsyncSession, org_id: int, customer_id: int) -> Customer:
     """One customer of the organisation, or :class:`NotFound`."""
-    customer = await session.get(Customer, customer_id)
-    if customer is None or customer.org_id != org_id:
+    customer = await get_in_org(session, Customer, customer_id, org_id)
+    if customer is None:
         raise NotFound(f"customer #{customer_id} does not exist")
     return customer
 

@@ -1,7 +1,7 @@
 """The check-in: in the steady state no database work at all; reads and writes only for changes.
 
 Steady state (credential cached, nothing pending for the device, no inventory or list change):
-the answer comes from :class:`~native_rmm.agent_api.cache.CheckinCache` and the sample plus the
+the answer comes from :class:`~native_rmm.devices.checkin_cache.CheckinCache` and the sample plus the
 liveness update go to :class:`~native_rmm.ingest.writer.IngestWriter`; the request itself touches
 no connection. Otherwise one transaction authenticates, applies inventory deltas and changed
 lists, and reads the unacknowledged commands (it commits only when something was written);
@@ -15,9 +15,9 @@ import time
 from agent.protocol import CheckinRequest, CheckinResponse, CommandStatus, negotiate_protocol_version
 from hub.core.db import utcnow
 from hub.core.security import hash_token
-from native_rmm.agent_api.cache import CachedDevice
 from native_rmm.commands.service import pending_for_device, to_spec
 from native_rmm.devices import credentials
+from native_rmm.devices.checkin_cache import CachedDevice
 from native_rmm.devices.inventory import apply_inventory, replace_applications, sync_patches
 from native_rmm.errors import invalid_credential
 from native_rmm.ingest.writer import SampleItem

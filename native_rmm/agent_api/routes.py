@@ -27,6 +27,7 @@ from agent.protocol import (
     ErrorCode,
 )
 from hub.core.db import utcnow
+from hub.core.deps import hub_of
 from native_rmm.agent_api import checkin as checkin_service
 from native_rmm.agent_api.errors import AgentRoute, error_response
 from native_rmm.agent_api.payloads import bearer, parse, parse_result, protocol_version, read_body
@@ -48,7 +49,7 @@ COMPONENT_REF = "#/components/schemas/{model}"
 
 def plane_of(request: Request) -> DevicePlane:
     """The device plane of this process."""
-    plane: DevicePlane = request.app.state.hub.services["native_rmm"]
+    plane = hub_of(request).components.get(DevicePlane)
     return plane
 
 

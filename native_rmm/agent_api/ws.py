@@ -54,6 +54,7 @@ from agent.protocol import (
     unsupported_protocol_error,
 )
 from hub.core.db import utcnow
+from hub.core.deps import hub_of
 from hub.core.events import Event
 from native_rmm.agent_api.payloads import capped_result_data
 from native_rmm.commands import service as commands
@@ -326,5 +327,5 @@ async def push_pending(plane: DevicePlane, conns: list[AgentConnection]) -> int:
 @router.websocket(WEBSOCKET_PATH)
 async def agent_socket(websocket: WebSocket) -> None:
     """The agent's push channel."""
-    plane: DevicePlane = websocket.app.state.hub.services["native_rmm"]
+    plane = hub_of(websocket).components.get(DevicePlane)
     await AgentSocket(plane, websocket).run()

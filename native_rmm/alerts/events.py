@@ -10,7 +10,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.events import Event, EventBus, publish_after_commit, session_bus
+from hub.core.events import Event, EventBus
+from hub.core.uow import publish_after_commit, session_bus
 from native_rmm.models.alerts import Alert
 
 log = logging.getLogger(__name__)

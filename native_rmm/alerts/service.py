@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import MetricsSample
 from hub.core.caller import Caller
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound
 from hub.core.events import EventBus
 from native_rmm.alerts.events import announce
@@ -189,8 +189,8 @@ async def list_alerts(
 
 async def get_alert(session: AsyncSession, *, org_id: int, alert_id: int) -> Alert:
     """One alert of the organisation, or :class:`NotFound`."""
-    alert = await session.get(Alert, alert_id)
-    if alert is None or alert.org_id != org_id:
+    alert = await get_in_org(session, Alert, alert_id, org_id)
+    if alert is None:
         raise NotFound(f"alert #{alert_id} does not exist")
     return alert
 

@@ -1,7 +1,7 @@
 """Per-organisation metric thresholds: read (with defaults) and save (admin, audited).
 
 The batched metric ingest evaluates many samples in one session, so the thresholds of an
-organisation are cached in ``session.info`` for the life of that session.
+organisation are cached in the session's unit of work for the life of that session.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import PermissionDenied
 from hub.core.roles import Role
+from hub.core.uow import Slot, uow_of
 from native_rmm.alerts.schemas import Thresholds, ThresholdsOut
 from native_rmm.models.alerts import MetricThresholds
 
-_CACHE_KEY = "native_rmm.thresholds"
+#: The organisations' thresholds read in this session (kept for its life: one read per org per unit of work).
+_CACHE: Slot[dict[int, ThresholdsOut]] = Slot("native_rmm.thresholds", dict)
 DEFAULT_THRESHOLDS = Thresholds()
 
 
@@ -31,7 +33,7 @@ def _out(row: MetricThresholds | None) -> ThresholdsOut:
 
 async def get_thresholds(session: AsyncSession, org_id: int) -> ThresholdsOut:
     """The organisation's thresholds, or the defaults (80/90 CPU, 85/95 memory, 85/95 disk)."""
-    cache: dict[int, ThresholdsOut] = session.info.setdefault(_CACHE_KEY, {})
+    cache = uow_of(session).slot(_CACHE)
     if org_id not in cache:
         row = (
             await session.execute(select(MetricThresholds).where(MetricThresholds.org_id == org_id))
@@ -69,5 +71,5 @@ async def set_thresholds(session: AsyncSession, *, actor: Caller, values: Thresh
                 "new": values.model_dump()},
     )  # fmt: skip
     saved = _out(row)
-    session.info.setdefault(_CACHE_KEY, {})[actor.org_id] = saved
+    uow_of(session).slot(_CACHE)[actor.org_id] = saved
     return saved

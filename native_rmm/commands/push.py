@@ -17,12 +17,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from agent.protocol import WS_CLOSE_REPLACED, WS_CLOSE_UNAUTHORIZED, CommandMessage, CommandSpec
 from hub.core.db import utcnow
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
+from native_rmm.events import COMMAND_QUEUED
 
 log = logging.getLogger(__name__)
 CONNECTED_TOPIC = "device.ws_connected"
@@ -143,7 +142,7 @@ class PushDispatcher:
             self._task = None
 
     async def _listen(self) -> None:
-        async with self._bus.subscribe("command.queued", CONNECTED_TOPIC, CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
+        async with self._bus.subscribe(COMMAND_QUEUED.name, CONNECTED_TOPIC, CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
             self._ready.set()
             async for event in events:
                 await self.handle(event)
@@ -175,12 +174,8 @@ class PushDispatcher:
                 self._registry.unregister(conn)
                 await conn.close(WS_CLOSE_REPLACED, "another connection of this device took over")
             return
-        try:
-            spec = CommandSpec.model_validate(event.data.get("spec"))
-        except ValidationError:
-            log.exception("command.queued event for device %s carries no valid spec", device_id)
+        queued = COMMAND_QUEUED.parse(event)
+        if queued is None:
             return
-        if conn.enqueue(command_message(spec)):
-            command_id = event.data.get("command_id")
-            if isinstance(command_id, int):
-                await self._on_delivered(command_id, spec.timeout_seconds, utcnow())
+        if conn.enqueue(command_message(queued.spec)):
+            await self._on_delivered(queued.command_id, queued.spec.timeout_seconds, utcnow())

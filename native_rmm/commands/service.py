@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -29,18 +29,17 @@ from agent.protocol import (
     Shell,
 )
 from hub.core.caller import Caller
-from hub.core.db import after_commit, utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus, publish_after_commit, session_bus
+from hub.core.events import EventBus
+from hub.core.uow import publish_after_commit, session_bus
 from native_rmm.errors import unknown_command
+from native_rmm.events import COMMAND_QUEUED, COMMAND_UPDATED, CommandChanged, CommandQueued
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device
 
 log = logging.getLogger(__name__)
-QUEUED_TOPIC = "command.queued"
-UPDATED_TOPIC = "command.updated"
 HANDOUT_LIMIT = 50
-QUEUED_HOOK = "rmm_command_queued"
 
 
 def to_spec(command: Command) -> CommandSpec:
@@ -51,27 +50,18 @@ def to_spec(command: Command) -> CommandSpec:
     )  # fmt: skip
 
 
-def _note_queued_locally(session: AsyncSession, device_id: int) -> None:
-    """Tell this process's check-in cache right after commit (other replicas learn it from the bus)."""
-    hook: Callable[[int], None] | None = session.info.get(QUEUED_HOOK)
-    if hook is not None:
-
-        async def _call() -> None:
-            hook(device_id)
-
-        after_commit(session, _call)
-
-
-def _publish(session: AsyncSession, bus: EventBus | None, command: Command, topic: str, **extra: object) -> None:
-    if topic == QUEUED_TOPIC:
-        _note_queued_locally(session, command.device_id)
+def _publish(session: AsyncSession, bus: EventBus | None, command: Command, spec: CommandSpec | None = None) -> None:
+    """``command.queued`` (with the agent's ``spec``) or ``command.updated``, after commit."""
     bus = bus or session_bus(session)
     if bus is None:
         log.debug("no event bus in this session; command %s waits for the next check-in", command.id)
         return
-    data: dict[str, object] = {"command_id": command.id, "device_id": command.device_id, "status": command.status.value}
-    data.update(extra)
-    publish_after_commit(session, bus, Event(topic=topic, org_id=command.org_id, data=data))
+    changed = CommandChanged(command_id=command.id, device_id=command.device_id, status=command.status)
+    if spec is None:
+        event = COMMAND_UPDATED.event(command.org_id, changed)
+    else:
+        event = COMMAND_QUEUED.event(command.org_id, CommandQueued(**dict(changed), uid=command.uid, spec=spec))
+    publish_after_commit(session, bus, event)
 
 
 async def enqueue(
@@ -97,8 +87,8 @@ async def enqueue(
         ToolError: the device has no agent any more, or the command is not valid on the wire
             (empty body, too large, bad environment names, timeout out of range).
     """
-    device = await session.get(Device, device_id)
-    if device is None or device.org_id != org_id:
+    device = await get_in_org(session, Device, device_id, org_id)
+    if device is None:
         raise ToolNotFoundError(f"device #{device_id} does not exist; rmm-list-devices lists the devices")
     if device.uninstalled_at is not None:
         raise ToolError(f"device #{device_id} ({device.label}) no longer has an agent; reinstall it first")
@@ -120,14 +110,14 @@ async def enqueue(
     )  # fmt: skip
     session.add(command)
     await session.flush()
-    _publish(session, bus, command, QUEUED_TOPIC, uid=uid, spec=spec.model_dump(mode="json"))
+    _publish(session, bus, command, spec)
     return command
 
 
 async def get_command(session: AsyncSession, *, org_id: int, command_id: int) -> Command:
     """One command of the organisation, or :class:`NotFound`."""
-    command = await session.get(Command, command_id)
-    if command is None or command.org_id != org_id:
+    command = await get_in_org(session, Command, command_id, org_id)
+    if command is None:
         raise NotFound(f"command #{command_id} does not exist")
     return command
 
@@ -165,7 +155,7 @@ async def cancel(
     command.finished_at = utcnow()
     command.error = f"cancelled by {by}"[:1000]
     await session.flush()
-    _publish(session, bus, command, UPDATED_TOPIC)
+    _publish(session, bus, command)
     return command
 
 
@@ -246,7 +236,7 @@ async def record_running(
         command.started_at = update_msg.started_at
         command.deadline_at = delivery_deadline(command, max(update_msg.started_at, now), grace_seconds)
         keep_timeline_monotonic(command)
-        _publish(session, bus, command, UPDATED_TOPIC)
+        _publish(session, bus, command)
     await session.flush()
 
 
@@ -273,7 +263,7 @@ async def record_result(
     command.error = None
     keep_timeline_monotonic(command)
     await session.flush()
-    _publish(session, bus, command, UPDATED_TOPIC)
+    _publish(session, bus, command)
     return True
 
 
@@ -307,6 +297,6 @@ async def expire_overdue(
             if never
             else f"no result from the agent within the {command.timeout_seconds} s timeout (plus grace)"
         )
-        _publish(session, bus, command, UPDATED_TOPIC)
+        _publish(session, bus, command)
     await session.flush()
     return len(expired)

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.protocol import CommandStatus, OsFamily, PatchStatus
 from hub.core import audit
 from hub.core.audit import Actor, AuditEvent
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus
 from hub.core.models import Customer, Site
 from hub.core.tenancy import get_site, unassigned_site
+from hub.core.uow import publish_after_commit
 from native_rmm.devices import credentials
+from native_rmm.devices.queries import DeviceFilters, filter_devices
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus, InstalledApplication, PatchRecord
 from native_rmm.status import STATUS_TOPIC
@@ -41,8 +43,8 @@ class DeviceRow:
 
 async def get_device(session: AsyncSession, *, org_id: int, device_id: int) -> Device:
     """One device of the organisation, or :class:`ToolNotFoundError`."""
-    device = await session.get(Device, device_id)
-    if device is None or device.org_id != org_id:
+    device = await get_in_org(session, Device, device_id, org_id)
+    if device is None:
         raise ToolNotFoundError(f"device #{device_id} does not exist; rmm-list-devices lists the devices")
     return device
 
@@ -80,41 +82,19 @@ async def list_devices(
     session: AsyncSession,
     *,
     org_id: int,
-    customer_id: int | None = None,
-    customer: str | None = None,
-    site_id: int | None = None,
-    query: str | None = None,
-    status: DeviceStatus | None = None,
-    include_uninstalled: bool = False,
+    filters: DeviceFilters,
     limit: int = 100,
     offset: int = 0,
 ) -> list[DeviceRow]:
-    """Devices matching every given filter, by hostname.
+    """Devices matching ``filters`` (:func:`~native_rmm.devices.queries.filter_devices`), by hostname.
 
-    ``query`` matches hostname or display name as a substring; when nothing matches, the closest
-    names (typos, ``lon dc 1`` for ``LON-DC-01``) are returned instead.
+    When the text query matches nothing, the closest names (typos, ``lon dc 1`` for ``LON-DC-01``)
+    are returned instead.
     """
-    stmt = _base_list_query(org_id)
-    if customer_id is not None:
-        stmt = stmt.where(Customer.id == customer_id)
-    if customer:
-        stmt = stmt.where(func.lower(Customer.name).contains(customer.strip().lower(), autoescape=True))
-    if site_id is not None:
-        stmt = stmt.where(Device.site_id == site_id)
-    if status is not None:
-        stmt = stmt.where(Device.status == status)
-    elif not include_uninstalled:
-        stmt = stmt.where(Device.uninstalled_at.is_(None))
-    base = stmt
-    if query:
-        needle = query.strip().lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(Device.hostname).contains(needle, autoescape=True),
-                func.lower(Device.display_name).contains(needle, autoescape=True),
-            )
-        )
+    stmt = filter_devices(_base_list_query(org_id), org_id, filters)
+    base = filter_devices(_base_list_query(org_id), org_id, filters, with_query=False)
     rows = (await session.execute(stmt.order_by(Device.hostname, Device.id).offset(offset).limit(limit))).all()
+    query = filters.q.strip()
     if not rows and query and offset == 0:
         rows = await _fuzzy(session, base, query, limit)
     return [DeviceRow(r[0], r[1], r[2], r[3]) for r in rows]

@@ -14,6 +14,7 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from hub.core.tenancy import list_customers
 from native_rmm.devices import schemas, service, state
+from native_rmm.devices.queries import DeviceFilters
 from native_rmm.models.devices import Device, DeviceStatus
 
 SOURCE = "native_rmm"
@@ -37,7 +38,9 @@ class ListDevicesArgs(_Args):
     customer_id: Id | None = None
     customer: str | None = Field(default=None, max_length=200, description="customer name (substring)")
     site_id: Id | None = None
-    query: str | None = Field(default=None, max_length=255, description="hostname or display name; fuzzy")
+    query: str | None = Field(
+        default=None, max_length=255, description="hostname, display name or IP address (substring); fuzzy"
+    )
     status: DeviceStatus | None = None
     include_uninstalled: bool = False
     limit: int = Field(default=50, ge=1, le=500)
@@ -101,11 +104,13 @@ async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.Sit
 
 async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs) -> schemas.DeviceList:
     """List devices, filtered by customer, site, status or a (fuzzy) name query."""
-    rows = await service.list_devices(
-        ctx.session, org_id=ctx.org_id, customer_id=args.customer_id, customer=args.customer, site_id=args.site_id,
-        query=args.query, status=args.status, include_uninstalled=args.include_uninstalled, limit=args.limit + 1,
-        offset=args.offset,
+    filters = DeviceFilters(
+        customer_id=args.customer_id, customer=args.customer, site_id=args.site_id, q=args.query or "",
+        status=args.status, include_uninstalled=args.include_uninstalled,
     )  # fmt: skip
+    rows = await service.list_devices(
+        ctx.session, org_id=ctx.org_id, filters=filters, limit=args.limit + 1, offset=args.offset
+    )
     items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name)
              for r in rows[: args.limit]]  # fmt: skip
     note = ""

@@ -18,11 +18,12 @@ from agent.installers.render import InstallerOs, install_command
 from agent.protocol import ErrorCode
 from hub.core import audit
 from hub.core.audit import Actor, AuditEvent
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound, ToolError
 from hub.core.models import Customer, Site
 from hub.core.security import SecretBox, generate_token, hash_token
 from hub.core.tenancy import get_customer, get_site, unassigned_site
+from hub.core.uow import scope_of
 from native_rmm.errors import AgentRequestError
 from native_rmm.models.installers import Installer, InstallerKind
 
@@ -32,7 +33,7 @@ BASE_NAME = "Base installer"
 
 
 def _box(session: AsyncSession) -> SecretBox:
-    return SecretBox(session.info["secret_key"])
+    return SecretBox(scope_of(session).secret_key)
 
 
 def installer_token(session: AsyncSession, installer: Installer) -> str:
@@ -98,8 +99,8 @@ async def list_installers(session: AsyncSession, *, org_id: int, include_revoked
 
 async def get_installer(session: AsyncSession, *, org_id: int, installer_id: int) -> Installer:
     """One installer of the organisation, or :class:`NotFound`."""
-    installer = await session.get(Installer, installer_id)
-    if installer is None or installer.org_id != org_id:
+    installer = await get_in_org(session, Installer, installer_id, org_id)
+    if installer is None:
         raise NotFound(f"installer #{installer_id} does not exist")
     return installer
 

@@ -25,15 +25,14 @@ JOB_NAME = "rmm-monitors"
 JOB_INTERVAL_SECONDS = 15
 DEFAULT_CONCURRENCY = 20
 BATCH_LIMIT = 500
-PROBES_SERVICE = "native_rmm.monitor_probes"
 
 
 async def run_due(hub: HubContext, *, probes: Probes | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Run every enabled monitor whose ``next_run_at`` has come; returns how many ran.
 
-    ``probes`` defaults to ``hub.services["native_rmm.monitor_probes"]`` when set, else real network.
+    ``probes`` defaults to the hub's :class:`Probes` component when one is wired, else real network.
     """
-    probes = probes or hub.services.get(PROBES_SERVICE) or Probes()
+    probes = probes or hub.components.find(Probes) or Probes()
     now = utcnow()
     async with hub.db.transaction() as session:
         stmt = (

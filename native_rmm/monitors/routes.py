@@ -9,7 +9,6 @@ from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, HubDep, OperatorDep, SessionDep
 from native_rmm.monitors import service
 from native_rmm.monitors.checks import Probes
-from native_rmm.monitors.jobs import PROBES_SERVICE
 from native_rmm.monitors.schemas import MonitorIn, MonitorOut, MonitorUpdate
 
 router = APIRouter(prefix="/api/v1/rmm/monitors", tags=["rmm-monitors"])
@@ -55,7 +54,7 @@ async def delete_monitor(monitor_id: Id, session: SessionDep, admin: AdminDep, h
 @router.post("/{monitor_id}/run", response_model=MonitorOut)
 async def run_monitor(monitor_id: Id, session: SessionDep, principal: OperatorDep, hub: HubDep) -> MonitorOut:
     """Probe a monitor now and record the result (operator or above; a probe changes nothing outside)."""
-    probes: Probes = hub.services.get(PROBES_SERVICE) or Probes()
+    probes: Probes = hub.components.find(Probes) or Probes()
     monitor = await service.check_now(
         session, org_id=principal.user.org_id, monitor_id=monitor_id, probes=probes, bus=hub.bus
     )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import InvalidRequest, NotFound, PermissionDenied
 from hub.core.events import EventBus
 from hub.core.roles import Role
@@ -50,8 +50,8 @@ async def list_monitors(session: AsyncSession, *, org_id: int, enabled: bool | N
 
 async def get_monitor(session: AsyncSession, *, org_id: int, monitor_id: int) -> Monitor:
     """One monitor of the organisation, or :class:`NotFound`."""
-    monitor = await session.get(Monitor, monitor_id)
-    if monitor is None or monitor.org_id != org_id:
+    monitor = await get_in_org(session, Monitor, monitor_id, org_id)
+    if monitor is None:
         raise NotFound(f"monitor #{monitor_id} does not exist")
     return monitor
 

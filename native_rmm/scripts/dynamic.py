@@ -9,31 +9,28 @@ announces ``script.changed`` so every other replica (:func:`watch`) re-syncs too
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import bounded_int_schema
-from hub.core.caller import Caller, CallerKind
-from hub.core.context import HubContext
-from hub.core.db import Database, after_commit
-from hub.core.events import Event, publish_after_commit
-from hub.core.models import Organization
+from hub.core.events import Event
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
+from hub.core.uow import SessionSource, Slot, after_commit, publish_after_commit, scope_of, uow_of
 from native_rmm.models.scripts import SCRIPT_TOOL_PREFIX, Script, ScriptOsType
 from native_rmm.scripts import runs
+from native_rmm.scripts.schemas import RunResult
 from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
 
 SOURCE = "native_rmm"
 TOPIC = "script.changed"
+#: Organisations whose tools this session already re-syncs after commit (once per unit of work).
+_SYNC_SCHEDULED: Slot[set[int]] = Slot("native_rmm.script_sync", set)
 DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": bounded_int_schema(),
@@ -67,7 +64,7 @@ def script_tool(script: Script) -> Tool:
         + " Parameters reach the script as environment variables RMM_PARAM_<NAME>."
     )
 
-    async def handler(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    async def handler(ctx: ToolContext, args: dict[str, Any]) -> RunResult:
         params = {k: v for k, v in args.items() if k != "device_ids"}
         return await runs.run_script(
             ctx.session, caller=ctx.caller, script_id=script_id, device_ids=args["device_ids"], params=params,
@@ -80,6 +77,7 @@ def script_tool(script: Script) -> Tool:
         description=description,
         input_schema=tool_schema(script.parameters),
         handler=handler,
+        result_type=RunResult,
         annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
         min_role=Role.OPERATOR,
         org_id=script.org_id,
@@ -95,7 +93,7 @@ async def sync_script_tools(session: AsyncSession, registry: ToolRegistry, org_i
     return registry.sync_scope(source=SOURCE, org_id=org_id, prefix=SCRIPT_TOOL_PREFIX, tools=tools)
 
 
-async def resync(db: Database, registry: ToolRegistry, org_id: int) -> bool:
+async def resync(db: SessionSource, registry: ToolRegistry, org_id: int) -> bool:
     """Re-read an organisation's scripts in a fresh session and sync its tools."""
     async with db.sessionmaker() as session:
         return await sync_script_tools(session, registry, org_id)
@@ -103,53 +101,14 @@ async def resync(db: Database, registry: ToolRegistry, org_id: int) -> bool:
 
 def schedule_sync(session: AsyncSession, gate: Gate, org_id: int) -> None:
     """After ``session`` commits: re-sync this replica's registry and tell the others."""
-    db = session.info.get("database")
-    if not isinstance(db, Database):
-        raise RuntimeError("script changes need a session from hub.core.db.Database")
-    if session.info.setdefault("native_rmm.script_sync", set()) & {org_id}:
+    db = scope_of(session).database
+    synced = uow_of(session).slot(_SYNC_SCHEDULED)
+    if org_id in synced:
         return
-    session.info["native_rmm.script_sync"].add(org_id)
+    synced.add(org_id)
 
     async def _sync() -> None:
         await resync(db, gate.registry, org_id)
 
     after_commit(session, _sync)
     publish_after_commit(session, gate.bus, Event(topic=TOPIC, org_id=org_id, data={"org_id": org_id}))
-
-
-async def load_all(hub: HubContext, gate: Gate) -> None:
-    """At start-up: seed the default library into organisations without scripts, then sync every org."""
-    from native_rmm.scripts.library import seed_default_scripts  # the library builds on the service
-
-    async with hub.db.transaction() as session:
-        org_ids = list((await session.execute(select(Organization.id).order_by(Organization.id))).scalars())
-        for org_id in org_ids:
-            system = Caller(user_id=None, label="system", role=Role.ADMIN, org_id=org_id, kind=CallerKind.SYSTEM)
-            await seed_default_scripts(session, gate, actor=system)
-    for org_id in org_ids:
-        await resync(hub.db, hub.registry, org_id)
-
-
-async def watch(hub: HubContext) -> None:
-    """Re-sync an organisation's script tools whenever any replica changes its scripts (runs forever)."""
-    async with hub.bus.subscribe(TOPIC) as events:
-        async for event in events:
-            if event.org_id is None:
-                continue
-            try:
-                await resync(hub.db, hub.registry, event.org_id)
-            except (SQLAlchemyError, ValueError):  # storage or an invalid tool: logged, the watcher lives on
-                log.exception("could not re-sync the script tools of org %s", event.org_id)
-
-
-def start_watcher(hub: HubContext) -> asyncio.Task[None]:
-    """Start :func:`watch` as a background task (the module cancels it on stop)."""
-    return asyncio.create_task(watch(hub), name="native-rmm-script-tools")
-
-
-async def stop_watcher(task: asyncio.Task[None] | None) -> None:
-    """Cancel the watcher task."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandKind, OsFamily, script_param_env
 from hub.core.caller import Caller
+from hub.core.db import get_in_org
 from hub.core.errors import ToolError, ToolNotFoundError
 from hub.core.events import EventBus
 from native_rmm.commands import service as commands
@@ -69,8 +70,8 @@ async def run_script(
         ToolArgumentError: a parameter does not fit the script's schema.
         ToolError: the script is disabled, or a device cannot run it.
     """
-    script = await session.get(Script, script_id)
-    if script is None or script.org_id != caller.org_id:
+    script = await get_in_org(session, Script, script_id, caller.org_id)
+    if script is None:
         raise ToolNotFoundError(f"script #{script_id} does not exist; rmm-list-scripts lists them")
     if not script.enabled:
         raise ToolError(f"script {script.slug!r} is disabled; an admin must enable it before it can run")

@@ -19,7 +19,7 @@ from agent.protocol import Shell
 from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, ToolError
 from hub.core.roles import Role
 from native_rmm.models.scripts import Script, ScriptOsType
@@ -72,8 +72,8 @@ async def list_scripts(
 
 async def get_script(session: AsyncSession, *, org_id: int, script_id: int) -> Script:
     """One script of the organisation, or :class:`NotFound`."""
-    script = await session.get(Script, script_id)
-    if script is None or script.org_id != org_id:
+    script = await get_in_org(session, Script, script_id, org_id)
+    if script is None:
         raise NotFound(f"script #{script_id} does not exist")
     return script
 

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from hub.core.caller import Caller
-from hub.core.db import utcnow
+from hub.core.db import get_in_org, utcnow
 from hub.core.errors import NotFound, ToolError
-from hub.core.events import Event, EventBus, publish_after_commit
+from hub.core.events import Event, EventBus
 from hub.core.models import User
+from hub.core.uow import publish_after_commit
 from native_rmm.models.alerts import Alert
 from native_rmm.models.devices import Device
 from native_rmm.models.tickets import (
@@ -55,8 +56,8 @@ async def _check_ids(
 
 
 async def _assignee(session: AsyncSession, org_id: int, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None or user.org_id != org_id:
+    user = await get_in_org(session, User, user_id, org_id)
+    if user is None:
         raise ToolError(f"no user with id {user_id} in this organisation")
     if user.disabled:
         raise ToolError(f"user {user.label} is disabled and cannot be assigned")

@@ -27,7 +27,7 @@ from tests.conftest import Tenancy, TestUser
 @pytest.fixture
 def plane(hub: HubContext) -> DevicePlane:
     """The running app's device plane."""
-    p: DevicePlane = hub.services["native_rmm"]
+    p: DevicePlane = hub.components.get(DevicePlane)
     return p
 
 
@@ -70,7 +70,7 @@ def caller_of(user: TestUser, kind: CallerKind = CallerKind.API) -> Caller:
 @pytest.fixture
 def invoke(hub: HubContext, db: Database) -> Callable[..., Awaitable[Outcome]]:
     """``await invoke(user, "rmm-...", {...})``: one tool call through the gate, committed."""
-    gate: Gate = hub.services["gate"]
+    gate: Gate = hub.components.get(Gate)
 
     async def run(user: TestUser, name: str, args: dict[str, Any]) -> Outcome:
         async with hub.db.transaction() as session:
@@ -82,7 +82,7 @@ def invoke(hub: HubContext, db: Database) -> Callable[..., Awaitable[Outcome]]:
 @pytest.fixture
 def approve(hub: HubContext) -> Callable[..., Awaitable[Any]]:
     """``await approve(approver, approval_id)``: approve (and so run) a pending call."""
-    gate: Gate = hub.services["gate"]
+    gate: Gate = hub.components.get(Gate)
 
     async def run(user: TestUser, approval_id: int) -> Any:
         async with hub.db.transaction() as session:

@@ -37,7 +37,7 @@ async def live_agent(live_server: LiveServer, base_token: str) -> AsyncIterator[
 
 
 def _plane(live_server: LiveServer) -> DevicePlane:
-    plane: DevicePlane = live_server.app.state.hub.services["native_rmm"]
+    plane: DevicePlane = live_server.app.state.hub.components.get(DevicePlane)
     return plane
 
 

@@ -73,12 +73,12 @@ class Replica:
 
     @property
     def plane(self) -> DevicePlane:
-        plane: DevicePlane = self.hub.services["native_rmm"]
+        plane: DevicePlane = self.hub.components.get(DevicePlane)
         return plane
 
     @property
     def scheduler(self) -> Scheduler:
-        scheduler = self.hub.services["scheduler"]
+        scheduler = self.hub.scheduler
         assert isinstance(scheduler, Scheduler)
         return scheduler
 

@@ -62,7 +62,7 @@ def cluster(settings: Settings) -> Iterator[Cluster]:
             server = ThreadedServer(app, port=port, name=f"replica-{n}", ws="websockets-sansio")
             server.start()
             servers.append(server)
-            planes.append(app.state.hub.services["native_rmm"])
+            planes.append(app.state.hub.components.get(DevicePlane))
             ports.append(port)
         lb = LoopbackProxy(lb_port, [("127.0.0.1", p) for p in ports])
         lb.start()

@@ -23,6 +23,7 @@ from hub.core.roles import Role
 from policies import approvals
 from policies.digest import request_digest
 from policies.models import Approval, PolicyMode, ToolPolicy
+from policies.pipeline import Gate
 from tests.conftest import SECRET, Tenancy, TestUser
 from tests.policies.conftest import DemoTools
 
@@ -183,7 +184,7 @@ async def test_disabled_or_demoted_approver_cannot_run_it(
         async with db.transaction() as s:
             await s.execute(update(User).where(User.id == tenancy.approver.id).values(**change))
         async with hub.db.transaction() as s:
-            decided = await approvals.approve(s, hub.services["gate"], approver=approver, approval_id=approval_id)
+            decided = await approvals.approve(s, hub.components.get(Gate), approver=approver, approval_id=approval_id)
         assert decided.status.value == "failed"
         assert decided.error is not None and "approver bob is disabled or no longer an approver" in decided.error
     assert demo_tools.calls == []

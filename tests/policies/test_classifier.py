@@ -16,7 +16,7 @@ async def _noop(ctx: ToolContext, args: dict[str, Any]) -> None:
 
 
 def _tool(name: str, description: str = "Does something.", **ann: bool) -> Tool:
-    return Tool("src", name, description, {"type": "object"}, _noop, ToolAnnotations(**ann))
+    return Tool("src", name, description, {"type": "object"}, _noop, ToolAnnotations(**ann), result_type=None)
 
 
 @pytest.mark.parametrize(

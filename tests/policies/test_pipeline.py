@@ -13,6 +13,7 @@ from hub.core.context import HubContext
 from hub.core.db import Database, utcnow
 from policies import approvals
 from policies.models import Approval
+from policies.pipeline import Gate
 from tests.conftest import Tenancy, TestUser
 from tests.policies.conftest import DemoTools
 
@@ -130,7 +131,7 @@ async def test_expired_approval_cannot_run(
     late = await client_for(tenancy.approver).post(f"/api/v1/approvals/{first}/approve", json={})
     assert late.status_code == 409 and "expired" in late.json()["message"]
     async with hub.db.transaction() as s:
-        assert await approvals.expire_due(s, hub.services["gate"]) == 1
+        assert await approvals.expire_due(s, hub.components.get(Gate)) == 1
     statuses = {a["id"]: a["status"] for a in (await client_for(tenancy.admin).get("/api/v1/approvals")).json()}
     assert statuses == {first: "expired", second: "expired"}
     assert demo_tools.calls == []
@@ -238,7 +239,11 @@ async def test_fail_pending_for_removed_tool(
     ]
     async with hub.db.transaction() as s:
         n = await approvals.fail_pending_for_tool(
-            s, hub.services["gate"], org_id=tenancy.org_id, tool_id="testsrc:restart-service", why="script was removed"
+            s,
+            hub.components.get(Gate),
+            org_id=tenancy.org_id,
+            tool_id="testsrc:restart-service",
+            why="script was removed",
         )
     assert n == 1
     a = (await client_for(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")).json()

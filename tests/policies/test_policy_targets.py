@@ -37,7 +37,7 @@ def bulk(hub: HubContext, demo_tools: DemoTools) -> DemoTools:
 
     hub.registry.register(
         Tool("testsrc", "bulk-act", "Get several things at once.", BULK_SCHEMA, run, ToolAnnotations(read_only=True),
-             min_role=Role.VIEWER, policy_targets=targets)
+             min_role=Role.VIEWER, policy_targets=targets, result_type=dict[str, Any])
     )  # fmt: skip
     return demo_tools
 

@@ -51,10 +51,11 @@ def register_ui_tools(registry: ToolRegistry) -> UiTools:
     registry.register_all(
         [
             Tool("uitest", "get-device-info", "Get details of a device.", SCHEMA, handler("get-device-info"),
-                 ToolAnnotations(read_only=True), min_role=Role.VIEWER, title="Device info"),
+                 ToolAnnotations(read_only=True), min_role=Role.VIEWER, title="Device info", result_type=dict[str, Any]),
             Tool("uitest", "restart-service", "Restart a service on a device.", SCHEMA, handler("restart-service"),
-                 title="Restart service"),
-            Tool("uitest", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device")),
+                 title="Restart service", result_type=dict[str, Any]),
+            Tool("uitest", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device"),
+                 result_type=dict[str, Any]),
         ]
     )  # fmt: skip
     return record

@@ -14,7 +14,7 @@ from hub.core.context import HubContext
 from hub.core.events import Event, InProcessBus
 from tests.conftest import Tenancy, TestUser
 from tests.ui.conftest import register_ui_tools, ui_login
-from ui.live import LIVE_STREAMS, LiveStreams, event_stream
+from ui.live import LiveStreams, event_stream
 
 
 @dataclass
@@ -77,7 +77,7 @@ async def test_stream_sends_org_events_and_ends_when_the_client_leaves(
     client_for: Callable[[TestUser], httpx.AsyncClient],
 ) -> None:  # fmt: skip
     register_ui_tools(hub.registry)
-    streams: LiveStreams = hub.services[LIVE_STREAMS]
+    streams: LiveStreams = hub.components.get(LiveStreams)
     stream = open_stream(app, await _signed_in_cookie(anon, tenancy.approver))
     assert "event: ready" in await stream.next_message()
     assert stream.status == [200]
@@ -103,7 +103,7 @@ async def test_stream_ends_on_shutdown_and_needs_a_session(
 ) -> None:
     stream = open_stream(app, await _signed_in_cookie(anon, tenancy.viewer))
     assert "event: ready" in await stream.next_message()
-    hub.services[LIVE_STREAMS].close()
+    hub.components.get(LiveStreams).close()
     await asyncio.wait_for(stream.task, timeout=5)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as other:

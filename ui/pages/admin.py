@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.auth.service import (
     WeakPasswordError,
@@ -21,6 +20,7 @@ from hub.core.auth.service import (
     revoke_api_token,
 )
 from hub.core.bounds import Id
+from hub.core.db import DbSession, get_in_org
 from hub.core.deps import SessionDep
 from hub.core.errors import Conflict, NotFound, ToolError
 from hub.core.models import User
@@ -35,9 +35,9 @@ ROLE_CHOICES = [r.value for r in Role]
 TOKEN_EXPIRY_CHOICES = [(0, "never"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
 
 
-async def _org_user(session: AsyncSession, page: Page, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None or user.org_id != page.org.id:
+async def _org_user(session: DbSession, page: Page, user_id: int) -> User:
+    user = await get_in_org(session, User, user_id, page.org.id)
+    if user is None:
         raise NotFound(f"user #{user_id} does not exist")
     return user
 
@@ -49,7 +49,7 @@ async def admin_home(page: PageDep) -> RedirectResponse:
     return RedirectResponse("/admin/users", status_code=303)
 
 
-async def _users_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
+async def _users_page(page: Page, session: DbSession, **extra: Any) -> HTMLResponse:
     users = await list_users(session, page.org.id)
     return render(page, "admin/users.html", users=users, roles=ROLE_CHOICES, **extra)
 
@@ -107,7 +107,7 @@ async def change_role(user_id: Id, page: PageDep, session: SessionDep, role: Ann
     return await _users_page(page, session, role_changed=user, failed=failed)
 
 
-async def _tokens_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
+async def _tokens_page(page: Page, session: DbSession, **extra: Any) -> HTMLResponse:
     tokens = [t for t in await list_api_tokens(session) if t.user.org_id == page.org.id]
     users = [u for u in await list_users(session, page.org.id) if not u.disabled]
     return render(page, "admin/tokens.html", tokens=tokens, users=users, expiries=TOKEN_EXPIRY_CHOICES, **extra)

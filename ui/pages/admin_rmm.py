@@ -12,19 +12,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import DB_INT_MAX, Id
-from hub.core.db import utcnow
+from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
 from hub.core.errors import ToolError
 from hub.core.roles import Role
 from native_rmm.alerts import thresholds as threshold_service
 from native_rmm.alerts.schemas import Thresholds
+from native_rmm.devices import queries as q
 from native_rmm.installers import service as installers
 from native_rmm.models.alerts import MetricName
 from ui.page import Page, PageDep, render
-from ui.pages import rmm_queries as q
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +36,7 @@ def _base_url(page: Page) -> str:
     return (page.hub.settings.public_url or str(page.request.base_url)).rstrip("/")
 
 
-async def _installers_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
+async def _installers_page(page: Page, session: DbSession, **extra: Any) -> HTMLResponse:
     base = _base_url(page)
     rows = await installers.list_installers(session, org_id=page.org.id, include_revoked=True)
     views = [installers.view(session, i, base_url=base) for i in rows]

@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import Id
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from native_rmm.models.monitors import MonitorKind
@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-async def _page(page: Page, session: AsyncSession, *, status_code: int = 200, **extra: Any) -> HTMLResponse:
+async def _page(page: Page, session: DbSession, *, status_code: int = 200, **extra: Any) -> HTMLResponse:
     rows = await monitors.list_monitors(session, org_id=page.org.id)
     extra.setdefault("values", DEFAULTS)
     extra.setdefault("errors", [])

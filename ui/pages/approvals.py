@@ -2,41 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import Id
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from policies import approvals as approvals_service
 from policies.deps import GateDep
-from policies.models import Approval, ApprovalStatus
+from policies.models import ApprovalStatus
+from policies.queries import approval_queue
 from ui.page import PageDep, is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
-PENDING_LIMIT = 200
-DECIDED_LIMIT = 25
 
-
-async def queue_context(session: AsyncSession, org_id: int) -> dict[str, Any]:
-    """Pending approvals (oldest first: the longest waiting on top) and the recently decided ones."""
-    pending = await approvals_service.list_approvals(
-        session, org_id, status=ApprovalStatus.PENDING, limit=PENDING_LIMIT
-    )
-    stmt = (
-        select(Approval)
-        .where(Approval.org_id == org_id, Approval.status != ApprovalStatus.PENDING)
-        .order_by(Approval.decided_at.desc().nulls_last(), Approval.id.desc())
-        .limit(DECIDED_LIMIT)
-    )
-    decided: Sequence[Approval] = (await session.execute(stmt)).scalars().all()
-    return {"pending": list(reversed(pending)), "decided": decided}
+async def queue_context(session: DbSession, org_id: int) -> dict[str, Any]:
+    """The template context of the queue (``pending``, ``decided``)."""
+    queue = await approval_queue(session, org_id)
+    return {"pending": queue.pending, "decided": queue.decided}
 
 
 @router.get("/policies/approvals")

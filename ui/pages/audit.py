@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEntry, AuditEvent
+from hub.core import audit, audit_log
+from hub.core.audit import AuditEvent
 from hub.core.bounds import Id
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from ui.page import PageDep, render
@@ -31,18 +29,12 @@ class AuditFilters(BaseModel):
     before_id: Id | None = None
 
 
-async def audit_context(session: AsyncSession, org_id: int, filters: AuditFilters) -> dict[str, Any]:
+async def audit_context(session: DbSession, org_id: int, filters: AuditFilters) -> dict[str, Any]:
     """One page of the organisation's audit entries and the link parameters of the next page."""
-    stmt = select(AuditEntry).where(AuditEntry.org_id == org_id)
-    if filters.event:
-        stmt = stmt.where(AuditEntry.event == filters.event)
-    if filters.tool:
-        stmt = stmt.where(AuditEntry.tool_id.contains(filters.tool.strip(), autoescape=True))
-    if filters.before_id:
-        stmt = stmt.where(AuditEntry.id < filters.before_id)
-    rows: Sequence[AuditEntry] = (
-        (await session.execute(stmt.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1))).scalars().all()
-    )
+    rows = await audit_log.entries(
+        session, org_id=org_id, event=filters.event, tool=filters.tool, before_id=filters.before_id,
+        limit=PAGE_SIZE + 1,
+    )  # fmt: skip
     entries = list(rows[:PAGE_SIZE])
     older = (
         {"event": filters.event, "tool": filters.tool, "before_id": entries[-1].id} if len(rows) > PAGE_SIZE else None

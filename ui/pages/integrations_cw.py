@@ -18,7 +18,6 @@ from pydantic import SecretStr
 from connectors.connectwise_rmm import service
 from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
-from connectors.connectwise_rmm.routes import SERVICE_NAME
 from connectors.connectwise_rmm.scopes import DEFAULT_SCOPES
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from hub.core.deps import SessionDep
@@ -37,8 +36,7 @@ REGIONS: list[tuple[str, str]] = [
 
 
 def _manager(page: Page) -> ConnectionManager:
-    manager: ConnectionManager = page.hub.services[SERVICE_NAME]
-    return manager
+    return page.hub.components.get(ConnectionManager)
 
 
 async def _page(

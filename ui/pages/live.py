@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from hub.core.deps import HubDep, PrincipalDep
-from ui.live import LIVE_STREAMS, EventStreamResponse, LiveStreams, event_stream
+from ui.live import EventStreamResponse, LiveStreams, event_stream
 from ui.page import PageDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -15,8 +15,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/ui/events")
 async def events(principal: PrincipalDep, hub: HubDep) -> EventStreamResponse:
     """Approval events of the user's organisation, as ``text/event-stream``."""
-    streams: LiveStreams = hub.services[LIVE_STREAMS]
-    return EventStreamResponse(event_stream(hub.bus, streams, principal.user.org_id))
+    return EventStreamResponse(event_stream(hub.bus, hub.components.get(LiveStreams), principal.user.org_id))
 
 
 @router.get("/ui/pending-count")

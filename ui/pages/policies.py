@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.registry import Tool
 from hub.core.roles import Role
@@ -30,7 +30,7 @@ MODE_CHOICES: list[tuple[str, str]] = [
 ]
 
 
-async def tools_context(session: AsyncSession, gate: Gate, org_id: int, *, source: str, q: str) -> dict[str, Any]:
+async def tools_context(session: DbSession, gate: Gate, org_id: int, *, source: str, q: str) -> dict[str, Any]:
     """Every tool of the organisation with its policy, filtered by source and free text."""
     tools = gate.registry.visible(org_id)
     sources = sorted({t.source for t in tools})

@@ -12,17 +12,17 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import DB_INT_MAX, Id
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
+from native_rmm.devices import queries as q
 from native_rmm.devices.service import count_by_status
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.scripts import service as scripts
 from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
-from ui.pages import rmm_queries as q
 from ui.pages.rmm_actions import invoke, outcome_html
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +58,7 @@ def _query_string(filters: q.DeviceFilters) -> str:
 
 
 async def devices_context(
-    session: AsyncSession, page: Page, filters: q.DeviceFilters, offset: int, *, with_choices: bool
+    session: DbSession, page: Page, filters: q.DeviceFilters, offset: int, *, with_choices: bool
 ) -> dict[str, Any]:
     """The device table (and, for the whole tab, the filter choices and status counts)."""
     counts = await count_by_status(session, org_id=page.org.id) if with_choices else None

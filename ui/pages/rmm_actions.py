@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import HTMLResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.errors import NotFound
-from policies.models import Approval
+from hub.core.db import DbSession
 from policies.outcome import InvocationStatus, Outcome
 from policies.pipeline import Gate
 from ui.page import Page, render
 
 
 async def invoke(
-    page: Page, session: AsyncSession, gate: Gate, tool: str, args: dict[str, Any], *, reason: str = ""
+    page: Page, session: DbSession, gate: Gate, tool: str, args: dict[str, Any], *, reason: str = ""
 ) -> Outcome:
     """Invoke ``tool`` for the signed-in user through the policy gate (never a handler directly)."""
     return await gate.invoke(session, page.caller, tool, args, reason=reason, context={"via": page.path})
@@ -30,26 +28,3 @@ async def invoke(
 def outcome_html(page: Page, outcome: Outcome, *, action: str, **extra: Any) -> HTMLResponse:
     """The outcome fragment (``action`` says what the button did, e.g. "Acknowledge alert #4")."""
     return render(page, "rmm/_outcome.html", outcome=outcome, action=action, S=InvocationStatus, **extra)
-
-
-async def org_approval(session: AsyncSession, page: Page, approval_id: int) -> Approval:
-    """An approval of the user's organisation (for polling a pending request), or :class:`NotFound`."""
-    approval = await session.get(Approval, approval_id)
-    if approval is None or approval.org_id != page.org.id:
-        raise NotFound(f"approval #{approval_id} does not exist")
-    return approval
-
-
-def command_id_of(result: Any) -> int | None:
-    """The command id in a tool result that queued one command (a ``CommandOut``, or a script ``RunResult``)."""
-    if not isinstance(result, dict):
-        return None
-    if isinstance(result.get("command_id"), int):
-        return int(result["command_id"])
-    commands = result.get("commands")
-    if isinstance(commands, list) and commands and isinstance(commands[0], dict):
-        value = commands[0].get("command_id")
-        return int(value) if isinstance(value, int) else None
-    if isinstance(result.get("id"), int) and "kind" in result and "status" in result:
-        return int(result["id"])  # a CommandOut
-    return None

@@ -1,8 +1,9 @@
 """The device page (``/rmm/devices/{id}``): header, actions and tabs System, Applications, Alerts,
 Patches and Script Runs (``?tab=``).
 
-Actions are tool invocations through the policy gate: ``rmm-run-command`` (its result is polled
-from the command row until it finishes; a pending approval is polled until decided),
+Actions are tool invocations through the policy gate: ``rmm-run-command`` (its output follows the
+command's ``command.updated`` events over the page's event stream until it finishes; a pending
+approval follows its ``approval.*`` events until decided),
 ``rmm-uninstall-agent``, ``rmm-install-patches`` and ``rmm-mark-patch-applied``. The System tab's
 gauges and sparklines refresh from :func:`metrics_json` every 10 s (``ui/static/rmm.js``).
 """
@@ -13,39 +14,50 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import Id
-from hub.core.db import utcnow
+from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
 from native_rmm.commands import service as commands
+from native_rmm.commands.schemas import FULL_OUTPUT, CommandOut
+from native_rmm.devices import queries as q
 from native_rmm.devices import service as devices
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.scripts import runs
+from policies.approvals import get_approval
 from policies.deps import GateDep
-from policies.models import ApprovalStatus
 from policies.outcome import InvocationStatus, Outcome
+from policies.queries import executed_result
 from ui.page import Page, PageDep, render
-from ui.pages import rmm_queries as q
-from ui.pages.rmm_actions import command_id_of, invoke, org_approval, outcome_html
+from ui.pages.rmm_actions import invoke, outcome_html
 
 router = APIRouter(include_in_schema=False)
 
 DeviceTab = Literal["system", "applications", "alerts", "patches", "runs"]
 APP_PAGE = 50
 RUNS_LIMIT = 50
-COMMAND_POLL = "every 2s"
-APPROVAL_POLL = "every 3s"
 #: The shells a command can run in (the values of the command table's enum).
 SHELLS: list[str] = list(Command.__table__.c.shell.type.enums)  # type: ignore[attr-defined]
 
 
-async def _device(session: AsyncSession, page: Page, device_id: int) -> Device:
+def command_trigger(command_id: int) -> str:
+    """When a command box re-reads its command: on its ``command.updated`` events (pushed over the page's
+    event stream; ``ui/static/app.js`` also catches a box up on an update that came before it was
+    swapped in) and after the stream reconnects."""
+    return f"command-changed[detail.resync||detail.command_id=={command_id}] from:body"
+
+
+def approval_trigger(approval_id: int) -> str:
+    """When a pending request re-reads its approval: on its ``approval.*`` events and after a reconnect."""
+    return f"approvals-changed[detail.resync||detail.approval_id=={approval_id}] from:body"
+
+
+async def _device(session: DbSession, page: Page, device_id: int) -> Device:
     return await devices.get_device(session, org_id=page.org.id, device_id=device_id)
 
 
-async def apps_context(session: AsyncSession, device: Device, search: str, offset: int) -> dict[str, Any]:
+async def apps_context(session: DbSession, device: Device, search: str, offset: int) -> dict[str, Any]:
     """A page of the device's applications matching ``search`` (server-side)."""
     apps, total = await devices.list_applications(
         session, device_id=device.id, search=search or None, limit=APP_PAGE, offset=offset
@@ -161,41 +173,42 @@ async def run_command(
     if shell:
         args["shell"] = shell
     outcome = await invoke(page, session, gate, "rmm-run-command", args, reason=reason)
-    return await _command_or_outcome(page, session, device_id, outcome, action="Run command")
+    return _command_or_outcome(page, device_id, outcome, action="Run command")
 
 
-async def _command_or_outcome(
-    page: Page, session: AsyncSession, device_id: int, outcome: Outcome, *, action: str
-) -> HTMLResponse:
-    """The queued command (polled until it finishes), else the outcome (a pending one polls its approval)."""
-    command_id = command_id_of(outcome.result) if outcome.status is InvocationStatus.DONE else None
-    if command_id is not None:
-        found = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
-        return _command_html(page, device_id, found)
-    return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=APPROVAL_POLL)
+def _command_or_outcome(page: Page, device_id: int, outcome: Outcome, *, action: str) -> HTMLResponse:
+    """The queued command (followed until it finishes), else the outcome (a pending one follows its approval)."""
+    command = outcome.result_as(CommandOut)
+    if command is not None:
+        return _command_html(page, device_id, command)
+    follow = approval_trigger(outcome.approval_id) if outcome.approval_id is not None else ""
+    return outcome_html(page, outcome, action=action, device_id=device_id, poll_approval=follow)
 
 
-def _command_html(page: Page, device_id: int, command: Command) -> HTMLResponse:
+def _command_html(page: Page, device_id: int, command: CommandOut) -> HTMLResponse:
     finished = command.status not in ACTIVE_STATUSES
-    return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=COMMAND_POLL)
+    poll = command_trigger(command.id)
+    return render(page, "rmm/_command.html", device_id=device_id, c=command, finished=finished, poll=poll)
 
 
 @router.get("/rmm/devices/{device_id}/commands/{command_id}")
 async def command_result(device_id: Id, command_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
-    """A command's status and output (polled by the run-command box until it finishes)."""
+    """A command's status and whole output (re-read by the run-command box until it finishes)."""
     command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
-    return _command_html(page, device_id, command)
+    return _command_html(page, device_id, CommandOut.of(command, max_chars=FULL_OUTPUT))
 
 
 @router.get("/rmm/devices/{device_id}/approvals/{approval_id}")
-async def approval_progress(device_id: Id, approval_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def approval_progress(
+    device_id: Id, approval_id: Id, page: PageDep, session: SessionDep, gate: GateDep
+) -> HTMLResponse:
     """A pending request from this page, polled: once approved and run, the command's output follows."""
-    approval = await org_approval(session, page, approval_id)
-    command_id = command_id_of(approval.result) if approval.status is ApprovalStatus.EXECUTED else None
-    if command_id is not None:
-        command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
+    approval = await get_approval(session, page.org.id, approval_id)
+    command = executed_result(gate.registry, approval)
+    if isinstance(command, CommandOut):
         return _command_html(page, device_id, command)
-    return render(page, "rmm/_approval_progress.html", approval=approval, device_id=device_id, poll=APPROVAL_POLL)
+    poll = approval_trigger(approval.id)
+    return render(page, "rmm/_approval_progress.html", approval=approval, device_id=device_id, poll=poll)
 
 
 @router.post("/rmm/devices/{device_id}/uninstall")
@@ -227,7 +240,7 @@ async def install_patches(
     args: dict[str, Any] = {"device": device_id, "patch_ids": [p for p in patch_ids if p]}
     outcome = await invoke(page, session, gate, "rmm-install-patches", args, reason=reason)
     what = f"{len(args['patch_ids'])} patch(es)" if args["patch_ids"] else "every pending patch"
-    return await _command_or_outcome(page, session, device_id, outcome, action=f"Install {what}")
+    return _command_or_outcome(page, device_id, outcome, action=f"Install {what}")
 
 
 @router.post("/rmm/devices/{device_id}/patches/{patch_id}/applied")

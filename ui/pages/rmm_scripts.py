@@ -14,18 +14,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import Id
+from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.errors import RmmHubError, ToolArgumentError, ToolError
 from hub.core.roles import Role
+from native_rmm.devices import queries as q
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import service as scripts
 from native_rmm.scripts.schemas import ScriptIn, ScriptUpdate
 from policies.deps import GateDep
 from ui.page import Page, PageDep, render
-from ui.pages import rmm_queries as q
 from ui.pages.rmm_actions import invoke, outcome_html
 from ui.pages.rmm_device import SHELLS
 
@@ -64,7 +64,7 @@ def parse_params(script: Script, form: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _picker_context(
-    page: Page, session: AsyncSession, script: Script, search: str, picked: list[int]
+    page: Page, session: DbSession, script: Script, search: str, picked: list[int]
 ) -> dict[str, Any]:
     matches = await q.pick_devices(session, org_id=page.org.id, q=search)
     chosen = await q.devices_by_id(session, org_id=page.org.id, ids=picked[:MAX_PICKED])

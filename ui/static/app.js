@@ -11,13 +11,38 @@
   // reconnects; after any reconnect, refresh once in case an event fell into the gap.
   source.addEventListener("ready", function () {
     body.dataset.live = "on";
-    if (connectedBefore) htmx.trigger(body, "approvals-changed", {resync: true});
+    if (connectedBefore) {
+      htmx.trigger(body, "approvals-changed", {resync: true});
+      htmx.trigger(body, "command-changed", {resync: true});
+    }
     connectedBefore = true;
   });
   source.addEventListener("approval", function (e) {
     var detail = {};
     try { detail = JSON.parse(e.data); } catch (err) { console.warn("bad live event", err); }
     htmx.trigger(body, "approvals-changed", detail);
+  });
+  // Command boxes re-read their command on its command.updated events. A box swapped in while an
+  // event was on its way (its element was being replaced, so the trigger was lost) catches up on
+  // htmx:load, from the newest status the stream reported for that command.
+  var COMMAND_RANK = {queued: 0, delivered: 1, running: 2};
+  var newestStatus = {};
+  function rank(status) { return Object.prototype.hasOwnProperty.call(COMMAND_RANK, status) ? COMMAND_RANK[status] : 3; }
+  source.addEventListener("command", function (e) {
+    var detail = {};
+    try { detail = JSON.parse(e.data); } catch (err) { console.warn("bad live event", err); }
+    var seen = newestStatus[detail.command_id];
+    if (!seen || rank(detail.status) >= rank(seen)) newestStatus[detail.command_id] = detail.status;
+    htmx.trigger(body, "command-changed", detail);
+  });
+  document.addEventListener("htmx:load", function (e) {
+    var elt = e.detail && e.detail.elt;
+    var id = elt && elt.dataset && elt.dataset.commandId;
+    if (!id || !elt.hasAttribute("hx-trigger")) return;
+    var seen = newestStatus[id];
+    if (seen && rank(seen) > rank(elt.dataset.commandStatus)) {
+      htmx.trigger(body, "command-changed", {command_id: Number(id), status: seen, catch_up: true});
+    }
   });
   source.onerror = function () { body.dataset.live = "off"; };
   window.addEventListener("pagehide", function () { source.close(); });

@@ -115,5 +115,5 @@ def tenant() -> FakeTenant:
 @pytest.fixture
 def cw_world(hub: HubContext, tenant: FakeTenant) -> CWWorld:
     """The hub's ConnectionManager wired to the fake tenants (in-process ASGI transport)."""
-    manager: ConnectionManager = hub.services["connectwise_rmm"]
+    manager: ConnectionManager = hub.components.get(ConnectionManager)
     return CWWorld(manager, tenant)

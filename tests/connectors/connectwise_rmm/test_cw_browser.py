@@ -39,7 +39,7 @@ async def test_connect_form_tool_list_and_policy_change(
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with LoopbackServer(tenant, free_port()) as fake:
-        manager: ConnectionManager = live_server.app.state.hub.services["connectwise_rmm"]
+        manager: ConnectionManager = live_server.app.state.hub.components.get(ConnectionManager)
         manager.settings = ConnectWiseSettings(base_url=fake.url, script_wait_seconds=5, poll_interval_seconds=0.2)
 
         async with async_playwright() as pw:

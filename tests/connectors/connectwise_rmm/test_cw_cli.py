@@ -63,7 +63,7 @@ async def test_cli_connect_status_rediscover_disconnect(
         assert "17 static + 2 script tools" in status.stdout and tenant.client_secret not in status.stdout
 
         # the running hub picks the CLI-made connection up at its next scheduled discovery
-        assert await hub.services["scheduler"].run_now("cw-rmm-discovery") == 1
+        assert await hub.scheduler.run_now("cw-rmm-discovery") == 1
         assert hub.registry.resolve("cw-rmm-script-disk-cleanup", tenancy.org_id).org_id == tenancy.org_id
 
         tenant.scripts = tenant.scripts[:1]

@@ -18,6 +18,7 @@ from hub.core.audit import AuditEntry
 from hub.core.context import HubContext
 from hub.core.db import Database
 from hub.core.security import SecretBox
+from policies.pipeline import Gate
 from tests.conftest import SECRET, Tenancy, TestUser
 
 Clients = Callable[[TestUser], httpx.AsyncClient]
@@ -97,7 +98,7 @@ async def test_refused_scope_retries_once_with_the_minimal_set(
     assert "platform.tickets.read" in body["message"]  # the admin is told what the key lacks
     assert len(tenant.calls("POST", "/v1/token")) == 2
 
-    gate = hub.services["gate"]
+    gate = hub.components.get(Gate)
     from hub.core.caller import Caller, CallerKind
 
     caller = Caller(user_id=tenancy.operator.id, label="olga", role=tenancy.operator.role,

@@ -14,6 +14,7 @@ from connectors.connectwise_rmm.schemas import ShellScript
 from connectors.connectwise_rmm.script_tools import MAX_SLUG, slugify
 from hub.core.context import HubContext
 from hub.core.registry import ToolRegistry
+from policies.pipeline import Gate
 from tests.conftest import SECRET, Tenancy, TestUser
 
 Clients = Callable[[TestUser], httpx.AsyncClient]
@@ -121,7 +122,7 @@ async def test_tools_come_back_after_a_restart_without_the_network(
 
     registry = ToolRegistry()
     restarted = ConnectionManager(
-        db=hub.db, registry=registry, bus=hub.bus, gate=hub.services["gate"], secret_key=SECRET,
+        db=hub.db, registry=registry, bus=hub.bus, gate=hub.components.get(Gate), secret_key=SECRET,
         client_factory=cw_world.build,
     )  # fmt: skip
     try:
@@ -139,7 +140,7 @@ async def test_scheduled_discovery_updates_every_connection(
 ) -> None:
     await connect_org(client_for(tenancy.admin), tenant)
     tenant.scripts.append(shell_script("ffff6666-0000-4000-8000-000000000006", "Collect Logs"))
-    assert await hub.services["scheduler"].run_now("cw-rmm-discovery") == 1
+    assert await hub.scheduler.run_now("cw-rmm-discovery") == 1
     assert "cw-rmm-script-collect-logs" in _script_names(hub, tenancy.org_id)
 
 
@@ -147,10 +148,10 @@ async def test_scheduled_discovery_marks_a_revoked_key_as_error(
     tenancy: Tenancy, client_for: Clients, cw_world: CWWorld, tenant: FakeTenant, hub: HubContext
 ) -> None:
     await connect_org(client_for(tenancy.admin), tenant)
-    manager: ConnectionManager = hub.services["connectwise_rmm"]
+    manager: ConnectionManager = hub.components.get(ConnectionManager)
     manager._orgs.clear()  # the next call signs in again, with a key that was revoked meanwhile
     tenant.client_secret = "rotated"
-    await hub.services["scheduler"].run_now("cw-rmm-discovery")
+    await hub.scheduler.run_now("cw-rmm-discovery")
     status = (await client_for(tenancy.admin).get(URL)).json()
     assert status["status"] == "error"
     assert "HTTP 401" in status["last_error"] and "Client authentication failed" in status["last_error"]

@@ -162,7 +162,7 @@ async def test_five_wrong_secret_connects_send_two_token_requests(
 @pytest.fixture
 def respx_world(hub: HubContext, router: respx.Router, token_route: respx.Route) -> respx.Router:
     """The hub's ConnectionManager talking to the respx-mocked ConnectWise (two attempts per request)."""
-    manager: ConnectionManager = hub.services["connectwise_rmm"]
+    manager = hub.components.get(ConnectionManager)
 
     async def instant(_: float) -> None:
         await asyncio.sleep(0)

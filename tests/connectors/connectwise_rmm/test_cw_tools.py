@@ -9,6 +9,7 @@ import httpx
 from cw_tenant import FakeTenant
 from cw_world import CWWorld, connect_org
 
+from connectors.connectwise_rmm.manager import ConnectionManager
 from hub.core.context import HubContext
 from tests.conftest import Tenancy, TestUser
 
@@ -51,7 +52,7 @@ async def test_tools_without_a_connection_say_how_to_connect(
     tenancy: Tenancy, client_for: Clients, cw_world: CWWorld, tenant: FakeTenant, hub: HubContext
 ) -> None:
     await connect_org(client_for(tenancy.admin), tenant)
-    manager = hub.services["connectwise_rmm"]
+    manager = hub.components.get(ConnectionManager)
     manager._orgs.clear()  # as if the client were gone (e.g. a replica that has not loaded it yet)
     r = await _invoke(client_for(tenancy.operator), "cw-rmm-list-companies", {})
     assert r.json()["status"] == "failed"

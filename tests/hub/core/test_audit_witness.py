@@ -214,7 +214,7 @@ async def test_the_hub_writes_a_checkpoint_at_shutdown(settings: Settings, db: D
 
 
 async def test_the_checkpoint_job_is_scheduled_every_few_minutes(hub: HubContext, settings: Settings) -> None:
-    scheduler = hub.services["scheduler"]
+    scheduler = hub.scheduler
     [job] = [j for j in scheduler.jobs if j.name == "audit-checkpoint"]
     assert job.seconds == settings.audit_checkpoint_minutes * 60 == 300
     await _write(hub.db, 2)

@@ -93,7 +93,7 @@ async def test_only_admin_changes_policies(tenancy: Tenancy, client_for: object,
     async def handler(ctx: object, args: dict[str, object]) -> str:
         return "ok"
 
-    hub.registry.register(Tool("testsrc", "get-thing", "Get a thing.", {"type": "object"}, handler))
+    hub.registry.register(Tool("testsrc", "get-thing", "Get a thing.", {"type": "object"}, handler, result_type=str))
     make = client_for  # type: ignore[assignment]
     r = await make(tenancy.operator).put("/api/v1/policies/get-thing", json={"mode": "never"})  # type: ignore[operator]
     assert r.status_code == 403

@@ -16,7 +16,9 @@ async def _noop(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tool(name: str, org_id: int | None = None, schema: dict[str, Any] | None = None) -> Tool:
-    return Tool("src", name, "Does a thing.", schema or {"type": "object"}, _noop, org_id=org_id)
+    return Tool(
+        "src", name, "Does a thing.", schema or {"type": "object"}, _noop, org_id=org_id, result_type=dict[str, Any]
+    )
 
 
 def test_llm_safe_names_and_schema_checked() -> None:
@@ -43,7 +45,7 @@ def test_register_resolve_and_scopes() -> None:
 def test_ambiguous_bare_name() -> None:
     reg = ToolRegistry()
     reg.register(_tool("get-a"))
-    reg.register(Tool("other", "get-a", "Other.", {"type": "object"}, _noop))
+    reg.register(Tool("other", "get-a", "Other.", {"type": "object"}, _noop, result_type=dict[str, Any]))
     with pytest.raises(UnknownToolError, match="ambiguous"):
         reg.resolve("get-a", 1)
     assert reg.resolve("other:get-a", 1).source == "other"

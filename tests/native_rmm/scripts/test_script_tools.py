@@ -12,7 +12,9 @@ from hub.core.context import HubContext
 from hub.core.db import Database
 from native_rmm.models.commands import Command
 from native_rmm.scripts import dynamic
+from native_rmm.scripts import jobs as script_jobs
 from native_rmm.scripts.library import DEFAULT_SCRIPTS
+from policies.pipeline import Gate
 from tests.conftest import Tenancy
 from tests.waiting import eventually
 
@@ -46,7 +48,7 @@ async def test_default_library_is_seeded_once_with_tools(tenancy: Tenancy, hub: 
     assert tool_names(hub, tenancy.org_id + 1000) == set()  # org-scoped
 
     version = hub.registry.version
-    await dynamic.load_all(hub, hub.services["gate"])  # a restart seeds nothing twice
+    await script_jobs.load_all(hub, hub.components.get(Gate))  # a restart seeds nothing twice
     assert len((await client_for(tenancy.viewer).get("/api/v1/rmm/scripts")).json()) == len(DEFAULT_SCRIPTS)
     assert hub.registry.version == version
 

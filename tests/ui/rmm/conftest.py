@@ -75,7 +75,7 @@ async def enroll(app: FastAPI, db: Database, tenancy: Tenancy) -> AsyncIterator[
     """``await enroll("LON-WEB-01", cpu=95)``: a device enrolled and checked in through the agent API in-process."""
     agents: list[SimAgent] = []
     token = await base_token(db, tenancy.org_id)
-    plane: DevicePlane = app.state.hub.services["native_rmm"]
+    plane: DevicePlane = app.state.hub.components.get(DevicePlane)
 
     async def make(hostname: str = "SIM-01", **kwargs: Any) -> Enrolled:
         agent = SimAgent("http://hub.test", hostname=hostname, transport=httpx.ASGITransport(app=app))

@@ -15,7 +15,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from hub.core.db import Database
-from native_rmm.testing.agentsim import SimAgent
+from native_rmm.testing.agentsim import SimAgent, ok_result
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy, TestUser
 from tests.csp import watch_csp
@@ -202,3 +202,36 @@ async def test_admin_saves_thresholds(page: Page, tenancy: Tenancy, shots: Path)
     await expect(page.get_by_test_id("threshold-origin")).to_contain_text("by alice")
     await expect(page.get_by_label("CPU warn %")).to_have_value("70.0")
     await page.screenshot(path=shots / "admin-thresholds.png", full_page=True)
+
+
+async def test_command_output_is_pushed_over_the_event_stream(
+    page: Page, fleet: dict[str, Enrolled], tenancy: Tenancy, shots: Path, live_server: LiveServer
+) -> None:
+    """Nothing polls: the pending request follows its ``approval.decided`` event and the command box its
+    ``command.updated`` events, both over the page's one SSE stream."""
+    web = fleet["web"]
+    await sign_in(page, tenancy.operator, target=f"/rmm/devices/{web.device_id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "on")
+    await page.get_by_role("textbox", name="Run command").fill("echo pushed")
+    await page.get_by_role("button", name="Run", exact=True).click()
+    pending = page.locator('#command-output [data-outcome="pending"]')
+    await expect(pending).to_contain_text(re.compile(r"pending approval #\d+"))
+    approval_id = await pending.get_attribute("data-approval-id")
+    assert approval_id is not None
+    assert "every" not in (await page.locator("#command-output").inner_html()), "no polling trigger"
+
+    headers = {"Authorization": f"Bearer {tenancy.approver.token}"}
+    async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as api:
+        decided = await api.post(f"/api/v1/approvals/{approval_id}/approve", json={"note": "ok"})
+        assert decided.status_code == 200, decided.text
+    box = page.locator("#command-output [data-command-id]")
+    await expect(box).to_have_attribute("data-command-status", "queued")
+    assert "every" not in (await page.locator("#command-output").inner_html()), "no polling trigger"
+
+    handed = await web.agent.checkin()
+    assert [c.body for c in handed.commands] == ["echo pushed"]
+    reported = await web.agent.report_result(ok_result(handed.commands[0].id, "pushed over sse\n"))
+    assert reported.status_code in (200, 204), reported.text
+    await expect(box).to_have_attribute("data-command-status", "succeeded")
+    await expect(box.get_by_test_id("command-stdout")).to_contain_text("pushed over sse")
+    await page.screenshot(path=shots / "rmm-command-output-live.png", full_page=True)

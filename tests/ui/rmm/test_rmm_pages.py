@@ -21,6 +21,7 @@ from native_rmm.scripts import library
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from policies import approvals
 from policies.models import PolicyMode
+from policies.pipeline import Gate
 from policies.service import set_policy
 from tests.conftest import Tenancy, TestUser
 from tests.ui.rmm.conftest import Fleet
@@ -152,7 +153,7 @@ async def test_run_command_needs_approval_then_shows_the_command(
     assert 'data-outcome="pending"' in still.text
     async with hub.db.transaction() as session:
         await approvals.approve(
-            session, hub.services["gate"], approver=caller_of(tenancy.approver), approval_id=approval_id
+            session, hub.components.get(Gate), approver=caller_of(tenancy.approver), approval_id=approval_id
         )
     done = await client.get(f"/rmm/devices/{web.device_id}/approvals/{approval_id}")
     assert 'data-command-status="' in done.text and "uptime" in done.text
@@ -190,7 +191,7 @@ async def test_script_runs_tab_and_run_dialog(
 ) -> None:
     web = await enroll("LON-WEB-01")
     async with hub.db.transaction() as session:
-        await library.seed_default_scripts(session, hub.services["gate"], actor=caller_of(tenancy.admin))
+        await library.seed_default_scripts(session, hub.components.get(Gate), actor=caller_of(tenancy.admin))
     admin = await ui_as(tenancy.admin)
     scripts_tab = await admin.get("/rmm", params={"tab": "scripts"})
     assert "Top processes (Linux)" in scripts_tab.text and "+ New script" in scripts_tab.text
@@ -211,7 +212,7 @@ async def test_script_runs_tab_and_run_dialog(
     assert match, run.text
     async with hub.db.transaction() as session:
         await approvals.approve(
-            session, hub.services["gate"], approver=caller_of(tenancy.approver), approval_id=int(match.group(1))
+            session, hub.components.get(Gate), approver=caller_of(tenancy.approver), approval_id=int(match.group(1))
         )
     runs = await operator.get(f"/rmm/devices/{web.device_id}", params={"tab": "runs"})
     assert "Top processes (Linux)" in runs.text and "count=5 sort_by=memory" in runs.text
@@ -298,7 +299,7 @@ async def test_quick_support_and_sessions_tabs(enroll: Fleet, ui_as: UiAs, tenan
     assert (await client.get("/rmm/devices/999999")).status_code == 404
 
 
-async def test_run_command_output_arrives_by_polling(
+async def test_run_command_output_follows_command_events(
     enroll: Fleet, ui_as: UiAs, tenancy: Tenancy, hub: HubContext
 ) -> None:
     web = await enroll("LON-WEB-01")
@@ -309,14 +310,15 @@ async def test_run_command_output_arrives_by_polling(
     answer = await client.post(f"/rmm/devices/{web.device_id}/command", data={"command": "echo hello"})
     match = re.search(r'data-command-id="(\d+)" data-command-status="queued" hx-get="([^"]+)"', answer.text)
     assert match, answer.text
-    assert 'hx-trigger="every 2s"' in answer.text and "waiting for the agent" in answer.text
+    trigger = f'hx-trigger="command-changed[detail.resync||detail.command_id=={match.group(1)}] from:body"'
+    assert trigger in answer.text and "waiting for the agent" in answer.text
     handed = await web.agent.checkin()
     assert [c.body for c in handed.commands] == ["echo hello"]
     reported = await web.agent.report_result(ok_result(handed.commands[0].id, "hello\n"))
     assert reported.status_code in (200, 204), reported.text
     done = await client.get(match.group(2))
     assert 'data-command-status="succeeded"' in done.text and "hello" in done.text and "exit 0" in done.text
-    assert "hx-trigger" not in done.text, "a finished command stops polling"
+    assert "hx-trigger" not in done.text, "a finished command stops following"
 
 
 async def test_quick_support_devices_are_listed(app: FastAPI, db: Database, ui_as: UiAs, tenancy: Tenancy) -> None:

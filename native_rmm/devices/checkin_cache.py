@@ -18,8 +18,9 @@ import contextlib
 import time
 from dataclasses import dataclass, replace
 
-from hub.core.events import RESYNC_TOPIC, EventBus
+from hub.core.events import RESYNC_TOPIC, Event, EventBus
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
+from native_rmm.events import COMMAND_QUEUED
 from native_rmm.models.devices import DeviceStatus
 
 DEFAULT_TTL_SECONDS = 30.0
@@ -96,6 +97,12 @@ class CheckinCache:
             if entry is not None:
                 self._by_hash[token_hash] = replace(entry, status=status)
 
+    def on_local_event(self, event: Event) -> None:
+        """This process committed ``event``: a queued command ends the device's "nothing pending" mark now."""
+        queued = COMMAND_QUEUED.parse(event)
+        if queued is not None:
+            self.command_queued(queued.device_id)
+
     async def start(self, bus: EventBus) -> None:
         """Follow the bus (returns once subscribed)."""
         ready = asyncio.Event()
@@ -110,7 +117,9 @@ class CheckinCache:
             self._task = None
 
     async def _follow(self, bus: EventBus, ready: asyncio.Event) -> None:
-        async with bus.subscribe("command.queued", "device.status_changed", CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
+        async with bus.subscribe(
+            COMMAND_QUEUED.name, "device.status_changed", CREDENTIALS_TOPIC, RESYNC_TOPIC
+        ) as events:
             ready.set()
             async for event in events:
                 if event.topic == RESYNC_TOPIC:
@@ -119,7 +128,7 @@ class CheckinCache:
                 device_id = event.data.get("device_id")
                 if not isinstance(device_id, int):
                     continue
-                if event.topic == "command.queued":
+                if event.topic == COMMAND_QUEUED.name:
                     self.command_queued(device_id)
                 elif event.topic == CREDENTIALS_TOPIC:
                     self.forget_device(device_id)

@@ -1,4 +1,4 @@
-"""Installer routes: the per-OS install scripts (public, by token) and Admin -> Agent installers (REST)."""
+"""Installer routes (endpoint-facing, so they live with the agent API): the per-OS install scripts (public, by token) and Admin -> Agent installers (REST)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.installers.render import InstallerError, InstallerOs, render_installer
 from hub.core.bounds import Id
 from hub.core.caller import CallerKind
-from hub.core.deps import AdminDep, SessionDep
+from hub.core.deps import AdminDep, SessionDep, hub_of
 from native_rmm.errors import AgentRequestError
 from native_rmm.installers import service
 from native_rmm.plane import DevicePlane
@@ -22,7 +22,7 @@ SCRIPT_TYPES = {"windows": "text/plain; charset=utf-8", "linux": "text/x-shellsc
 
 
 def _plane(request: Request) -> DevicePlane:
-    plane: DevicePlane = request.app.state.hub.services["native_rmm"]
+    plane = hub_of(request).components.get(DevicePlane)
     return plane
 
 

@@ -1,5 +1,9 @@
-"""Read-only queries the RMM pages need and the device services do not offer (paged lists with totals,
-sparkline series, names for alert rows).
+"""Read services over devices, samples, alerts and sites for pages (and the assistant): paged lists with
+totals, sparkline series, names for alert rows. Nothing here writes.
+
+:class:`DeviceFilters` and :func:`filter_devices` are the one device filter: the device list page
+and ``rmm-list-devices`` (through :func:`native_rmm.devices.service.list_devices`) match the same
+devices for the same filters.
 
 Each function is one or two statements whatever the page size (no per-row queries) and selects only
 the columns a page shows, so the device list stays fast with 10,000 devices: the JSON inventory
@@ -12,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVarTuple
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,16 +29,30 @@ from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.models.metrics import MetricSample
 
 SPARKLINE_MINUTES = 60
+Ts = TypeVarTuple("Ts")
 
 
-@dataclass(frozen=True)
-class DeviceFilters:
-    """The filters of the Devices tab (all optional)."""
+class DeviceFilters(BaseModel):
+    """Which devices a list shows (all optional, all combined).
+
+    ``q`` matches the hostname, the display name or the primary IP address (a substring, any case).
+    Uninstalled devices are left out unless ``status`` asks for them or ``include_uninstalled`` is set.
+    ``customer`` matches the customer's name (a substring, any case).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     customer_id: int | None = None
+    customer: str | None = None
     site_id: int | None = None
     status: DeviceStatus | None = None
     q: str = ""
+    include_uninstalled: bool = False
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything but the status narrows the list (then status counts are not the total)."""
+        return bool(self.customer_id is not None or self.customer or self.site_id is not None or self.q.strip())
 
 
 @dataclass(frozen=True)
@@ -84,17 +104,21 @@ class DevicePage:
         return self.offset + len(self.rows)
 
 
-def _filtered(stmt: Select, org_id: int, filters: DeviceFilters) -> Select:  # type: ignore[type-arg]
+def filter_devices(stmt: Select[*Ts], org_id: int, filters: DeviceFilters, *, with_query: bool = True) -> Select[*Ts]:
+    """``stmt`` (which joins ``Site`` and, when filtering by customer name, ``Customer``) narrowed to
+    the organisation's devices matching ``filters`` (``with_query=False`` leaves the text query out)."""
     stmt = stmt.where(Device.org_id == org_id)
     if filters.customer_id is not None:
         stmt = stmt.where(Site.customer_id == filters.customer_id)
+    if filters.customer:
+        stmt = stmt.where(func.lower(Customer.name).contains(filters.customer.strip().lower(), autoescape=True))
     if filters.site_id is not None:
         stmt = stmt.where(Device.site_id == filters.site_id)
     if filters.status is not None:
         stmt = stmt.where(Device.status == filters.status)
-    else:
+    elif not filters.include_uninstalled:
         stmt = stmt.where(Device.status != DeviceStatus.UNINSTALLED)
-    needle = filters.q.strip().lower()
+    needle = filters.q.strip().lower() if with_query else ""
     if needle:
         stmt = stmt.where(
             or_(
@@ -126,7 +150,7 @@ async def device_page(
         Device.last_seen_at, Device.is_demo, Device.quick_support, Device.last_cpu_percent,
         Device.last_memory_percent, Device.last_disk_percent,
     ).join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id)  # fmt: skip
-    stmt = _filtered(columns, org_id, filters).order_by(Device.hostname, Device.id).offset(offset).limit(limit)
+    stmt = filter_devices(columns, org_id, filters).order_by(Device.hostname, Device.id).offset(offset).limit(limit)
     rows = [
         DeviceListRow(
             id=r[0],
@@ -152,14 +176,21 @@ async def device_page(
     ]
     if offset == 0 and len(rows) < limit:
         total = len(rows)
-    elif status_counts is not None and filters.customer_id is None and filters.site_id is None and not filters.q:
-        wanted = [filters.status] if filters.status else [s for s in DeviceStatus if s is not DeviceStatus.UNINSTALLED]
+    elif status_counts is not None and not filters.narrowed:
+        wanted = (
+            [filters.status]
+            if filters.status
+            else [s for s in DeviceStatus if s is not DeviceStatus.UNINSTALLED or filters.include_uninstalled]
+        )
         total = sum(status_counts.get(s, 0) for s in wanted)
     else:
-        count = select(func.count()).select_from(Device)
-        if filters.customer_id is not None:
-            count = count.join(Site, Site.id == Device.site_id)
-        total = int((await session.execute(_filtered(count, org_id, filters))).scalar_one())
+        count = (
+            select(func.count())
+            .select_from(Device)
+            .join(Site, Site.id == Device.site_id)
+            .join(Customer, Customer.id == Site.customer_id)
+        )
+        total = int((await session.execute(filter_devices(count, org_id, filters))).scalar_one())
     return DevicePage(rows=rows, total=total, offset=offset, limit=limit)
 
 
