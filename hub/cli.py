@@ -25,7 +25,7 @@ from hub.core.security import generate_password
 from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from hub.migrate import upgrade
-from native_rmm.cli import demo, installer
+from native_rmm.cli import agent, demo, installer
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(user_id=None, label="cli", via="cli")
@@ -278,6 +278,7 @@ main.add_command(integrations)
 main.add_command(bench)
 main.add_command(demo)
 main.add_command(installer)
+main.add_command(agent)
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
 from native_rmm.commands.service import QUEUED_HOOK
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
+from native_rmm.installers.downloads import router as downloads_router
 from native_rmm.installers.routes import router as installers_router
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
@@ -54,7 +55,7 @@ class NativeRmmModule:
         self._operations = operations.Operations()
 
     def routers(self) -> Sequence[APIRouter]:
-        return [agent_router, ws_router, installers_router, devices_router, *operations.routers()]
+        return [agent_router, ws_router, installers_router, downloads_router, devices_router, *operations.routers()]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
