@@ -25,6 +25,8 @@ from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings, get_rmm_settings
 from native_rmm.tools import device_plane_tools
+from native_rmm.updates.releases import latest_version
+from native_rmm.updates.tools import UpdateConfig, update_tools
 
 log = logging.getLogger(__name__)
 ALERTS_SERVICE = "native_rmm.alerts.service"
@@ -74,7 +76,9 @@ class NativeRmmModule:
         await plane.cache.start(hub.bus)
         self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered)
         await self._dispatcher.start()
-        hub.registry.register_all(device_plane_tools())
+        hub.registry.register_all(device_plane_tools(lambda: latest_version(plane.settings.agent_dist_dir)))
+        hub.registry.register_all(update_tools(lambda: UpdateConfig(
+            plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)))  # fmt: skip
         jobs.add_jobs(scheduler, plane)
         await self._operations.start(hub, scheduler)  # alerts, monitors, scripts, tickets
 

@@ -38,6 +38,9 @@ class RmmSettings(BaseSettings):
     agent_dist_dir: Path = Field(
         default=Path("var/agent-dist"), description="single-file agents and uv binaries built/staged at set-up"
     )
+    agent_update_confirm_seconds: int = Field(
+        default=300, ge=5, le=3600, description="an updated agent that has not checked in by then is rolled back"
+    )
     agent_python_mirror: str | None = Field(
         default=None,
         validation_alias=AliasChoices("RMMHUB_AGENT_PYTHON_MIRROR", "RMMHUB_RMM_AGENT_PYTHON_MIRROR"),

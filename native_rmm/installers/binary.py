@@ -18,6 +18,7 @@ The hub never builds on a request (minutes of CPU); it serves what the set-up bu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import platform
@@ -67,8 +68,9 @@ def _agent_files(source: Path) -> list[Path]:
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8)
 def source_key(source: Path = AGENT_SOURCE) -> str:
-    """The cache key of a build from ``source`` on this machine (hex, 16 characters)."""
+    """The cache key of a build from ``source`` on this machine (hex, 16 characters; once per process)."""
     digest = hashlib.sha256()
     try:
         pyinstaller = metadata.version("pyinstaller")

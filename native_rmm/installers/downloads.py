@@ -16,6 +16,7 @@ from agent.protocol import API_PREFIX
 from native_rmm.installers.binary import BINARY_NAME, available_binaries
 from native_rmm.installers.uv import staged_uv
 from native_rmm.plane import DevicePlane
+from native_rmm.updates.releases import find_release
 
 router = APIRouter(tags=["rmm-installers"])
 LinuxArch = Literal["x86_64", "aarch64"]
@@ -47,3 +48,15 @@ async def uv_binary(platform: UvPlatform, request: Request) -> Response:
         return PlainTextResponse(f"rmmhub: this hub has not staged uv for {platform}\n", status_code=404)
     return FileResponse(staged.path, media_type="application/octet-stream", filename=staged.path.name,
                         headers={"X-Checksum-Sha256": staged.sha256})  # fmt: skip
+
+
+@router.get(API_PREFIX + "/download/releases/linux-{arch}/{version}/" + BINARY_NAME, response_model=None)
+async def agent_release(arch: LinuxArch, version: str, request: Request) -> Response:
+    """A signed agent release (the self-update downloads it; the agent checks SHA-256 and signature)."""
+    if len(version) > 64:
+        return PlainTextResponse("rmmhub: no such agent release\n", status_code=404)
+    release = find_release(_plane(request).settings.agent_dist_dir, f"linux-{arch}", version)
+    if release is None:
+        return PlainTextResponse(f"rmmhub: no agent release {version} for linux-{arch}\n", status_code=404)
+    return FileResponse(release.path, media_type="application/octet-stream", filename=BINARY_NAME,
+                        headers={"X-Checksum-Sha256": release.sha256})  # fmt: skip

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,34 @@ async def test_linux_one_liner_says_it_falls_back_when_no_binary_for_the_arch(e2
     assert "no single-file agent for riscv64 on this hub: falling back to a Python virtualenv" in output
     assert "no uv for linux-riscv64 on this hub either" in output
     assert code != 0 and "Python 3.11+ with venv is required" in output
+
+
+async def test_linux_uv_route_installs_from_the_hub_served_uv(e2e_hub: E2EHub, tmp_path: Path) -> None:
+    """The Windows/macOS route (uv from the hub -> venv -> agent wheel from the hub), run on Linux.
+
+    No internet here, so uv is pointed at this machine's interpreter (``RMMHUB_AGENT_PYTHON``) instead
+    of downloading CPython; the download itself (``uv python install`` from the mirror) is not run.
+    """
+    from native_rmm.installers.uv import stage_uv, staged_uv
+
+    dist = RmmSettings().agent_dist_dir
+    staged = staged_uv(dist, "linux-x86_64") or stage_uv(dist, ["linux-x86_64"])[0]
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
+    prefix = tmp_path / "opt" / "rmmhub-agent"
+    env = {
+        **os.environ, "RMMHUB_AGENT_PREFIX": str(prefix), "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
+        "RMMHUB_AGENT_NO_START": "1", "RMMHUB_AGENT_FORCE_VENV": "1", "RMMHUB_AGENT_PYTHON": sys.executable,
+        "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index", "PYTHONPATH": sysconfig.get_paths()["purelib"],
+    }  # fmt: skip
+    code, output = await _run(base["commands"]["linux"].replace("| sudo bash", "| bash"), env)
+    assert code == 0, output
+    assert (
+        "falling back to a Python virtualenv" in output
+        and f"downloading uv for linux-x86_64 from {e2e_hub.url}" in output
+    )
+    assert hashlib.sha256((prefix / "bin" / "uv").read_bytes()).hexdigest() == staged.sha256
+    assert list((prefix / "venv").glob("lib/python3*/site-packages/agent/protocol.py"))
+    assert f"ExecStart={prefix}/venv/bin/python -m agent run" in (tmp_path / "sd" / "rmmhub-agent.service").read_text()
+    device = await e2e_hub.device()
+    assert device is not None and device.installer_id is not None
