@@ -10,7 +10,7 @@
 4. The new agent calls :func:`confirm` after its first successful check-in (``update.json`` gets
    ``confirmed``). The watchdog waits for that until the deadline; on time-out it stops the
    silent process, moves ``<exe>.prev`` back and restarts the agent (systemd: ``systemctl
-   restart``; no service: starts it detached), recording ``rolled_back`` in ``update.json``.
+   restart``; no service or no running systemd: starts it detached), recording ``rolled_back`` in ``update.json``.
 
 Only a frozen (single-file) agent updates itself; a virtualenv agent refuses with the reason.
 """
@@ -214,8 +214,10 @@ def watchdog(state_dir: Path, pid: int, exe: Path, service: str, service_file: s
     prev = exe.with_name(exe.name + ".prev")
     prev.replace(exe)
     PendingUpdate(pending.from_version, pending.to_version, pending.deadline, "rolled_back").write(state_dir)
-    if service == "systemd" and service_file:
-        subprocess.run(["systemctl", "restart", "--no-block", Path(service_file).name], check=False)
-        return 0
+    if service == "systemd" and service_file and Path("/run/systemd/system").is_dir():
+        done = subprocess.run(["systemctl", "restart", "--no-block", Path(service_file).name], check=False)
+        if done.returncode == 0:
+            return 0
+        log.warning("systemctl restart failed (exit %s): starting the agent directly", done.returncode)
     _spawn_detached([str(exe), "run", "--state-dir", str(state_dir)], state_dir / "agent-restarted.log")
     return 0
