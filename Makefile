@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: agent-dist run test install install-dev assets system-deps lint typecheck imports pytest clean bench
+.PHONY: agent-dist run test install install-dev assets system-deps lint typecheck imports pytest clean bench test-repeat
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,22 @@ pytest: install-dev system-deps agent-dist
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: install-dev system-deps lint typecheck imports pytest
+
+# The whole suite N times in a row on SQLite and PostgreSQL (not part of CI): proves it does not flake and
+# that nothing one run leaves behind changes the next. `make test-repeat N=5`; logs in tests/artifacts/repeat/.
+N ?= 5
+REPEAT_DATABASE_URL ?= $(or $(RMMHUB_TEST_DATABASE_URL),postgresql+asyncpg://postgres@127.0.0.1:5432/test)
+REPEAT_REDIS_URL ?= $(or $(RMMHUB_TEST_REDIS_URL),redis://127.0.0.1:6379/0)
+test-repeat: install-dev system-deps
+	@mkdir -p tests/artifacts/repeat; passed=0; \
+	for i in $$(seq 1 $(N)); do \
+		log=tests/artifacts/repeat/run-$$i.log; \
+		if RMMHUB_TEST_DATABASE_URL=$(REPEAT_DATABASE_URL) RMMHUB_TEST_REDIS_URL=$(REPEAT_REDIS_URL) \
+			$(PY) -m pytest -q $(PYTEST_ARGS) > $$log 2>&1; then passed=$$((passed + 1)); fi; \
+		echo "run $$i of $(N): $$(tail -n 1 $$log)"; \
+	done; \
+	echo "test-repeat: $$passed of $(N) full runs passed (SQLite and PostgreSQL)"; \
+	[ $$passed -eq $(N) ]
 
 bench: install
 	$(VENV)/bin/rmmhub bench all

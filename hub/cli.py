@@ -26,6 +26,7 @@ from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from hub.migrate import upgrade
 from native_rmm.cli import agent, demo, installer
+from policies import access
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(user_id=None, label="cli", via="cli")
@@ -123,6 +124,7 @@ def serve(host: str | None, port: int | None, no_migrate: bool, with_local_agent
             log_level=settings.log_level.lower(),
             ws="websockets-sansio",
             timeout_graceful_shutdown=5,
+            proxy_headers=False,  # the app believes forwarding headers from RMMHUB_TRUSTED_PROXIES only
         )
     finally:
         if agent is not None:
@@ -173,21 +175,22 @@ def user_list() -> None:
         click.echo(f"{u.id:>4}  {u.username:<24} {u.role.value:<9} {state:<8} {u.display_name}")
 
 
-def _set_disabled(username: str, disabled: bool) -> None:
+def _set_disabled(username: str, disabled: bool) -> int:
     settings = _settings()
 
-    async def work(session: AsyncSession) -> None:
-        await auth.set_disabled(session, await auth.get_user_by_username(session, username), disabled, actor=CLI_ACTOR)
+    async def work(session: AsyncSession) -> int:
+        user = await auth.get_user_by_username(session, username)
+        return await access.set_user_disabled(session, user, disabled, actor=CLI_ACTOR)
 
-    _run(settings, work)
+    return _run(settings, work)
 
 
 @user.command("disable")
 @click.argument("username")
 def user_disable(username: str) -> None:
-    """Disable a user (ends their sessions, revokes their tokens)."""
-    _set_disabled(username, True)
-    click.echo(f"disabled {username}")
+    """Disable a user (ends their sessions, revokes their tokens, fails their pending approvals)."""
+    failed = _set_disabled(username, True)
+    click.echo(f"disabled {username}" + (f"; failed {failed} pending approval(s)" if failed else ""))
 
 
 @user.command("enable")
@@ -196,6 +199,21 @@ def user_enable(username: str) -> None:
     """Re-enable a disabled user."""
     _set_disabled(username, False)
     click.echo(f"enabled {username}")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def user_role(username: str, role: str) -> None:
+    """Change a user's role; a demotion fails the pending approvals they asked for with the higher role."""
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> int:
+        user = await auth.get_user_by_username(session, username)
+        return await access.set_user_role(session, user, Role(role), actor=CLI_ACTOR)
+
+    failed = _run(settings, work)
+    click.echo(f"{username} is now {role}" + (f"; failed {failed} pending approval(s)" if failed else ""))
 
 
 @main.group()
@@ -254,23 +272,29 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Seal pending entries and verify the whole hash chain; exits 1 when tampering is found."""
+    """Verify the hash chain against the latest signed checkpoint (read-only); exits 1 when tampering is found."""
     settings = _settings()
 
     async def _main() -> audit.VerifyReport:
         db = Database(create_cli_engine(settings.database_url), secret_key=settings.secret)
         try:
-            await audit.seal(db, settings.secret)
             async with db.sessionmaker() as session:
-                return await audit.verify(session, settings.secret)
+                return await audit.verify_against_witness(session, settings)
         finally:
             await db.dispose()
 
     report = asyncio.run(_main())
     if report.ok:
-        click.echo(f"audit log intact: {report.checked} entries verified")
+        against = (
+            f" (checkpoint #{report.checkpoint_seq} in {settings.audit_witness} matches)"
+            if report.checkpoint_seq
+            else f" (no checkpoint in {settings.audit_witness} yet)"
+        )
+        pending = f"; {report.unsealed} entries being sealed" if report.unsealed else ""
+        click.echo(f"audit log intact: {report.checked} entries verified{against}{pending}")
         return
-    click.echo(f"AUDIT LOG TAMPERED: {report.problem} (first bad entry #{report.first_bad_seq})", err=True)
+    where = f" (first bad entry #{report.first_bad_seq})" if report.first_bad_seq else ""
+    click.echo(f"AUDIT LOG TAMPERED: {report.problem}{where}", err=True)
     sys.exit(1)
 
 

@@ -9,20 +9,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.core import audit
+from hub.core.bodylimit import BodyLimitMiddleware, BodyTooLarge
+from hub.core.client_address import ClientAddressMiddleware
 from hub.core.context import HubContext
 from hub.core.db import Database, create_engine
 from hub.core.deps import CsrfFailed, NotAuthenticated
-from hub.core.errors import RmmHubError, ToolArgumentError
+from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
+from hub.core.jsonutil import clip
 from hub.core.module import HubModule
 from hub.core.registry import ToolRegistry
 from hub.core.routes import router as core_router
 from hub.core.scheduler import Scheduler
+from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
+from hub.core.shutdown import run_steps
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from ui.errors import error_page, wants_html
@@ -58,6 +64,9 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     settings = settings or get_settings()
     mods = list(modules) if modules is not None else default_modules()
     bus = create_bus(settings.redis_url, settings.redis_channel)
+    if settings.redis_url and not settings.public_url:
+        log.warning("RMMHUB_REDIS_URL is set (replicas) but RMMHUB_PUBLIC_URL is not: install commands will carry "
+                    "this replica's own address; set it to the load balancer's URL (README, Scale-out)")  # fmt: skip
     hub = HubContext(
         settings=settings,
         db=Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus),
@@ -74,28 +83,51 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
             await mod.start(hub, scheduler)
 
         async def seal_audit() -> int:
-            return await audit.seal(hub.db, settings.secret)
+            return await audit.seal_retries(hub.db, settings.secret)
+
+        async def checkpoint_audit() -> object:
+            return await audit.write_checkpoint(hub.db, settings.secret, settings.audit_witness)
 
         scheduler.add("audit-seal", seal_audit, seconds=AUDIT_SEAL_INTERVAL_SECONDS)
+        scheduler.add("audit-checkpoint", checkpoint_audit, seconds=settings.audit_checkpoint_minutes * 60)
         if settings.scheduler_enabled:
             await scheduler.start()
         try:
             yield
         finally:
-            await scheduler.stop()
-            for mod in reversed(mods):
-                await mod.stop()
-            await hub.bus.stop()
-            await hub.db.dispose()
+            await run_steps(
+                ("scheduler", scheduler.stop),
+                *((f"module {mod.name}", mod.stop) for mod in reversed(mods)),
+                ("audit checkpoint", lambda: _final_checkpoint(hub)),
+                ("event bus", hub.bus.stop),
+                ("database", hub.db.dispose),
+            )
 
-    app = FastAPI(title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json")
+    # No /docs or /redoc: both load Swagger/ReDoc from a CDN with inline script (no CDN, strict CSP).
+    app = FastAPI(
+        title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json", docs_url=None,
+        redoc_url=None,
+    )  # fmt: skip
     app.state.hub = hub
     app.include_router(core_router)
     for mod in mods:
         for router in mod.routers():
             app.include_router(router)
     _install_error_handlers(app)
+    # Outermost last: security headers on every response (a 413 included), then the body cap, then the
+    # client address. The agent API caps each message itself (protocol limits, in the agent's error format).
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
     return app
+
+
+async def _final_checkpoint(hub: HubContext) -> None:
+    """At shutdown: the last signed checkpoint of the audit chain head (a failure is logged, not raised)."""
+    try:
+        await audit.write_checkpoint(hub.db, hub.settings.secret, hub.settings.audit_witness)
+    except (SQLAlchemyError, OSError):
+        log.exception("could not write the shutdown audit checkpoint to %s", hub.settings.audit_witness)
 
 
 def _error(request: Request, status: int, message: str, **extra: object) -> Response:
@@ -126,11 +158,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: RmmHubError) -> Response:
         return _error(request, exc.status_code, exc.message)
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return _error(request, 413, exc.detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Last resort: a bug. The traceback is logged under an id; the answer carries the id only.
+        reference = error_id()
+        log.error("unexpected error (error id %s) on %s", reference, request.method, exc_info=exc)
+        message = f"internal error (error id {reference}); the hub's log has the details"
+        return _error(request, 500, message, error_id=reference)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+        # Never echo the input back (it may be megabytes): locations and messages are clipped, values dropped.
+        errors = [
+            {"loc": [clip(p, 80) if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+             "msg": clip(str(e.get("msg", "invalid")), 300)}
+            for e in exc.errors()[:20]
+        ]  # fmt: skip
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors]
         message = "invalid request: " + "; ".join(problems)
-        return _error(request, 422, message, errors=[{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()])
+        return _error(request, 422, message, errors=errors)

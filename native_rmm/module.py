@@ -11,11 +11,13 @@ from fastapi import APIRouter
 
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
+from hub.core.shutdown import run_steps
 from native_rmm import jobs, operations
 from native_rmm.agent_api.cache import CheckinCache
 from native_rmm.agent_api.routes import router as agent_router
+from native_rmm.agent_api.ws import push_pending
 from native_rmm.agent_api.ws import router as ws_router
-from native_rmm.commands.push import ConnectionRegistry, PushDispatcher
+from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDispatcher
 from native_rmm.commands.service import QUEUED_HOOK
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
@@ -74,7 +76,11 @@ class NativeRmmModule:
         self.plane = plane
         await writer.start()
         await plane.cache.start(hub.bus)
-        self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered)
+
+        async def resync(conns: list[AgentConnection]) -> int:
+            return await push_pending(plane, conns)
+
+        self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered, on_resync=resync)
         await self._dispatcher.start()
         hub.registry.register_all(device_plane_tools(lambda: latest_version(plane.settings.agent_dist_dir)))
         hub.registry.register_all(update_tools(lambda: UpdateConfig(
@@ -83,14 +89,25 @@ class NativeRmmModule:
         await self._operations.start(hub, scheduler)  # alerts, monitors, scripts, tickets
 
     async def stop(self) -> None:
-        await self._operations.stop()
+        """Each step runs whatever the previous one raised: queued writes are always flushed."""
         plane = self.plane
         if plane is None:
+            await self._operations.stop()
             return
-        await plane.registry.close_all(WS_CLOSE_GOING_AWAY, "the hub is shutting down")
-        if self._dispatcher is not None:
-            await self._dispatcher.stop()
-        await plane.cache.stop()
-        await plane.writer.stop()
-        plane.wheel.cleanup()
+        dispatcher = self._dispatcher
+
+        async def close_sockets() -> None:
+            await plane.registry.close_all(WS_CLOSE_GOING_AWAY, "the hub is shutting down")
+
+        async def stop_dispatcher() -> None:
+            if dispatcher is not None:
+                await dispatcher.stop()
+
+        async def cleanup_wheel() -> None:
+            plane.wheel.cleanup()
+
+        await run_steps(
+            ("operations", self._operations.stop), ("agent sockets", close_sockets),
+            ("push dispatcher", stop_dispatcher), ("check-in cache", plane.cache.stop), ("ingest writer flush", plane.writer.stop), ("agent wheel", cleanup_wheel),
+        )  # fmt: skip
         self.plane = None

@@ -1,4 +1,4 @@
-"""Approval decisions: approve (and run exactly the approved args, once), deny, expire, list.
+"""Approval decisions: approve (and run exactly the approved args, once, under today's rules), deny, expire, list.
 
 An approver may not approve their own request, nor one made on their behalf. Claiming a pending
 approval is a conditional UPDATE (``WHERE status = 'pending'``), so two approvers clicking at the
@@ -12,16 +12,16 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
-from hub.core.caller import Caller, CallerKind
+from hub.core.audit import SYSTEM_ACTOR, AuditEvent
+from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound, PermissionDenied, RmmHubError
-from hub.core.events import Event, publish_after_commit
 from hub.core.roles import Role
+from policies import voiding
 from policies.models import Approval, ApprovalStatus
 from policies.outcome import InvocationStatus
 from policies.pipeline import Gate
+from policies.voiding import announce, audit_step
 
 
 async def get_approval(session: AsyncSession, org_id: int, approval_id: int) -> Approval:
@@ -86,43 +86,10 @@ async def _claim(
 
 
 def _announce(session: AsyncSession, gate: Gate, approval: Approval) -> None:
-    publish_after_commit(
-        session,
-        gate.bus,
-        Event(
-            topic="approval.decided",
-            org_id=approval.org_id,
-            data={"approval_id": approval.id, "status": approval.status.value, "tool": approval.tool_id},
-        ),
-    )
+    announce(session, gate.bus, approval)
 
 
-def _audit(
-    session: AsyncSession, approval: Approval, event: AuditEvent, actor: Actor, outcome: str, **detail: object
-) -> None:
-    """Record one step of an approval's life in the audit log."""
-    audit.record(
-        session,
-        event=event,
-        actor=actor,
-        org_id=approval.org_id,
-        tool_id=approval.tool_id,
-        approval_id=approval.id,
-        args_sha256=approval.args_sha256,
-        outcome=outcome,
-        detail=dict(detail),
-    )
-
-
-def _requester(approval: Approval) -> Caller:
-    return Caller(
-        user_id=approval.requester_user_id,
-        label=approval.requester_label,
-        role=Role(approval.requester_role),
-        org_id=approval.org_id,
-        kind=CallerKind(approval.requested_via),
-        on_behalf_of_user_id=approval.on_behalf_of_user_id,
-    )
+_audit = audit_step
 
 
 async def approve(session: AsyncSession, gate: Gate, *, approver: Caller, approval_id: int, note: str = "") -> Approval:
@@ -137,7 +104,7 @@ async def approve(session: AsyncSession, gate: Gate, *, approver: Caller, approv
         return approval
     _audit(session, approval, AuditEvent.APPROVAL_APPROVED, approver.actor, "approved", note=note)
     try:
-        outcome = await gate.run_approved(session, approval, _requester(approval))
+        outcome = await gate.run_approved(session, approval, approver=approver)
     except RmmHubError as exc:
         approval.status, approval.error = ApprovalStatus.FAILED, exc.message
         _audit(session, approval, AuditEvent.APPROVAL_FAILED, approver.actor, "failed", error=exc.message)
@@ -203,15 +170,4 @@ async def fail_pending_for_tool(
     session: AsyncSession, gate: Gate, *, org_id: int | None, tool_id: str, why: str
 ) -> int:
     """Fail pending approvals of a tool that disappeared (e.g. a removed script), with a clear error."""
-    stmt = select(Approval).where(Approval.tool_id == tool_id, Approval.status == ApprovalStatus.PENDING)
-    if org_id is not None:
-        stmt = stmt.where(Approval.org_id == org_id)
-    count = 0
-    for approval in (await session.execute(stmt)).scalars().all():
-        approval.status, approval.error, approval.decided_at = ApprovalStatus.FAILED, why, utcnow()
-        approval.decided_by_label = "system"
-        _audit(session, approval, AuditEvent.APPROVAL_FAILED, SYSTEM_ACTOR, "failed", error=why)
-        _announce(session, gate, approval)
-        count += 1
-    await session.flush()
-    return count
+    return await voiding.fail_pending_for_tool(session, gate.bus, org_id=org_id, tool_id=tool_id, why=why)

@@ -76,7 +76,8 @@ class Approval(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     tool_id: Mapped[str] = mapped_column(String(200), index=True)
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
-    args_sha256: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of the request (org, tool, door, requester, args) keyed from the secret key.
+    args_digest: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
     requester_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     requester_label: Mapped[str] = mapped_column(String(200))
@@ -94,8 +95,15 @@ class Approval(Base):
     result: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The generic runner the request came through when the target tool's policy asked for approval.
+    via_tool_id: Mapped[str | None] = mapped_column(String(200), default=None)
 
     @property
     def tool_name(self) -> str:
         """The LLM-facing name (after the colon)."""
         return self.tool_id.split(":", 1)[-1]
+
+    @property
+    def via_tool_name(self) -> str | None:
+        """The LLM-facing name of the runner the request came through, if any."""
+        return self.via_tool_id.split(":", 1)[-1] if self.via_tool_id else None

@@ -29,3 +29,4 @@ class Outcome(BaseModel):
     expires_at: datetime | None = None
     policy: str | None = None
     error_status: int | None = Field(default=None, exclude=True, description="HTTP status of a failed run")
+    retry_after: int | None = Field(default=None, exclude=True, description="Retry-After seconds of a failed run")

@@ -2,11 +2,19 @@
 
 No caller runs a handler directly: REST, UI pages, the assistant, MCP and automations all call
 :meth:`Gate.invoke`, and approvers' decisions come back through :meth:`Gate.run_approved`.
+
+Policy follows what runs, not the door it comes through: a tool may declare *policy targets*
+(:attr:`hub.core.registry.Tool.policy_targets`, e.g. a generic runner naming a script), and the
+strictest policy among the tool and its targets decides. When a target's policy asks for approval
+the approval is recorded against that target tool, with the arguments it takes. An approval runs
+against today's rules: its keyed digest, the tools' current policies, the requester (active, still
+holding the role) and the approver (active) are checked again right before it runs.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,18 +23,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core import audit
 from hub.core.audit import AuditEvent
-from hub.core.caller import Caller
+from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
-from hub.core.errors import RmmHubError, ToolError
+from hub.core.errors import RmmHubError, ToolError, UnknownToolError, error_id
 from hub.core.events import Event, EventBus, publish_after_commit
 from hub.core.jsonutil import preview, sha256_of
+from hub.core.models import User
 from hub.core.registry import Tool, ToolContext, ToolRegistry
+from hub.core.roles import Role
 from hub.core.settings import Settings
-from policies.models import Approval, ApprovalStatus, PolicyMode
+from policies.digest import digest_matches, request_digest
+from policies.models import Approval, ApprovalStatus, PolicyMode, ToolPolicy
 from policies.outcome import InvocationStatus, Outcome
-from policies.service import policy_for
+from policies.service import policies_for
 
 log = logging.getLogger(__name__)
+
+
+_STRICTNESS = {PolicyMode.AUTO: 0, PolicyMode.APPROVAL: 1, PolicyMode.NEVER: 2}
+
+
+@dataclass(frozen=True)
+class _Involved:
+    """A tool whose policy governs a call: the tool called, or one of its targets (with its args)."""
+
+    tool: Tool
+    args: dict[str, Any] | None
+    policy: ToolPolicy
 
 
 class Gate:
@@ -51,33 +74,63 @@ class Gate:
 
         Raises:
             UnknownToolError: no such tool in the caller's organisation.
-            ToolArgumentError: ``args`` do not match the tool's schema (nothing is recorded).
+            ToolArgumentError: ``args`` do not match the tool's schema (or the target tool's; nothing is recorded).
         """
         tool = self.registry.resolve(name, caller.org_id)
         valid = tool.validate_args(args)
         args_hash = sha256_of(valid)
-        if not caller.can(tool.min_role):
-            message = f"your role ({caller.role.value}) cannot use {tool.name}; it needs {tool.min_role.value} or above"
-            self._audit(session, caller, AuditEvent.TOOL_REFUSED, tool, args_hash, "role", {"message": message})
-            return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message)
+        targets = await self._targets(session, caller, tool, valid)
+        for involved in (tool, *(t for t, _ in targets)):
+            if not caller.can(involved.min_role):
+                message = (
+                    f"your role ({caller.role.value}) cannot use {involved.name}; "
+                    f"it needs {involved.min_role.value} or above"
+                )
+                self._audit(session, caller, AuditEvent.TOOL_REFUSED, tool, args_hash, "role", {"message": message})
+                return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message)
 
-        policy = await policy_for(session, caller.org_id, tool)
-        self._audit(
-            session,
-            caller,
-            AuditEvent.TOOL_REQUESTED,
-            tool,
-            args_hash,
-            policy.mode.value,
-            {"args": valid, "reason": reason, "policy_reason": policy.reason},
-        )
+        policies = await policies_for(session, caller.org_id, [tool, *(t for t, _ in targets)])
+        governing = [_Involved(tool, valid, policies[tool.id])] + [_Involved(t, a, policies[t.id]) for t, a in targets]
+        # The strictest policy wins; on a tie the most specific tool (a target, listed last) decides.
+        decider = max(enumerate(governing), key=lambda pair: (_STRICTNESS[pair[1].policy.mode], pair[0]))[1]
+        policy = decider.policy
+        asks_for_target = policy.mode is PolicyMode.APPROVAL and decider.tool is not tool and decider.args is not None
+        # Checked before anything is recorded: the approval will hold (and later run) exactly these.
+        target_args = decider.tool.validate_args(decider.args) if asks_for_target else None
+        detail: dict[str, Any] = {"args": valid, "reason": reason, "policy_reason": policy.reason}
+        if decider.tool is not tool:
+            detail["policy_of"] = decider.tool.id
+        self._audit(session, caller, AuditEvent.TOOL_REQUESTED, tool, args_hash, policy.mode.value, detail)
         if policy.mode is PolicyMode.NEVER:
-            message = f"{tool.name} is not allowed by policy ({policy.reason})"
+            if decider.tool is tool:
+                message = f"{tool.name} is not allowed by policy ({policy.reason})"
+            else:
+                message = f"{tool.name} would run {decider.tool.name}, which is not allowed by policy ({policy.reason})"
             self._audit(session, caller, AuditEvent.TOOL_REFUSED, tool, args_hash, "never", {"message": message})
             return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message, policy="never")
+        if target_args is not None:
+            return await self._request_approval(
+                session, caller, decider.tool, target_args, reason, context or {}, via=tool
+            )
         if policy.mode is PolicyMode.APPROVAL:
-            return await self._request_approval(session, caller, tool, valid, args_hash, reason, context or {})
+            return await self._request_approval(session, caller, tool, valid, reason, context or {}, via=None)
         return await self._execute(session, caller, tool, valid, args_hash, approval_id=None)
+
+    async def _targets(
+        self, session: AsyncSession, caller: Caller, tool: Tool, args: dict[str, Any]
+    ) -> list[tuple[Tool, dict[str, Any] | None]]:
+        """The registered tools whose policy also governs this call (none for most tools)."""
+        if tool.policy_targets is None:
+            return []
+        ctx = ToolContext(session=session, caller=caller, bus=self.bus, settings=self.settings)
+        found: list[tuple[Tool, dict[str, Any] | None]] = []
+        for target in await tool.policy_targets(ctx, args):
+            try:
+                found.append((self.registry.resolve(target.tool_id, caller.org_id), target.args))
+            except UnknownToolError:
+                # The target has no tool (e.g. a disabled script): nothing stricter to apply; the runner decides.
+                continue
+        return found
 
     async def _request_approval(
         self,
@@ -85,16 +138,27 @@ class Gate:
         caller: Caller,
         tool: Tool,
         args: dict[str, Any],
-        args_hash: str,
         reason: str,
         context: dict[str, Any],
+        *,
+        via: Tool | None,
     ) -> Outcome:
         now = utcnow()
+        digest = request_digest(
+            self.settings.secret,
+            org_id=caller.org_id,
+            tool_id=tool.id,
+            via_tool_id=via.id if via else None,
+            requester_user_id=caller.user_id,
+            on_behalf_of_user_id=caller.on_behalf_of_user_id,
+            args=args,
+        )
         approval = Approval(
             org_id=caller.org_id,
             tool_id=tool.id,
+            via_tool_id=via.id if via else None,
             args=args,
-            args_sha256=args_hash,
+            args_digest=digest,
             reason=reason,
             requester_user_id=caller.user_id,
             requester_label=caller.label,
@@ -108,8 +172,9 @@ class Gate:
         )
         session.add(approval)
         await session.flush()
+        detail: dict[str, Any] = {"reason": reason} | ({"via": via.id} if via else {})
         self._audit(
-            session, caller, AuditEvent.APPROVAL_REQUESTED, tool, args_hash, "pending", {"reason": reason},
+            session, caller, AuditEvent.APPROVAL_REQUESTED, tool, sha256_of(args), "pending", detail,
             approval_id=approval.id,
         )  # fmt: skip
         publish_after_commit(
@@ -121,13 +186,14 @@ class Gate:
                 data={"approval_id": approval.id, "tool": tool.id, "requester": caller.label},
             ),
         )
+        asked = f"{tool.name} (asked through {via.name})" if via else tool.name
         return Outcome(
             status=InvocationStatus.PENDING_APPROVAL,
             tool=tool.id,
             approval_id=approval.id,
             expires_at=approval.expires_at,
             policy="approval",
-            message=f"pending approval #{approval.id}: an approver must allow {tool.name} before it runs",
+            message=f"pending approval #{approval.id}: an approver must allow {asked} before it runs",
         )
 
     async def _execute(
@@ -151,14 +217,17 @@ class Gate:
                 approval_id=approval_id,
             )  # fmt: skip
             return Outcome(
-                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code
-            )
-        except Exception as exc:
-            log.exception("tool %s crashed", tool.id)
-            message = f"{tool.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code,
+                retry_after=exc.retry_after,
+            )  # fmt: skip
+        except Exception:
+            # A bug, not an answer: the traceback goes to the log under an id; the caller gets the id only.
+            reference = error_id()
+            log.exception("tool %s crashed (error id %s)", tool.id, reference)
+            message = f"{tool.name} failed unexpectedly (error id {reference}); the hub's log has the details"
             self._audit(
-                session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "crashed", {"error": message},
-                approval_id=approval_id,
+                session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "crashed",
+                {"error": message, "error_id": reference}, approval_id=approval_id,
             )  # fmt: skip
             return Outcome(status=InvocationStatus.FAILED, tool=tool.id, message=message, error_status=500)
         self._audit(
@@ -167,20 +236,69 @@ class Gate:
         )  # fmt: skip
         return Outcome(status=InvocationStatus.DONE, tool=tool.id, result=result, message=f"{tool.name} done")
 
-    async def run_approved(self, session: AsyncSession, approval: Approval, requester: Caller) -> Outcome:
-        """Run an approval that was just moved to ``approved``: exactly its stored args, once.
+    async def run_approved(self, session: AsyncSession, approval: Approval, *, approver: Caller) -> Outcome:
+        """Run an approval that was just moved to ``approved``: exactly its stored args, once, under today's rules.
 
-        The tool is resolved again (it may have been removed since), the args hash re-checked and
-        the args re-validated against the tool's current schema; any mismatch fails the approval
-        with a clear error instead of running something else than what was approved.
+        Before anything runs: the keyed digest is checked (args, tool, door and requester unchanged),
+        the tool is resolved again (it may have been removed) and the args re-validated against its
+        current schema, the requester must still be active and hold every involved tool's role, the
+        approver must still be active and an approver, and no involved tool may be set to ``never``.
+
+        Raises:
+            ToolError: any of these checks failed; the message says which (nothing ran).
         """
-        if sha256_of(approval.args) != approval.args_sha256:
+        if not digest_matches(self.settings.secret, approval):
             raise ToolError(f"approval #{approval.id}: the stored arguments no longer match their hash; not run")
         tool = self.registry.resolve(approval.tool_id, approval.org_id)
         tool.validate_args(approval.args)
+        requester = await self._current_requester(session, approval)
+        await self._check_approver(session, approval, approver)
+        involved = [self.registry.resolve(approval.via_tool_id, approval.org_id)] if approval.via_tool_id else []
+        involved += [tool, *(t for t, _ in await self._targets(session, requester, tool, approval.args))]
+        for one in involved:
+            if not requester.can(one.min_role):
+                raise ToolError(
+                    f"approval #{approval.id}: the requester {approval.requester_label} is now "
+                    f"{requester.role.value} and {one.name} needs {one.min_role.value} or above; not run"
+                )
+        policies = await policies_for(session, approval.org_id, involved)
+        for one in involved:
+            if policies[one.id].mode is PolicyMode.NEVER:
+                raise ToolError(
+                    f"approval #{approval.id}: {one.name} is now not allowed by policy "
+                    f"({policies[one.id].reason}); not run"
+                )
         return await self._execute(
-            session, requester, tool, approval.args, approval.args_sha256, approval_id=approval.id
+            session, requester, tool, approval.args, sha256_of(approval.args), approval_id=approval.id
         )
+
+    async def _current_requester(self, session: AsyncSession, approval: Approval) -> Caller:
+        """The requester as they are now: their current role, or a refusal when they were disabled."""
+        role = Role(approval.requester_role)
+        for user_id in (approval.requester_user_id, approval.on_behalf_of_user_id):
+            if user_id is None:
+                continue
+            user = await session.get(User, user_id)
+            if user is None or user.disabled or user.org_id != approval.org_id:
+                raise ToolError(f"approval #{approval.id}: requester disabled ({approval.requester_label}); not run")
+            role = min(role, user.role, key=lambda r: r.rank)
+        return Caller(
+            user_id=approval.requester_user_id,
+            label=approval.requester_label,
+            role=role,
+            org_id=approval.org_id,
+            kind=CallerKind(approval.requested_via),
+            on_behalf_of_user_id=approval.on_behalf_of_user_id,
+        )
+
+    @staticmethod
+    async def _check_approver(session: AsyncSession, approval: Approval, approver: Caller) -> None:
+        """The approver must still be an active user holding the approver role."""
+        if approver.user_id is None:
+            return
+        user = await session.get(User, approver.user_id)
+        if user is None or user.disabled or not user.role.at_least(Role.APPROVER):
+            raise ToolError(f"approval #{approval.id}: approver {approver.label} is disabled or no longer an approver")
 
     def _audit(
         self,

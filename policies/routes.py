@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
 from policies import approvals as approvals_service
@@ -26,7 +27,8 @@ STATUS_CODES = {
 def outcome_response(outcome: Outcome) -> JSONResponse:
     """The HTTP shape of a pipeline outcome (a failed run answers the status of its error)."""
     code = STATUS_CODES.get(outcome.status, outcome.error_status or 400)
-    return JSONResponse(outcome.model_dump(mode="json", exclude_none=True), status_code=code)
+    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after is not None else None
+    return JSONResponse(outcome.model_dump(mode="json", exclude_none=True), status_code=code, headers=headers)
 
 
 @router.get("/tools", response_model=list[ToolOut])
@@ -97,7 +99,7 @@ async def list_approvals(
 
 
 @router.get("/approvals/{approval_id}", response_model=ApprovalOut, tags=["approvals"])
-async def get_approval(approval_id: int, session: SessionDep, caller: ApiCallerDep) -> ApprovalOut:
+async def get_approval(approval_id: Id, session: SessionDep, caller: ApiCallerDep) -> ApprovalOut:
     """One approval."""
     return ApprovalOut.of(await approvals_service.get_approval(session, caller.org_id, approval_id))
 
@@ -111,7 +113,7 @@ def _decided(approval: Approval) -> JSONResponse:
 
 @router.post("/approvals/{approval_id}/approve", response_model=ApprovalOut, tags=["approvals"], responses={409: {}})
 async def approve(
-    approval_id: int, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    approval_id: Id, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Approve and run the exact approved arguments (approver/admin; never your own request)."""
     return _decided(
@@ -121,7 +123,7 @@ async def approve(
 
 @router.post("/approvals/{approval_id}/deny", response_model=ApprovalOut, tags=["approvals"], responses={409: {}})
 async def deny(
-    approval_id: int, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    approval_id: Id, body: DecisionRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Deny a pending request (approver/admin; never your own request)."""
     return _decided(

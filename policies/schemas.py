@@ -101,8 +101,9 @@ class ApprovalOut(BaseModel):
     id: int
     tool: str
     tool_name: str
+    via_tool: str | None = Field(description="the generic runner the request came through, if any")
     args: dict[str, Any]
-    args_sha256: str
+    args_digest: str = Field(description="HMAC-SHA256 binding tool, door, requester and args (checked before running)")
     reason: str
     requester: str
     requested_via: str
@@ -124,8 +125,9 @@ class ApprovalOut(BaseModel):
             id=a.id,
             tool=a.tool_id,
             tool_name=a.tool_name,
+            via_tool=a.via_tool_id,
             args=a.args,
-            args_sha256=a.args_sha256,
+            args_digest=a.args_digest,
             reason=a.reason,
             requester=a.requester_label,
             requested_via=a.requested_via,

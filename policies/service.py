@@ -14,10 +14,12 @@ from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
 from hub.core.errors import PermissionDenied
+from hub.core.events import session_bus
 from hub.core.registry import Tool
 from hub.core.roles import Role
 from policies.classifier import classify
 from policies.models import PolicyMode, PolicyOrigin, ToolPolicy
+from policies.voiding import fail_pending_for_tool
 
 
 async def _seed(session: AsyncSession, org_id: int, tools: Sequence[Tool]) -> None:
@@ -71,7 +73,10 @@ async def policy_for(session: AsyncSession, org_id: int, tool: Tool) -> ToolPoli
 async def set_policy(
     session: AsyncSession, *, caller: Caller, tool: Tool, mode: PolicyMode, note: str = ""
 ) -> ToolPolicy:
-    """An admin override of a tool's mode; audited with the old and new mode."""
+    """An admin override of a tool's mode; audited with the old and new mode.
+
+    Setting ``never`` fails the tool's pending approvals (and those asked through it) at once.
+    """
     if not caller.can(Role.ADMIN):
         raise PermissionDenied("only admins can change policies")
     policy = await policy_for(session, caller.org_id, tool)
@@ -91,11 +96,12 @@ async def set_policy(
         detail={"from": old.value, "to": mode.value, "note": note},
     )
     await session.flush()
+    await _fail_pending_if_never(session, caller, tool, policy)
     return policy
 
 
 async def reset_policy(session: AsyncSession, *, caller: Caller, tool: Tool) -> ToolPolicy:
-    """Drop an admin override: the tool goes back to the classifier's mode and reason."""
+    """Drop an admin override: the tool goes back to the classifier's mode and reason (``never`` fails its pending)."""
     if not caller.can(Role.ADMIN):
         raise PermissionDenied("only admins can change policies")
     policy = await policy_for(session, caller.org_id, tool)
@@ -114,4 +120,12 @@ async def reset_policy(session: AsyncSession, *, caller: Caller, tool: Tool) -> 
         detail={"from": old.value, "to": verdict.mode.value, "reset_to_classifier": True},
     )
     await session.flush()
+    await _fail_pending_if_never(session, caller, tool, policy)
     return policy
+
+
+async def _fail_pending_if_never(session: AsyncSession, caller: Caller, tool: Tool, policy: ToolPolicy) -> None:
+    if policy.mode is not PolicyMode.NEVER:
+        return
+    why = f"{tool.name} was set to never by policy ({policy.reason}); this request can no longer run"
+    await fail_pending_for_tool(session, session_bus(session), org_id=caller.org_id, tool_id=tool.id, why=why)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
-import time
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from hub.core.settings import Environment, Settings
 from hub.core.tenancy import create_organization
 from hub.main import create_app, load_models
 from hub.migrate import upgrade
+from tests.waiting import ThreadedServer
 
 load_models()
 # Cheap argon2 parameters keep the suite fast; production parameters are exercised by test_security.
@@ -42,6 +42,8 @@ PG_URL = os.environ.get("RMMHUB_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 SECRET = "test-secret-key-" + "x" * 40
 ARTIFACTS = Path(__file__).parent / "artifacts"
+#: Audit witness files of test hubs: one per Settings, never the repository's ./var.
+WITNESS_DIR = Path(tempfile.mkdtemp(prefix="rmmhub-witness-"))
 
 
 def _pg_admin(sql: str) -> None:
@@ -99,6 +101,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "scheduler_enabled": False,
         "redis_url": None,
+        "audit_witness": WITNESS_DIR / f"{uuid.uuid4().hex}.log",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -230,21 +233,14 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """Run the hub on a real loopback port for browsers, agents and WebSocket clients."""
-    import uvicorn
+    """Run the hub on a real loopback port for browsers, agents and WebSocket clients.
 
+    Teardown returns only once the server, its lifespan and its background writers have ended.
+    """
     port = free_port()
     live_settings = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}")
     application = create_app(live_settings)
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-hub", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live hub did not start")
-        time.sleep(0.05)
+    server = ThreadedServer(application, port=port, name="live-hub", ws="websockets-sansio")
+    server.start()
     yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
-    server.should_exit = True
-    thread.join(timeout=15)
+    server.stop()

@@ -8,6 +8,7 @@ Helpers (available in every template):
 * ``badge(value)`` — a coloured pill for policy modes, approval statuses, roles and outcomes.
 * ``csrf_field(token)`` — the hidden ``csrf_token`` input every form carries.
 * ``static(path)`` / ``vendor(name)`` — URLs of local assets.
+* ``csp_nonce()`` — this response's Content-Security-Policy nonce, for the rare inline ``<script>``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from hub.core.db import utcnow
+from hub.core.security_headers import csp_nonce
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -135,7 +137,9 @@ def _build() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(age=age, until=until, isotime=isotime, pretty_json=pretty_json, short_hash=short_hash)
-    env.globals.update(badge=badge, csrf_field=csrf_field, static=static, vendor=vendor, escape=escape)
+    env.globals.update(
+        badge=badge, csrf_field=csrf_field, static=static, vendor=vendor, escape=escape, csp_nonce=csp_nonce
+    )
     return env
 
 

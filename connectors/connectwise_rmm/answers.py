@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.connectwise_rmm.errors import ConnectWiseError, NotFoundError
+from connectors.connectwise_rmm.errors import ConnectWiseError, NotFoundError, rest_status
 from connectors.connectwise_rmm.schemas import TaskRunReport
 from hub.core.errors import ToolError, ToolNotFoundError
+
+
+class UpstreamToolError(ToolError):
+    """A ConnectWise failure, answered to REST clients with the status it maps to (see ``errors``)."""
+
+    def __init__(self, message: str, *, status_code: int, retry_after: int | None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retry_after = retry_after
 
 
 def tool_error(exc: ConnectWiseError) -> ToolError:
     """An upstream failure as a tool error carrying ConnectWise's status, message and what to do next.
 
     The message is the client's rendering (``ConnectWise RMM returned HTTP 423: ... . <hint>``), so a
-    locked key, a missing scope or a wrong id reads the same in the UI, the API and the assistant.
+    locked key, a missing scope or a wrong id reads the same in the UI, the API and the assistant; the
+    HTTP status is :func:`~connectors.connectwise_rmm.errors.rest_status` (503 + ``Retry-After``, 502...).
     """
     if isinstance(exc, NotFoundError):
         return ToolNotFoundError(str(exc))
-    return ToolError(str(exc))
+    status, retry_after = rest_status(exc)
+    return UpstreamToolError(str(exc), status_code=status, retry_after=retry_after)
 
 
 def task_answer(

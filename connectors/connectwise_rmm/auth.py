@@ -7,15 +7,16 @@ request through the connection's own sender and kept in authlib's :class:`OAuth2
 ConnectWise locks a key (HTTP 423) that asks for many tokens, so each connection keeps exactly one
 token, shared by every concurrent call behind an ``asyncio.Lock``: it is minted once, re-minted
 shortly before it expires, and re-minted once when a call comes back 401 -- never per request.
-After a 423 the manager refuses to sign in again for ``lock_cooldown`` seconds without touching the
-network, so a retry storm cannot extend the lock.
+After a 423 no client signs in again with the same (API host, Client ID) for ``lock_cooldown``
+seconds (or ConnectWise's ``Retry-After``, if longer), and refused sign-ins back off: both are kept in
+:mod:`~connectors.connectwise_rmm.signin`, not on this object, so a reconnect (a new client) during
+the lock makes no token request and cannot extend it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
@@ -25,10 +26,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from connectors.connectwise_rmm.errors import (
     AuthenticationError,
-    KeyLockedError,
     ProtocolError,
     normalise_error,
 )
+from connectors.connectwise_rmm.retry import parse_retry_after
+from connectors.connectwise_rmm.signin import DEFAULT_LOCK_COOLDOWN, SIGN_IN_GUARD, SignInGuard
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class TokenManager:
             (two public scripts do; whether that yields every granted scope is undocumented).
         send: Sends a request with the connection's pacing and 429/503 retries (not auth).
         lock_cooldown: Seconds to refuse signing in after ConnectWise answered 423.
-        clock: Wall clock used for the lock cool-down (token expiry uses authlib's ``time.time``).
+        guard: Where lock cool-downs and sign-in back-off are kept (the process-wide one by default).
     """
 
     def __init__(
@@ -91,8 +93,8 @@ class TokenManager:
         client_secret: SecretStr,
         scopes: Sequence[str] = DEFAULT_SCOPES,
         send: SendFunc,
-        lock_cooldown: float = 300.0,
-        clock: Callable[[], float] = time.time,
+        lock_cooldown: float = DEFAULT_LOCK_COOLDOWN,
+        guard: SignInGuard | None = None,
     ) -> None:
         self._token_url = base_url.rstrip("/") + TOKEN_PATH
         self.client_id = client_id
@@ -100,11 +102,11 @@ class TokenManager:
         self.scopes = tuple(scopes)
         self._send = send
         self._lock_cooldown = lock_cooldown
-        self._clock = clock
+        self._guard = guard or SIGN_IN_GUARD
+        self._guard_key = SignInGuard.key(base_url, client_id)
         self._lock = asyncio.Lock()
         self._token: OAuth2Token | None = None
         self._leeway = MAX_REFRESH_LEEWAY
-        self._locked_until: float | None = None
         self.mint_count = 0
 
     def __repr__(self) -> str:
@@ -129,6 +131,7 @@ class TokenManager:
         Raises:
             AuthenticationError: The key or a requested scope was refused.
             KeyLockedError: ConnectWise locked the key (now, or within the cool-down).
+            SignInDeferredError: Recent sign-ins were refused; waiting before the next one.
         """
         access = self._usable()
         if access is not None:
@@ -173,12 +176,7 @@ class TokenManager:
         return body
 
     async def _mint(self) -> str:
-        now = self._clock()
-        if self._locked_until is not None and now < self._locked_until:
-            raise KeyLockedError(
-                f"not signing in again for {self._locked_until - now:.0f}s after ConnectWise locked the key",
-                status=423,
-            )
+        self._guard.check(self._guard_key)
         request = httpx.Request(
             "POST",
             self._token_url,
@@ -188,10 +186,13 @@ class TokenManager:
         response = await self._send(request)
         await response.aread()
         if response.status_code == 423:
-            self._locked_until = now + self._lock_cooldown
+            asked = parse_retry_after(response.headers.get("Retry-After"))
+            cooldown = self._guard.locked(self._guard_key, retry_after=asked, cooldown=self._lock_cooldown)
             self._token = None
-            raise normalise_error(response)
+            logger.warning("ConnectWise locked client %s; no sign-in for %.0fs", self.client_id, cooldown)
+            raise normalise_error(response, retry_after=cooldown)
         if response.status_code in (400, 401, 403):
+            self._guard.refused(self._guard_key)
             upstream = normalise_error(response)
             raise AuthenticationError(
                 f"the token request was refused ({upstream.message})",
@@ -206,7 +207,7 @@ class TokenManager:
         if response.is_error:
             raise normalise_error(response)
         self._token, self._leeway = _parse_token(response)
-        self._locked_until = None
+        self._guard.succeeded(self._guard_key)
         self.mint_count += 1
         logger.info(
             "minted a ConnectWise token for client %s (expires in %ss)",

@@ -5,6 +5,7 @@ Every failure the client raises is a :class:`ConnectWiseError`::
     ConnectWiseError                  any upstream failure; carries status, message, code, upstream_body
     ├── AuthenticationError           401/403 (after one token re-mint), or the token endpoint refused the key
     ├── KeyLockedError                423: ConnectWise locked the API key for signing in too often
+    ├── SignInDeferredError           not sent: the last sign-ins were refused, we wait before the next
     ├── RateLimitedError              429 after the retries were used up
     ├── NotFoundError                 404
     ├── ValidationError               400/422: the request was refused as invalid
@@ -14,11 +15,18 @@ Every failure the client raises is a :class:`ConnectWiseError`::
 
 ConnectWise's backend services do not agree on an error body (reference §5). :func:`normalise_error`
 turns any of them into one of the classes above, keeping the upstream status, message and code.
+
+What a REST client of the hub sees (:func:`rest_status`): a locked key, a rate limit or a deferred
+sign-in is ``503`` with ``Retry-After`` (try again later); ConnectWise failing (5xx), timing out, being
+unreachable or answering nonsense is ``502``; a missing resource ``404``; a request ConnectWise
+refused as invalid ``400``; the hub's stored key refused ``502`` (the request was fine, the upstream
+would not take our credentials).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx
@@ -51,6 +59,8 @@ class ConnectWiseError(Exception):
     """
 
     default_hint: str = ""
+    #: Seconds to wait before trying again, when known (locks, rate limits, deferred sign-ins).
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -88,7 +98,11 @@ class AuthenticationError(ConnectWiseError):
 
 
 class KeyLockedError(ConnectWiseError):
-    """ConnectWise temporarily locked the API key because it asked for tokens too often (423)."""
+    """ConnectWise temporarily locked the API key because it asked for tokens too often (423).
+
+    Attributes:
+        retry_after: Seconds until the hub signs in again with this key.
+    """
 
     default_hint = (
         "ConnectWise has temporarily locked this API key because it requested access tokens too often. "
@@ -96,6 +110,27 @@ class KeyLockedError(ConnectWiseError):
         "integration) signs in with the same Client ID. If the lock persists, generate a new API key in "
         "Asio (Integrations > API Access) and update the connection"
     )
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class SignInDeferredError(ConnectWiseError):
+    """Not signed in: recent sign-ins with this Client ID were refused, and the hub waits between tries.
+
+    Attributes:
+        retry_after: Seconds until the next sign-in is allowed.
+    """
+
+    default_hint = (
+        "Check the Client ID, API key and region before trying again; the hub spaces out refused sign-ins "
+        "so that ConnectWise does not lock the key"
+    )
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
 
 
 class RateLimitedError(ConnectWiseError):
@@ -232,4 +267,22 @@ def normalise_error(response: httpx.Response, *, retry_after: float | None = Non
     kwargs: dict[str, Any] = {"status": response.status_code, "code": code, "upstream_body": text or None}
     if cls is RateLimitedError:
         return RateLimitedError(message, retry_after=retry_after, **kwargs)
+    if cls is KeyLockedError:
+        return KeyLockedError(message, retry_after=retry_after, **kwargs)
     return cls(message, **kwargs)
+
+
+#: ``Retry-After`` sent when ConnectWise said nothing: a lock lasts minutes, a rate limit less.
+DEFAULT_RETRY_AFTER = {423: 300, 429: 60}
+
+
+def rest_status(exc: ConnectWiseError) -> tuple[int, int | None]:
+    """The HTTP status (and ``Retry-After`` seconds, for 503) a REST client of the hub gets for ``exc``."""
+    if isinstance(exc, KeyLockedError | RateLimitedError | SignInDeferredError):
+        default = DEFAULT_RETRY_AFTER[429 if isinstance(exc, RateLimitedError) else 423]
+        return 503, max(1, math.ceil(exc.retry_after)) if exc.retry_after is not None else default
+    if isinstance(exc, NotFoundError):
+        return 404, None
+    if isinstance(exc, ValidationError):
+        return 400, None
+    return 502, None

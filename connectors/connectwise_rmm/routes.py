@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -32,12 +32,25 @@ def get_manager(hub: HubDep) -> ConnectionManager:
 ManagerDep = Annotated[ConnectionManager, Depends(get_manager)]
 
 
-@router.post("", response_model=ConnectResult, responses={400: {"model": ConnectResult}})
+def _answer(result: ConnectResult | DiscoveryResult) -> JSONResponse:
+    headers = {"Retry-After": str(result.retry_after)} if result.retry_after is not None else None
+    return JSONResponse(result.model_dump(mode="json"), status_code=result.http_status, headers=headers)
+
+
+UPSTREAM_FAILURES: dict[int | str, dict[str, Any]] = {
+    502: {"model": ConnectResult, "description": "ConnectWise failed, timed out or was unreachable"},
+    503: {"model": ConnectResult, "description": "ConnectWise locked or rate-limited the key; see Retry-After"},
+}
+
+
+@router.post("", response_model=ConnectResult, responses={400: {"model": ConnectResult}, **UPSTREAM_FAILURES})
 async def connect(body: ConnectRequest, session: SessionDep, admin: AdminDep, manager: ManagerDep) -> JSONResponse:
     """Authenticate with the Client ID and API key, store them encrypted, register the tools.
 
-    200 ``{"status": "connected", "message", "tools_registered", ...}``; 400 ``{"status": "error",
-    "message"}`` with ConnectWise's exact reason, and nothing stored.
+    200 ``{"status": "connected", "message", "tools_registered", ...}``; on failure ``{"status": "error",
+    "message"}`` with ConnectWise's exact reason, and nothing stored: 400 when the credentials were refused,
+    503 with ``Retry-After`` when the key is locked or rate-limited (no token is requested during a lock),
+    502 when ConnectWise failed, timed out or could not be reached.
     """
     result = await service.connect(
         session,
@@ -47,7 +60,7 @@ async def connect(body: ConnectRequest, session: SessionDep, admin: AdminDep, ma
         client_secret=body.client_secret,
         region=body.region,
     )
-    return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.status == "connected" else 400)
+    return _answer(result)
 
 
 @router.get("", response_model=ConnectionOut)
@@ -62,9 +75,16 @@ async def disconnect(session: SessionDep, admin: AdminDep, manager: ManagerDep) 
     return await service.disconnect(session, manager, caller=admin.caller(CallerKind.API))
 
 
-@router.post("/rediscover", response_model=DiscoveryResult, responses={502: {"model": DiscoveryResult}})
+@router.post(
+    "/rediscover",
+    response_model=DiscoveryResult,
+    responses={
+        502: {"model": DiscoveryResult, "description": "ConnectWise refused, failed or was unreachable"},
+        503: {"model": DiscoveryResult, "description": "ConnectWise locked or rate-limited the key; see Retry-After"},
+    },
+)
 async def rediscover(session: SessionDep, admin: AdminDep, manager: ManagerDep) -> JSONResponse:
     """Re-list the tenant's shell scripts now: counts of script tools added, updated and removed."""
     caller = admin.caller(CallerKind.API)
     result = await service.rediscover(session, manager, org_id=caller.org_id, actor=caller.actor)
-    return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.status == "ok" else 502)
+    return _answer(result)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.discovery import DiscoveryReport, apply_discovery, persisted_scripts
-from connectors.connectwise_rmm.errors import AuthenticationError, ConnectWiseError, KeyLockedError
+from connectors.connectwise_rmm.errors import AuthenticationError, ConnectWiseError, KeyLockedError, rest_status
 from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
 from connectors.connectwise_rmm.regions import Region
@@ -127,7 +127,9 @@ async def connect(
         message = str(exc) + (". The existing connection was kept unchanged" if kept else "")
         _audit(session, caller.actor, caller.org_id, "failed",
                {"action": "connect", "client_id": client_id, "region": region.value, "error": str(exc)})  # fmt: skip
-        return ConnectResult(status="error", message=message)
+        # Refused credentials are the request's fault (400); a lock, an outage or a time-out is not.
+        http_status, retry_after = (400, None) if isinstance(exc, AuthenticationError) else rest_status(exc)
+        return ConnectResult(status="error", message=message, http_status=http_status, retry_after=retry_after)
 
     listing: list[ShellScript] | None = None
     discovery_error: str | None = None
@@ -264,7 +266,10 @@ async def rediscover(
         _audit(session, actor, org_id, "failed", {"action": "rediscover", "error": str(exc)})
         await session.flush()
         _after_commit_reload(session, manager, org_id)
-        return DiscoveryResult(status="error", message=connection.last_error)
+        http_status, retry_after = rest_status(exc)
+        return DiscoveryResult(
+            status="error", message=connection.last_error, http_status=http_status, retry_after=retry_after
+        )
     report: DiscoveryReport = await apply_discovery(session, connection=connection, scripts=listing, gate=manager.gate)
     connection.status, connection.last_error, connection.updated_at = ConnectionStatus.CONNECTED, None, utcnow()
     counts = report.counts()

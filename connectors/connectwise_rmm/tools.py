@@ -15,16 +15,18 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
 
 from connectors.connectwise_rmm.answers import task_answer, tool_error
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.errors import ConnectWiseError
+from connectors.connectwise_rmm.models import CWScript
 from connectors.connectwise_rmm.schemas import IdRef, TaskRunReport, TicketCreate
 from connectors.connectwise_rmm.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
-from connectors.connectwise_rmm.script_tools import SOURCE
+from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from hub.core.db import utcnow
 from hub.core.errors import ToolError
-from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 
 if TYPE_CHECKING:
@@ -293,6 +295,20 @@ async def run_task(cw: ConnectWiseClient, args: RunTaskArgs, wait: float, poll: 
     return task_answer(args.name or args.template_id, args.template_id, endpoints, args.company_id, report)
 
 
+async def run_task_targets(ctx: ToolContext, args: RunTaskArgs) -> list[PolicyTarget]:
+    """The script's own ``cw-rmm-script-*`` tool governs running its template through ``cw-rmm-run-task``."""
+    stmt = select(CWScript.slug).where(CWScript.org_id == ctx.org_id, CWScript.template_id == args.template_id)
+    slugs = sorted(set((await ctx.session.execute(stmt)).scalars()))
+    target: dict[str, Any] = {"parameters": args.parameters, "targetType": args.targetType}
+    if args.targetType == "COMPANY":
+        target["company_id"] = args.company_id
+    else:
+        target["endpoint_ids"] = args.endpoint_ids
+    if args.wait_seconds is not None:
+        target["wait_seconds"] = args.wait_seconds
+    return [PolicyTarget(tool_id=f"{SOURCE}:{SCRIPT_PREFIX}{slug}", args=dict(target)) for slug in slugs]
+
+
 @dataclass(frozen=True)
 class StaticTool:
     """One row of the static tool table."""
@@ -303,6 +319,7 @@ class StaticTool:
     category: str
     write: bool = False
     scopes: tuple[str, ...] = ()
+    targets: Callable[[ToolContext, Any], Awaitable[list[PolicyTarget]]] | None = None
 
 
 STATIC_TOOLS: tuple[StaticTool, ...] = (
@@ -318,7 +335,7 @@ STATIC_TOOLS: tuple[StaticTool, ...] = (
     StaticTool("cw-rmm-list-shell-scripts", NoArgs, list_shell_scripts, "automation"),
     StaticTool("cw-rmm-list-tasks", NoArgs, list_tasks, "automation"),
     StaticTool("cw-rmm-get-tasks-summary", TasksSummaryArgs, get_tasks_summary, "automation"),
-    StaticTool("cw-rmm-run-task", RunTaskArgs, run_task, "automation", write=True),
+    StaticTool("cw-rmm-run-task", RunTaskArgs, run_task, "automation", write=True, targets=run_task_targets),
     StaticTool("cw-rmm-get-task-results", TaskResultsArgs, get_task_results, "automation"),
     StaticTool("cw-rmm-list-tickets", TicketsArgs, list_tickets, "tickets", scopes=(TICKETS_READ,)),
     StaticTool("cw-rmm-get-ticket", TicketArgs, get_ticket, "tickets", scopes=(TICKETS_READ,)),
@@ -368,6 +385,7 @@ def static_tools(manager: ConnectionManager, org_id: int) -> list[Tool]:
             org_id=org_id,
             title=spec.name.removeprefix("cw-rmm-").replace("-", " ").capitalize(),
             category=spec.category,
+            policy_targets=spec.targets,
         )
         for spec in STATIC_TOOLS
     ]

@@ -8,15 +8,27 @@
     ``PermissionDenied``      - the caller's role is too low (403)
     ``NotFound``              - a record addressed by id does not exist (404)
     ``Conflict``              - a state transition is not allowed now (409)
+
+Anything else is a bug: the last-resort handler (and the gate, for a crashing tool handler) logs
+its traceback under an :func:`error_id` and answers with that id only, never the exception text.
 """
 
 from __future__ import annotations
+
+import secrets
+
+
+def error_id() -> str:
+    """A short reference tying an unexpected error's answer to its traceback in the log."""
+    return secrets.token_hex(6)
 
 
 class RmmHubError(Exception):
     """Base of every expected error; ``message`` is safe to show to the user."""
 
     status_code = 400
+    #: Seconds after which trying again may succeed (sent as ``Retry-After``), when the error says so.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -11,11 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.db import after_commit
@@ -24,6 +29,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REDIS_CHANNEL = "rmmhub:events"
 SUBSCRIBER_QUEUE_SIZE = 1000
+RESYNC_TOPIC = "bus.resynced"  # delivered locally after the Redis subscription was restored
+PING_SECONDS = 5.0
+RECONNECT_MIN_SECONDS = 0.1
+RECONNECT_MAX_SECONDS = 5.0
+
+
+class BusState(StrEnum):
+    """What ``/healthz`` reports: ``disconnected`` means events from other replicas are not arriving."""
+
+    IN_PROCESS = "in-process"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
 
 
 class Event(BaseModel):
@@ -43,6 +60,11 @@ class EventBus(Protocol):
 
     def subscribe(self, *prefixes: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
         """Receive events whose topic starts with one of ``prefixes`` (all events when none)."""
+        ...
+
+    @property
+    def state(self) -> BusState:
+        """Whether events from other replicas arrive."""
         ...
 
     async def start(self) -> None:
@@ -97,6 +119,10 @@ class InProcessBus:
         finally:
             self._subscriptions.discard(sub)
 
+    @property
+    def state(self) -> BusState:
+        return BusState.IN_PROCESS
+
     async def start(self) -> None:
         return None
 
@@ -105,52 +131,125 @@ class InProcessBus:
 
 
 class RedisBus(InProcessBus):
-    """Crosses replicas through one Redis pub/sub channel; local delivery happens on receipt."""
+    """Crosses replicas through one Redis pub/sub channel; local delivery happens on receipt.
 
-    def __init__(self, url: str, channel: str = DEFAULT_REDIS_CHANNEL) -> None:
+    The subscriber heals: when its connection drops (a Redis restart, ``CLIENT KILL``, a dead
+    network, found by a ping every ``ping_seconds``) it logs, reports :attr:`state` disconnected
+    and reconnects with exponential back-off and jitter (``RECONNECT_MIN_SECONDS`` doubling up to
+    ``RECONNECT_MAX_SECONDS``). Once subscribed again it logs how long it was down and delivers
+    :data:`RESYNC_TOPIC` locally, so subscribers catch up with what they may have missed (pending
+    commands of connected agents, cached state). A publish that cannot reach Redis is delivered
+    to this replica's subscribers and logged, never raised into the request that committed it.
+    """
+
+    def __init__(self, url: str, channel: str = DEFAULT_REDIS_CHANNEL, *, ping_seconds: float = PING_SECONDS) -> None:
         super().__init__()
         self._url = url
         self._channel = channel
+        self._ping_seconds = ping_seconds
         self._redis: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._state = BusState.DISCONNECTED
+        # One name per bus instance, so an operator (or a test) can find this replica's connections.
+        self.client_name = f"rmmhub-bus:{re.sub(r'[^A-Za-z0-9:_.-]', '_', channel)}:{uuid.uuid4().hex[:8]}"
+        self.last_outage_seconds: float | None = None
+
+    @property
+    def state(self) -> BusState:
+        return self._state
 
     async def start(self) -> None:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(self._url)
+        self._redis = Redis.from_url(
+            self._url, client_name=self.client_name, socket_connect_timeout=2, socket_timeout=5
+        )
         await self._redis.ping()
         self._reader = asyncio.create_task(self._read(), name="redis-event-bus")
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def _read(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        self._ready.set()
+        loop = asyncio.get_running_loop()
+        delay, lost_at = RECONNECT_MIN_SECONDS, None
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                self._state = BusState.CONNECTED
+                self._ready.set()
+                if lost_at is not None:
+                    self.last_outage_seconds = loop.time() - lost_at
+                    log.warning("event bus: resubscribed to Redis %s after %.2f s; resynchronising",
+                                self._channel, self.last_outage_seconds)  # fmt: skip
+                    self.deliver_locally(Event(topic=RESYNC_TOPIC, data={"outage_seconds": self.last_outage_seconds}))
+                    lost_at = None
+                delay = RECONNECT_MIN_SECONDS
+                await self._listen(pubsub)
+            except (RedisError, OSError, _Stale) as exc:
+                if lost_at is None:
+                    lost_at = loop.time()
+                    self._state = BusState.DISCONNECTED
+                    log.warning("event bus: lost the Redis subscription to %s (%s); reconnecting", self._channel, exc)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # redis-py may swallow a cancel inside aclose()
+                raise asyncio.CancelledError
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    async def _listen(self, pubsub: Any) -> None:
+        loop = asyncio.get_running_loop()
+        heard = pinged = loop.time()
+        while True:
+            message = await pubsub.get_message(timeout=self._ping_seconds)
+            now = loop.time()
+            if message is not None:
+                heard = now
+                if message.get("type") == "message":
+                    self._receive(message["data"])
+            if now - heard > 3 * self._ping_seconds:
+                raise _Stale(f"no answer from Redis for {now - heard:.1f} s")
+            if now - pinged >= self._ping_seconds:
+                await pubsub.ping()
+                pinged = now
+
+    def _receive(self, data: bytes) -> None:
         try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                try:
-                    event = Event.model_validate_json(message["data"])
-                except ValidationError as exc:
-                    log.warning("ignored a malformed event on %s: %s", self._channel, exc)
-                    continue
-                self.deliver_locally(event)
-        finally:
-            await pubsub.aclose()
+            event = Event.model_validate_json(data)
+        except ValidationError as exc:
+            log.warning("ignored a malformed event on %s: %s", self._channel, exc)
+            return
+        self.deliver_locally(event)
 
     async def publish(self, event: Event) -> None:
-        await self._redis.publish(self._channel, event.model_dump_json())
+        try:
+            await self._redis.publish(self._channel, event.model_dump_json())
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "event bus: could not publish %s to Redis (%s); delivered on this replica only", event.topic, exc
+            )
+            self.deliver_locally(event)
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        reader, self._reader = self._reader, None
+        while reader is not None and not reader.done():  # bounded: one cancel per second until it ends
+            reader.cancel()
+            await asyncio.wait({reader}, timeout=1)
+        if reader is not None and not reader.cancelled() and reader.exception() is not None:
+            log.error("event bus: the Redis reader had failed: %r", reader.exception())
         if self._redis is not None:
-            await self._redis.aclose()
+            with contextlib.suppress(RedisError, OSError):  # a dead Redis does not hold up shutdown
+                await self._redis.aclose()
+            self._redis = None
+        self._state = BusState.DISCONNECTED
         await super().stop()
+
+
+class _Stale(Exception):
+    """The subscription stopped answering pings."""
 
 
 def create_bus(redis_url: str | None, channel: str = DEFAULT_REDIS_CHANNEL) -> EventBus:

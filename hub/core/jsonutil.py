@@ -23,3 +23,10 @@ def preview(value: Any, limit: int = 4096) -> Any:
     if len(text.encode()) <= limit:
         return value
     return {"truncated": True, "bytes": len(text.encode()), "head": text[:limit]}
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters with a marker saying how much went (for echoed input)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"

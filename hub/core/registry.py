@@ -9,7 +9,7 @@ whenever they do. Nothing here decides *whether* a tool may run: that is the pol
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.core.caller import Caller
 from hub.core.errors import ToolArgumentError, UnknownToolError
+from hub.core.jsonutil import clip
 from hub.core.roles import Role
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
 LLM_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 SOURCE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+#: How much of an offending value, and of a whole problem, an error message may echo back.
+ECHO_LIMIT = 80
+PROBLEM_LIMIT = 400
 
 
 class ToolAnnotations(BaseModel):
@@ -62,6 +66,23 @@ ToolHandler = Callable[[ToolContext, dict[str, Any]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
+class PolicyTarget:
+    """A tool whose policy also governs one call of another tool, because the call runs what it does.
+
+    A generic runner (``rmm-run-script`` naming a script) declares the script's own tool as its
+    target, so the script's policy applies whichever door the request comes through. ``args`` are
+    the arguments that tool would take for the same work; when the target's policy is the one that
+    asks for approval, the approval is recorded (and later run) against that tool with them.
+    """
+
+    tool_id: str
+    args: dict[str, Any] | None = None
+
+
+PolicyTargets = Callable[[ToolContext, dict[str, Any]], Awaitable[Sequence[PolicyTarget]]]
+
+
+@dataclass(frozen=True)
 class Tool:
     """A registered action.
 
@@ -76,6 +97,8 @@ class Tool:
         org_id: set for tools that exist only in one organisation (a tenant's scripts).
         title: a short human title for pages.
         category: a grouping for pages (devices, scripts, tickets, ...).
+        policy_targets: for tools that run other tools' work (generic runners), how to find those
+            tools for given (validated) args; the gate applies the strictest policy among them all.
     """
 
     source: str
@@ -88,6 +111,7 @@ class Tool:
     org_id: int | None = None
     title: str = ""
     category: str = ""
+    policy_targets: PolicyTargets | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not LLM_NAME.match(self.name):
@@ -113,8 +137,16 @@ class Tool:
         if errors:
             first = errors[0]
             path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
-            raise ToolArgumentError(self.id, path, first.message)
+            raise ToolArgumentError(self.id, clip(path), _problem(first.message, first.instance))
         return args
+
+
+def _problem(message: str, instance: Any) -> str:
+    """A validator's message with the offending value shortened: errors never echo large input back."""
+    shown = repr(instance)
+    if len(shown) > ECHO_LIMIT:
+        message = message.replace(shown, clip(shown, ECHO_LIMIT))
+    return clip(message, PROBLEM_LIMIT)
 
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
@@ -132,20 +164,32 @@ def model_tool(
     org_id: int | None = None,
     title: str = "",
     category: str = "",
+    policy_targets: Callable[[ToolContext, ArgsT], Awaitable[Sequence[PolicyTarget]]] | None = None,
 ) -> Tool:
     """Build a :class:`Tool` whose arguments are a pydantic model (schema derived from it).
 
     The description defaults to the handler's docstring (the docstring *is* the tool description).
     """
 
-    async def _run(ctx: ToolContext, raw: dict[str, Any]) -> Any:
+    def _parse(raw: dict[str, Any]) -> ArgsT:
         try:
-            parsed = args_model.model_validate(raw)
+            return args_model.model_validate(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
             path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-            raise ToolArgumentError(f"{source}:{name}", path, err["msg"]) from exc
-        return await handler(ctx, parsed)
+            raise ToolArgumentError(f"{source}:{name}", clip(path), clip(err["msg"], PROBLEM_LIMIT)) from exc
+
+    async def _run(ctx: ToolContext, raw: dict[str, Any]) -> Any:
+        return await handler(ctx, _parse(raw))
+
+    targets: PolicyTargets | None = None
+    if policy_targets is not None:
+        resolve_targets = policy_targets
+
+        async def _targets(ctx: ToolContext, raw: dict[str, Any]) -> Sequence[PolicyTarget]:
+            return await resolve_targets(ctx, _parse(raw))
+
+        targets = _targets
 
     doc = description or (handler.__doc__ or "").strip()
     if not doc:
@@ -161,6 +205,7 @@ def model_tool(
         org_id=org_id,
         title=title or name,
         category=category,
+        policy_targets=targets,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -14,7 +14,9 @@ from hub import __version__
 from hub.core import audit
 from hub.core.audit import AuditEntry
 from hub.core.auth.service import authenticate, end_session, start_session
+from hub.core.bounds import Id
 from hub.core.deps import SESSION_COOKIE, AdminDep, HubDep, PrincipalDep, SessionDep, SettingsDep
+from hub.core.events import BusState
 
 router = APIRouter()
 
@@ -22,17 +24,24 @@ router = APIRouter()
 class Health(BaseModel):
     """Answer of ``GET /healthz``."""
 
-    status: str
+    status: Literal["ok", "degraded"]
     database: str
+    bus: BusState
     version: str
 
 
 @router.get("/healthz", response_model=Health, tags=["health"])
 async def healthz(hub: HubDep) -> Health:
-    """Liveness and database reachability."""
+    """Liveness, database reachability and the event bus: ``degraded`` while Redis is disconnected.
+
+    A degraded replica still serves its own agents and users (commands reach its sockets at the
+    next check-in at the latest), so the answer stays 200; monitoring alerts on ``status``.
+    """
     async with hub.db.sessionmaker() as session:
         await session.execute(text("SELECT 1"))
-    return Health(status="ok", database=hub.db.dialect, version=__version__)
+    bus = hub.bus.state
+    status: Literal["ok", "degraded"] = "degraded" if bus is BusState.DISCONNECTED else "ok"
+    return Health(status=status, database=hub.db.dialect, bus=bus, version=__version__)
 
 
 class LoginRequest(BaseModel):
@@ -51,7 +60,7 @@ class Me(BaseModel):
     username: str
     display_name: str
     role: str
-    org_id: int
+    org_id: Id
     csrf_token: str
 
 
@@ -60,8 +69,11 @@ async def api_login(body: LoginRequest, request: Request, session: SessionDep, s
     """Sign in with a password; sets the session cookie and returns the CSRF token to send back."""
     ip = request.client.host if request.client else "unknown"
     result = await authenticate(session, username=body.username, password=body.password, ip=ip, settings=settings)
+    if result.retry_after is not None:
+        refused = {"status": "error", "message": result.error}
+        return JSONResponse(refused, status_code=429, headers={"Retry-After": str(result.retry_after)})
     if result.user is None:
-        return JSONResponse({"status": "error", "message": result.error}, status_code=429 if result.throttled else 401)
+        return JSONResponse({"status": "error", "message": result.error}, status_code=401)
     token, web = await start_session(
         session, result.user, settings=settings, ip=ip, user_agent=request.headers.get("user-agent")
     )
@@ -119,7 +131,7 @@ class AuditOut(BaseModel):
     via: str
     event: str
     tool: str | None
-    approval_id: int | None
+    approval_id: Id | None
     args_sha256: str | None
     outcome: str
     detail: Any
@@ -132,7 +144,7 @@ async def list_audit(
     principal: PrincipalDep,
     tool: str | None = None,
     event: str | None = None,
-    before_id: int | None = None,
+    before_id: Id | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditOut]:
     """Audit entries of the caller's organisation, newest first."""
@@ -171,10 +183,11 @@ class VerifyOut(BaseModel):
     unsealed: int
     first_bad_seq: int | None
     problem: str
+    checkpoint_seq: int | None = Field(description="seq of the latest signed checkpoint in the witness file")
 
 
 @router.get("/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"])
 async def verify_audit(session: SessionDep, admin: AdminDep, settings: SettingsDep) -> VerifyOut:
-    """Recompute the audit hash chain (admin)."""
-    report = await audit.verify(session, settings.secret)
+    """Recompute the audit hash chain and compare it with the latest signed checkpoint (admin; read-only)."""
+    report = await audit.verify_against_witness(session, settings)
     return VerifyOut(**report.__dict__)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/rmmhub.db"
 #: Keys that appear in documentation or examples: refused outside dev mode.
@@ -51,11 +53,40 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = Field(
         default=None, description="Secure cookie flag; by default on whenever the public URL is https"
     )
-    login_max_failures: int = Field(default=5, ge=1)
-    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body accepted outside the agent API (413 past it)"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="wrong passwords per (username, client address) before delays begin"
+    )
+    login_lockout_minutes: float = Field(default=15.0, gt=0, description="longest delay between two attempts")
+    login_first_delay_seconds: float = Field(default=30.0, gt=0, description="first delay; doubles per failure")
+    login_window_minutes: float = Field(default=60.0, gt=0, description="failures older than this are forgotten")
+    login_address_max_failures: int = Field(
+        default=50, ge=1, description="wrong passwords from one client address (any username) within the window"
+    )
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list, description="proxies whose X-Forwarded-For/-Proto are believed (comma list, CIDR)"
+    )
+
+    audit_witness: Path = Field(
+        default=Path("./var/audit-witness.log"),
+        description="file outside the database where signed checkpoints of the audit chain head are appended",
+    )
+    audit_checkpoint_minutes: float = Field(default=5.0, gt=0, description="how often a checkpoint is appended")
+    audit_seal_grace_seconds: float = Field(
+        default=60.0, gt=0, description="audit rows unsealed for longer than this are reported as tampering"
+    )
 
     scheduler_enabled: bool = True
     assistant_model: str | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -6,8 +6,9 @@ found no unacknowledged commands. The bus keeps it honest across replicas: ``com
 clears a device's "nothing pending" mark (a per-device generation counter closes the race with
 a query in flight), ``device.status_changed`` updates the stored status and
 ``device.credentials_changed`` (rotation, revocation, uninstall) drops the device's entries.
-Entries also expire after ``ttl`` seconds, bounding staleness should an event be missed (a full
-subscriber queue, a change made by the CLI without a bus).
+After the Redis bus reconnects (``bus.resynced``) the whole cache is dropped. Entries also expire
+after ``ttl`` seconds, bounding staleness should an event be missed (a full subscriber queue, a
+change made by the CLI without a bus).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import contextlib
 import time
 from dataclasses import dataclass, replace
 
-from hub.core.events import EventBus
+from hub.core.events import RESYNC_TOPIC, EventBus
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
 from native_rmm.models.devices import DeviceStatus
 
@@ -83,6 +84,12 @@ class CheckinCache:
         at = self._no_pending.get(device_id)
         return at is not None and time.monotonic() - at <= self.ttl
 
+    def clear(self) -> None:
+        """Forget everything (the bus was down: any change may have been missed)."""
+        self._by_hash.clear()
+        self._hashes.clear()
+        self._no_pending.clear()
+
     def status_changed(self, device_id: int, status: DeviceStatus) -> None:
         for token_hash in self._hashes.get(device_id, set()):
             entry = self._by_hash.get(token_hash)
@@ -103,9 +110,12 @@ class CheckinCache:
             self._task = None
 
     async def _follow(self, bus: EventBus, ready: asyncio.Event) -> None:
-        async with bus.subscribe("command.queued", "device.status_changed", CREDENTIALS_TOPIC) as events:
+        async with bus.subscribe("command.queued", "device.status_changed", CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
             ready.set()
             async for event in events:
+                if event.topic == RESYNC_TOPIC:
+                    self.clear()
+                    continue
                 device_id = event.data.get("device_id")
                 if not isinstance(device_id, int):
                     continue

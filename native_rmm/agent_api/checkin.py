@@ -33,6 +33,19 @@ def _needs_database(entry: CachedDevice | None, request: CheckinRequest, *, no_p
     return request.pending_patches is not None and request.patches_hash != entry.patches_hash
 
 
+async def require_known_credential(plane: DevicePlane, credential: str) -> None:
+    """Refuse an unknown credential before the body is parsed (a cached one costs no database work).
+
+    Raises:
+        AgentRequestError: 401 unknown/revoked credential or uninstalled device.
+    """
+    if plane.cache.get(hash_token(credential)) is not None:
+        return
+    async with plane.db.transaction() as session:
+        if await credentials.authenticate(session, credential) is None:
+            raise invalid_credential()
+
+
 async def handle_checkin(plane: DevicePlane, *, credential: str, request: CheckinRequest) -> CheckinResponse:
     """Apply one check-in and answer with the commands the agent has not acknowledged yet.
 

@@ -89,8 +89,9 @@ async def enroll(request: Request) -> Response:
 async def checkin(request: Request) -> Response:
     """Metrics, inventory delta, changed lists in; unacknowledged commands out."""
     plane = plane_of(request)
-    version = protocol_version(request)
     credential = bearer(request)
+    await checkin_service.require_known_credential(plane, credential)
+    version = protocol_version(request)
     body = parse(CheckinRequest, await read_body(request, MAX_MESSAGE_BYTES))
     response = await checkin_service.handle_checkin(plane, credential=credential, request=body)
     return _json(response.model_dump_json(), version)
@@ -100,10 +101,11 @@ async def checkin(request: Request) -> Response:
 async def command_status(request: Request) -> Response:
     """The agent started a command."""
     plane = plane_of(request)
-    version = protocol_version(request)
-    body = parse(CommandStatusUpdate, await read_body(request, SMALL_BODY))
+    raw = await read_body(request, SMALL_BODY)
     async with plane.db.transaction() as session:
         device = await _device(session, request)
+        version = protocol_version(request)
+        body = parse(CommandStatusUpdate, raw)
         await commands.record_running(
             session, device_id=device.id, update_msg=body, grace_seconds=plane.settings.command_grace_seconds,
             bus=plane.bus,
@@ -115,10 +117,10 @@ async def command_status(request: Request) -> Response:
 async def command_result(request: Request) -> Response:
     """A command's outcome; the first one is kept, repeats are acknowledged (204) and dropped."""
     plane = plane_of(request)
-    version = protocol_version(request)
     raw = await read_body(request, MAX_MESSAGE_BYTES)
     async with plane.db.transaction() as session:
         device = await _device(session, request)
+        version = protocol_version(request)
         await commands.record_result(session, device_id=device.id, result=parse_result(raw), bus=plane.bus)
     return _empty(version)
 
@@ -127,10 +129,11 @@ async def command_result(request: Request) -> Response:
 async def deregister(request: Request) -> Response:
     """The agent is removing itself: credential revoked, device shown as uninstalled."""
     plane = plane_of(request)
-    version = protocol_version(request)
-    body = parse(DeregisterRequest, await read_body(request, SMALL_BODY))
+    raw = await read_body(request, SMALL_BODY)
     async with plane.db.transaction() as session:
         device = await _device(session, request)
+        version = protocol_version(request)
+        body = parse(DeregisterRequest, raw)
         await mark_uninstalled(session, device, reason=body.reason.value, bus=plane.bus)
     return _empty(version)
 
@@ -139,9 +142,9 @@ async def deregister(request: Request) -> Response:
 async def rotate_credential(request: Request) -> Response:
     """Issue a new device credential (the current one stays valid for the rotation grace period)."""
     plane = plane_of(request)
-    version = protocol_version(request)
     async with plane.db.transaction() as session:
         device = await _device(session, request)
+        version = protocol_version(request)
         plain = await enrollment.rotate(session, device, settings=plane.settings)
     answer = CredentialRotateResponse(
         device_id=str(device.id), device_credential=plain,

@@ -8,7 +8,10 @@ acknowledged (batched), ``command_status`` -> running, ``command_result`` -> sto
 with ``result_ack`` (repeats too), ``pong`` -> liveness (batched). A ping goes out every
 ``ws_ping_interval_seconds``; a socket that leaves one unanswered for two intervals is closed
 (1011). A result for a command that is not this device's gets an ``unknown_command`` error message
-and the socket stays open. A malformed message gets ``error`` and close 4400.
+and the socket stays open. A malformed message gets ``error`` and close 4400. A revoked credential closes the socket with
+4401 on whichever replica holds it (``native_rmm.commands.push``), and every status or result is
+checked against the credential in the transaction that stores it, so nothing is accepted from a
+credential once it is revoked.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class AgentSocket:
         self.conn: AgentConnection | None = None
         self._awaiting_nonce: str | None = None
         self._ping_sent = 0.0
+        self._credential = ""
 
     async def run(self) -> None:
         await self.ws.accept()
@@ -129,7 +133,10 @@ class AgentSocket:
         finally:
             conn.closed.set()
             self.plane.registry.unregister(conn)
-            await self._disconnected(conn)
+            try:
+                await self._disconnected(conn)
+            finally:
+                conn.ended.set()
 
     async def _handshake(self) -> tuple[int, int, int]:
         header = self.ws.headers.get(PROTOCOL_HEADER)
@@ -152,6 +159,7 @@ class AgentSocket:
         now = utcnow()
         async with self.plane.db.transaction() as session:
             device = await credentials.authenticate(session, hello.device_credential, now=now)
+            self._credential = hello.device_credential
             if device is None:
                 raise _refusal(
                     WS_CLOSE_UNAUTHORIZED, ErrorCode.INVALID_CREDENTIAL,
@@ -172,12 +180,7 @@ class AgentSocket:
             device.ws_connected, device.ws_connection_id = True, conn.connection_id
             device.ws_seen_at = device.last_seen_at = now
             away = device.status is not DeviceStatus.ONLINE
-            pending = await commands.pending_for_device(session, device_id=conn.device_id)
-            specs = [(c.id, c.status, commands.to_spec(c)) for c in pending]
-        for command_id, status, spec in specs:
-            conn.enqueue(command_message(spec))
-            if status is CommandStatus.QUEUED:
-                await self.plane.delivered(command_id, spec.timeout_seconds, now)
+        await push_pending(self.plane, [conn])
         if away:
             await self.plane.writer.submit(WsSeenItem(conn.device_id, now, refresh_status=True))
 
@@ -250,6 +253,10 @@ class AgentSocket:
     async def _store(self, conn: AgentConnection, message: CommandStatusMessage | CommandResultMessage) -> bool:
         try:
             async with self.plane.db.transaction() as session:
+                if await credentials.authenticate(session, self._credential) is None:
+                    # Revoked (or expired) since the hello: nothing more is accepted on this socket.
+                    await conn.close(WS_CLOSE_UNAUTHORIZED, "the device credential was revoked")
+                    return False
                 if isinstance(message, CommandStatusMessage):
                     await commands.record_running(
                         session, device_id=conn.device_id, update_msg=message.update,
@@ -295,6 +302,25 @@ class AgentSocket:
         if self.ws.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # closing twice is harmless
                 await self.ws.close(code, reason[:120])
+
+
+async def push_pending(plane: DevicePlane, conns: list[AgentConnection]) -> int:
+    """Push every command these connections' agents have not acknowledged; returns how many.
+
+    Runs when a socket opens and after the bus reconnects (a ``command.queued`` may have been
+    missed while it was down). Agents ignore a command they already hold (their ledger).
+    """
+    now, pushed = utcnow(), 0
+    for conn in conns:
+        async with plane.db.transaction() as session:
+            pending = await commands.pending_for_device(session, device_id=conn.device_id)
+            specs = [(c.id, c.status, commands.to_spec(c)) for c in pending]
+        for command_id, status, spec in specs:
+            if conn.enqueue(command_message(spec)):
+                pushed += 1
+                if status is CommandStatus.QUEUED:
+                    await plane.delivered(command_id, spec.timeout_seconds, now)
+    return pushed
 
 
 @router.websocket(WEBSOCKET_PATH)

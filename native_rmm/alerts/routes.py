@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
 from native_rmm.alerts import service, thresholds
@@ -32,12 +33,12 @@ async def put_thresholds(body: Thresholds, session: SessionDep, admin: AdminDep)
 async def list_alerts(
     session: SessionDep,
     caller: ApiCallerDep,
-    device_id: int | None = None,
+    device_id: Id | None = None,
     status: AlertStatus | None = None,
     active: bool = False,
     severity: AlertSeverity | None = None,
     source: AlertSource | None = None,
-    before_id: int | None = None,
+    before_id: Id | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AlertOut]:
     """Alerts of the organisation, newest first (``active=true``: open or acknowledged)."""
@@ -49,14 +50,14 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-async def get_alert(alert_id: int, session: SessionDep, caller: ApiCallerDep) -> AlertOut:
+async def get_alert(alert_id: Id, session: SessionDep, caller: ApiCallerDep) -> AlertOut:
     """One alert."""
     return AlertOut.of(await service.get_alert(session, org_id=caller.org_id, alert_id=alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
 async def acknowledge(
-    alert_id: int, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    alert_id: Id, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Acknowledge through the gate (tool ``rmm-acknowledge-alert``)."""
     outcome = await gate.invoke(session, caller, "rmm-acknowledge-alert", {"alert_id": alert_id}, reason=body.reason)
@@ -65,7 +66,7 @@ async def acknowledge(
 
 @router.post("/alerts/{alert_id}/resolve")
 async def resolve(
-    alert_id: int, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    alert_id: Id, body: AlertAction, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Resolve through the gate (tool ``rmm-resolve-alert``)."""
     outcome = await gate.invoke(session, caller, "rmm-resolve-alert", {"alert_id": alert_id}, reason=body.reason)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.bounds import Id
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.alerts import service
@@ -21,7 +22,7 @@ class ListAlertsArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    device_id: int | None = Field(default=None, description="only alerts of this device")
+    device_id: Id | None = Field(default=None, description="only alerts of this device")
     status: StatusFilter = Field(default="active", description="'active' = open or acknowledged")
     severity: AlertSeverity | None = Field(default=None, description="only this severity")
     source: AlertSource | None = Field(default=None, description="metric thresholds or synthetic monitors")
@@ -33,7 +34,7 @@ class AlertRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    alert_id: int = Field(ge=1, description="the alert's id (from rmm-list-alerts)")
+    alert_id: Id = Field(description="the alert's id (from rmm-list-alerts)")
 
 
 class AlertList(BaseModel):

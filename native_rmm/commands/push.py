@@ -2,8 +2,10 @@
 
 Each replica keeps ``device_id -> AgentConnection`` for the sockets it holds. The dispatcher
 listens on the bus: ``command.queued`` is pushed by whichever replica holds that device's socket
-(the others ignore it), and ``device.ws_connected`` closes an older socket of the same device on
-any replica with 4409 (replaced). A connection sends from one task draining its outbox, so
+(the others ignore it), ``device.ws_connected`` closes an older socket of the same device on
+any replica with 4409 (replaced), a revocation (``device.credentials_changed`` with ``revoked``)
+closes the device's socket with 4401 wherever it is, and ``bus.resynced`` (the Redis bus came
+back) pushes what this replica's agents have not acknowledged. A connection sends from one task draining its outbox, so
 pushes, pings and result acks never interleave on the wire.
 """
 
@@ -17,9 +19,10 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from agent.protocol import WS_CLOSE_REPLACED, CommandMessage, CommandSpec
+from agent.protocol import WS_CLOSE_REPLACED, WS_CLOSE_UNAUTHORIZED, CommandMessage, CommandSpec
 from hub.core.db import utcnow
-from hub.core.events import Event, EventBus
+from hub.core.events import RESYNC_TOPIC, Event, EventBus
+from native_rmm.devices.credentials import CREDENTIALS_TOPIC
 
 log = logging.getLogger(__name__)
 CONNECTED_TOPIC = "device.ws_connected"
@@ -28,6 +31,7 @@ OUTBOX_SIZE = 1000
 Sender = Callable[[str], Awaitable[None]]
 Closer = Callable[[int, str], Awaitable[None]]
 Delivered = Callable[[int, int, datetime], Awaitable[None]]
+Resync = Callable[[list["AgentConnection"]], Awaitable[int]]
 
 
 class AgentConnection:
@@ -41,6 +45,8 @@ class AgentConnection:
         self._close = close
         self._outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
         self.closed = asyncio.Event()
+        #: Set once the hub has finished with this connection: unregistered and its disconnect written.
+        self.ended = asyncio.Event()
 
     def enqueue(self, text: str) -> bool:
         """Queue a message for sending; False when the connection is closed or hopelessly behind."""
@@ -94,6 +100,10 @@ class ConnectionRegistry:
             return True
         return False
 
+    def all(self) -> list[AgentConnection]:
+        """Every live connection of this process."""
+        return list(self._by_device.values())
+
     async def close_all(self, code: int, reason: str) -> None:
         """Close every connection (shutdown)."""
         for conn in list(self._by_device.values()):
@@ -109,10 +119,13 @@ def command_message(spec: CommandSpec) -> str:
 class PushDispatcher:
     """Bus listener pushing queued commands to this replica's sockets."""
 
-    def __init__(self, bus: EventBus, registry: ConnectionRegistry, *, on_delivered: Delivered) -> None:
+    def __init__(
+        self, bus: EventBus, registry: ConnectionRegistry, *, on_delivered: Delivered, on_resync: Resync | None = None
+    ) -> None:
         self._bus = bus
         self._registry = registry
         self._on_delivered = on_delivered
+        self._on_resync = on_resync
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -130,18 +143,32 @@ class PushDispatcher:
             self._task = None
 
     async def _listen(self) -> None:
-        async with self._bus.subscribe("command.queued", CONNECTED_TOPIC) as events:
+        async with self._bus.subscribe("command.queued", CONNECTED_TOPIC, CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
             self._ready.set()
             async for event in events:
                 await self.handle(event)
 
     async def handle(self, event: Event) -> None:
         """Act on one event (public for tests)."""
+        if event.topic == RESYNC_TOPIC:
+            if self._on_resync is not None:
+                conns = self._registry.all()
+                pushed = await self._on_resync(conns)
+                log.info(
+                    "bus resynchronised: pushed %d pending command(s) to %d connected agent(s)", pushed, len(conns)
+                )
+            return
         device_id = event.data.get("device_id")
         if not isinstance(device_id, int):
             return
         conn = self._registry.get(device_id)
         if conn is None:
+            return
+        if event.topic == CREDENTIALS_TOPIC:
+            if event.data.get("revoked"):
+                self._registry.unregister(conn)
+                await conn.close(WS_CLOSE_UNAUTHORIZED, "the device credential was revoked")
+                log.info("device %s: credential revoked; closed its WebSocket", device_id)
             return
         if event.topic == CONNECTED_TOPIC:
             if event.data.get("connection_id") != conn.connection_id:

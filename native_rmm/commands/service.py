@@ -200,6 +200,34 @@ async def _own(session: AsyncSession, *, device_id: int, uid: str) -> Command:
     return command
 
 
+def keep_timeline_monotonic(command: Command) -> None:
+    """Order the command's timestamps: queued <= delivered <= acked <= started <= finished <= result.
+
+    The hub stamps ``delivered_at``/``acked_at`` when its batched writer or the agent's message
+    gets to them, which for a fast command can be after the agent already reported it finished
+    (the agent's clock stamps ``started_at``/``finished_at``). Hub-side stamps are pulled back to
+    the first agent-side one; agent stamps from a clock behind the hub's are raised to the queue
+    time, so the timeline never runs backwards.
+    """
+    floor = command.queued_at
+    if command.started_at is not None and floor is not None and command.started_at < floor:
+        command.started_at = floor
+    if command.finished_at is not None:
+        lower = command.started_at or floor
+        if lower is not None and command.finished_at < lower:
+            command.finished_at = lower
+    agent_first = command.started_at or command.finished_at
+    for name in ("delivered_at", "acked_at"):
+        value = getattr(command, name)
+        if value is not None and agent_first is not None and value > agent_first:
+            setattr(command, name, agent_first)
+    if command.delivered_at is not None and command.acked_at is not None and command.acked_at < command.delivered_at:
+        command.acked_at = command.delivered_at
+    last = command.finished_at or command.started_at
+    if command.result_at is not None and last is not None and command.result_at < last:
+        command.result_at = last
+
+
 async def record_running(
     session: AsyncSession, *, device_id: int, update_msg: CommandStatusUpdate, grace_seconds: float,
     bus: EventBus | None = None,
@@ -217,6 +245,7 @@ async def record_running(
         command.status = CommandStatus.RUNNING
         command.started_at = update_msg.started_at
         command.deadline_at = delivery_deadline(command, max(update_msg.started_at, now), grace_seconds)
+        keep_timeline_monotonic(command)
         _publish(session, bus, command, UPDATED_TOPIC)
     await session.flush()
 
@@ -242,6 +271,7 @@ async def record_result(
     command.delivered_at = command.delivered_at or now
     command.result_at = now
     command.error = None
+    keep_timeline_monotonic(command)
     await session.flush()
     _publish(session, bus, command, UPDATED_TOPIC)
     return True

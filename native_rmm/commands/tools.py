@@ -16,6 +16,7 @@ from agent.protocol import (
     OsFamily,
     Shell,
 )
+from hub.core.bounds import Id
 from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
@@ -25,7 +26,7 @@ from native_rmm.devices.service import resolve_device
 from native_rmm.models.devices import Device
 
 SOURCE = "native_rmm"
-DeviceRef = Annotated[int | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
+DeviceRef = Annotated[Id | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
 DEFAULT_SHELLS = {OsFamily.WINDOWS: Shell.POWERSHELL, OsFamily.LINUX: Shell.BASH, OsFamily.MACOS: Shell.ZSH}
 ON_DEVICE = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
 UNINSTALL_TIMEOUT_SECONDS = 600
@@ -45,12 +46,12 @@ class RunCommandArgs(_Args):
 
 
 class CommandArgs(_Args):
-    command_id: int
+    command_id: Id
     max_chars: int = Field(default=8000, ge=100, le=MAX_OUTPUT_BYTES, description="trim stdout/stderr to this")
 
 
 class CancelArgs(_Args):
-    command_id: int
+    command_id: Id
 
 
 class InstallPatchesArgs(_Args):

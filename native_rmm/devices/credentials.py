@@ -66,5 +66,6 @@ async def revoke_credentials(session: AsyncSession, *, device_id: int, reason: s
         .where(DeviceCredential.device_id == device_id, DeviceCredential.revoked_at.is_(None))
         .values(revoked_at=now or utcnow(), revoked_reason=reason[:100])
     )
-    announce(session, CREDENTIALS_TOPIC, org_id=None, device_id=device_id)
+    # Every replica closes the device's live socket on this event (native_rmm.commands.push).
+    announce(session, CREDENTIALS_TOPIC, org_id=None, device_id=device_id, revoked=True)
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.protocol import OsFamily
 from hub.core import audit
 from hub.core.audit import AuditEvent
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, SessionDep
 from native_rmm.devices import credentials, service
@@ -26,23 +27,23 @@ class DeviceCreate(BaseModel):
 
     hostname: str = Field(min_length=1, max_length=255)
     display_name: str = Field(default="", max_length=255)
-    site_id: int | None = None
+    site_id: Id | None = None
     os_family: OsFamily | None = None
 
 
 class DeviceCreated(BaseModel):
     """The new device and its credential (shown once; configure the agent with it)."""
 
-    device_id: int
+    device_id: Id
     hostname: str
-    site_id: int
+    site_id: Id
     device_credential: str
 
 
 class Revoked(BaseModel):
     """How many credentials were revoked."""
 
-    device_id: int
+    device_id: Id
     revoked: int
 
 
@@ -58,7 +59,7 @@ async def create_device(body: DeviceCreate, session: SessionDep, admin: AdminDep
 
 
 @router.post("/{device_id}/credentials/revoke", response_model=Revoked)
-async def revoke_device_credentials(device_id: int, session: SessionDep, admin: AdminDep) -> Revoked:
+async def revoke_device_credentials(device_id: Id, session: SessionDep, admin: AdminDep) -> Revoked:
     """Revoke every credential of a device: its agent is refused until re-enrolled (admin; audited)."""
     caller = admin.caller(CallerKind.API)
     device = await service.get_device(session, org_id=caller.org_id, device_id=device_id)

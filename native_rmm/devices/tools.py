@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from agent.protocol import PatchStatus
+from hub.core.bounds import Count, Id
 from hub.core.models import Customer, Site
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
@@ -19,7 +20,7 @@ from native_rmm.updates.releases import is_outdated
 
 SOURCE = "native_rmm"
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
-DeviceRef = Annotated[int | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
+DeviceRef = Annotated[Id | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
 
 
 class _Args(BaseModel):
@@ -31,18 +32,18 @@ class NoArgs(_Args):
 
 
 class SitesArgs(_Args):
-    customer_id: int | None = Field(default=None, description="only this customer's sites")
+    customer_id: Id | None = Field(default=None, description="only this customer's sites")
 
 
 class ListDevicesArgs(_Args):
-    customer_id: int | None = None
+    customer_id: Id | None = None
     customer: str | None = Field(default=None, max_length=200, description="customer name (substring)")
-    site_id: int | None = None
+    site_id: Id | None = None
     query: str | None = Field(default=None, max_length=255, description="hostname or display name; fuzzy")
     status: DeviceStatus | None = None
     include_uninstalled: bool = False
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
 
 class DeviceArgs(_Args):
@@ -58,7 +59,7 @@ class AppsArgs(_Args):
     device: DeviceRef
     search: str | None = Field(default=None, max_length=255, description="name or publisher contains")
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
 
 class PatchesArgs(_Args):
@@ -68,7 +69,7 @@ class PatchesArgs(_Args):
 
 class MarkPatchArgs(_Args):
     device: DeviceRef
-    patch: int | str = Field(description="the patch record id, or its key (KB number / package name)")
+    patch: Id | str = Field(description="the patch record id, or its key (KB number / package name)")
 
 
 async def _device_counts(ctx: ToolContext, column: object) -> dict[int, int]:

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.installers.render import InstallerError, InstallerOs, render_installer
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, SessionDep
 from native_rmm.errors import AgentRequestError
@@ -55,8 +56,8 @@ class InstallerOut(BaseModel):
     id: int
     name: str
     kind: str
-    customer_id: int | None
-    site_id: int | None
+    customer_id: Id | None
+    site_id: Id | None
     quick_support: bool
     token: str
     url: str
@@ -85,10 +86,10 @@ class InstallerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    customer_id: int | None = None
-    site_id: int | None = None
+    customer_id: Id | None = None
+    site_id: Id | None = None
     expires_at: datetime | None = None
-    max_uses: int | None = Field(default=None, ge=1)
+    max_uses: Id | None = None
     quick_support: bool = False
 
 
@@ -117,7 +118,7 @@ async def create_installer(
 
 
 @router.post("/api/v1/rmm/installers/{installer_id}/revoke", response_model=InstallerOut)
-async def revoke_installer(request: Request, installer_id: int, session: SessionDep, admin: AdminDep) -> InstallerOut:
+async def revoke_installer(request: Request, installer_id: Id, session: SessionDep, admin: AdminDep) -> InstallerOut:
     """Revoke a scoped installer (admin; audited)."""
     caller = admin.caller(CallerKind.API)
     installer = await service.revoke_installer(
@@ -129,7 +130,7 @@ async def revoke_installer(request: Request, installer_id: int, session: Session
 
 @router.post("/api/v1/rmm/installers/{installer_id}/regenerate", response_model=InstallerOut)
 async def regenerate_installer(
-    request: Request, installer_id: int, session: SessionDep, admin: AdminDep
+    request: Request, installer_id: Id, session: SessionDep, admin: AdminDep
 ) -> InstallerOut:
     """Give an installer a new token; previously copied commands stop working (admin; audited)."""
     caller = admin.caller(CallerKind.API)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, HubDep, OperatorDep, SessionDep
 from native_rmm.monitors import service
@@ -22,7 +23,7 @@ async def list_monitors(session: SessionDep, principal: OperatorDep, enabled: bo
 
 
 @router.get("/{monitor_id}", response_model=MonitorOut)
-async def get_monitor(monitor_id: int, session: SessionDep, principal: OperatorDep) -> MonitorOut:
+async def get_monitor(monitor_id: Id, session: SessionDep, principal: OperatorDep) -> MonitorOut:
     """One monitor."""
     return MonitorOut.of(await service.get_monitor(session, org_id=principal.user.org_id, monitor_id=monitor_id))
 
@@ -35,7 +36,7 @@ async def create_monitor(body: MonitorIn, session: SessionDep, admin: AdminDep) 
 
 @router.put("/{monitor_id}", response_model=MonitorOut)
 async def update_monitor(
-    monitor_id: int, body: MonitorUpdate, session: SessionDep, admin: AdminDep, hub: HubDep
+    monitor_id: Id, body: MonitorUpdate, session: SessionDep, admin: AdminDep, hub: HubDep
 ) -> MonitorOut:
     """Change a monitor (admin; only the fields sent)."""
     monitor = await service.update_monitor(
@@ -45,14 +46,14 @@ async def update_monitor(
 
 
 @router.delete("/{monitor_id}", status_code=204)
-async def delete_monitor(monitor_id: int, session: SessionDep, admin: AdminDep, hub: HubDep) -> Response:
+async def delete_monitor(monitor_id: Id, session: SessionDep, admin: AdminDep, hub: HubDep) -> Response:
     """Delete a monitor (admin); its active alert is resolved."""
     await service.delete_monitor(session, actor=admin.caller(CallerKind.API), monitor_id=monitor_id, bus=hub.bus)
     return Response(status_code=204)
 
 
 @router.post("/{monitor_id}/run", response_model=MonitorOut)
-async def run_monitor(monitor_id: int, session: SessionDep, principal: OperatorDep, hub: HubDep) -> MonitorOut:
+async def run_monitor(monitor_id: Id, session: SessionDep, principal: OperatorDep, hub: HubDep) -> MonitorOut:
     """Probe a monitor now and record the result (operator or above; a probe changes nothing outside)."""
     probes: Probes = hub.services.get(PROBES_SERVICE) or Probes()
     monitor = await service.check_now(

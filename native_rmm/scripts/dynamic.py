@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import bounded_int_schema
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
 from hub.core.db import Database, after_commit
@@ -35,7 +36,7 @@ SOURCE = "native_rmm"
 TOPIC = "script.changed"
 DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "type": "array",
-    "items": {"type": "integer", "minimum": 1},
+    "items": bounded_int_schema(),
     "minItems": 1,
     "maxItems": 100,
     "uniqueItems": True,

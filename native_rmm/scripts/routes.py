@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
+from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
 from native_rmm.models.scripts import ScriptOsType
@@ -30,7 +31,7 @@ async def list_scripts(
 
 
 @router.get("/scripts/{script_id}", response_model=ScriptOut)
-async def get_script(script_id: int, session: SessionDep, caller: ApiCallerDep) -> ScriptOut:
+async def get_script(script_id: Id, session: SessionDep, caller: ApiCallerDep) -> ScriptOut:
     """One script with its body."""
     return ScriptOut.of(await service.get_script(session, org_id=caller.org_id, script_id=script_id))
 
@@ -44,7 +45,7 @@ async def create_script(body: ScriptIn, session: SessionDep, admin: AdminDep, ga
 
 @router.put("/scripts/{script_id}", response_model=ScriptOut)
 async def update_script(
-    script_id: int, body: ScriptUpdate, session: SessionDep, admin: AdminDep, gate: GateDep
+    script_id: Id, body: ScriptUpdate, session: SessionDep, admin: AdminDep, gate: GateDep
 ) -> ScriptOut:
     """Change a script (admin; only the fields sent)."""
     script = await service.update_script(
@@ -54,7 +55,7 @@ async def update_script(
 
 
 @router.delete("/scripts/{script_id}", status_code=204)
-async def delete_script(script_id: int, session: SessionDep, admin: AdminDep, gate: GateDep) -> Response:
+async def delete_script(script_id: Id, session: SessionDep, admin: AdminDep, gate: GateDep) -> Response:
     """Delete a script (admin); its tool disappears and its pending approvals fail."""
     await service.delete_script(session, gate, actor=admin.caller(CallerKind.API), script_id=script_id)
     return Response(status_code=204)
@@ -62,7 +63,7 @@ async def delete_script(script_id: int, session: SessionDep, admin: AdminDep, ga
 
 @router.post("/scripts/{script_id}/run")
 async def run_script(
-    script_id: int, body: RunScriptRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    script_id: Id, body: RunScriptRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Run through the gate (tool ``rmm-run-script``): 200 queued, 202 pending approval, 403 refused."""
     args = {"script": script_id, "device_ids": body.device_ids, "params": body.params}
@@ -73,9 +74,9 @@ async def run_script(
 async def list_script_runs(
     session: SessionDep,
     caller: ApiCallerDep,
-    device_id: int | None = None,
-    script_id: int | None = None,
-    before_id: int | None = None,
+    device_id: Id | None = None,
+    script_id: Id | None = None,
+    before_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[ScriptRunOut]:
     """Script runs with their output, newest first (a device's Script Runs tab)."""

@@ -9,7 +9,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.bounds import BoundedInt, Id
+from hub.core.errors import NotFound
+from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.models.scripts import ScriptOsType
 from native_rmm.scripts import runs, service
@@ -41,11 +43,11 @@ class RunScriptArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    script: int | Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    script: Id | Annotated[str, Field(min_length=1, max_length=64)] = Field(
         description="the script's id or slug (from rmm-list-scripts)"
     )
     device_ids: DeviceIds = Field(description="ids of the devices to run it on")
-    params: dict[str, str | int | float | bool] = Field(
+    params: dict[str, str | BoundedInt | float | bool] = Field(
         default_factory=dict, description="values for the script's parameters (see its parameter schema)"
     )
 
@@ -55,8 +57,8 @@ class ListRunsArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    device_id: int | None = Field(default=None, description="only runs on this device")
-    script: int | Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    device_id: Id | None = Field(default=None, description="only runs on this device")
+    script: Id | Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         default=None, description="only runs of this script (id or slug)"
     )
     limit: int = Field(default=20, ge=1, le=100)
@@ -87,6 +89,16 @@ async def run_script(ctx: ToolContext, args: RunScriptArgs) -> RunResult:
     )  # fmt: skip
 
 
+async def run_script_targets(ctx: ToolContext, args: RunScriptArgs) -> list[PolicyTarget]:
+    """The script's own tool governs a run through the generic runner (with the args it takes)."""
+    try:
+        script = await service.find_script(ctx.session, org_id=ctx.org_id, ref=args.script)
+    except NotFound:
+        return []  # the runner reports the unknown script when it runs
+    target_args = {**args.params, "device_ids": list(args.device_ids)}
+    return [PolicyTarget(tool_id=f"{SOURCE}:{script.tool_name}", args=target_args)]
+
+
 def _tail(text: str) -> str:
     return text if len(text) <= OUTPUT_PREVIEW_CHARS else "…" + text[-OUTPUT_PREVIEW_CHARS:]
 
@@ -113,6 +125,7 @@ def static_tools() -> list[Tool]:
         ),
         model_tool(
             source=SOURCE, name="rmm-run-script", args_model=RunScriptArgs, handler=run_script,
+            policy_targets=run_script_targets,
             annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
             title="Run script", category="scripts",
         ),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.bounds import Count, Id
 from hub.core.deps import ApiCallerDep, SessionDep
 from native_rmm.models.tickets import TicketStatus
 from native_rmm.tickets import service
@@ -27,7 +28,7 @@ class CreateTicketRequest(CreateTicketArgs):
 class UpdateTicketRequest(UpdateTicketArgs):
     """Body of ``PATCH /api/v1/rmm/tickets/{id}`` (``ticket_id`` comes from the path)."""
 
-    ticket_id: int = Field(default=0, ge=0)
+    ticket_id: Count = 0
     reason: str = Field(default="", max_length=2000)
 
 
@@ -46,10 +47,10 @@ async def list_tickets(
     caller: ApiCallerDep,
     status: TicketStatus | None = None,
     active: bool = False,
-    device_id: int | None = None,
-    assignee_user_id: int | None = None,
+    device_id: Id | None = None,
+    assignee_user_id: Id | None = None,
     q: str | None = Query(default=None, max_length=200),
-    before_id: int | None = None,
+    before_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[TicketSummary]:
     """Tickets of the organisation, newest first (``active=true``: open, in progress or waiting)."""
@@ -61,7 +62,7 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-async def get_ticket(ticket_id: int, session: SessionDep, caller: ApiCallerDep) -> TicketDetail:
+async def get_ticket(ticket_id: Id, session: SessionDep, caller: ApiCallerDep) -> TicketDetail:
     """One ticket with references and comments."""
     return await service.detail(session, await service.get_ticket(session, org_id=caller.org_id, ticket_id=ticket_id))
 
@@ -77,7 +78,7 @@ async def create_ticket(
 
 @router.patch("/{ticket_id}")
 async def update_ticket(
-    ticket_id: int, body: UpdateTicketRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    ticket_id: Id, body: UpdateTicketRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Update through the gate (tool ``rmm-update-ticket``); only the fields sent change."""
     args: dict[str, Any] = body.model_dump(mode="json", exclude={"reason", "ticket_id"}, exclude_unset=True)
@@ -87,7 +88,7 @@ async def update_ticket(
 
 @router.post("/{ticket_id}/comments")
 async def comment_ticket(
-    ticket_id: int, body: CommentRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
+    ticket_id: Id, body: CommentRequest, session: SessionDep, caller: ApiCallerDep, gate: GateDep
 ) -> JSONResponse:
     """Comment through the gate (tool ``rmm-comment-ticket``)."""
     args = {"ticket_id": ticket_id, "body": body.body}

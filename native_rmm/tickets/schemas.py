@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.bounds import Id
 from native_rmm.models.tickets import TicketPriority, TicketStatus
 
-Ids = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=50)]
+Ids = Annotated[list[Id], Field(max_length=50)]
 Title = Annotated[str, Field(min_length=1, max_length=300)]
 StatusFilter = Literal["active", "open", "in_progress", "waiting", "resolved", "closed", "any"]
 
@@ -22,7 +23,7 @@ class CreateTicketArgs(BaseModel):
     title: Title
     description: str = Field(default="", max_length=20000)
     priority: TicketPriority = TicketPriority.NORMAL
-    assignee_user_id: int | None = Field(default=None, ge=1, description="a user of the organisation")
+    assignee_user_id: Id | None = Field(default=None, description="a user of the organisation")
     device_ids: Ids = Field(default_factory=list, description="devices the ticket is about")
     alert_ids: Ids = Field(default_factory=list, description="alerts the ticket is about")
 
@@ -32,11 +33,11 @@ class UpdateTicketArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ticket_id: int = Field(ge=1)
+    ticket_id: Id
     title: Title | None = None
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
-    assignee_user_id: int | None = Field(default=None, ge=1)
+    assignee_user_id: Id | None = Field(default=None)
     add_device_ids: Ids = Field(default_factory=list)
     add_alert_ids: Ids = Field(default_factory=list)
     note: str = Field(default="", max_length=20000, description="an optional comment recorded with the change")
@@ -47,7 +48,7 @@ class CommentTicketArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ticket_id: int = Field(ge=1)
+    ticket_id: Id
     body: str = Field(min_length=1, max_length=20000)
 
 
@@ -57,8 +58,8 @@ class ListTicketsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: StatusFilter = Field(default="active", description="'active' = open, in progress or waiting")
-    device_id: int | None = None
-    assignee_user_id: int | None = None
+    device_id: Id | None = None
+    assignee_user_id: Id | None = None
     search: str | None = Field(default=None, max_length=200, description="text in the title or description")
     limit: int = Field(default=50, ge=1, le=200)
 
@@ -68,7 +69,7 @@ class TicketRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ticket_id: int = Field(ge=1)
+    ticket_id: Id
 
 
 class CommentOut(BaseModel):

@@ -257,12 +257,3 @@ class AgentProcess:
 
 
 StartAgent = Callable[..., Awaitable[AgentProcess]]
-
-
-async def eventually(check: Callable[[], object], within: float = 20, message: str = "condition") -> None:
-    """Poll ``check`` until it is truthy."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.05)

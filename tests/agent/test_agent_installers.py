@@ -18,11 +18,12 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from agent_fakes import REPO, FakeHub, eventually
+from agent_fakes import REPO, FakeHub
 
 from agent import __version__
 from agent import protocol as p
 from agent.installers.render import InstallerError, install_command, render_installer, render_launchd_plist
+from tests.waiting import eventually
 
 GOLDEN = Path(__file__).parent / "golden"
 HUB = "https://hub.example.com"

@@ -7,7 +7,6 @@ restart without losing a result, uninstall and quick-support.
 
 from __future__ import annotations
 
-import asyncio
 import stat
 import sys
 import time
@@ -15,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from agent_fakes import AgentProcess, FakeHub, StartAgent, eventually
+from agent_fakes import AgentProcess, FakeHub, StartAgent
 
 from agent import protocol as p
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells"), pytest.mark.slow]
 
@@ -94,8 +94,8 @@ async def test_hub_restart_mid_command_loses_no_result(
     await fake_hub.push("dev-1", _command("c-slow", "sleep 2; echo survived"))
     await eventually(lambda: fake_hub.state.statuses, message="the command running")
     await fake_hub.stop()
-    await asyncio.sleep(3)  # the command finishes while the hub is down: its result is spooled
-    assert list((tmp_path / "state" / "spool").glob("*.json"))
+    # The command finishes while the hub is down: its result is spooled.
+    await eventually(lambda: list((tmp_path / "state" / "spool").glob("*.json")), within=15, message="a spooled result")
     restarted = FakeHub(fake_hub.state, port=fake_hub.port)
     await restarted.start()
     try:

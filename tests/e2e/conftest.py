@@ -8,12 +8,13 @@ teardown, and everything runs on both database backends (the ``database_url`` pa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,24 +29,9 @@ from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
 from tests.agent.agent_fakes import AgentProcess, StartAgent
 from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, free_port
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
-T = Any
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T]], *, within: float = 20, every: float = 0.05, message: str = "condition"
-) -> T:
-    """Await ``check()`` until it returns something truthy (returned), or fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {message}")
-        await asyncio.sleep(every)
 
 
 # --- agent processes ----------------------------------------------------------------------------
@@ -267,6 +253,13 @@ class HubProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=15)
 
+    def reap(self) -> None:
+        """Stop the hub and SIGKILL whatever is left of its process group (children it started)."""
+        self.stop(within=10)
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
 
 @pytest.fixture
 def hub_process(settings: Any, tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
@@ -280,4 +273,4 @@ def hub_process(settings: Any, tmp_path: Path) -> Iterator[Callable[..., HubProc
 
     yield make
     for process in made:
-        process.stop(within=10)
+        process.reap()

@@ -25,12 +25,12 @@ from tests.e2e.conftest import (
     E2EHub,
     StartAgent,
     approve,
-    eventually,
     finished_command,
     invoke,
     result_of,
     set_policy,
 )
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
               pytest.mark.slow]  # fmt: skip

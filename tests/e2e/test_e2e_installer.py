@@ -31,12 +31,12 @@ from tests.e2e.conftest import (
     StartAgent,
     agent_env,
     approve,
-    eventually,
     finished_command,
     invoke,
     result_of,
     set_policy,
 )
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux installer runs on Linux"),

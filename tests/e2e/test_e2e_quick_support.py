@@ -21,7 +21,8 @@ import pytest
 from hub.core.audit import Actor
 from hub.core.db import utcnow
 from native_rmm.devices.service import create_device
-from tests.e2e.conftest import E2EHub, StartAgent, agent_env, eventually, finished_command, invoke, result_of
+from tests.e2e.conftest import E2EHub, StartAgent, agent_env, finished_command, invoke, result_of
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),

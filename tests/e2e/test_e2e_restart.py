@@ -20,11 +20,11 @@ from tests.e2e.conftest import (
     HubProcess,
     StartAgent,
     base_token,
-    eventually,
     finished_command,
     result_of,
     set_policy,
 )
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),

@@ -121,3 +121,31 @@ async def test_uninstall_is_never_by_default_and_deregister_marks_uninstalled(
     assert listed.result["devices"] == []
     again = await invoke(tenancy.operator, "rmm-run-command", {"device": agent.device_id, "command": "true"})
     assert again.status is InvocationStatus.PENDING_APPROVAL  # refused when it runs: no agent any more
+
+
+async def test_timeline_stays_monotonic_for_a_fast_command(
+    agent: SimAgent, plane: DevicePlane, db: Database, invoke: Invoke, approve: Callable[..., Awaitable[Any]],
+    tenancy: Tenancy,
+) -> None:  # fmt: skip
+    """The agent reports the result before the batched "delivered" mark is written (issue 17, item 7)."""
+    await agent.checkin(inventory=sample_inventory("SIM-01"))
+    command_id = await _run(invoke, approve, tenancy, {"device": "sim-01", "command": "true"})
+    handed = await agent.checkin()  # "delivered" is queued in the batched writer, not yet written
+    spec_id = handed.commands[0].id
+    assert (await agent.report_result(ok_result(spec_id))).status_code == 204  # stamped by the agent before this
+    await plane.writer.flush()
+    async with db.transaction() as session:
+        c = await session.get(Command, command_id)
+        assert c is not None and c.delivered_at and c.acked_at and c.started_at and c.finished_at and c.result_at
+        stamps = [c.queued_at, c.delivered_at, c.acked_at, c.started_at, c.finished_at, c.result_at]
+    assert stamps == sorted(stamps), stamps
+
+
+def test_timeline_clock_skew_is_clamped() -> None:
+    t0 = utcnow()
+    c = Command(queued_at=t0, delivered_at=t0 + timedelta(seconds=2), acked_at=t0 + timedelta(seconds=3),
+                started_at=t0 - timedelta(seconds=5), finished_at=t0 - timedelta(seconds=4),
+                result_at=t0 + timedelta(seconds=3))  # fmt: skip
+    commands.keep_timeline_monotonic(c)
+    stamps = [c.queued_at, c.delivered_at, c.acked_at, c.started_at, c.finished_at, c.result_at]
+    assert stamps == sorted(stamps), stamps

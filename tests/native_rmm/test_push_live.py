@@ -25,6 +25,7 @@ from native_rmm.models.devices import Device
 from native_rmm.plane import DevicePlane
 from native_rmm.testing.agentsim import SimAgent, SimSocket, ok_result, ws_url
 from tests.conftest import LiveServer, Tenancy
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -96,8 +97,13 @@ async def test_pending_commands_are_pushed_on_connect_and_checkin_stops_after_ac
     command = await _enqueue(live_loop, tenancy, live_agent.device_id or 0)
     sock = await live_agent.open_socket()
     assert (await sock.next_command()).id == command.uid
-    await asyncio.sleep(1.2)  # the batched ack lands within a flush interval
-    assert (await live_agent.checkin()).commands == []
+
+    async def checkin_has_nothing_pending() -> bool:  # the batched ack lands within a flush interval
+        return (await live_agent.checkin()).commands == []
+
+    await eventually(
+        checkin_has_nothing_pending, within=10, every=0.2, message="the check-in without the pushed command"
+    )
     await sock.close()
 
 
@@ -112,18 +118,24 @@ async def test_refusals_and_replacement(live_loop: LiveServer, live_agent: SimAg
     assert old_version.close_code == WS_CLOSE_UNSUPPORTED_PROTOCOL
 
     first = await live_agent.open_socket()
+    replaced = await eventually(
+        lambda: _plane(live_loop).registry.get(live_agent.device_id or 0), message="the first socket"
+    )
     second = await live_agent.open_socket()
     await asyncio.wait_for(first.closed.wait(), 5)
     assert first.close_code == WS_CLOSE_REPLACED
-    await asyncio.sleep(0.2)
+    # The hub has finished with the replaced socket (its disconnect is written) before we look.
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(replaced.ended.wait(), live_loop.app.state.loop))
     async with db.transaction() as session:
         device = (await session.execute(select(Device))).scalar_one()
         assert device.ws_connected is True  # the replaced socket did not mark the new one disconnected
     await second.close()
-    await asyncio.sleep(0.3)
-    async with db.transaction() as session:
-        device = (await session.execute(select(Device))).scalar_one()
-        assert device.ws_connected is False
+
+    async def disconnected() -> bool:
+        async with db.transaction() as session:
+            return (await session.execute(select(Device.ws_connected))).scalar_one() is False
+
+    await eventually(disconnected, within=10, message="the device marked disconnected")
 
 
 async def test_malformed_message_closes_with_4400(live_loop: LiveServer, live_agent: SimAgent) -> None:
@@ -137,8 +149,8 @@ async def test_pings_and_unanswered_pings(live_loop: LiveServer, live_agent: Sim
     _plane(live_loop).settings.ws_ping_interval_seconds = 1
     try:
         sock = await live_agent.open_socket()
-        await asyncio.sleep(2.5)
-        assert sock.pings >= 1 and not sock.closed.is_set()
+        await eventually(lambda: sock.pings >= 2 or sock.closed.is_set(), within=10, message="two pings")
+        assert not sock.closed.is_set(), "an answered ping keeps the socket open"
         await sock.close()
         silent = await live_agent.open_socket(auto_pong=False)
         await asyncio.wait_for(silent.closed.wait(), 6)

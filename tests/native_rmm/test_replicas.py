@@ -5,15 +5,12 @@ same device on the other replica closes the first with 4409."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from agent.protocol import WS_CLOSE_REPLACED
 from hub.core.settings import Settings
@@ -21,6 +18,7 @@ from hub.main import create_app
 from native_rmm.testing.agentsim import SimAgent
 from policies.models import PolicyMode
 from tests.conftest import Tenancy, free_port, make_settings
+from tests.waiting import ThreadedServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -37,32 +35,23 @@ def _redis_available() -> bool:
 pytestmark = pytest.mark.skipif(not _redis_available(), reason="needs Redis on 127.0.0.1:6379")
 
 
-def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, FastAPI]:
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
-                                           ws="websockets-sansio"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("replica did not start")
-        time.sleep(0.05)
-    return server, thread, app
-
-
 @pytest.fixture
 def replicas(settings: Settings) -> Iterator[list[str]]:
     urls, running = [], []
-    for _ in range(2):
-        port = free_port()
-        s = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", redis_url=REDIS_URL)
-        running.append(_serve(s))
-        urls.append(f"http://127.0.0.1:{port}")
-    yield urls
-    for server, thread, _ in running:
-        server.should_exit = True
-        thread.join(timeout=15)
+    try:
+        for n in range(2):
+            port = free_port()
+            s = make_settings(
+                settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", redis_url=REDIS_URL
+            )
+            server = ThreadedServer(create_app(s), port=port, name=f"replica-{n}", ws="websockets-sansio")
+            server.start()
+            running.append(server)
+            urls.append(f"http://127.0.0.1:{port}")
+        yield urls
+    finally:
+        for server in running:
+            server.stop()
 
 
 async def test_push_crosses_replicas(replicas: list[str], base_token: str, tenancy: Tenancy) -> None:

@@ -12,6 +12,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.csp import watch_csp
 from tests.ui.conftest import UiTools, register_ui_tools
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -28,9 +29,11 @@ async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]
     """A fresh browser context (own cookies) and page per test."""
     context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 860})
     context.set_default_timeout(10_000)
+    csp = await watch_csp(context)
     tab = await context.new_page()
     yield tab
     await context.close()
+    csp.check()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -159,15 +162,17 @@ async def test_queue_updates_live(page: Page, tenancy: Tenancy, tools: UiTools, 
 async def test_admin_changes_a_policy(page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path) -> None:
     await sign_in(page, tenancy.admin)
     await page.goto("/policies?tab=policies")
-    async with page.expect_response("**/policies/tools?*source=uitest*"):
-        await page.get_by_label("Source").select_option("uitest")
-    row = page.locator('tr[data-tool="uitest:restart-service"]')
+    await page.get_by_label("Source").select_option("uitest")
+    # The filtered table is swapped in, then bound by htmx a moment later: act only on the bound one.
+    await expect(page.locator('#policy-table[data-source="uitest"][data-bound]')).to_have_count(1)
+    row = page.locator('#policy-table[data-bound] tr[data-tool="uitest:restart-service"]')
     await expect(row).to_contain_text("write verb 'restart'")
     await expect(page.locator('tr[data-tool="uitest:wipe-device"]')).to_contain_text("never")
 
     async with page.expect_response("**/policies/tools/mode") as changed:
         await page.get_by_label("Mode for uitest:restart-service").select_option("auto")
     assert (await changed.value).status == 200
+    row = page.locator('tr[data-tool="uitest:restart-service"][data-bound]')  # the row swapped in, once bound
     await expect(row).to_have_attribute("data-mode", "auto")
     await expect(row).to_contain_text("set by alice")
     await page.screenshot(path=artifacts / "policies-changed.png", full_page=True)

@@ -19,13 +19,14 @@ from hub.core.auth.service import (
     list_api_tokens,
     list_users,
     revoke_api_token,
-    set_disabled,
 )
+from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.errors import Conflict, NotFound, ToolError
 from hub.core.models import User
 from hub.core.roles import Role
 from hub.core.security import generate_password
+from policies.access import set_user_disabled, set_user_role
 from ui.page import Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -84,15 +85,26 @@ async def add_user(
 
 @router.post("/admin/users/{user_id}/disabled")
 async def toggle_user(
-    user_id: int, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
+    user_id: Id, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
-    """Disable (ends sessions, revokes tokens) or re-enable a user."""
+    """Disable (ends sessions, revokes tokens, fails pending approvals) or re-enable a user."""
     page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)
     if user.id == page.user.id and disabled:
         raise Conflict("you cannot disable your own account; ask another admin")
-    await set_disabled(session, user, disabled, actor=page.caller.actor)
-    return await _users_page(page, session, changed=user)
+    failed = await set_user_disabled(session, user, disabled, actor=page.caller.actor)
+    return await _users_page(page, session, changed=user, failed=failed)
+
+
+@router.post("/admin/users/{user_id}/role")
+async def change_role(user_id: Id, page: PageDep, session: SessionDep, role: Annotated[Role, Form()]) -> HTMLResponse:
+    """Change a user's role; a demotion fails the pending approvals they asked for with the higher role."""
+    page.require(Role.ADMIN)
+    user = await _org_user(session, page, user_id)
+    if user.id == page.user.id:
+        raise Conflict("you cannot change your own role; ask another admin")
+    failed = await set_user_role(session, user, role, actor=page.caller.actor)
+    return await _users_page(page, session, role_changed=user, failed=failed)
 
 
 async def _tokens_page(page: Page, session: AsyncSession, **extra: Any) -> HTMLResponse:
@@ -112,7 +124,7 @@ async def tokens(page: PageDep, session: SessionDep) -> HTMLResponse:
 async def add_token(
     page: PageDep,
     session: SessionDep,
-    user_id: Annotated[int, Form()],
+    user_id: Annotated[Id, Form()],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     expires_in_days: Annotated[int, Form(ge=0, le=3650)] = 0,
 ) -> HTMLResponse:
@@ -126,7 +138,7 @@ async def add_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def revoke_token(token_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """Revoke a token at once."""
     page.require(Role.ADMIN)
     owned = {t.id for t in await list_api_tokens(session) if t.user.org_id == page.org.id}

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import DB_INT_MAX, Id
 from hub.core.db import utcnow
 from hub.core.deps import SessionDep
 from hub.core.errors import ToolError
@@ -69,10 +70,10 @@ async def create_installer(
     """Create a scoped installer (``scope`` is ``customer:<id>`` or ``site:<id>``; empty means Unassigned)."""
     page.require(Role.ADMIN)
     kind, _, raw_id = scope.partition(":")
-    if scope and (kind not in ("customer", "site") or not raw_id.isdigit()):
+    if scope and (kind not in ("customer", "site") or not raw_id.isdigit() or int(raw_id) > DB_INT_MAX):
         raise ToolError("choose a customer or a site for the installer")
     uses = max_uses.strip()
-    if uses and not uses.isdigit():
+    if uses and (not uses.isdigit() or int(uses) > DB_INT_MAX):
         raise ToolError("the use limit must be a whole number (leave it empty for no limit)")
     installer = await installers.create_installer(
         session, org_id=page.org.id, name=name, actor=page.caller.actor,
@@ -84,7 +85,7 @@ async def create_installer(
 
 
 @router.post("/admin/rmm/installers/{installer_id}/revoke")
-async def revoke_installer(installer_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def revoke_installer(installer_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """Revoke a scoped installer: its commands stop enrolling new devices."""
     page.require(Role.ADMIN)
     installer = await installers.revoke_installer(
@@ -94,7 +95,7 @@ async def revoke_installer(installer_id: int, page: PageDep, session: SessionDep
 
 
 @router.post("/admin/rmm/installers/{installer_id}/regenerate")
-async def regenerate_installer(installer_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def regenerate_installer(installer_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """Give an installer a new token; commands copied before stop working."""
     page.require(Role.ADMIN)
     installer = await installers.regenerate_token(

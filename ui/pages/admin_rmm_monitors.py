@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from native_rmm.models.monitors import MonitorKind
@@ -62,7 +63,7 @@ async def create_monitor(request: Request, page: PageDep, session: SessionDep) -
 
 
 @router.post("/admin/rmm/monitors/{monitor_id}/enabled")
-async def toggle_monitor(monitor_id: int, request: Request, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def toggle_monitor(monitor_id: Id, request: Request, page: PageDep, session: SessionDep) -> HTMLResponse:
     """Enable or disable a monitor (disabling resolves its alert)."""
     page.require(Role.ADMIN)
     enabled = (await request.form()).get("enabled") == "true"
@@ -74,7 +75,7 @@ async def toggle_monitor(monitor_id: int, request: Request, page: PageDep, sessi
 
 
 @router.post("/admin/rmm/monitors/{monitor_id}/delete")
-async def delete_monitor(monitor_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def delete_monitor(monitor_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """Delete a monitor (its alert history is kept)."""
     page.require(Role.ADMIN)
     monitor = await monitors.get_monitor(session, org_id=page.org.id, monitor_id=monitor_id)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from policies import approvals as approvals_service
@@ -46,7 +47,7 @@ async def queue(page: PageDep, session: SessionDep) -> HTMLResponse:
 
 @router.post("/policies/approvals/{approval_id}/decide")
 async def decide(
-    approval_id: int,
+    approval_id: Id,
     page: PageDep,
     session: SessionDep,
     gate: GateDep,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core import audit
 from hub.core.audit import AuditEntry, AuditEvent
+from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
 from ui.page import PageDep, render
@@ -27,7 +28,7 @@ class AuditFilters(BaseModel):
 
     event: str = Field(default="", max_length=40)
     tool: str = Field(default="", max_length=200)
-    before_id: int | None = Field(default=None, ge=1)
+    before_id: Id | None = None
 
 
 async def audit_context(session: AsyncSession, org_id: int, filters: AuditFilters) -> dict[str, Any]:
@@ -53,5 +54,5 @@ async def audit_context(session: AsyncSession, org_id: int, filters: AuditFilter
 async def verify(page: PageDep, session: SessionDep) -> HTMLResponse:
     """Recompute the tamper-evident chain (admin) and say OK or name the first altered entry."""
     page.require(Role.ADMIN)
-    report = await audit.verify(session, page.hub.settings.secret)
+    report = await audit.verify_against_witness(session, page.hub.settings)
     return render(page, "policies/_verify.html", report=report)

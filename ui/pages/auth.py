@@ -82,7 +82,10 @@ async def login(
     result = await authenticate(session, username=username, password=password, ip=ip, settings=settings)
     if result.user is None:
         status = 429 if result.throttled else 401
-        return _login_page(settings, next_url=next_url, username=username, status=status, error=result.error)
+        page = _login_page(settings, next_url=next_url, username=username, status=status, error=result.error)
+        if result.retry_after is not None:
+            page.headers["Retry-After"] = str(result.retry_after)
+        return page
     token, _ = await start_session(
         session, result.user, settings=settings, ip=ip, user_agent=request.headers.get("user-agent")
     )

@@ -103,7 +103,12 @@ async def connect(
     if result.status == "connected":
         return RedirectResponse(f"{PATH}?done=connected", status_code=303)
     return await _page(
-        page, session, status_code=400, notice=("bad", result.message), client_id=client_id, region=region.value
+        page,
+        session,
+        status_code=result.http_status,
+        notice=("bad", result.message),
+        client_id=client_id,
+        region=region.value,
     )
 
 
@@ -122,4 +127,4 @@ async def rediscover(page: PageDep, session: SessionDep) -> Response:
     result = await service.rediscover(session, _manager(page), org_id=page.org.id, actor=page.caller.actor)
     if result.status == "ok":
         return RedirectResponse(f"{PATH}?done=rediscovered", status_code=303)
-    return await _page(page, session, status_code=502, notice=("bad", result.message))
+    return await _page(page, session, status_code=result.http_status, notice=("bad", result.message))

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import DB_INT_MAX, Id
 from hub.core.deps import SessionDep
 from native_rmm.devices.service import count_by_status
 from native_rmm.models.devices import DeviceStatus
@@ -34,7 +35,7 @@ ALERT_PAGE = 100
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+    return int(value) if value.strip().isdigit() and int(value) <= DB_INT_MAX else None
 
 
 def device_filters(customer_id: str, site_id: str, status: str, search: str) -> q.DeviceFilters:
@@ -137,7 +138,7 @@ _ALERT_TOOLS: dict[str, str] = {"acknowledge": "rmm-acknowledge-alert", "resolve
 
 @router.post("/rmm/alerts/{alert_id}/{action}")
 async def alert_action(
-    alert_id: int,
+    alert_id: Id,
     action: AlertAction,
     page: PageDep,
     session: SessionDep,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import Id
 from hub.core.db import utcnow
 from hub.core.deps import SessionDep
 from native_rmm.commands import service as commands
@@ -54,7 +55,7 @@ async def apps_context(session: AsyncSession, device: Device, search: str, offse
 
 @router.get("/rmm/devices/{device_id}")
 async def device_page(
-    device_id: int, page: PageDep, session: SessionDep, tab: DeviceTab = "system",
+    device_id: Id, page: PageDep, session: SessionDep, tab: DeviceTab = "system",
     app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:  # fmt: skip
     """The device header, its actions and the selected tab (rendered server-side)."""
@@ -82,7 +83,7 @@ async def device_page(
 
 
 @router.get("/rmm/devices/{device_id}/metrics")
-async def metrics_json(device_id: int, page: PageDep, session: SessionDep) -> JSONResponse:
+async def metrics_json(device_id: Id, page: PageDep, session: SessionDep) -> JSONResponse:
     """Gauges and the last 60 minutes of samples for the System tab (JSON, polled every 10 s)."""
     device = await _device(session, page, device_id)
     series = await q.sparkline_series(session, device_id=device.id)
@@ -116,7 +117,7 @@ async def metrics_json(device_id: int, page: PageDep, session: SessionDep) -> JS
 
 @router.get("/rmm/devices/{device_id}/applications")
 async def applications(
-    device_id: int, page: PageDep, session: SessionDep,
+    device_id: Id, page: PageDep, session: SessionDep,
     app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:  # fmt: skip
     """The applications table fragment (search and paging)."""
@@ -126,7 +127,7 @@ async def applications(
 
 
 @router.get("/rmm/devices/{device_id}/remote")
-async def remote_panel(device_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def remote_panel(device_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """The Remote Connection panel (the relay issue fills in screen, shell, commands and files)."""
     device = await _device(session, page, device_id)
     return render(page, "rmm/_remote.html", device=device, online=device.status is DeviceStatus.ONLINE)
@@ -134,7 +135,7 @@ async def remote_panel(device_id: int, page: PageDep, session: SessionDep) -> HT
 
 @router.post("/rmm/devices/{device_id}/command")
 async def run_command(
-    device_id: int,
+    device_id: Id,
     page: PageDep,
     session: SessionDep,
     gate: GateDep,
@@ -167,14 +168,14 @@ def _command_html(page: Page, device_id: int, command: Command) -> HTMLResponse:
 
 
 @router.get("/rmm/devices/{device_id}/commands/{command_id}")
-async def command_result(device_id: int, command_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def command_result(device_id: Id, command_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """A command's status and output (polled by the run-command box until it finishes)."""
     command = await commands.get_command(session, org_id=page.org.id, command_id=command_id)
     return _command_html(page, device_id, command)
 
 
 @router.get("/rmm/devices/{device_id}/approvals/{approval_id}")
-async def approval_progress(device_id: int, approval_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def approval_progress(device_id: Id, approval_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """A pending request from this page, polled: once approved and run, the command's output follows."""
     approval = await org_approval(session, page, approval_id)
     command_id = command_id_of(approval.result) if approval.status is ApprovalStatus.EXECUTED else None
@@ -186,7 +187,7 @@ async def approval_progress(device_id: int, approval_id: int, page: PageDep, ses
 
 @router.post("/rmm/devices/{device_id}/uninstall")
 async def uninstall_agent(
-    device_id: int, page: PageDep, session: SessionDep, gate: GateDep,
+    device_id: Id, page: PageDep, session: SessionDep, gate: GateDep,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:  # fmt: skip
     """Invoke ``rmm-uninstall-agent`` (seeded ``never``: the page shows the refusal)."""
@@ -196,7 +197,7 @@ async def uninstall_agent(
 
 
 @router.post("/rmm/devices/{device_id}/end-session")
-async def end_quick_support(device_id: int, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
+async def end_quick_support(device_id: Id, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
     """Invoke ``rmm-end-quick-support``: the temporary agent signs off and removes itself."""
     outcome = await invoke(page, session, gate, "rmm-end-quick-support", {"device": device_id})
     return outcome_html(page, outcome, action="End quick-support session",
@@ -205,7 +206,7 @@ async def end_quick_support(device_id: int, page: PageDep, session: SessionDep, 
 
 @router.post("/rmm/devices/{device_id}/patches/install")
 async def install_patches(
-    device_id: int, page: PageDep, session: SessionDep, gate: GateDep,
+    device_id: Id, page: PageDep, session: SessionDep, gate: GateDep,
     patch_ids: Annotated[list[str], Form()] = [],  # noqa: B006
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:  # fmt: skip
@@ -217,9 +218,7 @@ async def install_patches(
 
 
 @router.post("/rmm/devices/{device_id}/patches/{patch_id}/applied")
-async def mark_applied(
-    device_id: int, patch_id: int, page: PageDep, session: SessionDep, gate: GateDep
-) -> HTMLResponse:
+async def mark_applied(device_id: Id, patch_id: Id, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
     """Invoke ``rmm-mark-patch-applied``; answers the patch row with the outcome."""
     outcome = await invoke(page, session, gate, "rmm-mark-patch-applied", {"device": device_id, "patch": patch_id})
     device = await _device(session, page, device_id)

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.errors import RmmHubError, ToolArgumentError, ToolError
 from hub.core.roles import Role
@@ -73,7 +74,7 @@ async def _picker_context(
 
 @router.get("/rmm/scripts/{script_id}/run")
 async def run_dialog(
-    script_id: int,
+    script_id: Id,
     page: PageDep,
     session: SessionDep,
     device_id: Annotated[list[int], Query()] = [],  # noqa: B006
@@ -86,7 +87,7 @@ async def run_dialog(
 
 @router.get("/rmm/scripts/{script_id}/devices")
 async def device_picker(
-    script_id: int,
+    script_id: Id,
     page: PageDep,
     session: SessionDep,
     q_: Annotated[str, Query(alias="q", max_length=200)] = "",
@@ -99,7 +100,7 @@ async def device_picker(
 
 @router.post("/rmm/scripts/{script_id}/run")
 async def run_script(
-    script_id: int, request: Request, page: PageDep, session: SessionDep, gate: GateDep
+    script_id: Id, request: Request, page: PageDep, session: SessionDep, gate: GateDep
 ) -> HTMLResponse:
     """Invoke the script's tool ``rmm-script-<slug>`` through the gate."""
     script = await scripts.get_script(session, org_id=page.org.id, script_id=script_id)
@@ -120,7 +121,7 @@ async def run_script(
 
 @router.post("/rmm/scripts/{script_id}/enabled")
 async def toggle_script(
-    script_id: int, page: PageDep, session: SessionDep, gate: GateDep, enabled: Annotated[bool, Form()]
+    script_id: Id, page: PageDep, session: SessionDep, gate: GateDep, enabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
     """Enable or disable a script (admin): its tool appears or disappears."""
     page.require(Role.ADMIN)
@@ -158,7 +159,7 @@ async def new_script(page: PageDep) -> HTMLResponse:
 
 
 @router.get("/rmm/scripts/{script_id}/edit")
-async def edit_script(script_id: int, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def edit_script(script_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """The script editor (admin)."""
     page.require(Role.ADMIN)
     script = await scripts.get_script(session, org_id=page.org.id, script_id=script_id)

@@ -39,3 +39,35 @@ document.addEventListener("htmx:beforeSwap", function (e) {
     window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
   }
 });
+
+// A fragment htmx swapped in is live once its hx- attributes are processed (htmx's settle step, a few
+// milliseconds after the swap). Mark it then, so scripts and browser tests act on bound elements only.
+document.addEventListener("htmx:load", function (e) {
+  var elt = e.detail && e.detail.elt;
+  if (elt && elt.setAttribute) elt.setAttribute("data-bound", "");
+});
+
+// The Content-Security-Policy allows no inline handlers or style attributes; these take their place.
+// <form data-confirm="Question?"> asks before submitting.
+document.addEventListener("submit", function (e) {
+  var form = e.target.closest && e.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+});
+// <button data-remove-closest="#panel"> removes the enclosing element matching the selector.
+document.addEventListener("click", function (e) {
+  var btn = e.target.closest && e.target.closest("[data-remove-closest]");
+  if (!btn) return;
+  var target = btn.closest(btn.dataset.removeClosest);
+  if (target) target.remove();
+});
+// Meter bars take their width from aria-valuenow (0-100).
+function sizeMeters(root) {
+  var bars = root.querySelectorAll ? root.querySelectorAll(".meter[aria-valuenow] > span") : [];
+  Array.prototype.forEach.call(bars, function (bar) {
+    var value = parseFloat(bar.parentElement.getAttribute("aria-valuenow")) || 0;
+    bar.style.width = Math.max(0, Math.min(100, value)) + "%";
+  });
+}
+document.addEventListener("htmx:load", function (e) { if (e.detail && e.detail.elt) sizeMeters(e.detail.elt); });
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { sizeMeters(document); });
+else sizeMeters(document);

@@ -31,6 +31,8 @@ class ConnectResult(BaseModel):
     tools_registered: int = 0
     scopes: list[str] = Field(default_factory=list)
     discovery: dict[str, int] | None = None
+    http_status: int = Field(default=200, exclude=True, description="status of the answer (400, 502, 503...)")
+    retry_after: int | None = Field(default=None, exclude=True, description="Retry-After seconds of a 503")
 
 
 class DisconnectResult(BaseModel):
@@ -54,6 +56,8 @@ class DiscoveryResult(BaseModel):
     renamed: int = 0
     failed_approvals: int = 0
     last_discovery_at: datetime | None = None
+    http_status: int = Field(default=200, exclude=True, description="status of the answer (502, 503...)")
+    retry_after: int | None = Field(default=None, exclude=True, description="Retry-After seconds of a 503")
 
 
 class ConnectionOut(BaseModel):

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
+from hub.core.auth import throttle
 from hub.core.db import utcnow
 from hub.core.errors import Conflict, NotFound
-from hub.core.models import ApiToken, LoginFailure, User, WebSession
+from hub.core.models import ApiToken, User, WebSession
 from hub.core.roles import Role
 from hub.core.security import generate_token, hash_password, hash_token, verify_password
 from hub.core.settings import Settings
@@ -90,42 +91,53 @@ async def set_disabled(session: AsyncSession, user: User, disabled: bool, *, act
     await session.flush()
 
 
+async def set_role(session: AsyncSession, user: User, role: Role, *, actor: Actor = SYSTEM_ACTOR) -> Role:
+    """Change a user's role (audited); returns the old one. Sessions and tokens read the role afresh."""
+    old = user.role
+    user.role = role
+    audit.record(
+        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=user.org_id, outcome="role",
+        detail={"username": user.username, "from": old.value, "to": role.value},
+    )  # fmt: skip
+    await session.flush()
+    return old
+
+
 @dataclass(frozen=True)
 class LoginResult:
-    """Outcome of a sign-in attempt. ``error`` is shown to the user; ``throttled`` maps to 429."""
+    """Outcome of a sign-in attempt. ``error`` is shown to the user; ``retry_after`` (seconds) maps to 429."""
 
     user: User | None
     error: str = ""
-    throttled: bool = False
+    retry_after: int | None = None
 
-
-async def _recent_failures(session: AsyncSession, key: str, settings: Settings) -> int:
-    since = utcnow() - timedelta(minutes=settings.login_lockout_minutes)
-    stmt = select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key, LoginFailure.at >= since)
-    return int((await session.execute(stmt)).scalar_one())
+    @property
+    def throttled(self) -> bool:
+        """Refused by throttling, before the password was checked."""
+        return self.retry_after is not None
 
 
 async def authenticate(
     session: AsyncSession, *, username: str, password: str, ip: str, settings: Settings
 ) -> LoginResult:
-    """Check a username and password, with throttling per username and per client address."""
+    """Check a username and password, throttled per (username, client address) and per address."""
     username = username.strip().lower()
-    keys = [f"user:{username}", f"ip:{ip}"]
-    for key in keys:
-        if await _recent_failures(session, key, settings) >= settings.login_max_failures:
-            minutes = int(settings.login_lockout_minutes)
-            return LoginResult(None, f"too many failed sign-ins; try again in {minutes} minutes", throttled=True)
+    keys = throttle.ThrottleKeys.of(username, ip)
+    now = utcnow()
+    refused = await throttle.check(session, keys, settings=settings, now=now)
+    if refused is not None:
+        return LoginResult(None, refused.message, retry_after=refused.retry_after)
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None or user.disabled or not verify_password(user.password_hash, password):
-        session.add_all([LoginFailure(key=key) for key in keys])
+        await throttle.record_failure(session, keys, settings=settings, now=now)
         audit.record(
             session, event=AuditEvent.LOGIN_FAILED, actor=Actor(None, username[:200], "ui"),
             org_id=user.org_id if user else None, outcome="failed", detail={"ip": ip},
         )  # fmt: skip
         await session.flush()
         return LoginResult(None, "wrong username or password")
-    await session.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
-    user.last_login_at = utcnow()
+    await throttle.clear_pair(session, keys)
+    user.last_login_at = now
     audit.record(
         session, event=AuditEvent.LOGIN_SUCCEEDED, actor=Actor(user.id, user.label, "ui"), org_id=user.org_id,
         outcome="ok", detail={"ip": ip},

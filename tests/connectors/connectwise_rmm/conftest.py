@@ -23,6 +23,7 @@ from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.regions import Region
 from connectors.connectwise_rmm.retry import RetryPolicy
+from connectors.connectwise_rmm.signin import SIGN_IN_GUARD
 from hub.core.context import HubContext
 
 
@@ -31,6 +32,16 @@ def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # trust_env stays on in the client; a proxy variable on the test machine must not reroute the mock.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def sign_in_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    """Each test starts with no remembered locks or refused sign-ins, on a clock the test moves."""
+    clock = FakeClock()
+    monkeypatch.setattr(SIGN_IN_GUARD, "clock", clock)
+    SIGN_IN_GUARD.clear()
+    yield clock
+    SIGN_IN_GUARD.clear()
 
 
 @pytest.fixture

@@ -15,18 +15,17 @@ tickets as ``{"tickets": [...], "totalCount": n}``.
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.waiting import ThreadedServer
 
 ALL_SCOPES = [
     "platform.companies.read",
@@ -257,18 +256,11 @@ class LoopbackServer:
 
     def __init__(self, tenant: FakeTenant, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self._server = uvicorn.Server(uvicorn.Config(tenant.app, host="127.0.0.1", port=port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name="fake-connectwise", daemon=True)
+        self._server = ThreadedServer(tenant.app, port=port, name="fake-connectwise")
 
     def __enter__(self) -> LoopbackServer:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake ConnectWise server did not start")
-            time.sleep(0.02)
+        self._server.start(within=15)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._server.stop()

@@ -12,6 +12,7 @@ from playwright.async_api import Page, async_playwright, expect
 from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from tests.conftest import ARTIFACTS, LiveServer, Tenancy, free_port
+from tests.csp import watch_csp
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -45,6 +46,7 @@ async def test_connect_form_tool_list_and_policy_change(
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
             context.set_default_timeout(15_000)
+            csp = await watch_csp(context)
             page = await context.new_page()
             try:
                 await _sign_in(page, tenancy.admin.username, tenancy.admin.password)
@@ -95,6 +97,7 @@ async def test_connect_form_tool_list_and_policy_change(
             finally:
                 await context.close()
                 await browser.close()
+            csp.check()
 
     headers = {"Authorization": f"Bearer {tenancy.viewer.token}"}
     async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as api:

@@ -80,7 +80,8 @@ async def test_locked_key_tells_the_admin_what_to_do(
 ) -> None:
     tenant.locked = True
     r = await connect_org(client_for(tenancy.admin), tenant)
-    assert r.status_code == 400
+    # issue 8 item 10: a locked key is "try again later" (503 + Retry-After), no longer a 400
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) == 300
     message = r.json()["message"]
     assert "HTTP 423" in message and "temporarily locked" in message and "Wait several minutes" in message
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
@@ -95,9 +96,10 @@ async def test_recomputed_plain_hash_is_still_detected(db: Database) -> None:
     assert (await _verify(db)).first_bad_seq == 2
 
 
-async def test_cli_verify_exit_codes(db: Database, database_url: str) -> None:
+async def test_cli_verify_exit_codes(db: Database, database_url: str, tmp_path: Path) -> None:
     await _write(db, 3)
     env = {**os.environ, "RMMHUB_DATABASE_URL": database_url, "RMMHUB_SECRET_KEY": SECRET, "RMMHUB_ENV": "production"}
+    env["RMMHUB_AUDIT_WITNESS"] = str(tmp_path / "witness.log")  # not the repository's ./var
     ok = subprocess.run([sys.executable, "-m", "hub.cli", "audit", "verify"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "3 entries verified" in ok.stdout

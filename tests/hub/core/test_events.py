@@ -6,8 +6,9 @@ import asyncio
 import os
 
 import pytest
+from redis.asyncio import Redis
 
-from hub.core.events import Event, InProcessBus, RedisBus
+from hub.core.events import BusState, Event, InProcessBus, RedisBus
 
 REDIS_URL = os.environ.get("RMMHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -61,3 +62,33 @@ async def test_redis_channel_separates_deployments() -> None:
     finally:
         await ours.stop()
         await theirs.stop()
+
+
+async def test_bus_states() -> None:
+    assert InProcessBus().state is BusState.IN_PROCESS
+    if not await _redis_up():
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    bus = RedisBus(REDIS_URL, "rmmhub-test:state")
+    assert bus.state is BusState.DISCONNECTED
+    await bus.start()
+    try:
+        assert bus.state is BusState.CONNECTED
+    finally:
+        await bus.stop()
+    assert bus.state is BusState.DISCONNECTED
+
+
+async def test_publish_without_redis_is_delivered_locally_not_raised() -> None:
+    if not await _redis_up():
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    bus = RedisBus(REDIS_URL, "rmmhub-test:local")
+    await bus.start()
+    try:
+        await bus._redis.aclose()  # the publishing client is gone, as when Redis is down
+        bus._redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+        async with bus.subscribe("command.") as events:
+            await bus.publish(Event(topic="command.queued", data={"device_id": 7}))
+            got = await asyncio.wait_for(anext(events), 2)
+        assert got.data == {"device_id": 7}
+    finally:
+        await bus.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from native_rmm.models.commands import Command
 from native_rmm.scripts import dynamic
 from native_rmm.scripts.library import DEFAULT_SCRIPTS
 from tests.conftest import Tenancy
+from tests.waiting import eventually
 
 CLEANUP = {
     "name": "Clean temp",
@@ -164,6 +164,10 @@ async def test_run_errors_are_clear(tenancy: Tenancy, hub: HubContext, client_fo
     lin_id = (await admin.post("/api/v1/rmm/scripts", json=CLEANUP)).json()["id"]
     set_auto = await admin.put("/api/v1/policies/native_rmm:rmm-run-script", json={"mode": "auto", "note": "tests"})
     assert set_auto.status_code == 200
+    # The runner applies each script's own policy when stricter (issue 8 item 11): let these run at once too.
+    for tool in ("rmm-script-win-only", "rmm-script-clean-temp"):
+        put = await admin.put(f"/api/v1/policies/native_rmm:{tool}", json={"mode": "auto", "note": "tests"})
+        assert put.status_code == 200, put.text
 
     mismatch = await invoke(operator, "rmm-run-script", {"script": win_id, "device_ids": [linux]})
     assert mismatch.status_code == 400
@@ -200,8 +204,4 @@ async def test_other_replicas_resync_on_script_changed(tenancy: Tenancy, hub: Hu
                            shell=Shell.PYTHON, body="print(1)", parameters={"type": "object", "properties": {}}))  # fmt: skip
     assert "rmm-script-remote" not in tool_names(hub, tenancy.org_id)
     await hub.bus.publish(Event(topic=dynamic.TOPIC, org_id=tenancy.org_id, data={"org_id": tenancy.org_id}))
-    for _ in range(100):
-        if "rmm-script-remote" in tool_names(hub, tenancy.org_id):
-            break
-        await asyncio.sleep(0.02)
-    assert "rmm-script-remote" in tool_names(hub, tenancy.org_id)
+    await eventually(lambda: "rmm-script-remote" in tool_names(hub, tenancy.org_id), within=5, message="the tool")

@@ -18,7 +18,9 @@ from hub.core.db import Database
 from native_rmm.testing.agentsim import SimAgent
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.csp import watch_csp
 from tests.ui.rmm.conftest import Enrolled, base_token, enroll_and_checkin
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "rmm"
@@ -37,9 +39,11 @@ async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]
     context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     context.set_default_timeout(10_000)
+    csp = await watch_csp(context)
     tab = await context.new_page()
     yield tab
     await context.close()
+    csp.check()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -66,12 +70,12 @@ async def sign_in(page: Page, user: TestUser, *, target: str) -> None:
 
 async def wait_for_samples(page: Page, device_id: int, at_least: int) -> None:
     """The batched writer stores samples within a second; wait until the metrics endpoint has them."""
-    for _ in range(50):
+
+    async def enough() -> bool:
         metrics = await (await page.request.get(f"/rmm/devices/{device_id}/metrics")).json()
-        if len(metrics["series"]["t"]) >= at_least:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"device {device_id} has fewer than {at_least} samples")
+        return len(metrics["series"]["t"]) >= at_least
+
+    await eventually(enough, within=10, every=0.2, message=f"{at_least} samples of device {device_id}")
 
 
 async def test_devices_tab_and_device_detail_with_sparklines(
@@ -128,10 +132,11 @@ async def test_applications_search(page: Page, fleet: dict[str, Enrolled], tenan
 
 async def test_acknowledge_an_alert(page: Page, fleet: dict[str, Enrolled], tenancy: Tenancy, shots: Path) -> None:
     await sign_in(page, tenancy.operator, target="/rmm?tab=alerts")
-    for _ in range(50):  # the batched writer raises the alert when it stores the 97 % sample
-        if "CPU at 97.0%" in await (await page.request.get("/rmm?tab=alerts")).text():
-            break
-        await asyncio.sleep(0.2)
+
+    async def raised() -> bool:  # the batched writer raises the alert when it stores the 97 % sample
+        return "CPU at 97.0%" in await (await page.request.get("/rmm?tab=alerts")).text()
+
+    await eventually(raised, within=10, every=0.2, message="the CPU alert")
     await page.reload()
     row = page.locator("tr[data-alert-status]").filter(has_text="LON-DB-01").filter(has_text="CPU at 97.0%")
     await expect(row).to_have_attribute("data-alert-status", "open")
