@@ -178,6 +178,7 @@ async def test_broken_n_plus_1_is_rolled_back(e2e_hub: E2EHub, installed: Instal
         return pid != str(first_pid) and device is not None and device.ws_connected and device.agent_version == "0.1.0"
 
     await eventually(back_online, within=60, message="N restarted and checking in again")
+    await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-run-command", "auto")
     queued = await result_of(e2e_hub.client(e2e_hub.tenancy.operator), "rmm-run-command",
                              {"device": installed.device_id, "command": "echo still-n"})  # fmt: skip
     ran = await finished_command(e2e_hub.client(e2e_hub.tenancy.operator), queued["id"], within=30)
