@@ -146,6 +146,7 @@ class CommandKind(StrEnum):
     UNINSTALL_AGENT = "uninstall_agent"  # report the result, deregister, remove service and files
     UPDATE_AGENT = "update_agent"  # ``body`` is an :class:`UpdateManifest` (JSON): verify, swap, restart
     END_SESSION = "end_session"  # quick-support only: deregister, remove state, exit
+    REMOTE_SESSION = "remote_session"  # ``body`` is the agent's relay ticket: dial it and bridge a shell or screen
 
 
 class Shell(StrEnum):
@@ -396,6 +397,8 @@ class CommandSpec(_Outbound):
     def _check(self) -> CommandSpec:
         if self.kind in (CommandKind.SHELL, CommandKind.SCRIPT) and (self.shell is None or not self.body):
             raise ValueError(f"a {self.kind} command needs a shell and a body")
+        if self.kind is CommandKind.REMOTE_SESSION and not self.body:
+            raise ValueError("a remote_session command needs the relay ticket as its body")
         if any(len(value) > MAX_ENV_VALUE_CHARS for value in self.env.values()):
             raise ValueError(f"environment values are limited to {MAX_ENV_VALUE_CHARS} characters")
         return self

@@ -61,6 +61,7 @@ from agent.protocol import (
     content_hash,
 )
 from agent.push import PushChannel, PushRejected, websocket_url
+from agent.remote.bridge import BridgeError, bridge_from_ticket
 from agent.runner import run_command
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
@@ -68,6 +69,7 @@ from agent.update import UpdateRefused, confirm, fetch_verified, running_executa
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY_SECONDS = 10.0
+REMOTE_CONNECT_SECONDS = 30.0
 APPS_REFRESH_SECONDS = 15 * 60
 PATCHES_REFRESH_SECONDS = 60 * 60
 EXIT_REVOKED = 3
@@ -230,6 +232,9 @@ class AgentRuntime:
                 self._result(spec, CommandStatus.FAILED, "", "end_session applies to quick-support agents only")
             )
             return
+        if spec.kind is CommandKind.REMOTE_SESSION:
+            await self._remote_session(spec)
+            return
         if spec.kind is CommandKind.INSTALL_PATCHES:
             shell, body = install_patches_command(list(spec.patch_ids))
             spec = spec.model_copy(update={"kind": CommandKind.SHELL, "shell": shell, "body": body})
@@ -239,6 +244,32 @@ class AgentRuntime:
             await self._report_running(spec.id, at)
 
         self._finish(await run_command(spec, on_started=started, work_dir=None))
+
+    async def _remote_session(self, spec: CommandSpec) -> None:
+        """Dial the relay; the command succeeds once the session is bridged and the bridge runs on."""
+        try:
+            bridge = bridge_from_ticket(spec.body)
+        except BridgeError as exc:
+            self._finish(self._result(spec, CommandStatus.FAILED, "", str(exc)))
+            return
+        running = asyncio.create_task(bridge.run(), name=f"remote session {spec.id}")
+        connected = asyncio.create_task(bridge.connected.wait())
+        await asyncio.wait({running, connected}, timeout=REMOTE_CONNECT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        if connected.done():
+            self._finish(self._result(spec, CommandStatus.SUCCEEDED, f"{bridge.kind} session bridged"))
+            log.info("remote session ended: %s", await running)
+            return
+        connected.cancel()
+        if not running.done():
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            self._finish(self._result(spec, CommandStatus.FAILED, "", "the relay did not answer in time"))
+            return
+        try:
+            message = f"the session ended before it was bridged: {running.result()}"
+        except BridgeError as exc:
+            message = str(exc)
+        self._finish(self._result(spec, CommandStatus.FAILED, "", message))
 
     def _result(
         self,

@@ -300,6 +300,19 @@ def audit_verify() -> None:
 
 main.add_command(integrations)
 main.add_command(bench)
+
+
+@main.command("relay")
+@click.option("--host", default=None, help="address to listen on (default RMMHUB_RELAY_HOST)")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="port (default RMMHUB_RELAY_PORT)")
+def relay_command(host: str | None, port: int | None) -> None:
+    """Run a standalone relay node (tickets name it by RMMHUB_RELAY_URL; it shares RMMHUB_SECRET_KEY)."""
+    from relay.standalone import run
+
+    settings = _settings()
+    asyncio.run(run(settings, host or settings.relay_host, settings.relay_port if port is None else port))
+
+
 main.add_command(demo)
 main.add_command(installer)
 main.add_command(agent)

@@ -31,6 +31,7 @@ from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
+from relay.module import RelayModule
 from ui.errors import error_page, wants_html
 from ui.module import UiModule
 
@@ -56,7 +57,7 @@ def load_models() -> None:
 
 def default_modules() -> list[HubModule]:
     """Every feature module of the hub, in start order."""
-    return [PoliciesModule(), NativeRmmModule(), ConnectWiseModule(), UiModule()]
+    return [PoliciesModule(), NativeRmmModule(), ConnectWiseModule(), RelayModule(), UiModule()]
 
 
 def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule] | None = None) -> FastAPI:
@@ -118,7 +119,11 @@ def create_app(settings: Settings | None = None, *, modules: Sequence[HubModule]
     # client address. The agent API caps each message itself (protocol limits, in the agent's error format).
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, exempt_prefixes=("/agent/",))
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.base_url.startswith("https://"),
+        connect=lambda: settings.relay_public_url,  # the Remote Connection window dials the relay
+    )
     return app
 
 

@@ -101,6 +101,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "scheduler_enabled": False,
         "redis_url": None,
+        "relay_port": 0,  # each test hub's embedded relay takes a free port (tickets name it)
         "audit_witness": WITNESS_DIR / f"{uuid.uuid4().hex}.log",
     }
     values.update(overrides)

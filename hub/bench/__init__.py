@@ -10,6 +10,7 @@ import click
 from hub.bench.checkin import checkin
 from hub.bench.devices import devices
 from hub.bench.push import push
+from hub.bench.relay import relay_bench
 
 
 @click.group()
@@ -20,3 +21,4 @@ def bench() -> None:
 bench.add_command(checkin)
 bench.add_command(push)
 bench.add_command(devices)
+bench.add_command(relay_bench)

@@ -13,6 +13,7 @@ from being framed by another site; HSTS is sent when the public URL is https.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,8 +28,8 @@ def csp_nonce() -> str:
     return _nonce.get()
 
 
-def content_security_policy(nonce: str) -> str:
-    """The policy for one response."""
+def content_security_policy(nonce: str, connect: str = "") -> str:
+    """The policy for one response (``connect``: further origins pages may open sockets to, e.g. the relay)."""
     own = f"'self' 'nonce-{nonce}'"
     return "; ".join(
         [
@@ -37,7 +38,7 @@ def content_security_policy(nonce: str) -> str:
             f"style-src {own}",
             "img-src 'self' data:",
             "font-src 'self'",
-            "connect-src 'self'",
+            f"connect-src 'self' {connect}".rstrip(),
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -49,9 +50,10 @@ def content_security_policy(nonce: str) -> str:
 class SecurityHeadersMiddleware:
     """Pure ASGI middleware adding the headers to every HTTP response (a handler's own value wins)."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, connect: Callable[[], str] | None = None) -> None:
         self.app = app
         self.hsts = hsts
+        self.connect = connect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +62,10 @@ class SecurityHeadersMiddleware:
         nonce = secrets.token_urlsafe(18)
         token = _nonce.set(nonce)
         extra = [
-            (b"content-security-policy", content_security_policy(nonce).encode()),
+            (
+                b"content-security-policy",
+                content_security_policy(nonce, self.connect() if self.connect else "").encode(),
+            ),
             (b"x-frame-options", b"DENY"),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"same-origin"),

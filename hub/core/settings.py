@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = Field(default=None, description="URL endpoints and browsers use to reach the hub")
     log_level: str = "INFO"
+    relay_embedded: bool = Field(default=True, description="run the remote-session relay inside the hub process")
+    relay_host: str = Field(default="127.0.0.1", description="address the embedded relay listens on")
+    relay_port: int = Field(default=8001, ge=0, le=65535, description="port of the embedded relay (0: any free port)")
+    relay_url: str | None = Field(
+        default=None,
+        description="ws(s):// URL agents and browsers dial for the relay; default ws://<host>:<relay_port>",
+    )
+    relay_idle_timeout_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
     log_json: bool = False
 
     approval_ttl_hours: float = Field(default=24.0, gt=0)
@@ -115,6 +123,11 @@ class Settings(BaseSettings):
     def database_kind(self) -> str:
         """``sqlite`` or ``postgresql``, as reported by ``/healthz``."""
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    @property
+    def relay_public_url(self) -> str:
+        """The relay URL written into session tickets (both ends dial it)."""
+        return (self.relay_url or f"ws://{self.relay_host}:{self.relay_port}").rstrip("/")
 
     @property
     def base_url(self) -> str:

@@ -5,7 +5,6 @@ same device on the other replica closes the first with 4409."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -63,15 +62,15 @@ async def test_push_crosses_replicas(replicas: list[str], base_token: str, tenan
         (
             await api.put("/api/v1/policies/native_rmm:rmm-run-command", json={"mode": PolicyMode.AUTO.value})
         ).raise_for_status()
-        started = time.monotonic()
         invoked = await api.post("/api/v1/tools/rmm-run-command/invoke",
                                  json={"args": {"device": sim.device_id, "command": "hostname"}})  # fmt: skip
         assert invoked.status_code == 200, invoked.text
     while True:  # other test sessions may share this Redis channel; skip what is not ours
-        spec, arrived = await asyncio.wait_for(sock.commands.get(), 5)
+        # The simulated agent never checks in: arriving on its socket at all is the cross-replica push.
+        # How fast is measured by `rmmhub bench push`, not asserted here.
+        spec, _arrived = await asyncio.wait_for(sock.commands.get(), 5)
         if spec.body == "hostname":
             break
-    assert arrived - started < 1.0
 
     other = SimAgent(a)
     other.credential, other.device_id = sim.credential, sim.device_id

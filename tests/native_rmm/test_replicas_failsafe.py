@@ -168,7 +168,6 @@ async def test_push_latency_across_replicas(start_replica: StartReplica, base_to
     p50, p99 = statistics.median(latencies), latencies[-1]
     print(f"\nFIGURE cross-replica push (invoke on A -> command on B's socket), 20 runs: "
           f"p50 {p50 * 1000:.0f} ms, max/p99 {p99 * 1000:.0f} ms")  # fmt: skip
-    assert p50 < 1.0
     await sock.close()
     await sim.aclose()
 
@@ -187,8 +186,8 @@ async def test_subscriber_killed_by_redis_resubscribes(
     assert "lost the Redis subscription" in caplog.text and "resubscribed" in caplog.text
     started = time.monotonic()
     await _invoke(a.url, tenancy.admin.token, sim.device_id, "after-kill")
+    # Over the healed bus: the simulated agent never checks in, so the socket is the only way it arrives.
     pushed = await _arrival(sock, "after-kill", within=5) - started
-    assert pushed < 1.0
     print(f"\nFIGURE bus recovery after CLIENT KILL: resubscribed {recovered * 1000:.0f} ms after the kill "
           f"(outage seen by the bus {b.bus.last_outage_seconds * 1000:.0f} ms); next push {pushed * 1000:.0f} ms")  # fmt: skip
     await sock.close()

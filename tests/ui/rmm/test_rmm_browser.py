@@ -113,7 +113,7 @@ async def test_devices_tab_and_device_detail_with_sparklines(
     assert painted > 100, "the CPU sparkline drew nothing"
     await expect(page.get_by_test_id("gauge-cpu")).to_have_text("13%")
     await page.get_by_role("button", name="Remote Connection").click()
-    await expect(page.locator("#remote-panel")).to_contain_text("arrive with the relay")
+    await expect(page.locator("#remote-panel")).to_contain_text("Open shell session")
     await page.screenshot(path=shots / "rmm-device-system.png", full_page=True)
 
 

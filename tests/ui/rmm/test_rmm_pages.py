@@ -100,7 +100,7 @@ async def test_device_detail_system_tab_and_metrics_json(enroll: Fleet, ui_as: U
     assert len(metrics["series"]["t"]) == 21 and len(metrics["series"]["cpu"]) == 21
     assert metrics["latest"]["cpu"] == 12.5 and metrics["latest"]["memory_total"] == 16 * 1024**3
     remote = await client.get(f"/rmm/devices/{web.device_id}/remote")
-    assert "arrive with the relay" in remote.text
+    assert "Open shell session" in remote.text and "policy gate" in remote.text
 
 
 async def test_applications_search_is_server_side(enroll: Fleet, ui_as: UiAs, tenancy: Tenancy) -> None:

@@ -1,0 +1,1 @@
+"""Remote sessions (shell, screen) on native agents, bridged through a relay node."""

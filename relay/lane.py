@@ -1,0 +1,95 @@
+"""One browser viewer of a session: its socket, its own send queue and its rights.
+
+Every viewer has a queue of its own, so a slow viewer never makes the relay wait on its socket
+while others are being served. The agent is paced by the fastest viewer (see ``Session``), and a
+viewer that falls more than ``max_lag_bytes`` behind is disconnected rather than allowed to stall
+or grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import deque
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from hub.core.tickets import TicketRole
+from relay.rfb import ViewOnlyFilter
+
+CLOSE_TOO_SLOW = 4413
+
+
+class Lane:
+    """A viewer slot (0..3) of a session."""
+
+    def __init__(
+        self, slot: int, role: TicketRole, user: str, ws: ServerConnection, *, high_water: int, max_lag: int
+    ) -> None:
+        self.slot = slot
+        self.role = role
+        self.user = user
+        self.ws: ServerConnection | None = ws
+        self.resume = secrets.token_urlsafe(24)
+        self.view_only = role is TicketRole.VIEWER
+        self.rfb_filter = ViewOnlyFilter()
+        self._queue: deque[bytes | str] = deque()
+        self._queued = 0
+        self._high_water = high_water
+        self._max_lag = max_lag
+        self._wakeup = asyncio.Event()
+        self.drained = asyncio.Event()
+        self.drained.set()
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting for this viewer's socket."""
+        return self._queued
+
+    @property
+    def below_high_water(self) -> bool:
+        """Whether the agent may send more on this viewer's account."""
+        return self._queued < self._high_water
+
+    def attach(self, ws: ServerConnection) -> None:
+        """(Re)bind the lane to a socket and start its writer."""
+        self.ws = ws
+        self._writer = asyncio.create_task(self._drain(ws), name=f"relay-lane-{self.slot}")
+
+    def push(self, message: bytes | str) -> bool:
+        """Queue a message; False when the viewer is too far behind and must be dropped."""
+        if self._queued + len(message) > self._max_lag:
+            return False
+        self._queue.append(message)
+        self._queued += len(message)
+        if not self.below_high_water:
+            self.drained.clear()
+        self._wakeup.set()
+        return True
+
+    async def _drain(self, ws: ServerConnection) -> None:
+        try:
+            while True:
+                while not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                message = self._queue.popleft()
+                await ws.send(message)
+                self._queued -= len(message)
+                if self.below_high_water:
+                    self.drained.set()
+        except ConnectionClosed:
+            return
+
+    async def detach(self) -> None:
+        """Stop the writer (the socket is closed by its handler)."""
+        self.ws = None
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+        self._queue.clear()
+        self._queued = 0
+        self.drained.set()

@@ -1,0 +1,74 @@
+"""Remote sessions end to end: a real hub on loopback (its embedded relay), a real agent process,
+the session tools through the policy gate, and a real PTY on the agent's side."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.e2e.conftest import E2EHub, StartAgent, approve, finished_command, invoke, result_of, set_policy
+from tests.relay.conftest import recv_control
+from tests.relay.test_bridge import read_until
+
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+              pytest.mark.slow]  # fmt: skip
+
+
+async def test_shell_session_through_the_gate_the_relay_and_a_real_agent(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    await start_agent(
+        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token
+    )
+    device = await e2e_hub.connected_device()
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    await set_policy(admin, "rmm-open-shell-session", "auto")
+    opened = await result_of(e2e_hub.client(e2e_hub.tenancy.operator), "rmm-open-shell-session", {"device": device.id})
+    assert opened["relay_url"].startswith("ws://127.0.0.1:")
+    async with connect(f"{opened['relay_url']}/relay/v1?ticket={opened['ticket']}", compression=None) as browser:
+        hello = await recv_control(browser, "hello")
+        assert hello["role"] == "controller" and hello["kind"] == "shell"
+        command = await finished_command(admin, opened["command_id"])
+        assert command["status"] == "succeeded", command
+        await browser.send(b"echo hel''lo-from-$((40+2))\r")
+        await read_until(browser, b"hello-from-42")
+        # The ticket was single use: replaying it is refused.
+        async with connect(f"{opened['relay_url']}/relay/v1?ticket={opened['ticket']}", compression=None) as again:
+            await asyncio.wait_for(again.wait_closed(), 10)
+            assert again.close_code == 4401
+        # An admin ends the session: the window's socket closes with the reason.
+        await set_policy(admin, "rmm-end-remote-session", "auto")
+        ended = await result_of(
+            admin, "rmm-end-remote-session", {"session": opened["session"], "reason": "maintenance"}
+        )
+        assert ended["ended"] is True
+        await asyncio.wait_for(browser.wait_closed(), 10)
+        assert browser.close_code == 4410
+        assert browser.close_reason is not None and browser.close_reason.endswith(": maintenance")
+    again_end = await admin.post(
+        "/api/v1/tools/rmm-end-remote-session/invoke", json={"args": {"session": opened["session"]}, "reason": ""}
+    )
+    assert again_end.status_code == 404, again_end.text
+    assert "no live remote session" in again_end.text
+
+
+async def test_approval_gated_screen_session_opens_once_approved(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    await start_agent(
+        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token
+    )
+    device = await e2e_hub.connected_device()
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    await set_policy(admin, "rmm-open-screen-session", "approval")
+    outcome = await invoke(e2e_hub.client(e2e_hub.tenancy.operator), "rmm-open-screen-session", {"device": device.id})
+    assert outcome["status"] == "pending_approval", outcome
+    assert "ticket" not in str(outcome)
+    approval = await approve(e2e_hub.client(e2e_hub.tenancy.approver), outcome["approval_id"])
+    assert approval["status"] == "executed", approval
+    result = approval["result"]
+    assert result["kind"] == "screen" and result["ticket"]
