@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-dev assets system-deps lint typecheck imports pytest clean bench test-repeat
+.PHONY: agent-dist run test install install-dev assets system-deps lint typecheck imports pytest clean bench test-repeat
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ assets: ui/node_modules/.installed
 	@echo "RMMHUB_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
 	@echo "created .env with a random RMMHUB_SECRET_KEY"
 
-run: install .env
+# The single-file Linux agent (PyInstaller, cached by agent source hash) and uv per platform.
+agent-dist: $(VENV)/.installed
+	$(VENV)/bin/rmmhub agent stage
+
+run: install .env agent-dist
 	$(VENV)/bin/rmmhub serve --with-local-agent
 
 # Debian packages the tests drive for real (browser, VNC server, shell linting).
@@ -58,7 +62,7 @@ typecheck: $(VENV)/.installed-dev
 imports: $(VENV)/.installed-dev
 	$(VENV)/bin/lint-imports
 
-pytest: install-dev system-deps
+pytest: install-dev system-deps agent-dist
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: install-dev system-deps lint typecheck imports pytest

@@ -63,6 +63,7 @@ class AgentState(BaseModel):
     session_expires_at: AwareDatetime | None = None
     install: InstallInfo = InstallInfo()
     enrolled_at: datetime
+    update_public_key: str | None = None  # the hub's Ed25519 update key (base64), pinned at enrollment
 
 
 @dataclass(frozen=True)

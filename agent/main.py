@@ -34,6 +34,7 @@ from agent.collectors.system import collect_hardware
 from agent.config import AgentEnv, AgentState, ConfigError, InstallInfo, StateStore, default_state_dir
 from agent.protocol import PROTOCOL_VERSION, EnrollRequest
 from agent.runtime import AgentRuntime
+from agent.update import PID_FILE, restart_as, watchdog
 
 log = logging.getLogger("agent")
 
@@ -58,7 +59,22 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--service-file", help="systemd unit / launchd plist path, or scheduled task name")
         sub.add_argument("--foreground", action="store_true", help="log to the terminal at INFO level")
         sub.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    dog = commands.add_parser("update-watchdog", help="(internal) roll back a self-update that does not check in")
+    dog.add_argument("--state-dir", type=Path, required=True)
+    dog.add_argument("--pid", type=int, required=True)
+    dog.add_argument("--exe", type=Path, required=True)
+    dog.add_argument("--service", default="none")
+    dog.add_argument("--service-file", default="")
+    dog.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
+
+
+class RestartRequested(Exception):
+    """A verified self-update is in place: exec the new executable once the runtime has stopped."""
+
+    def __init__(self, exe: Path) -> None:
+        super().__init__(str(exe))
+        self.exe = exe
 
 
 async def enroll(args: argparse.Namespace, store: StateStore) -> AgentState:
@@ -90,6 +106,7 @@ async def enroll(args: argparse.Namespace, store: StateStore) -> AgentState:
         session_expires_at=response.session_expires_at,
         install=InstallInfo(service=args.service, prefix=args.install_prefix, service_file=args.service_file),
         enrolled_at=datetime.now(UTC),
+        update_public_key=response.update_public_key,
     )
     store.save(state, response.device_credential)
     log.info("enrolled as device %s with %s", response.device_id, state.hub_url)
@@ -108,6 +125,7 @@ async def run(args: argparse.Namespace, store: StateStore, env: AgentEnv) -> int
     if not store.is_enrolled():
         await enroll(args, store)
     runtime = AgentRuntime(store, env=env)
+    (store.state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
     if runtime.state.quick_support:
         _show_support_code(runtime.state)
     loop = asyncio.get_running_loop()
@@ -116,7 +134,10 @@ async def run(args: argparse.Namespace, store: StateStore, env: AgentEnv) -> int
             loop.add_signal_handler(sig, functools.partial(runtime.stop, end_session=runtime.state.quick_support))
         except NotImplementedError:  # Windows: KeyboardInterrupt / task end stop the process
             break
-    return await runtime.run()
+    code = await runtime.run()
+    if runtime.restart_into is not None:
+        raise RestartRequested(runtime.restart_into)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "update-watchdog":
+        return watchdog(args.state_dir, args.pid, args.exe, args.service, args.service_file or None)
     try:
         env = AgentEnv.from_environ()
         store = StateStore(args.state_dir or env.state_dir or default_state_dir())
@@ -135,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(enroll(args, store))
             return 0
         return asyncio.run(run(args, store, env))
+    except RestartRequested as restart:
+        restart_as(restart.exe)
+        return 1  # not reached: the process is now the new version
     except ConfigError as exc:
         log.error("%s", exc)
         return 2

@@ -13,6 +13,7 @@ every authenticated one ``Authorization: Bearer <device credential>``):
 ``POST /agent/v1/deregister``               :class:`DeregisterRequest`      204 (credential revoked)
 ``GET  /agent/v1/ws``                       WebSocket, see below
 ``GET  /agent/v1/download/agent.whl``       the agent wheel (no auth)
+``GET  /agent/v1/download/releases/...``    a signed agent release (no auth; see :class:`UpdateManifest`)
 ==========================================  ==============================  ===========================
 
 Errors are JSON :class:`AgentApiError` with a 4xx/5xx status: 400 ``malformed_payload``, 401
@@ -143,6 +144,7 @@ class CommandKind(StrEnum):
     SCRIPT = "script"  # ``body`` is a script file's content, written to a temp file and run by ``shell``
     INSTALL_PATCHES = "install_patches"  # ``patch_ids`` (empty: all pending) via the OS package manager
     UNINSTALL_AGENT = "uninstall_agent"  # report the result, deregister, remove service and files
+    UPDATE_AGENT = "update_agent"  # ``body`` is an :class:`UpdateManifest` (JSON): verify, swap, restart
     END_SESSION = "end_session"  # quick-support only: deregister, remove state, exit
     REMOTE_SESSION = "remote_session"  # ``body`` is the agent's relay ticket: dial it and bridge a shell or screen
 
@@ -321,6 +323,7 @@ class EnrollResponse(_Outbound):
     protocol_version: ProtocolVersionField
     support_code: Str64 | None = None  # quick-support only: shown to the end user
     session_expires_at: AwareDatetime | None = None  # quick-support only
+    update_public_key: Annotated[str, Field(max_length=128)] | None = None  # Ed25519, base64: signs updates
 
 
 class CheckinRequest(_Inbound):
@@ -583,3 +586,27 @@ def unsupported_protocol_error(exc: UnsupportedProtocolVersion) -> AgentApiError
         message=f"{exc} Upgrade the agent (reinstall from the hub) or the hub.",
         supported_protocol_versions=exc.supported,
     )
+
+
+# --- self-update ------------------------------------------------------------------------------
+
+
+class UpdateManifest(_Outbound):
+    """One signed agent release, carried in an ``update_agent`` command's body.
+
+    ``signature`` is Ed25519 by the hub's update key (sent at enrollment) over
+    :func:`update_signed_message`; the agent refuses a download whose SHA-256 or signature differs.
+    """
+
+    version: Str64
+    platform: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
+    path: Annotated[str, Field(pattern=r"^/agent/v1/download/releases/[A-Za-z0-9/._-]+$", max_length=255)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=1, le=512 * 1024 * 1024)]
+    signature: Annotated[str, Field(max_length=256)]
+    confirm_within_seconds: Annotated[int, Field(ge=5, le=3600)] = 300
+
+
+def update_signed_message(version: str, platform: str, sha256: str, size: int) -> bytes:
+    """The bytes the hub signs for a release (and the agent verifies)."""
+    return f"rmmhub-agent-update:v1:{platform}:{version}:{sha256}:{size}".encode()

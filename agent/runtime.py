@@ -23,9 +23,11 @@ import shutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, TypeVar
 
 import httpx
+from pydantic import ValidationError
 
 from agent import __version__
 from agent.client import CredentialRejected, HubClient, HubError, HubRejected, HubUnavailable
@@ -55,6 +57,7 @@ from agent.protocol import (
     ErrorCode,
     InventoryDelta,
     Patch,
+    UpdateManifest,
     content_hash,
 )
 from agent.push import PushChannel, PushRejected, websocket_url
@@ -62,6 +65,7 @@ from agent.remote.bridge import BridgeError, bridge_from_ticket
 from agent.runner import run_command
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
+from agent.update import UpdateRefused, confirm, fetch_verified, running_executable, start_watchdog, swap
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY_SECONDS = 10.0
@@ -150,6 +154,8 @@ class AgentRuntime:
         self._apps: tuple[float, list[Application]] | None = None
         self._patches: tuple[float, list[Patch] | None] | None = None
         self._patches_refresh: asyncio.Future[list[Patch] | None] | None = None
+        self.restart_into: Path | None = None  # set by a verified self-update: exec this after stopping
+        self._confirmed = False
 
     async def run(self) -> int:
         """Run until stopped; return the process exit code (0, or ``EXIT_REVOKED``)."""
@@ -212,6 +218,9 @@ class AgentRuntime:
         log.info("running command %s (%s)", spec.id, spec.kind)
         if spec.kind is CommandKind.UNINSTALL_AGENT:
             await self._uninstall(spec)
+            return
+        if spec.kind is CommandKind.UPDATE_AGENT:
+            await self._update(spec)
             return
         if spec.kind is CommandKind.END_SESSION and self.state.quick_support:
             self._finish(self._result(spec, CommandStatus.SUCCEEDED, "session ended"))
@@ -290,6 +299,35 @@ class AgentRuntime:
         await self._deregister(DeregisterReason.UNINSTALLED)
         await asyncio.to_thread(run_uninstall, self.state.install, self.store.state_dir)
         log.info("agent uninstalled")
+        self.stop()
+
+    async def _update(self, spec: CommandSpec) -> None:
+        """Self-update (see :mod:`agent.update`): verify, swap, report, start the watchdog, restart."""
+        exe = running_executable()
+        try:
+            if exe is None:
+                raise UpdateRefused(
+                    "this agent runs from a Python environment; re-install to get the single-file agent"
+                )
+            try:
+                manifest = UpdateManifest.model_validate_json(spec.body)
+            except ValidationError as exc:
+                raise UpdateRefused(f"the update manifest is malformed: {exc.error_count()} error(s)") from exc
+            if manifest.version == __version__:
+                self._finish(self._result(spec, CommandStatus.SUCCEEDED, f"already at {__version__}"))
+                return
+            data = await fetch_verified(self.state.hub_url, manifest, self.state.update_public_key)
+            await asyncio.to_thread(swap, exe, data, manifest, self.store.state_dir)
+        except UpdateRefused as exc:
+            log.error("update refused: %s", exc)
+            self._finish(self._result(spec, CommandStatus.FAILED, "", str(exc)))
+            return
+        message = f"updating from {__version__} to {manifest.version}; restarting"
+        self._finish(self._result(spec, CommandStatus.SUCCEEDED, message))
+        await self.flush()
+        start_watchdog(exe, self.store.state_dir, self.state.install.service, self.state.install.service_file)
+        log.info("%s (rolled back unless it checks in within %d s)", message, manifest.confirm_within_seconds)
+        self.restart_into = exe
         self.stop()
 
     async def _deregister(self, reason: DeregisterReason) -> None:
@@ -396,6 +434,9 @@ class AgentRuntime:
             pending_patches=patches if patches_hash != self._hub_hashes["patches"] else None,
         )
         response = await self.client.checkin(request)
+        if not self._confirmed:  # a pending self-update to this version has now proven itself
+            self._confirmed = True
+            await asyncio.to_thread(confirm, self.store.state_dir)
         self._sent_inventory = None if response.inventory_requested else inventory
         self._hub_hashes = {"apps": response.applications_hash, "patches": response.patches_hash}
         if self.env.checkin_interval is None:

@@ -25,7 +25,7 @@ from hub.core.security import generate_password
 from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from hub.migrate import upgrade
-from native_rmm.cli import demo, installer
+from native_rmm.cli import agent, demo, installer
 from policies import access
 
 T = TypeVar("T")
@@ -315,6 +315,7 @@ def relay_command(host: str | None, port: int | None) -> None:
 
 main.add_command(demo)
 main.add_command(installer)
+main.add_command(agent)
 
 if __name__ == "__main__":
     main()

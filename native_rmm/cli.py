@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -15,6 +16,9 @@ from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from native_rmm.demo.service import clear_demo_devices, seed_demo_devices
 from native_rmm.installers import service as installers
+from native_rmm.installers.binary import BinaryBuildError, build_binary
+from native_rmm.installers.uv import UvStageError, stage_uv
+from native_rmm.settings import get_rmm_settings
 
 T = TypeVar("T")
 
@@ -93,3 +97,28 @@ def installer_list() -> None:
 
     for line in _in_first_org(work):
         click.echo(line)
+
+
+@click.group()
+def agent() -> None:
+    """Agent distribution: the single-file Linux agent and the uv binaries installers download."""
+
+
+@agent.command("stage")
+@click.option("--no-binary", is_flag=True, help="skip building the single-file Linux agent")
+@click.option("--no-uv", is_flag=True, help="skip staging uv (Windows/macOS installers need it)")
+def agent_stage(no_binary: bool, no_uv: bool) -> None:
+    """Build the single-file agent (cached by agent source hash) and stage uv per platform."""
+    dist = get_rmm_settings().agent_dist_dir
+    try:
+        if not no_uv:
+            for staged in stage_uv(dist):
+                click.echo(f"uv {staged.platform:<16} {staged.path}")
+        if not no_binary and not sys.platform.startswith("linux"):
+            click.echo("agent: the single-file agent is built on Linux hubs only; installers use uv")
+        elif not no_binary:
+            built, seconds = build_binary(dist)
+            how = f"built in {seconds:.0f} s" if seconds else "cached (agent source unchanged)"
+            click.echo(f"agent linux-{built.arch:<10} {built.path} ({how})")
+    except (BinaryBuildError, UvStageError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -21,10 +21,13 @@ from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDi
 from native_rmm.devices.checkin_cache import CheckinCache
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
+from native_rmm.installers.downloads import router as downloads_router
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings, get_rmm_settings
 from native_rmm.tools import device_plane_tools
+from native_rmm.updates.releases import latest_version
+from native_rmm.updates.tools import UpdateConfig, update_tools
 from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ class NativeRmmModule:
         self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
-        return [agent_router, ws_router, installers_router, devices_router, *operations.routers()]
+        return [agent_router, ws_router, installers_router, downloads_router, devices_router, *operations.routers()]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
@@ -81,7 +84,9 @@ class NativeRmmModule:
 
         self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered, on_resync=resync)
         await self._dispatcher.start()
-        hub.registry.register_all(device_plane_tools())
+        hub.registry.register_all(device_plane_tools(lambda: latest_version(plane.settings.agent_dist_dir)))
+        hub.registry.register_all(update_tools(lambda: UpdateConfig(
+            plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)))  # fmt: skip
         jobs.add_jobs(scheduler, plane)
         await self._operations.start(hub, scheduler)  # alerts, monitors, scripts, tickets
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.protocol import DEFAULT_CHECKIN_INTERVAL_SECONDS
@@ -34,6 +35,18 @@ class RmmSettings(BaseSettings):
     ingest_submit_timeout_seconds: float = Field(default=5.0, gt=0)
     credential_rotation_grace_minutes: float = Field(default=60.0, ge=0)
     quick_support_session_hours: float = Field(default=4.0, gt=0)
+    agent_dist_dir: Path = Field(
+        default=Path("var/agent-dist"), description="single-file agents and uv binaries built/staged at set-up"
+    )
+    agent_update_confirm_seconds: int = Field(
+        default=300, ge=5, le=3600, description="an updated agent that has not checked in by then is rolled back"
+    )
+    agent_python_mirror: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RMMHUB_AGENT_PYTHON_MIRROR", "RMMHUB_RMM_AGENT_PYTHON_MIRROR"),
+        pattern=r"^https?://[^\s'\"`$]+$",
+        description="where uv downloads CPython builds from on endpoints (UV_PYTHON_INSTALL_MIRROR)",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # rmmhub agent installer for macOS, rendered by the hub for one installer token.
 #   curl -fsSL <hub>/install/<token>/macos | sudo bash
-# Installs the agent wheel into its own virtualenv under PREFIX, enrolls this Mac, and runs the
-# agent as a launchd daemon (RunAtLoad, KeepAlive on failure). Quick-support mode installs nothing
+# Downloads uv from the hub, which provisions a private CPython under PREFIX/python (no system
+# Python, no developer tools; RMMHUB_AGENT_PYTHON_MIRROR names the CPython download source) and
+# installs the agent wheel from the hub into PREFIX/venv; enrolls this Mac and runs the agent as a
+# launchd daemon (RunAtLoad, KeepAlive on failure). Quick-support mode installs nothing
 # and runs the agent in the foreground from a temporary directory removed at the end.
 #
 # Overrides (environment): RMMHUB_AGENT_PREFIX (default /usr/local/rmmhub-agent),
-# RMMHUB_AGENT_LAUNCHD_DIR (default /Library/LaunchDaemons), RMMHUB_AGENT_PYTHON,
+# RMMHUB_AGENT_LAUNCHD_DIR (default /Library/LaunchDaemons), RMMHUB_AGENT_PYTHON (an existing
+# interpreter instead of a private CPython), RMMHUB_AGENT_PYTHON_MIRROR (CPython download source),
 # RMMHUB_AGENT_PIP_ARGS, RMMHUB_AGENT_NO_START=1 (write the plist but do not load it).
 set -euo pipefail
 
@@ -14,10 +17,69 @@ HUB_URL=@@HUB_URL@@
 INSTALLER_TOKEN=@@TOKEN@@
 QUICK_SUPPORT=@@QUICK_SUPPORT@@
 AGENT_VERSION=@@AGENT_VERSION@@
+# "platform:sha256 ..." of the uv binaries this hub serves; where uv fetches CPython from.
+UV=@@UV@@
+PYTHON_MIRROR=@@PYTHON_MIRROR@@
+PYTHON_VERSION=3.12
 LABEL=com.rmmhub.agent
 
 log() { printf 'rmmhub-agent: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+lookup_sha256() {  # $1: "name:sha256 ..." list, $2: name -> the SHA-256, or fail
+  local entry
+  for entry in $1; do
+    if [ "${entry%%:*}" = "$2" ]; then
+      printf '%s' "${entry#*:}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+fetch_verified() {  # $1: URL, $2: target file, $3: expected SHA-256
+  local actual
+  curl -fsSL --retry 3 -o "$2.download" "$1" || die "could not download $1"
+  if command -v sha256sum >/dev/null 2>&1; then
+    actual="$(sha256sum "$2.download" | cut -d' ' -f1)"
+  else
+    actual="$(shasum -a 256 "$2.download" | cut -d' ' -f1)"
+  fi
+  [ "$actual" = "$3" ] || die "the SHA-256 of $1 is $actual, not the published $3"
+  chmod 0755 "$2.download"
+  mv -f "$2.download" "$2"
+}
+
+install_uv_venv() {  # $1: prefix, $2: uv platform; fails (1) when the hub serves no uv for it
+  local expected uv wheel_dir wheel python_request pip_args=() managed=()
+  expected="$(lookup_sha256 "$UV" "$2")" || return 1
+  read -r -a pip_args <<<"${RMMHUB_AGENT_PIP_ARGS:-}"
+  uv="$1/bin/uv"
+  mkdir -p "$1/bin"
+  log "downloading uv for $2 from $HUB_URL"
+  fetch_verified "$HUB_URL/agent/v1/download/uv/$2" "$uv" "$expected"
+  export UV_PYTHON_INSTALL_DIR="$1/python" UV_CACHE_DIR="$1/cache" UV_NO_CONFIG=1
+  local mirror="${RMMHUB_AGENT_PYTHON_MIRROR:-$PYTHON_MIRROR}"
+  if [ -n "$mirror" ]; then
+    export UV_PYTHON_INSTALL_MIRROR="$mirror"
+  fi
+  if [ -n "${RMMHUB_AGENT_PYTHON:-}" ]; then
+    python_request="$RMMHUB_AGENT_PYTHON"
+    log "using the interpreter $python_request (RMMHUB_AGENT_PYTHON)"
+  else
+    python_request="$PYTHON_VERSION"
+    managed=(--managed-python)
+    log "provisioning a private CPython $PYTHON_VERSION in $1/python${mirror:+ from $mirror}"
+    "$uv" python install --quiet "$PYTHON_VERSION" || die "uv could not install CPython $PYTHON_VERSION"
+  fi
+  wheel_dir="$(mktemp -d)"
+  wheel="$wheel_dir/rmmhub_agent-$AGENT_VERSION-py3-none-any.whl"
+  log "downloading the agent from $HUB_URL"
+  curl -fsSL --retry 3 -o "$wheel" "$HUB_URL/agent/v1/download/agent.whl" || die "could not download the agent wheel"
+  "$uv" venv --quiet --python "$python_request" ${managed[@]+"${managed[@]}"} "$1/venv" || die "uv could not create $1/venv"
+  "$uv" pip install --quiet --python "$1/venv/bin/python" ${pip_args[@]+"${pip_args[@]}"} "$wheel" || die "installing the agent wheel failed"
+  rm -rf "$wheel_dir" "$1/cache"
+}
 
 find_python() {
   local candidate
@@ -46,6 +108,16 @@ install_venv() {  # $1: prefix
   rm -rf "$wheel_dir"
 }
 
+install_agent() {  # $1: prefix: uv from the hub provisions a private CPython (no developer tools needed)
+  local arch
+  arch="$(uname -m)"
+  [ "$arch" != arm64 ] || arch=aarch64
+  if ! install_uv_venv "$1" "macos-$arch"; then
+    log "the hub serves no uv for macos-$arch: falling back to this Mac's Python"
+    install_venv "$1"
+  fi
+}
+
 write_plist() {  # $1: prefix, $2: plist path
   sed "s|__PREFIX__|$1|g" >"$2" <<'PLIST'
 @@PLIST@@
@@ -58,7 +130,7 @@ quick_support() {
   SESSION_DIR="$(mktemp -d)"
   trap 'rm -rf "$SESSION_DIR"' EXIT
   local workdir="$SESSION_DIR"
-  install_venv "$workdir"
+  install_agent "$workdir"
   log "starting a quick-support session (Ctrl+C ends it)"
   cd "$workdir"
   RMMHUB_AGENT_TOKEN="$INSTALLER_TOKEN" "$workdir/venv/bin/python" -m agent run --foreground --quick-support \
@@ -79,7 +151,7 @@ main() {
 
   mkdir -p "$prefix" "$launchd_dir"
   chmod 0755 "$prefix"
-  install_venv "$prefix"
+  install_agent "$prefix"
   cd "$prefix"
   log "enrolling with $HUB_URL"
   RMMHUB_AGENT_TOKEN="$INSTALLER_TOKEN" "$prefix/venv/bin/python" -m agent enroll --hub "$HUB_URL" \

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from importlib import resources
 from typing import Literal
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ from agent import __version__
 InstallerOs = Literal["linux", "macos", "windows"]
 _TEMPLATES: dict[InstallerOs, str] = {"linux": "linux.sh", "macos": "macos.sh", "windows": "windows.ps1"}
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,512}$")
+_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PLIST_TEMPLATE = "com.rmmhub.agent.plist"
 
 
@@ -56,11 +59,32 @@ def render_launchd_plist(prefix: str) -> str:
     return _template(PLIST_TEMPLATE).replace("__PREFIX__", prefix)
 
 
-def render_installer(os: InstallerOs, *, hub_url: str, token: str, quick_support: bool = False) -> str:
+def _digests(values: Mapping[str, str]) -> str:
+    """``"name:sha256 ..."`` after checking every name and digest (so the list is safe to quote)."""
+    for name, digest in values.items():
+        if not _NAME.fullmatch(name) or not _SHA256.fullmatch(digest):
+            raise InstallerError(f"bad artifact name or SHA-256: {name!r}")
+    return " ".join(f"{name}:{digest}" for name, digest in sorted(values.items()))
+
+
+def render_installer(
+    os: InstallerOs,
+    *,
+    hub_url: str,
+    token: str,
+    quick_support: bool = False,
+    binaries: Mapping[str, str] | None = None,
+    uv: Mapping[str, str] | None = None,
+    python_mirror: str | None = None,
+) -> str:
     """The installer script for ``os`` with the hub URL and installer token substituted.
 
+    ``binaries`` maps a Linux arch to the SHA-256 of the single-file agent the hub serves for it;
+    ``uv`` maps a platform (``windows-x86_64``, ``macos-aarch64``...) to the SHA-256 of the uv
+    binary it serves; ``python_mirror`` is where uv fetches CPython (``RMMHUB_AGENT_PYTHON_MIRROR``).
+
     Raises:
-        InstallerError: unknown OS, or a URL/token that is not acceptable.
+        InstallerError: unknown OS, or a URL/token/digest that is not acceptable.
     """
     if os not in _TEMPLATES:
         raise InstallerError(f"unknown installer OS {os!r}; expected one of {sorted(_TEMPLATES)}")
@@ -68,12 +92,16 @@ def render_installer(os: InstallerOs, *, hub_url: str, token: str, quick_support
     if not _TOKEN.fullmatch(token):
         raise InstallerError("installer token must be 8-512 characters of [A-Za-z0-9._~+/=-]")
     script = _template(_TEMPLATES[os])
+    mirror = _check_url(python_mirror) if python_mirror else ""
+    uv_list = _digests(uv or {})
     if os == "windows":
         values = {
             "@@HUB_URL@@": _ps_quote(url),
             "@@TOKEN@@": _ps_quote(token),
             "@@QUICK_SUPPORT_PS@@": "$true" if quick_support else "$false",
             "@@AGENT_VERSION@@": _ps_quote(__version__),
+            "@@UV@@": _ps_quote(uv_list),
+            "@@PYTHON_MIRROR@@": _ps_quote(mirror),
         }
     else:
         values = {
@@ -82,6 +110,9 @@ def render_installer(os: InstallerOs, *, hub_url: str, token: str, quick_support
             "@@QUICK_SUPPORT@@": "1" if quick_support else "0",
             "@@AGENT_VERSION@@": shlex.quote(__version__),
             "@@PLIST@@": _template(PLIST_TEMPLATE).rstrip("\n"),
+            "@@BINARIES@@": shlex.quote(_digests(binaries or {})),
+            "@@UV@@": shlex.quote(uv_list),
+            "@@PYTHON_MIRROR@@": shlex.quote(mirror),
         }
     for placeholder, value in values.items():
         script = script.replace(placeholder, value)

@@ -1,7 +1,8 @@
 # rmmhub agent installer for Windows, rendered by the hub for one installer token.
 #   iwr -UseBasicParsing <hub>/install/<token>/windows | iex      (in an elevated PowerShell)
-# Ensures Python 3.11+ (winget when missing), installs the agent wheel into its own virtualenv,
-# enrolls this machine and registers a scheduled task that runs the agent as SYSTEM at startup.
+# Needs no Python and no winget (bare Windows Server 2019/2022): downloads uv from the hub, which
+# provisions a private CPython under the agent's folder (RMMHUB_AGENT_PYTHON_MIRROR names the
+# CPython download source) and installs the agent wheel from the hub; enrolls this machine and registers a scheduled task that runs the agent as SYSTEM at startup.
 # Quick-support mode installs nothing and runs the agent in this window until the session ends.
 # Runs inside a script block: piped into iex, an `exit` would close the operator's shell.
 & {
@@ -14,43 +15,59 @@
     $TaskName = 'rmmhub-agent'
     $Prefix = if ($env:RMMHUB_AGENT_PREFIX) { $env:RMMHUB_AGENT_PREFIX } else { Join-Path $env:ProgramFiles 'rmmhub-agent' }
 
-    function Find-Python {
-        foreach ($version in '3.13', '3.12', '3.11') {
-            try {
-                $exe = & py "-$version" -c 'import sys; print(sys.executable)' 2>$null
-                if ($LASTEXITCODE -eq 0 -and $exe) { return $exe.Trim() }
-            } catch [System.Management.Automation.CommandNotFoundException] { break }
-        }
-        $candidate = Get-Command python.exe -ErrorAction SilentlyContinue
-        if ($candidate) {
-            & $candidate.Source -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>$null
-            if ($LASTEXITCODE -eq 0) { return $candidate.Source }
+    $UvList = @@UV@@
+    $PythonMirror = @@PYTHON_MIRROR@@
+    $PythonVersion = '3.12'
+
+    function Get-PublishedSha256([string]$List, [string]$Name) {
+        foreach ($entry in ($List -split ' ')) {
+            $parts = $entry -split ':', 2
+            if ($parts.Count -eq 2 -and $parts[0] -eq $Name) { return $parts[1] }
         }
         return $null
     }
 
-    function Install-Venv([string]$Target) {
-        $python = Find-Python
-        if (-not $python) {
-            if (-not (Get-Command winget.exe -ErrorAction SilentlyContinue)) {
-                throw 'Python 3.11+ is required and winget is not available: install Python from python.org first.'
-            }
-            Write-Host 'rmmhub-agent: installing Python 3.12 with winget'
-            winget install --id Python.Python.3.12 --exact --scope machine --silent --accept-package-agreements --accept-source-agreements
-            $env:Path = [Environment]::GetEnvironmentVariable('Path', 'Machine') + ';' + [Environment]::GetEnvironmentVariable('Path', 'User')
-            $python = Find-Python
-            if (-not $python) { throw 'Python 3.12 was installed but cannot be found; open a new PowerShell and retry.' }
+    function Save-Verified([string]$Uri, [string]$Target, [string]$Expected) {
+        $download = "$Target.download"
+        Invoke-WebRequest -UseBasicParsing -Uri $Uri -OutFile $download
+        $actual = (Get-FileHash -Algorithm SHA256 -LiteralPath $download).Hash.ToLowerInvariant()
+        if ($actual -ne $Expected) {
+            Remove-Item -LiteralPath $download -Force
+            throw "the SHA-256 of $Uri is $actual, not the published $Expected"
         }
+        Move-Item -LiteralPath $download -Destination $Target -Force
+    }
+
+    # uv from the hub provisions a private CPython under the agent's folder: no system Python, no winget.
+    function Install-Venv([string]$Target) {
+        $arch = if ($env:PROCESSOR_ARCHITECTURE -eq 'ARM64') { 'aarch64' } else { 'x86_64' }
+        $platform = "windows-$arch"
+        $expected = Get-PublishedSha256 $UvList $platform
+        if (-not $expected) { throw "this hub serves no uv for $platform; run 'rmmhub agent stage' on the hub." }
+        $bin = Join-Path $Target 'bin'
+        New-Item -ItemType Directory -Force -Path $bin | Out-Null
+        $uv = Join-Path $bin 'uv.exe'
+        Write-Host "rmmhub-agent: downloading uv for $platform from $HubUrl"
+        Save-Verified "$HubUrl/agent/v1/download/uv/$platform" $uv $expected
+        $env:UV_PYTHON_INSTALL_DIR = Join-Path $Target 'python'
+        $env:UV_CACHE_DIR = Join-Path $Target 'cache'
+        $env:UV_NO_CONFIG = '1'
+        $mirror = if ($env:RMMHUB_AGENT_PYTHON_MIRROR) { $env:RMMHUB_AGENT_PYTHON_MIRROR } else { $PythonMirror }
+        if ($mirror) { $env:UV_PYTHON_INSTALL_MIRROR = $mirror }
+        Write-Host "rmmhub-agent: provisioning a private CPython $PythonVersion in $env:UV_PYTHON_INSTALL_DIR"
+        & $uv python install --quiet $PythonVersion
+        if ($LASTEXITCODE -ne 0) { throw "uv could not install CPython $PythonVersion (set RMMHUB_AGENT_PYTHON_MIRROR for offline sites)" }
         $wheelDir = Join-Path ([IO.Path]::GetTempPath()) ('rmmhub-' + [Guid]::NewGuid())
         New-Item -ItemType Directory -Path $wheelDir | Out-Null
         $wheel = Join-Path $wheelDir "rmmhub_agent-$AgentVersion-py3-none-any.whl"
         Write-Host "rmmhub-agent: downloading the agent from $HubUrl"
         Invoke-WebRequest -UseBasicParsing -Uri "$HubUrl/agent/v1/download/agent.whl" -OutFile $wheel
-        & $python -m venv (Join-Path $Target 'venv')
+        & $uv venv --quiet --python $PythonVersion --managed-python (Join-Path $Target 'venv')
         if ($LASTEXITCODE -ne 0) { throw "creating the virtualenv in $Target failed" }
-        & (Join-Path $Target 'venv\Scripts\python.exe') -m pip install --quiet --disable-pip-version-check --upgrade $wheel
+        & $uv pip install --quiet --python (Join-Path $Target 'venv\Scripts\python.exe') $wheel
         if ($LASTEXITCODE -ne 0) { throw 'installing the agent wheel failed' }
         Remove-Item -LiteralPath $wheelDir -Recurse -Force
+        Remove-Item -LiteralPath $env:UV_CACHE_DIR -Recurse -Force -ErrorAction SilentlyContinue
     }
 
     if ($QuickSupport) {

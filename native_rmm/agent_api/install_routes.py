@@ -15,6 +15,8 @@ from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, SessionDep, hub_of
 from native_rmm.errors import AgentRequestError
 from native_rmm.installers import service
+from native_rmm.installers.binary import available_binaries
+from native_rmm.installers.uv import UV_PLATFORMS, staged_uv
 from native_rmm.plane import DevicePlane
 
 router = APIRouter(tags=["rmm-installers"])
@@ -41,7 +43,13 @@ async def install_script(token: str, os: Literal["linux", "macos", "windows"], r
         async with plane.db.transaction() as session:
             installer = await service.usable_installer(session, token)
             quick = installer.quick_support
-        script = render_installer(os, hub_url=plane.public_url(str(request.base_url)), token=token, quick_support=quick)
+        dist = plane.settings.agent_dist_dir
+        binaries = {arch: b.sha256 for arch, b in available_binaries(dist).items()}
+        uv = {p: staged.sha256 for p in UV_PLATFORMS if (staged := staged_uv(dist, p)) is not None}
+        script = render_installer(
+            os, hub_url=plane.public_url(str(request.base_url)), token=token, quick_support=quick,
+            binaries=binaries, uv=uv, python_mirror=plane.settings.agent_python_mirror,
+        )  # fmt: skip
     except AgentRequestError as exc:
         return PlainTextResponse(f"rmmhub: {exc.message}\n", status_code=404 if exc.status_code == 401 else 403)
     except InstallerError as exc:

@@ -39,6 +39,7 @@ from native_rmm.errors import invalid_credential
 from native_rmm.installers.wheel import WheelBuildError
 from native_rmm.models.devices import Device
 from native_rmm.plane import DevicePlane
+from native_rmm.updates.signing import UpdateSigner
 
 router = APIRouter(route_class=AgentRoute, tags=["agent"])
 SMALL_BODY = 64 * 1024
@@ -104,6 +105,7 @@ async def enroll(request: Request) -> Response:
     body = parse(EnrollRequest, await read_body(request, ENROLL_BODY))
     async with plane.db.transaction() as session:
         _, response = await enrollment.enroll(session, body, settings=plane.settings)
+    response = response.model_copy(update={"update_public_key": UpdateSigner(plane.hub_settings.secret).public_key})
     return _json(response.model_dump_json(), version, 201)
 
 

@@ -49,6 +49,7 @@ class DeviceSummary(BaseModel):
     is_demo: bool
     quick_support: bool
     support_code: str | None
+    agent_outdated: bool = False  # a newer single-file agent release is on the hub (rmm-update-agents)
 
 
 class DeviceList(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,7 @@ from hub.core.tenancy import list_customers
 from native_rmm.devices import schemas, service, state
 from native_rmm.devices.queries import DeviceFilters
 from native_rmm.models.devices import Device, DeviceStatus
+from native_rmm.updates.releases import is_outdated
 
 SOURCE = "native_rmm"
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
@@ -102,8 +104,8 @@ async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.Sit
                             device_count=per_site.get(s.id, 0)) for s, c in rows]  # fmt: skip
 
 
-async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs) -> schemas.DeviceList:
-    """List devices, filtered by customer, site, status or a (fuzzy) name query."""
+async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs, latest: str | None = None) -> schemas.DeviceList:
+    """List devices, filtered by customer, site, status or a (fuzzy) name query; flags outdated agents."""
     filters = DeviceFilters(
         customer_id=args.customer_id, customer=args.customer, site_id=args.site_id, q=args.query or "",
         status=args.status, include_uninstalled=args.include_uninstalled,
@@ -113,6 +115,14 @@ async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs) -> schemas.
     )
     items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name)
              for r in rows[: args.limit]]  # fmt: skip
+    if latest is not None:
+        for item, r in zip(items, rows, strict=False):
+            item.agent_outdated = is_outdated(
+                r.device.agent_version,
+                r.device.os_family,
+                latest,
+                managed=not (r.device.is_demo or r.device.quick_support),
+            )
     note = ""
     if args.query and items and all(args.query.lower() not in d.hostname.lower() for d in items):
         note = f"no exact match for {args.query!r}; these are the closest names"
@@ -169,8 +179,13 @@ async def mark_patch_applied_tool(ctx: ToolContext, args: MarkPatchArgs) -> sche
     return schemas.PatchOut.of(record)
 
 
-def device_tools() -> list[Tool]:
-    """The device read tools and ``rmm-mark-patch-applied``."""
+def device_tools(latest_agent_version: Callable[[], str | None] = lambda: None) -> list[Tool]:
+    """The device read tools and ``rmm-mark-patch-applied`` (the list flags agents older than the latest)."""
+
+    async def list_devices(ctx: ToolContext, args: ListDevicesArgs) -> schemas.DeviceList:
+        return await list_devices_tool(ctx, args, latest=latest_agent_version())
+
+    list_devices.__doc__ = list_devices_tool.__doc__
 
     def read(name: str, args: type[BaseModel], handler: object, title: str) -> Tool:
         return model_tool(source=SOURCE, name=name, args_model=args, handler=handler,  # type: ignore[arg-type]
@@ -179,7 +194,7 @@ def device_tools() -> list[Tool]:
     return [
         read("rmm-list-customers", NoArgs, list_customers_tool, "List customers"),
         read("rmm-list-sites", SitesArgs, list_sites_tool, "List sites"),
-        read("rmm-list-devices", ListDevicesArgs, list_devices_tool, "List devices"),
+        read("rmm-list-devices", ListDevicesArgs, list_devices, "List devices"),
         read("rmm-get-device", DeviceArgs, get_device_tool, "Device details"),
         read("rmm-get-device-state", StateArgs, get_device_state_tool, "Device health"),
         read("rmm-list-device-apps", AppsArgs, list_device_apps_tool, "Installed applications"),

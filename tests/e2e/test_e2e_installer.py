@@ -68,6 +68,7 @@ async def _install_from_admin_page(hub: E2EHub, tmp_path: Path) -> Installed:
         "RMMHUB_AGENT_SYSTEMD_DIR": str(systemd_dir),
         "RMMHUB_AGENT_PYTHON": sys.executable,
         "RMMHUB_AGENT_NO_START": "1",
+        "RMMHUB_AGENT_FORCE_VENV": "1",  # the Python route (the single-file one: test_e2e_binary_agent.py)
         "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index",
         # The agent's dependencies (psutil, httpx, websockets) come from the test environment.
         "PYTHONPATH": sysconfig.get_paths()["purelib"],

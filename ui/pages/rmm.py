@@ -19,7 +19,9 @@ from hub.core.deps import SessionDep
 from native_rmm.devices import queries as q
 from native_rmm.devices.service import count_by_status
 from native_rmm.models.devices import DeviceStatus
+from native_rmm.plane import DevicePlane
 from native_rmm.scripts import service as scripts
+from native_rmm.updates.releases import is_outdated, latest_version
 from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
@@ -57,6 +59,17 @@ def _query_string(filters: q.DeviceFilters) -> str:
     return urlencode({k: v for k, v in values.items() if v != ""})
 
 
+def _outdated_ids(page: Page, rows: list[q.DeviceListRow]) -> set[int]:
+    """Devices whose agent is older than the hub's current single-file release (the OUTDATED badge)."""
+    plane: DevicePlane | None = page.hub.components.find(DevicePlane)
+    latest = latest_version(plane.settings.agent_dist_dir) if plane is not None else None
+    return {
+        r.id for r in rows
+        if is_outdated(r.agent_version, r.os_family, latest,
+                       managed=not (r.is_demo or r.quick_support))
+    }  # fmt: skip
+
+
 async def devices_context(
     session: DbSession, page: Page, filters: q.DeviceFilters, offset: int, *, with_choices: bool
 ) -> dict[str, Any]:
@@ -66,6 +79,7 @@ async def devices_context(
         session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE, status_counts=counts
     )
     context: dict[str, Any] = {"devices": result, "filters": filters, "filter_qs": _query_string(filters)}
+    context["outdated_ids"] = _outdated_ids(page, result.rows)
     if with_choices:
         sites = await q.site_choices(session, org_id=page.org.id)
         customers = list({s.customer_id: s.customer_name for s in sites}.items())

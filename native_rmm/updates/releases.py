@@ -1,0 +1,115 @@
+"""Which agent release the hub offers per platform: the set-up's build, or a newer published one.
+
+Candidates for ``linux-<arch>``: the single-file agent built from this hub's agent source (version
+``agent.__version__``) and any release published under
+``<dist>/releases/linux-<arch>/<version>/rmmhub-agent`` with its ``rmmhub-agent.sha256`` (``rmmhub
+agent publish`` writes both). The highest version is the current one; agents reporting another
+version are outdated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent import __version__
+from agent.protocol import API_PREFIX, OsFamily, UpdateManifest, update_signed_message
+from native_rmm.installers.binary import BINARY_NAME, available_binaries, machine_arch
+from native_rmm.updates.signing import UpdateSigner
+
+_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+RELEASES_PATH = API_PREFIX + "/download/releases"
+
+
+class ReleaseError(ValueError):
+    """A release cannot be published (bad version, missing file)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """One servable agent release."""
+
+    platform: str
+    version: str
+    path: Path
+    sha256: str
+
+    def manifest(self, signer: UpdateSigner, *, confirm_within_seconds: int) -> UpdateManifest:
+        size = self.path.stat().st_size
+        return UpdateManifest(
+            version=self.version, platform=self.platform, sha256=self.sha256, size=size,
+            path=f"{RELEASES_PATH}/{self.platform}/{self.version}/{BINARY_NAME}",
+            signature=signer.sign(update_signed_message(self.version, self.platform, self.sha256, size)),
+            confirm_within_seconds=confirm_within_seconds,
+        )  # fmt: skip
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a dotted version; non-numeric versions sort first."""
+    return tuple(int(part) for part in version.split(".")) if _VERSION.fullmatch(version) else ()
+
+
+def _published(dist_dir: Path, platform: str) -> list[Release]:
+    found = []
+    for folder in sorted((dist_dir / "releases" / platform).glob("*")):
+        exe, sums = folder / BINARY_NAME, folder / f"{BINARY_NAME}.sha256"
+        if _VERSION.fullmatch(folder.name) and exe.is_file() and sums.is_file():
+            found.append(Release(platform, folder.name, exe, sums.read_text().strip()))
+    return found
+
+
+def releases(dist_dir: Path, platform: str) -> list[Release]:
+    """Every servable release for ``platform``, lowest version first."""
+    candidates = _published(dist_dir, platform)
+    built = available_binaries(dist_dir).get(platform.removeprefix("linux-"))
+    if built is not None and platform.startswith("linux-"):
+        candidates.append(Release(platform, __version__, built.path, built.sha256))
+    return sorted(candidates, key=lambda r: version_key(r.version))
+
+
+def current_release(dist_dir: Path, platform: str) -> Release | None:
+    """The newest release for ``platform``, or None when the hub has none."""
+    found = releases(dist_dir, platform)
+    return found[-1] if found else None
+
+
+def find_release(dist_dir: Path, platform: str, version: str) -> Release | None:
+    """The release ``version`` for ``platform`` (what the download route serves)."""
+    return next((r for r in releases(dist_dir, platform) if r.version == version), None)
+
+
+def publish(dist_dir: Path, binary: Path, version: str, platform: str | None = None) -> Release:
+    """Copy ``binary`` in as release ``version`` (its SHA-256 is computed now, from the copy).
+
+    Raises:
+        ReleaseError: not a dotted numeric version, or ``binary`` is not a file.
+    """
+    if not _VERSION.fullmatch(version):
+        raise ReleaseError(f"version must be dotted numbers like 1.2.3: {version!r}")
+    if not binary.is_file():
+        raise ReleaseError(f"no such file: {binary}")
+    platform = platform or f"linux-{machine_arch()}"
+    folder = dist_dir / "releases" / platform / version
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / BINARY_NAME
+    shutil.copyfile(binary, target)
+    target.chmod(0o755)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    (folder / f"{BINARY_NAME}.sha256").write_text(digest + "\n")
+    return Release(platform, version, target, digest)
+
+
+def latest_version(dist_dir: Path) -> str | None:
+    """The version single-file agents should run (this hub's arch), or None without a release."""
+    release = current_release(dist_dir, f"linux-{machine_arch()}")
+    return release.version if release is not None else None
+
+
+def is_outdated(agent_version: str, os_family: str | None, latest: str | None, *, managed: bool = True) -> bool:
+    """Whether an agent reporting ``agent_version`` should update to ``latest`` (managed: not demo/quick)."""
+    if not managed or latest is None or os_family != OsFamily.LINUX or not agent_version:
+        return False
+    return version_key(agent_version) < version_key(latest)
