@@ -13,6 +13,7 @@ from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from hub.core.shutdown import run_steps
 from native_rmm import jobs, operations
+from native_rmm.agent_api.downloads import router as downloads_router
 from native_rmm.agent_api.install_routes import router as installers_router
 from native_rmm.agent_api.routes import router as agent_router
 from native_rmm.agent_api.ws import push_pending
@@ -21,7 +22,6 @@ from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDi
 from native_rmm.devices.checkin_cache import CheckinCache
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
-from native_rmm.installers.downloads import router as downloads_router
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings, get_rmm_settings

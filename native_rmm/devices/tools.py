@@ -15,9 +15,9 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from hub.core.tenancy import list_customers
 from native_rmm.devices import schemas, service, state
+from native_rmm.devices.agent_versions import is_outdated
 from native_rmm.devices.queries import DeviceFilters
 from native_rmm.models.devices import Device, DeviceStatus
-from native_rmm.updates.releases import is_outdated
 
 SOURCE = "native_rmm"
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)

@@ -10,17 +10,17 @@ version are outdated.
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent import __version__
-from agent.protocol import API_PREFIX, OsFamily, UpdateManifest, update_signed_message
+from agent.protocol import API_PREFIX, UpdateManifest, update_signed_message
+from native_rmm.devices.agent_versions import VERSION, version_key
 from native_rmm.installers.binary import BINARY_NAME, available_binaries, machine_arch
 from native_rmm.updates.signing import UpdateSigner
 
-_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+_VERSION = VERSION
 RELEASES_PATH = API_PREFIX + "/download/releases"
 
 
@@ -45,11 +45,6 @@ class Release:
             signature=signer.sign(update_signed_message(self.version, self.platform, self.sha256, size)),
             confirm_within_seconds=confirm_within_seconds,
         )  # fmt: skip
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """Sort key of a dotted version; non-numeric versions sort first."""
-    return tuple(int(part) for part in version.split(".")) if _VERSION.fullmatch(version) else ()
 
 
 def _published(dist_dir: Path, platform: str) -> list[Release]:
@@ -106,10 +101,3 @@ def latest_version(dist_dir: Path) -> str | None:
     """The version single-file agents should run (this hub's arch), or None without a release."""
     release = current_release(dist_dir, f"linux-{machine_arch()}")
     return release.version if release is not None else None
-
-
-def is_outdated(agent_version: str, os_family: str | None, latest: str | None, *, managed: bool = True) -> bool:
-    """Whether an agent reporting ``agent_version`` should update to ``latest`` (managed: not demo/quick)."""
-    if not managed or latest is None or os_family != OsFamily.LINUX or not agent_version:
-        return False
-    return version_key(agent_version) < version_key(latest)

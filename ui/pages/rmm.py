@@ -17,11 +17,12 @@ from hub.core.bounds import DB_INT_MAX, Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from native_rmm.devices import queries as q
+from native_rmm.devices.agent_versions import is_outdated
 from native_rmm.devices.service import count_by_status
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.plane import DevicePlane
 from native_rmm.scripts import service as scripts
-from native_rmm.updates.releases import is_outdated, latest_version
+from native_rmm.updates.releases import latest_version
 from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
