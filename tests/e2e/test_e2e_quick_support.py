@@ -52,6 +52,7 @@ async def test_one_shot_session_shows_code_and_is_removed_when_ended(e2e_hub: E2
     log_path = tmp_path / "session.log"
     env = agent_env(
         TMPDIR=str(temp),  # the one-shot variant installs into `mktemp -d`: here, under our eyes
+        RMMHUB_AGENT_FORCE_VENV="1",  # the Python route (the single-file one: test_e2e_binary_agent.py)
         RMMHUB_AGENT_PYTHON=sys.executable,
         RMMHUB_AGENT_PIP_ARGS="--no-deps --no-index",
         PYTHONPATH=sysconfig.get_paths()["purelib"],
