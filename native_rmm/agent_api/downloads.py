@@ -7,7 +7,7 @@ SHA-256 is rendered into the installer scripts, which refuse a download that doe
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
@@ -25,12 +25,22 @@ UvPlatform = Literal[
 ]
 
 
+#: What the download routes answer: the file itself, or a plain-text line a shell installer prints.
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the file",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    404: {"description": "not built or staged on this hub", "content": {"text/plain": {"schema": {"type": "string"}}}},
+}
+
+
 def _plane(request: Request) -> DevicePlane:
     plane: DevicePlane = request.app.state.hub.components.get(DevicePlane)
     return plane
 
 
-@router.get(API_PREFIX + "/download/linux-{arch}/" + BINARY_NAME, response_model=None)
+@router.get(API_PREFIX + "/download/linux-{arch}/" + BINARY_NAME, response_model=None, responses=DOWNLOAD_RESPONSES)
 async def agent_binary(arch: LinuxArch, request: Request) -> Response:
     """The single-file Linux agent for ``arch`` (no Python needed on the endpoint)."""
     built = available_binaries(_plane(request).settings.agent_dist_dir).get(arch)
@@ -40,7 +50,7 @@ async def agent_binary(arch: LinuxArch, request: Request) -> Response:
                         headers={"X-Checksum-Sha256": built.sha256})  # fmt: skip
 
 
-@router.get(API_PREFIX + "/download/uv/{platform}", response_model=None)
+@router.get(API_PREFIX + "/download/uv/{platform}", response_model=None, responses=DOWNLOAD_RESPONSES)
 async def uv_binary(platform: UvPlatform, request: Request) -> Response:
     """The ``uv`` executable for ``platform``, staged from uv's wheel on the package index."""
     staged = staged_uv(_plane(request).settings.agent_dist_dir, platform)
@@ -50,7 +60,11 @@ async def uv_binary(platform: UvPlatform, request: Request) -> Response:
                         headers={"X-Checksum-Sha256": staged.sha256})  # fmt: skip
 
 
-@router.get(API_PREFIX + "/download/releases/linux-{arch}/{version}/" + BINARY_NAME, response_model=None)
+@router.get(
+    API_PREFIX + "/download/releases/linux-{arch}/{version}/" + BINARY_NAME,
+    response_model=None,
+    responses=DOWNLOAD_RESPONSES,
+)
 async def agent_release(arch: LinuxArch, version: str, request: Request) -> Response:
     """A signed agent release (the self-update downloads it; the agent checks SHA-256 and signature)."""
     if len(version) > 64:
