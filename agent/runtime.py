@@ -418,8 +418,8 @@ class AgentRuntime:
 
     async def checkin(self) -> None:
         """One check-in: collect, send, apply the answer, dispatch the commands it carries."""
-        metrics = await asyncio.to_thread(collect_metrics)
-        inventory = await asyncio.to_thread(collect_inventory)
+        metrics = await _in_daemon_thread(collect_metrics)
+        inventory = await _in_daemon_thread(collect_inventory)
         apps, patches = await self._lists()
         apps_hash = content_hash(apps)
         patches_hash = content_hash(patches) if patches is not None else None
@@ -447,7 +447,7 @@ class AgentRuntime:
     async def _lists(self) -> tuple[list[Application], list[Patch] | None]:
         loop = asyncio.get_running_loop()
         if self._apps is None or loop.time() - self._apps[0] > APPS_REFRESH_SECONDS:
-            self._apps = (loop.time(), await asyncio.to_thread(collect_applications))
+            self._apps = (loop.time(), await _in_daemon_thread(collect_applications))
         return self._apps[1], self._patch_list()
 
     def _patch_list(self) -> list[Patch] | None:

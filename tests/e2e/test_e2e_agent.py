@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from agent.collectors._exec import TOOL_TIMEOUT_SECONDS
 from agent.collectors.patches import parse_apt_simulate
 from agent.protocol import MAX_OUTPUT_BYTES
 from native_rmm.models.devices import Device, DeviceStatus
@@ -42,9 +43,15 @@ async def _enrolled_agent(hub: E2EHub, start_agent: StartAgent, tmp_path: Path) 
 
 
 def _apt_pending() -> int | None:
-    """How many updates apt reports on this machine (None without apt)."""
+    """How many updates apt reports on this machine (None without apt).
+
+    Bounded like the agent's own collector (``TOOL_TIMEOUT_SECONDS``): on a loaded machine apt's
+    simulation takes over a minute, and the agent waits for it just as long.
+    """
     try:
-        out = subprocess.run(["apt-get", "-s", "-q", "upgrade"], capture_output=True, text=True, timeout=60, check=True)
+        out = subprocess.run(
+            ["apt-get", "-s", "-q", "upgrade"], capture_output=True, text=True, timeout=TOOL_TIMEOUT_SECONDS, check=True
+        )
     except (FileNotFoundError, subprocess.CalledProcessError):
         return None
     return len(parse_apt_simulate(out.stdout))
@@ -84,14 +91,14 @@ async def test_enroll_first_checkin_inventory_and_metrics(
     assert "bash" in {a["name"] for a in bash["applications"]} or "bash" not in expected_apps
 
     # Pending patches when apt reports any.
-    pending = await asyncio.wait_for(apt_pending, 120)
+    pending = await asyncio.wait_for(apt_pending, TOOL_TIMEOUT_SECONDS + 30)
     if pending:
 
         async def patches() -> dict[str, Any] | None:
             listed_patches: dict[str, Any] = await result_of(viewer, "rmm-get-device-patches", {"device": device.id})
             return listed_patches if listed_patches["pending"] else None
 
-        reported = await eventually(patches, within=60, message="the pending patches")
+        reported = await eventually(patches, within=TOOL_TIMEOUT_SECONDS + 30, message="the pending patches")
         assert reported["pending"] == pending
 
     # Metrics: the batched writer flushes samples that the state tool then shows.
