@@ -32,6 +32,7 @@ from hub.core.scheduler import Scheduler
 from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
+from hub.mcp.module import McpModule
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from policies.pipeline import Gate
@@ -48,6 +49,7 @@ MODEL_MODULES = (
     "policies.models",
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
+    "hub.mcp.models",
 )
 
 
@@ -61,7 +63,10 @@ def load_models() -> None:
 
 def default_modules(gate: Gate) -> list[HubModule]:
     """Every feature module of the hub, in start order; the ones that invoke tools get the gate."""
-    return [PoliciesModule(gate), NativeRmmModule(gate), ConnectWiseModule(gate), RelayModule(), UiModule()]
+    return [
+        PoliciesModule(gate), NativeRmmModule(gate), ConnectWiseModule(gate), RelayModule(),
+        McpModule(gate, base_url=gate.settings.base_url), UiModule(),
+    ]  # fmt: skip
 
 
 def create_app(
