@@ -14,7 +14,13 @@ from contextlib import AsyncExitStack
 import anyio
 from fastapi import APIRouter
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
-from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.routes import (
+    build_resource_metadata_url,
+    create_auth_routes,
+    create_protected_resource_routes,
+    validate_issuer_url,
+)
+from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
@@ -25,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hub.core.context import HubContext
 from hub.core.registry import ToolRegistry
 from hub.core.scheduler import Scheduler
+from hub.mcp.oauth import HubOAuthProvider
 from hub.mcp.server import McpServer
 from hub.mcp.tokens import MCP_SCOPE, HubTokenVerifier
 from policies.events import POLICY_CHANGED
@@ -59,6 +66,7 @@ class McpModule:
         self._stack: AsyncExitStack | None = None
         self.server: McpServer | None = None
         self._changed = anyio.Event()
+        self.oauth = HubOAuthProvider(base_url=self.base_url)
 
     @property
     def resource_url(self) -> AnyHttpUrl:
@@ -74,6 +82,22 @@ class McpModule:
             scopes_supported=[MCP_SCOPE],
             resource_name="rmmhub",
         )
+        try:
+            validate_issuer_url(AnyHttpUrl(self.base_url))
+        except ValueError:
+            log.warning("MCP OAuth is off: the hub's URL %s is neither https nor loopback (set RMMHUB_PUBLIC_URL)",
+                        self.base_url)  # fmt: skip
+        else:
+            router.routes.extend(
+                create_auth_routes(
+                    provider=self.oauth,
+                    issuer_url=AnyHttpUrl(self.base_url),
+                    client_registration_options=ClientRegistrationOptions(
+                        enabled=True, valid_scopes=[MCP_SCOPE], default_scopes=[MCP_SCOPE]
+                    ),
+                    revocation_options=RevocationOptions(enabled=True),
+                )
+            )
         for route in metadata:
             router.routes.append(route)
             # Clients that look the metadata up at the root (no resource path) find it too.
@@ -83,6 +107,7 @@ class McpModule:
         return [router]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
+        self.oauth.bind(hub.db)
         server = McpServer(hub, self.gate)
         self.server = server
         manager = StreamableHTTPSessionManager(
@@ -100,6 +125,7 @@ class McpModule:
         self._stack = stack
         self._endpoint.app = app
         loop = asyncio.get_running_loop()
+
         # Registry changes may come from any thread (tests, replicas' sync jobs): wake the fan-out on its loop.
         def changed(_registry: ToolRegistry) -> None:
             loop.call_soon_threadsafe(self._wake)
@@ -128,6 +154,7 @@ class McpModule:
 
     async def stop(self) -> None:
         self._endpoint.app = None
+        self.oauth.bind(None)
         if self._stack is not None:
             await self._stack.aclose()
             self._stack = None

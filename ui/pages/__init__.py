@@ -19,6 +19,7 @@ from ui.pages import (
     integrations,
     integrations_cw,
     live,
+    oauth,
     policies,
     rmm,
     rmm_device,
@@ -27,6 +28,7 @@ from ui.pages import (
 
 ROUTERS: list[APIRouter] = [
     auth.router,
+    oauth.router,
     live.router,
     approvals.router,
     audit.router,
