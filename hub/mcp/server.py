@@ -41,8 +41,6 @@ from policies.visibility import visible_tools
 
 log = logging.getLogger(__name__)
 
-#: The longest a call waits for a decision when the client asked for progress notifications.
-APPROVAL_WAIT_SECONDS = 120.0
 INSTRUCTIONS = (
     "rmmhub tools act as your hub user, under the hub's policies. A tool whose description says "
     "'requires approval' returns a pending approval at once; an approver decides in the rmmhub dashboard. "
@@ -61,10 +59,11 @@ _FINAL = {
 class McpServer:
     """The MCP server of one hub process (built by :class:`hub.mcp.module.McpModule`)."""
 
-    def __init__(self, hub: HubContext, gate: Gate, *, approval_wait: float = APPROVAL_WAIT_SECONDS) -> None:
+    def __init__(self, hub: HubContext, gate: Gate) -> None:
         self.hub = hub
         self.gate = gate
-        self.approval_wait = approval_wait
+        #: The longest a call waits for a decision when the client asked for progress notifications.
+        self.approval_wait = hub.settings.mcp_approval_wait_seconds
         #: Sessions that listed tools, with the org they act in: told when their list may have changed.
         self._listeners: WeakKeyDictionary[Connection, int] = WeakKeyDictionary()
         self.server: Server[Any] = Server(
@@ -117,7 +116,7 @@ class McpServer:
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         progress = (ctx.meta or {}).get("progress_token") if ctx.meta else None
-        if progress is None:
+        if progress is None or self.approval_wait <= 0:
             return await self._invoke(ctx, params)
         async with self.hub.bus.subscribe(APPROVAL_DECIDED.name) as events:
             result = await self._invoke(ctx, params)

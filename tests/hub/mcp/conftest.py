@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
+import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import LiveServer
+from hub.core.settings import Settings
+from hub.main import create_app
+from tests.conftest import LiveServer, free_port, make_settings
+from tests.waiting import ThreadedServer
 
 
 @asynccontextmanager
@@ -29,3 +33,17 @@ async def mcp_session(
         async with ClientSession(read, write, **kwargs) as session:
             await session.initialize()
             yield session
+
+
+@pytest.fixture
+def live_answering_at_once(settings: Settings) -> Iterator[LiveServer]:
+    """A live hub whose MCP calls never wait for an approval's decision (``mcp_approval_wait_seconds=0``)."""
+    port = free_port()
+    live_settings = make_settings(
+        settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", mcp_approval_wait_seconds=0
+    )
+    application = create_app(live_settings)
+    server = ThreadedServer(application, port=port, name="live-hub-mcp", ws="websockets-sansio")
+    server.start()
+    yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
+    server.stop()

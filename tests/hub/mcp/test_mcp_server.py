@@ -14,6 +14,7 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext
 from hub.core.roles import Role
 from tests.conftest import LiveServer, Tenancy
 from tests.hub.mcp.conftest import mcp_session
+from tests.waiting import eventually
 
 SCHEMA = {
     "type": "object",
@@ -163,3 +164,44 @@ async def test_list_changed_after_a_tool_is_added(live_server: LiveServer, tenan
         await asyncio.wait_for(changed.wait(), 30)
         after = {t.name for t in (await session.list_tools()).tools}
     assert "rmm-script-disk-cleanup" in after - before
+
+
+async def test_progress_reports_the_decision_while_the_call_waits(live_server: LiveServer, tenancy: Tenancy) -> None:
+    calls = register_tools(live_server)
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async with mcp_session(live_server, tenancy.operator.token) as session:
+        call = asyncio.create_task(
+            session.call_tool("restart-service", {"device": "PC-9"}, progress_callback=on_progress)
+        )
+        try:
+            async with httpx.AsyncClient(base_url=live_server.url) as approver:
+                from tests.ui.conftest import ui_login
+
+                csrf = await ui_login(approver, tenancy.approver.username, tenancy.approver.password)
+                bearer = {"Authorization": f"Bearer {tenancy.approver.token}"}
+
+                async def pending_id() -> int | None:
+                    rows = (
+                        await approver.get("/api/v1/approvals", params={"status": "pending"}, headers=bearer)
+                    ).json()
+                    return rows[0]["id"] if rows else None
+
+                approval_id = await eventually(pending_id, message="the MCP call's approval is pending")
+                await eventually(lambda: bool(progress), message="the waiting call reported progress")
+                decided = await approver.post(
+                    f"/policies/approvals/{approval_id}/decide", data={"csrf_token": csrf, "decision": "approve"}
+                )
+                assert decided.status_code == 200, decided.text
+            result = await asyncio.wait_for(call, 60)
+        finally:
+            call.cancel()
+    content = result.structured_content or {}
+    assert content["status"] == "done", content
+    assert content["result"] == {"ok": True, "tool": "restart-service", "device": "PC-9"}
+    assert "waiting for an approver" in progress[0]
+    assert "approved by" in progress[-1] and "ran" in progress[-1]
+    assert calls == [("restart-service", {"device": "PC-9"})]
