@@ -47,6 +47,8 @@ INSTRUCTIONS = (
     f"Follow it with {GET_APPROVAL} or the resource in the answer. Tools your role or the policy forbid "
     "are not listed."
 )
+#: The request ``_meta`` key a client may use to tell approvers why it calls a tool.
+REASON_META = "rmmhub/reason"
 _APPROVAL_URI = re.compile(r"^rmmhub://approvals/(\d{1,12})$")
 _FINAL = {
     ApprovalStatus.EXECUTED: CallStatus.DONE,
@@ -138,7 +140,7 @@ class McpServer:
             async with self.hub.db.transaction() as session:
                 caller = await self._caller(session, ctx)
                 outcome = await self.gate.invoke(
-                    session, caller, params.name, params.arguments or {}, reason=f"via MCP ({caller.via})",
+                    session, caller, params.name, params.arguments or {}, reason=_reason(params),
                     context={"mcp_client": caller.client},
                 )  # fmt: skip
                 envelope = await self._envelope(session, caller, outcome)
@@ -239,6 +241,12 @@ class McpServer:
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, MCPError):
                 self._listeners.pop(connection, None)
         return sent
+
+
+def _reason(params: types.CallToolRequestParams) -> str:
+    """Why the call is made (``_meta["rmmhub/reason"]``, shown to approvers); tool arguments stay the tool's own."""
+    given = params.meta.get(REASON_META) if params.meta else None
+    return clip(given.strip(), 2000) if isinstance(given, str) and given.strip() else "asked through MCP"
 
 
 def _decides(event: Event, approval_id: int) -> bool:

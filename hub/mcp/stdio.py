@@ -7,7 +7,7 @@ The tool list, calls and approval resources are forwarded; ``list_changed`` from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import mcp_types as types
@@ -48,7 +48,15 @@ class StdioProxy:
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         self._seen(ctx)
-        return await self.remote.call_tool(params.name, params.arguments or {})
+        wants_progress = bool(ctx.meta and ctx.meta.get("progress_token") is not None)
+
+        async def relay(progress: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(progress, total, message)
+
+        return await self.remote.call_tool(
+            params.name, params.arguments or {}, progress_callback=relay if wants_progress else None,
+            meta=_without_progress(params.meta),
+        )  # fmt: skip
 
     async def _list_resources(self, ctx: ServerRequestContext[Any], params: Any) -> types.ListResourcesResult:
         return await self.remote.list_resources()
@@ -66,6 +74,14 @@ class StdioProxy:
         root = getattr(message, "root", message)
         if isinstance(root, types.ToolListChangedNotification) and self.connection is not None:
             await self.connection.send_tool_list_changed()
+
+
+def _without_progress(meta: types.RequestParamsMeta | None) -> types.RequestParamsMeta | None:
+    """The caller's ``_meta`` minus its progress token (the hub session uses its own)."""
+    if not meta:
+        return None
+    kept = {k: v for k, v in meta.items() if k != "progress_token"}
+    return cast(types.RequestParamsMeta, kept) if kept else None
 
 
 async def serve_stdio(url: str, token: str) -> None:

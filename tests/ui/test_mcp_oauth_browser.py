@@ -77,7 +77,21 @@ async def test_oauth_code_pkce_consent_token_revoke(live_server: LiveServer, ten
                       "client_id": client_id, "code_verifier": verifier},
             )  # fmt: skip
             assert issued.status_code == 200, issued.text
-            token = issued.json()["access_token"]
+            first = issued.json()
+            # Refresh rotates the access token in place (one API-token row per grant); the old one stops working.
+            refreshed = await client.post(
+                meta["token_endpoint"],
+                data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id},
+            )
+            assert refreshed.status_code == 200, refreshed.text
+            token = refreshed.json()["access_token"]
+            assert token != first["access_token"]
+            init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+            stale = await client.post(
+                "/mcp", json=init,
+                headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {first['access_token']}"},
+            )  # fmt: skip
+            assert stale.status_code == 401
 
             async with mcp_session(live_server, token) as session:
                 names = {t.name for t in (await session.list_tools()).tools}

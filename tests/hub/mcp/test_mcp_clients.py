@@ -11,6 +11,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.conftest import LiveServer, Tenancy
+from tests.hub.mcp.test_mcp_server import register_tools
 
 
 def _cli(live: LiveServer, token: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +36,7 @@ def test_tools_list_and_invoke_json(live_server: LiveServer, tenancy: Tenancy) -
 
 
 async def test_stdio_proxy_driven_by_the_sdk_client(live_server: LiveServer, tenancy: Tenancy) -> None:
+    calls = register_tools(live_server)
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "hub.cli", "mcp", "--stdio"],
         env={**os.environ, "RMMHUB_URL": live_server.url, "RMMHUB_TOKEN": tenancy.operator.token},
@@ -45,3 +47,12 @@ async def test_stdio_proxy_driven_by_the_sdk_client(live_server: LiveServer, ten
         assert "hub-get-approval" in tools and tools["hub-get-approval"].output_schema
         result = await session.call_tool("hub-get-approval", {"approval_id": 12345})
         assert result.is_error
+        assert "wipe-device" not in tools and "requires approval" in (tools["restart-service"].description or "")
+        done = await session.call_tool("get-device-info", {"device": "PC-3"})
+        assert (done.structured_content or {})["result"]["device"] == "PC-3"
+        pending = await session.call_tool(
+            "restart-service", {"device": "PC-3"}, meta={"rmmhub/reason": "ticket 42: service hung"}
+        )
+        approval = (pending.structured_content or {})["approval"]
+        assert approval["status"] == "pending" and "ticket 42: service hung" in approval["description"]
+    assert calls == [("get-device-info", {"device": "PC-3"})]

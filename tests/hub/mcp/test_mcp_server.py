@@ -205,3 +205,24 @@ async def test_progress_reports_the_decision_while_the_call_waits(live_server: L
     assert "waiting for an approver" in progress[0]
     assert "approved by" in progress[-1] and "ran" in progress[-1]
     assert calls == [("restart-service", {"device": "PC-9"})]
+
+
+async def test_list_changed_after_a_policy_change(live_server: LiveServer, tenancy: Tenancy) -> None:
+    register_tools(live_server)
+    changed = asyncio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(getattr(message, "root", message), types.ToolListChangedNotification):
+            changed.set()
+
+    async with mcp_session(live_server, tenancy.operator.token, message_handler=on_message) as session:
+        assert "get-device-info" in {t.name for t in (await session.list_tools()).tools}
+        async with httpx.AsyncClient(
+            base_url=live_server.url, headers={"Authorization": f"Bearer {tenancy.admin.token}"}
+        ) as admin:
+            put = await admin.put("/api/v1/policies/mcptest:get-device-info", json={"mode": "never", "note": "off"})
+            assert put.status_code == 200, put.text
+        await asyncio.wait_for(changed.wait(), 30)
+        assert "get-device-info" not in {t.name for t in (await session.list_tools()).tools}
+        refused = await session.call_tool("get-device-info", {"device": "PC-1"})
+        assert refused.is_error and "not allowed by policy" in refused.content[0].text  # type: ignore[union-attr]
