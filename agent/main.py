@@ -34,6 +34,7 @@ from agent.collectors.system import collect_hardware
 from agent.config import AgentEnv, AgentState, ConfigError, InstallInfo, StateStore, default_state_dir
 from agent.protocol import PROTOCOL_VERSION, EnrollRequest
 from agent.runtime import AgentRuntime
+from agent.rustdesk import save_setup as save_rustdesk_setup
 from agent.update import PID_FILE, restart_as, watchdog
 
 log = logging.getLogger("agent")
@@ -109,6 +110,9 @@ async def enroll(args: argparse.Namespace, store: StateStore) -> AgentState:
         update_public_key=response.update_public_key,
     )
     store.save(state, response.device_credential)
+    if response.rustdesk is not None and not args.quick_support:
+        save_rustdesk_setup(store.state_dir, response.rustdesk)
+        log.info("RustDesk will be set up when the agent runs")
     log.info("enrolled as device %s with %s", response.device_id, state.hub_url)
     return state
 

@@ -22,6 +22,7 @@ import random
 import shutil
 import threading
 from collections.abc import Callable
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -57,12 +58,15 @@ from agent.protocol import (
     ErrorCode,
     InventoryDelta,
     Patch,
+    RustDeskReport,
     UpdateManifest,
     content_hash,
 )
 from agent.push import PushChannel, PushRejected, websocket_url
 from agent.remote.bridge import BridgeError, bridge_from_ticket
 from agent.runner import run_command
+from agent.rustdesk import SETUP_FILE as RUSTDESK_SETUP_FILE
+from agent.rustdesk import run_pending as run_rustdesk
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
 from agent.update import UpdateRefused, confirm, fetch_verified, running_executable, start_watchdog, swap
@@ -156,6 +160,7 @@ class AgentRuntime:
         self._patches_refresh: asyncio.Future[list[Patch] | None] | None = None
         self.restart_into: Path | None = None  # set by a verified self-update: exec this after stopping
         self._confirmed = False
+        self._rustdesk: RustDeskReport | None = None  # goes out with the next check-in
 
     async def run(self) -> int:
         """Run until stopped; return the process exit code (0, or ``EXIT_REVOKED``)."""
@@ -166,6 +171,8 @@ class AgentRuntime:
         tasks.append(asyncio.create_task(self._flush_loop()))
         if self.state.quick_support and self.state.session_expires_at is not None:
             tasks.append(asyncio.create_task(self._expiry_watch()))
+        if (self.store.state_dir / RUSTDESK_SETUP_FILE).is_file():
+            tasks.append(asyncio.create_task(self._rustdesk_setup()))
         stopper = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -432,8 +439,11 @@ class AgentRuntime:
             applications=apps if apps_hash != self._hub_hashes["apps"] else None,
             patches_hash=patches_hash,
             pending_patches=patches if patches_hash != self._hub_hashes["patches"] else None,
+            rustdesk=self._rustdesk,
         )
         response = await self.client.checkin(request)
+        if request.rustdesk is not None and self._rustdesk is request.rustdesk:
+            self._rustdesk = None
         if not self._confirmed:  # a pending self-update to this version has now proven itself
             self._confirmed = True
             await asyncio.to_thread(confirm, self.store.state_dir)
@@ -469,6 +479,17 @@ class AgentRuntime:
         ):
             self._patches_refresh = _in_daemon_thread(collect_patches)
         return self._patches[1] if self._patches is not None else None
+
+    async def _rustdesk_setup(self) -> None:
+        """Set RustDesk up (or re-read its ID) in a worker thread; the report rides the next check-in."""
+        try:
+            report = await _in_daemon_thread(partial(run_rustdesk, self.store.state_dir, self.state.hub_url))
+        except Exception as exc:  # noqa: BLE001 - reported to the hub; RustDesk never stops the agent
+            log.exception("RustDesk set-up crashed")
+            report = RustDeskReport(error=f"the RustDesk set-up crashed: {exc.__class__.__name__}")
+        if report is not None:
+            self._rustdesk = report
+        await self._stop.wait()
 
     async def _expiry_watch(self) -> None:
         expires = self.state.session_expires_at
