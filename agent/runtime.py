@@ -22,8 +22,8 @@ import random
 import shutil
 import threading
 from collections.abc import Callable
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -484,7 +484,7 @@ class AgentRuntime:
         """Set RustDesk up (or re-read its ID) in a worker thread; the report rides the next check-in."""
         try:
             report = await _in_daemon_thread(partial(run_rustdesk, self.store.state_dir, self.state.hub_url))
-        except Exception as exc:  # noqa: BLE001 - reported to the hub; RustDesk never stops the agent
+        except Exception as exc:
             log.exception("RustDesk set-up crashed")
             report = RustDeskReport(error=f"the RustDesk set-up crashed: {exc.__class__.__name__}")
         if report is not None:

@@ -46,7 +46,11 @@ SETUP_FILE = "rustdesk.json"
 COMMAND_TIMEOUT_SECONDS = 120.0
 INSTALL_TIMEOUT_SECONDS = 900.0
 PackageKind = Literal["linux-deb", "linux-rpm", "linux-appimage", "windows", "macos"]
-_TEMPLATES: dict[str, str] = {"linux": "rustdesk_linux.sh", "macos": "rustdesk_macos.sh", "windows": "rustdesk_windows.ps1"}
+_TEMPLATES: dict[str, str] = {
+    "linux": "rustdesk_linux.sh",
+    "macos": "rustdesk_macos.sh",
+    "windows": "rustdesk_windows.ps1",
+}
 #: Where each OS's package puts the client when it is not on PATH.
 DEFAULT_CLIENTS: dict[str, tuple[str, ...]] = {
     "linux": ("/usr/bin/rustdesk", "/usr/local/bin/rustdesk"),
@@ -142,7 +146,9 @@ def install_client(setup: RustDeskSetup, hub_url: str, os_name: str) -> str:
         _download(url, hub_url, setup.sha256.get(kind), package)
         script = Path(tmp) / ("install.ps1" if os_name == "windows" else "install.sh")
         script.write_text(install_script(kind, str(package)), encoding="utf-8")
-        shell = ["powershell", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File"] if os_name == "windows" else ["bash"]
+        shell = (
+            ["powershell", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File"] if os_name == "windows" else ["bash"]
+        )
         log.info("installing RustDesk (%s)", kind)
         _run([*shell, str(script)], timeout=INSTALL_TIMEOUT_SECONDS)
     client = find_client(os_name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub.core.registry import Tool
-from native_rmm.devices.rustdesk_tools import rustdesk_tools
 from native_rmm.commands.tools import command_tools
+from native_rmm.devices.rustdesk_tools import rustdesk_tools
 from native_rmm.devices.tools import device_tools
 from native_rmm.remote.tools import remote_tools
 

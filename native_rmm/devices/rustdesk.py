@@ -104,3 +104,25 @@ async def record_report(session: AsyncSession, device: Device, report: RustDeskR
 def reveal(session: AsyncSession, row: DeviceRustDesk) -> str:
     """The plain password (callers: the admin-only reveal tool)."""
     return _box(session).decrypt(row.password_encrypted)
+
+
+@dataclass(frozen=True)
+class RustDeskPanel:
+    """What the device header's RustDesk panel shows (never the password)."""
+
+    rustdesk_id: str | None
+    error: str | None
+    reported_at: datetime | None
+
+    @property
+    def link(self) -> str | None:
+        """``rustdesk://<id>``: opens the technician's RustDesk client at this device."""
+        return f"rustdesk://{self.rustdesk_id}" if self.rustdesk_id else None
+
+
+async def panel(session: AsyncSession, *, org_id: int, device_id: int) -> RustDeskPanel | None:
+    """The device's RustDesk state, or None when its installer did not opt in."""
+    row = await session.get(DeviceRustDesk, device_id)
+    if row is None or row.org_id != org_id:
+        return None
+    return RustDeskPanel(row.rustdesk_id, row.error, row.reported_at)

@@ -33,11 +33,6 @@ class RustDeskPassword(BaseModel):
     password: str
 
 
-def rustdesk_link(rustdesk_id: str | None) -> str | None:
-    """``rustdesk://<id>``: opens the RustDesk client on the technician's machine at that device."""
-    return f"rustdesk://{rustdesk_id}" if rustdesk_id else None
-
-
 async def reveal_password_tool(ctx: ToolContext, args: RustDeskArgs) -> RustDeskPassword:
     """Show a device's RustDesk permanent password (admins only; every reveal is audited)."""
     device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
@@ -48,7 +43,7 @@ async def reveal_password_tool(ctx: ToolContext, args: RustDeskArgs) -> RustDesk
     audit.record(ctx.session, event=AuditEvent.DEVICE_CHANGED, actor=ctx.caller.actor, org_id=ctx.org_id,
                  outcome="rustdesk.password_revealed", detail={"device_id": device.id})  # fmt: skip
     return RustDeskPassword(device_id=device.id, hostname=device.hostname, rustdesk_id=row.rustdesk_id,
-                            link=rustdesk_link(row.rustdesk_id), password=password)  # fmt: skip
+                            link=rustdesk.RustDeskPanel(row.rustdesk_id, None, None).link, password=password)  # fmt: skip
 
 
 def rustdesk_tools() -> list[Tool]:

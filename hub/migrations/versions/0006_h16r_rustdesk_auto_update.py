@@ -22,7 +22,9 @@ def upgrade() -> None:
     with op.batch_alter_table("rmm_installers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rustdesk_enabled", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column("rustdesk_id_server", sa.String(length=255), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("rustdesk_relay_server", sa.String(length=255), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("rustdesk_relay_server", sa.String(length=255), nullable=False, server_default="")
+        )
         batch_op.add_column(sa.Column("rustdesk_key", sa.String(length=255), nullable=False, server_default=""))
     with op.batch_alter_table("rmm_installers", schema=None) as batch_op:  # defaults only for existing rows
         for name in ("rustdesk_enabled", "rustdesk_id_server", "rustdesk_relay_server", "rustdesk_key"):
