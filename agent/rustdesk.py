@@ -133,9 +133,9 @@ def _download(url: str, hub_url: str, expected: str | None, target: Path) -> Non
         raise RustDeskError(f"refused the RustDesk package: SHA-256 {digest.hexdigest()}, published {expected}")
 
 
-def install_client(setup: RustDeskSetup, hub_url: str, os_name: str) -> str:
-    """Download and install the client for this OS; return its path."""
-    kind = package_kind(os_name)
+def install_client(setup: RustDeskSetup, hub_url: str, os_name: str, *, kind: PackageKind | None = None) -> str:
+    """Download and install the client for this OS (``kind``: this machine's); return its path."""
+    kind = kind or package_kind(os_name)
     url = setup.packages.get(kind)
     if not url:
         raise RustDeskError(f"RustDesk is not installed and the hub offers no {kind} package for it")
