@@ -138,7 +138,7 @@ async def test_rustdesk_on_path_is_configured_and_reported(
     viewer = e2e_hub.client()
     await ui_login(viewer, e2e_hub.tenancy.viewer.username, e2e_hub.tenancy.viewer.password)
     page = await viewer.get(f"/rmm/devices/{device.id}")
-    assert 'hx-get="/rmm/devices/%d/rustdesk"' % device.id in page.text
+    assert f'hx-get="/rmm/devices/{device.id}/rustdesk"' in page.text
     panel = await viewer.get(f"/rmm/devices/{device.id}/rustdesk")
     assert f'data-testid="rustdesk-id">{STANDIN_ID}<' in panel.text
     assert f'href="rustdesk://{STANDIN_ID}"' in panel.text and "rustdesk-reveal" not in panel.text
