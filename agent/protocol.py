@@ -640,6 +640,8 @@ class UpdateManifest(_Outbound):
     size: Annotated[int, Field(ge=1, le=512 * 1024 * 1024)]
     signature: Annotated[str, Field(max_length=256)]
     confirm_within_seconds: Annotated[int, Field(ge=5, le=3600)] = 300
+    #: The same version as a wheel (``platform == "python"``), for agents installed into a virtualenv.
+    wheel: UpdateManifest | None = None
 
 
 def update_signed_message(version: str, platform: str, sha256: str, size: int) -> bytes:

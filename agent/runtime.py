@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -70,6 +71,8 @@ from agent.rustdesk import run_pending as run_rustdesk
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
 from agent.update import UpdateRefused, confirm, fetch_verified, running_executable, start_watchdog, swap
+from agent.update_venv import installed_site, swap_wheel
+from agent.update_venv import start_watchdog as start_venv_watchdog
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY_SECONDS = 10.0
@@ -159,6 +162,7 @@ class AgentRuntime:
         self._patches: tuple[float, list[Patch] | None] | None = None
         self._patches_refresh: asyncio.Future[list[Patch] | None] | None = None
         self.restart_into: Path | None = None  # set by a verified self-update: exec this after stopping
+        self.restart_venv = False  # ... as ``python -m agent`` (a virtualenv agent)
         self._confirmed = False
         self._rustdesk: RustDeskReport | None = None  # goes out with the next check-in
 
@@ -309,22 +313,19 @@ class AgentRuntime:
         self.stop()
 
     async def _update(self, spec: CommandSpec) -> None:
-        """Self-update (see :mod:`agent.update`): verify, swap, report, start the watchdog, restart."""
+        """Self-update (see :mod:`agent.update`, :mod:`agent.update_venv`): verify, swap, report, watchdog, restart."""
         exe = running_executable()
+        site = installed_site() if exe is None else None
         try:
-            if exe is None:
-                raise UpdateRefused(
-                    "this agent runs from a Python environment; re-install to get the single-file agent"
-                )
-            try:
-                manifest = UpdateManifest.model_validate_json(spec.body)
-            except ValidationError as exc:
-                raise UpdateRefused(f"the update manifest is malformed: {exc.error_count()} error(s)") from exc
+            manifest = self._update_manifest(spec, exe, site)
             if manifest.version == __version__:
                 self._finish(self._result(spec, CommandStatus.SUCCEEDED, f"already at {__version__}"))
                 return
             data = await fetch_verified(self.state.hub_url, manifest, self.state.update_public_key)
-            await asyncio.to_thread(swap, exe, data, manifest, self.store.state_dir)
+            if exe is not None:
+                await asyncio.to_thread(swap, exe, data, manifest, self.store.state_dir)
+            elif site is not None:
+                await asyncio.to_thread(swap_wheel, site, data, manifest, self.store.state_dir)
         except UpdateRefused as exc:
             log.error("update refused: %s", exc)
             self._finish(self._result(spec, CommandStatus.FAILED, "", str(exc)))
@@ -332,10 +333,33 @@ class AgentRuntime:
         message = f"updating from {__version__} to {manifest.version}; restarting"
         self._finish(self._result(spec, CommandStatus.SUCCEEDED, message))
         await self.flush()
-        start_watchdog(exe, self.store.state_dir, self.state.install.service, self.state.install.service_file)
+        install = self.state.install
+        if exe is not None:
+            start_watchdog(exe, self.store.state_dir, install.service, install.service_file)
+        elif site is not None:
+            start_venv_watchdog(site, self.store.state_dir, install.service, install.service_file)
         log.info("%s (rolled back unless it checks in within %d s)", message, manifest.confirm_within_seconds)
-        self.restart_into = exe
+        self.restart_into = exe or Path(sys.executable)
+        self.restart_venv = exe is None
         self.stop()
+
+    @staticmethod
+    def _update_manifest(spec: CommandSpec, exe: Path | None, site: Path | None) -> UpdateManifest:
+        if exe is None and site is None:
+            raise UpdateRefused("this agent runs from a source tree, not an installed wheel; re-install to update it")
+        try:
+            manifest = UpdateManifest.model_validate_json(spec.body)
+        except ValidationError as exc:
+            raise UpdateRefused(f"the update manifest is malformed: {exc.error_count()} error(s)") from exc
+        if exe is not None:
+            return manifest
+        wheel = manifest if manifest.platform == "python" else manifest.wheel
+        if wheel is None:
+            raise UpdateRefused(
+                f"the hub offers version {manifest.version} only as a single-file agent; this agent runs in a "
+                "virtualenv (publish the wheel too: rmmhub agent publish --wheel)"
+            )
+        return wheel
 
     async def _deregister(self, reason: DeregisterReason) -> None:
         self._leaving = True

@@ -17,7 +17,7 @@ from native_rmm.devices.rustdesk import PACKAGE_KINDS, staged_package
 from native_rmm.installers.binary import BINARY_NAME, available_binaries
 from native_rmm.installers.uv import staged_uv
 from native_rmm.plane import DevicePlane
-from native_rmm.updates.releases import find_release
+from native_rmm.updates.releases import WHEEL_NAME, WHEEL_PLATFORM, find_release
 
 router = APIRouter(tags=["rmm-installers"])
 LinuxArch = Literal["x86_64", "aarch64"]
@@ -87,3 +87,17 @@ async def rustdesk_package(kind: RustDeskKind, request: Request) -> Response:
         return PlainTextResponse(f"rmmhub: this hub has not staged a RustDesk {kind} package\n", status_code=404)
     return FileResponse(staged.path, media_type="application/octet-stream", filename=staged.path.name,
                         headers={"X-Checksum-Sha256": staged.sha256})  # fmt: skip
+
+
+@router.get(
+    API_PREFIX + "/download/releases/python/{version}/" + WHEEL_NAME, response_model=None, responses=DOWNLOAD_RESPONSES
+)
+async def agent_wheel_release(version: str, request: Request) -> Response:
+    """A signed agent wheel release (virtualenv agents update from it; they check SHA-256 and signature)."""
+    release = (
+        find_release(_plane(request).settings.agent_dist_dir, WHEEL_PLATFORM, version) if len(version) <= 64 else None
+    )
+    if release is None:
+        return PlainTextResponse(f"rmmhub: no agent wheel release {version[:64]}\n", status_code=404)
+    return FileResponse(release.path, media_type="application/octet-stream", filename=WHEEL_NAME,
+                        headers={"X-Checksum-Sha256": release.sha256})  # fmt: skip

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.core.audit_log import AuditEntry
+from hub.core.audit import AuditEntry
 from native_rmm.models.rustdesk import DeviceRustDesk
 from native_rmm.plane import DevicePlane
 from tests.conftest import LiveServer
