@@ -131,16 +131,25 @@ def restore(site: Path, state_dir: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _agent_env(extra_path: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    original = os.environ.get("RMMHUB_AGENT_ORIGINAL_PYTHONPATH")
-    if original:
-        env["PYTHONPATH"] = original
-    env.pop("RMMHUB_AGENT_ORIGINAL_PYTHONPATH", None)
-    if extra_path is not None:
-        if env.get("PYTHONPATH"):
-            env["RMMHUB_AGENT_ORIGINAL_PYTHONPATH"] = env["PYTHONPATH"]
-        env["PYTHONPATH"] = extra_path
+_ORIGINAL = "RMMHUB_AGENT_ORIGINAL_PYTHONPATH"
+
+
+def _watchdog_env(kept: Path) -> dict[str, str]:
+    """This environment with the kept version first on ``PYTHONPATH`` (the original remembered)."""
+    original = os.environ.get("PYTHONPATH", "")
+    joined = os.pathsep.join(p for p in (str(kept), original) if p)
+    return {**os.environ, "PYTHONPATH": joined, _ORIGINAL: original}
+
+
+def _agent_env() -> dict[str, str]:
+    """The agent's own environment: the ``PYTHONPATH`` it had before the watchdog's was put in front."""
+    env = dict(os.environ)
+    if _ORIGINAL in env:
+        original = env.pop(_ORIGINAL)
+        if original:
+            env["PYTHONPATH"] = original
+        else:
+            env.pop("PYTHONPATH", None)
     return env
 
 
@@ -149,7 +158,7 @@ def start_watchdog(site: Path, state_dir: Path, service: str, service_file: str 
     argv = [sys.executable, "-m", "agent", "update-watchdog", "--state-dir", str(state_dir), "--pid",
             str(os.getpid()), "--exe", sys.executable, "--site", str(site), "--service", service,
             "--service-file", service_file or ""]  # fmt: skip
-    _spawn_detached(argv, state_dir / "update-watchdog.log", env=_agent_env(str(state_dir / ROLLBACK_DIR / "site")))
+    _spawn_detached(argv, state_dir / "update-watchdog.log", env=_watchdog_env(state_dir / ROLLBACK_DIR / "site"))
 
 
 def restart() -> None:
