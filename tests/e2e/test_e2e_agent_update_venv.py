@@ -42,6 +42,8 @@ def _build_wheel(version: str, *, broken: bool = False) -> Path:
     init = source / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "0.1.0"', f'__version__ = "{version}"'))
     assert f'"{version}"' in init.read_text()
+    project = source / "pyproject.toml"
+    project.write_text(project.read_text().replace('version = "0.1.0"', f'version = "{version}"'))
     if broken:  # starts, never checks in
         (source / "__main__.py").write_text("import time\n\ntime.sleep(600)\n")
     subprocess.run(
