@@ -17,10 +17,12 @@ from agent.protocol import (
     Shell,
 )
 from hub.core.bounds import Id
+from hub.core.describe import Description
 from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.commands import service
+from native_rmm.commands.describe import on_device
 from native_rmm.commands.schemas import CommandOut
 from native_rmm.devices.service import resolve_device
 from native_rmm.models.devices import Device
@@ -82,6 +84,30 @@ async def run_command_tool(ctx: ToolContext, args: RunCommandArgs) -> CommandOut
     return CommandOut.of(command)
 
 
+async def describe_run_command(ctx: ToolContext, args: RunCommandArgs) -> Description:
+    """``Run `uname -a` on vm (Contoso / Main office) as root`` (with the shell and the full command line)."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    shell = _shell_for(device, args.shell).value
+    first = args.command.strip().splitlines()[0] if args.command.strip() else args.command
+    shown = first if len(first) <= 120 else first[:117] + "…"
+    return await on_device(
+        ctx.session, device, f"Run `{shown}` ({shell})", body=args.command, body_label=f"Command ({shell})"
+    )
+
+
+async def describe_install_patches(ctx: ToolContext, args: InstallPatchesArgs) -> Description:
+    """``Install patches KB1, KB2 on vm (Contoso / Main office) as SYSTEM``."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    what = "Install patches " + ", ".join(args.patch_ids) if args.patch_ids else "Install every pending patch"
+    return await on_device(ctx.session, device, what)
+
+
+async def describe_uninstall(ctx: ToolContext, args: DeviceArgs) -> Description:
+    """``Uninstall the agent from vm (...)``: the device stops being managed."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    return await on_device(ctx.session, device, "Uninstall the agent (the device stops being managed)")
+
+
 async def get_command_result_tool(ctx: ToolContext, args: CommandArgs) -> CommandOut:
     """Get a command's status and, once finished, its exit code and output."""
     command = await service.get_command(ctx.session, org_id=ctx.org_id, command_id=args.command_id)
@@ -138,7 +164,7 @@ def command_tools() -> list[Tool]:
     """The command tools (policies seeded by the classifier from names and annotations)."""
     return [
         model_tool(source=SOURCE, name="rmm-run-command", args_model=RunCommandArgs, handler=run_command_tool,
-                   annotations=ON_DEVICE, title="Run command", category="commands"),
+                   describe=describe_run_command, annotations=ON_DEVICE, title="Run command", category="commands"),
         model_tool(source=SOURCE, name="rmm-get-command-result", args_model=CommandArgs,
                    handler=get_command_result_tool, min_role=Role.VIEWER, title="Command result", category="commands",
                    annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
@@ -146,8 +172,9 @@ def command_tools() -> list[Tool]:
                    title="Cancel command", category="commands",
                    annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)),
         model_tool(source=SOURCE, name="rmm-install-patches", args_model=InstallPatchesArgs,
-                   handler=install_patches_tool, annotations=ON_DEVICE, title="Install patches", category="patches"),
+                   handler=install_patches_tool, describe=describe_install_patches, annotations=ON_DEVICE, title="Install patches", category="patches"),
         model_tool(source=SOURCE, name="rmm-uninstall-agent", args_model=DeviceArgs, handler=uninstall_agent_tool,
+                   describe=describe_uninstall,
                    annotations=ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=True),
                    title="Uninstall agent", category="devices"),
         # Ending a temporary session the end user started is routine: seeded auto (idempotent, closed world).
