@@ -23,6 +23,7 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.commands import service
 from native_rmm.commands.describe import on_device
+from native_rmm.commands.history import HISTORY_LIMIT, CommandHistoryRow, command_history
 from native_rmm.commands.schemas import CommandOut
 from native_rmm.devices.service import resolve_device
 from native_rmm.models.devices import Device
@@ -30,6 +31,12 @@ from native_rmm.models.devices import Device
 SOURCE = "native_rmm"
 DeviceRef = Annotated[Id | str, Field(description="the device id (e.g. 42) or its hostname (e.g. LON-DC-01)")]
 DEFAULT_SHELLS = {OsFamily.WINDOWS: Shell.POWERSHELL, OsFamily.LINUX: Shell.BASH, OsFamily.MACOS: Shell.ZSH}
+#: The shells offered per OS in the UI (no bash or zsh for Windows, no cmd or PowerShell elsewhere).
+SHELLS_BY_OS: dict[OsFamily, list[Shell]] = {
+    OsFamily.WINDOWS: [Shell.POWERSHELL, Shell.CMD, Shell.PYTHON],
+    OsFamily.LINUX: [Shell.BASH, Shell.SH, Shell.ZSH, Shell.PYTHON],
+    OsFamily.MACOS: [Shell.ZSH, Shell.BASH, Shell.SH, Shell.PYTHON],
+}
 ON_DEVICE = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
 UNINSTALL_TIMEOUT_SECONDS = 600
 END_SESSION_TIMEOUT_SECONDS = 60
@@ -52,6 +59,19 @@ class CommandArgs(_Args):
     max_chars: int = Field(default=8000, ge=100, le=MAX_OUTPUT_BYTES, description="trim stdout/stderr to this")
 
 
+class ListCommandsArgs(_Args):
+    device: DeviceRef
+    limit: int = Field(default=20, ge=1, le=HISTORY_LIMIT)
+    max_chars: int = Field(default=4000, ge=100, le=MAX_OUTPUT_BYTES, description="trim stdout/stderr to this")
+
+
+class CommandHistory(BaseModel):
+    """Result of ``rmm-list-commands``."""
+
+    count: int
+    commands: list[CommandHistoryRow]
+
+
 class CancelArgs(_Args):
     command_id: Id
 
@@ -65,6 +85,11 @@ class InstallPatchesArgs(_Args):
 
 class DeviceArgs(_Args):
     device: DeviceRef
+
+
+def shells_for(device: Device) -> list[str]:
+    """The shells the device's OS has; empty while its OS is not known (offer every shell then)."""
+    return [s.value for s in SHELLS_BY_OS.get(device.os_family, [])] if device.os_family else []
 
 
 def _shell_for(device: Device, shell: Shell | None) -> Shell:
@@ -112,6 +137,15 @@ async def get_command_result_tool(ctx: ToolContext, args: CommandArgs) -> Comman
     """Get a command's status and, once finished, its exit code and output."""
     command = await service.get_command(ctx.session, org_id=ctx.org_id, command_id=args.command_id)
     return CommandOut.of(command, max_chars=args.max_chars)
+
+
+async def list_commands_tool(ctx: ToolContext, args: ListCommandsArgs) -> CommandHistory:
+    """List a device's command history (ad-hoc commands and script runs): who asked, who approved, exit code, output."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    rows = await command_history(ctx.session, org_id=ctx.org_id, device_id=device.id, limit=args.limit)
+    cut = args.max_chars
+    trimmed = [r.model_copy(update={"stdout": r.stdout[-cut:], "stderr": r.stderr[-cut:]}) for r in rows]
+    return CommandHistory(count=len(trimmed), commands=trimmed)
 
 
 async def cancel_command_tool(ctx: ToolContext, args: CancelArgs) -> CommandOut:
@@ -167,6 +201,9 @@ def command_tools() -> list[Tool]:
                    describe=describe_run_command, annotations=ON_DEVICE, title="Run command", category="commands"),
         model_tool(source=SOURCE, name="rmm-get-command-result", args_model=CommandArgs,
                    handler=get_command_result_tool, min_role=Role.VIEWER, title="Command result", category="commands",
+                   annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
+        model_tool(source=SOURCE, name="rmm-list-commands", args_model=ListCommandsArgs, handler=list_commands_tool,
+                   min_role=Role.VIEWER, title="Command history", category="commands",
                    annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
         model_tool(source=SOURCE, name="rmm-cancel-command", args_model=CancelArgs, handler=cancel_command_tool,
                    title="Cancel command", category="commands",
