@@ -23,6 +23,7 @@ from ui.pages import (
     rmm,
     rmm_device,
     rmm_scripts,
+    rmm_tickets,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_tickets.router,
     rmm_device.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
