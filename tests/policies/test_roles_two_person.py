@@ -31,7 +31,12 @@ async def test_role_mode_auto_for_admin_approval_for_operator(
     assert put.status_code == 200, put.text
     policy = put.json()
     assert policy["mode"] == "approval" and policy["classifier_mode"] == "approval"
-    assert policy["effective"] == {"viewer": "approval", "operator": "approval", "approver": "approval", "admin": "auto"}
+    assert policy["effective"] == {
+        "viewer": "approval",
+        "operator": "approval",
+        "approver": "approval",
+        "admin": "auto",
+    }
 
     done = await _invoke(admin, "restart-service", {"device": "srv-1"})
     assert done.status_code == 200 and done.json()["status"] == "done"
@@ -114,9 +119,7 @@ async def test_requester_is_never_one_of_the_two(tenancy: Tenancy, client_for: C
 
 async def test_admin_required_among_the_two(tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools) -> None:
     admin = client_for(tenancy.admin)
-    await admin.put(
-        "/api/v1/policies/testsrc:restart-service", json={"approvals_required": 2, "admin_required": True}
-    )
+    await admin.put("/api/v1/policies/testsrc:restart-service", json={"approvals_required": 2, "admin_required": True})
     approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "b"})).json()[
         "approval_id"
     ]
@@ -129,7 +132,9 @@ async def test_admin_required_among_the_two(tenancy: Tenancy, client_for: Client
     assert (await admin.post(f"/api/v1/approvals/{approval_id}/approve", json={})).json()["status"] == "executed"
 
 
-async def test_a_deny_ends_a_half_approved_request(tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools) -> None:
+async def test_a_deny_ends_a_half_approved_request(
+    tenancy: Tenancy, client_for: Clients, demo_tools: DemoTools
+) -> None:
     await client_for(tenancy.admin).put("/api/v1/policies/testsrc:restart-service", json={"approvals_required": 2})
     approval_id = (await _invoke(client_for(tenancy.operator), "restart-service", {"device": "c"})).json()[
         "approval_id"
@@ -137,7 +142,9 @@ async def test_a_deny_ends_a_half_approved_request(tenancy: Tenancy, client_for:
     await client_for(tenancy.approver).post(f"/api/v1/approvals/{approval_id}/approve", json={})
     denied = await client_for(tenancy.approver2).post(f"/api/v1/approvals/{approval_id}/deny", json={"note": "no"})
     assert denied.json()["status"] == "denied"
-    assert (await client_for(tenancy.admin).post(f"/api/v1/approvals/{approval_id}/approve", json={})).status_code == 409
+    assert (
+        await client_for(tenancy.admin).post(f"/api/v1/approvals/{approval_id}/approve", json={})
+    ).status_code == 409
     assert demo_tools.calls == []
 
 

@@ -66,7 +66,9 @@ async def test_tickets_tab_answers_and_lists_with_filters(
     moved = await client.post(f"/rmm/tickets/{printer}/status", data={"status": "resolved", "note": "works"})
     assert moved.status_code == 303
     page = (await client.get(f"/rmm/tickets/{printer}")).text
-    assert "Replaced the fuser" in page and "status: open → resolved" in page and 'data-ticket-status="resolved"' in page
+    assert (
+        "Replaced the fuser" in page and "status: open → resolved" in page and 'data-ticket-status="resolved"' in page
+    )
     assert f'data-ticket-id="{printer}"' not in (await client.get("/rmm/tickets")).text  # active only by default
     assert f'data-ticket-id="{printer}"' in (await client.get("/rmm/tickets", params={"status": "resolved"})).text
 
