@@ -27,6 +27,7 @@ from native_rmm.devices import service as devices
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.scripts import runs
+from native_rmm.scripts import service as scripts
 from policies.approvals import get_approval
 from policies.deps import GateDep
 from policies.models import PolicyMode
@@ -104,6 +105,7 @@ async def device_page(
         context["patches"] = await devices.list_patches(session, device_id=device.id)
     elif tab == "commands":
         context["history"] = await command_history(session, org_id=page.org.id, device_id=device.id)
+        context["run_scripts"] = await scripts.list_scripts(session, org_id=page.org.id, enabled=True)
     else:
         context["runs"] = await runs.list_script_runs(
             session, org_id=page.org.id, device_id=device.id, limit=RUNS_LIMIT
