@@ -24,6 +24,7 @@ from ui.pages import (
     rmm_device,
     rmm_rustdesk,
     rmm_scripts,
+    rmm_tickets,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_tickets.router,
     rmm_device.router,
     rmm_rustdesk.router,
     admin_rmm.router,

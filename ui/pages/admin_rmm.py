@@ -7,7 +7,9 @@ REST API uses (each audits the change).
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import ip_address
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
@@ -37,8 +39,21 @@ def _base_url(page: Page) -> str:
     return (page.hub.settings.public_url or str(page.request.base_url)).rstrip("/")
 
 
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine only (``localhost``, ``127.0.0.0/8``, ``::1``): endpoints
+    elsewhere cannot reach a hub at such an address."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def _installers_page(page: Page, session: DbSession, **extra: Any) -> HTMLResponse:
     base = _base_url(page)
+    extra.setdefault("loopback_url", base if is_loopback_url(base) else "")
     rows = await installers.list_installers(session, org_id=page.org.id, include_revoked=True)
     views = [installers.view(session, i, base_url=base) for i in rows]
     sites = await q.site_choices(session, org_id=page.org.id)
