@@ -63,7 +63,14 @@ def load_models() -> None:
 
 def default_modules(gate: Gate) -> list[HubModule]:
     """Every feature module of the hub, in start order; the ones that invoke tools get the gate."""
-    return [PoliciesModule(gate), NativeRmmModule(gate), ConnectWiseModule(gate), RelayModule(), AssistantModule(gate), UiModule()]
+    return [
+        PoliciesModule(gate),
+        NativeRmmModule(gate),
+        ConnectWiseModule(gate),
+        RelayModule(),
+        AssistantModule(gate),
+        UiModule(),
+    ]
 
 
 def create_app(
