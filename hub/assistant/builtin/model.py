@@ -107,6 +107,29 @@ def _short(content: Any) -> str:
     return text if len(text) <= 600 else text[:600] + "..."
 
 
+SCRIPT = "script"
+_PRONOUN = re.compile(r"\b(it|its|that one|this one|that device|this device|that machine|there|same device)\b")
+_LOOKUPS = ("rmm-list-devices", "rmm-get-ticket", "rmm-comment-ticket", "rmm-list-alerts", "rmm-list-tickets")
+
+
+def _device_of(args: dict[str, Any]) -> int | None:
+    if isinstance(args.get("device"), int):
+        return int(args["device"])
+    ids = args.get("device_ids")
+    if isinstance(ids, list) and ids and isinstance(ids[0], int):
+        return int(ids[0])
+    return None
+
+
+def _os_word(device: dict[str, Any]) -> str:
+    os_name = str(device.get("os") or "").lower()
+    if "windows" in os_name:
+        return "windows"
+    if "mac" in os_name:
+        return "macos"
+    return "linux"
+
+
 class Planner:
     """Decides the next step of one request."""
 
@@ -115,98 +138,127 @@ class Planner:
         self.text = turn.request.lower()
         ticket = _TICKET.search(turn.request)
         self.ticket = int(ticket.group(1) or ticket.group(2)) if ticket else None
+        self.earlier_devices = [d for d in (_device_of(a) for _, a in turn.earlier_calls) if d is not None]
 
     def has(self, name: str) -> bool:
         return name in self.t.tools
 
     def action(self) -> tuple[str | None, str]:
-        """The tool this request wants run on a device, and a description of it."""
+        """The tool this request wants run on a device (or :data:`SCRIPT`), and a description of it."""
         t = self.text
-        if "uninstall" in t and "agent" in t:
+        if "uninstall" in t or "remove the agent" in t:
             return "rmm-uninstall-agent", "uninstall the agent"
-        if re.search(r"\b(install|apply)\b.*\bpatch|\bpatch (it|the|[a-z0-9-]+)\b", t) and "pending" not in t:
+        if re.search(r"\b(wipe|erase|format)\b", t):
+            return "rmm-wipe-device", "wipe a device"
+        if re.search(r"\b(install|apply)\b.*\b(patch|patches|updates)\b|\bpatch (it|the|[a-z0-9-]+)\b", t):
             return "rmm-install-patches", "install the pending patches"
-        if "patch" in t or ("update" in t and "pending" in t):
+        if re.search(r"\bpatch(es)?\b|\bpending updates\b|\bmissing updates\b", t):
             return "rmm-get-device-patches", "the patch status"
-        scripts = [(n, d.description or "") for n, d in self.t.tools.items() if SCRIPT_TOOL.match(n)]
-        if re.search(r"\b(run|execute|clean|cleanup|free|make some room|restart|script|clear|flush)\b", t):
-            name = best_script(self.t.request, scripts)
-            if name:
-                return name, f"run {name}"
-        if re.search(r"\b(health|healthy|cpu|memory|disk|load|state|slow)\b", t):
+        if re.search(
+            r"\b(run|execute|clean ?up|free up|make (some )?room|restart|script|clear|flush|top processes)\b", t
+        ):
+            return SCRIPT, "run a script"
+        if re.search(r"\b(apps|applications|installed software|programs)\b", t):
+            return "rmm-list-device-apps", "the installed applications"
+        if re.search(r"\b(health|healthy|check|cpu|memory|ram|disk|load|state|slow|how is|status|doing)\b", t):
             return "rmm-get-device-state", "the live state"
-        if re.search(r"\b(details|info|show|what is|os|ip)\b", t):
+        if re.search(r"\b(details|info|show|what is|which os|ip address|hardware)\b", t):
             return "rmm-get-device", "the details"
         return None, ""
 
     def next(self, n: int) -> ModelResponse:
         t = self.t
-        if self.ticket and "comment" not in self.text and "note" not in self.text and not self.action()[0]:
-            if t.called("rmm-get-ticket"):
-                return _say(f"Ticket #{self.ticket}: {_short(t.result_of('rmm-get-ticket'))}")
-            return (
-                _call("rmm-get-ticket", {"ticket_id": self.ticket}, n)
-                if self.has("rmm-get-ticket")
-                else self.cannot("read tickets")
-            )
-        if re.search(r"\b(list|show|which)\b.*\balerts?\b", self.text) and self.has("rmm-list-alerts"):
-            if t.called("rmm-list-alerts"):
-                return _say(f"Alerts: {_short(t.result_of('rmm-list-alerts'))}")
-            return _call("rmm-list-alerts", {}, n)
-        if re.search(r"\b(list|show)\b.*\btickets\b", self.text) and self.has("rmm-list-tickets"):
-            if t.called("rmm-list-tickets"):
-                return _say(f"Tickets: {_short(t.result_of('rmm-list-tickets'))}")
-            return _call("rmm-list-tickets", {}, n)
         tool, what = self.action()
-        same = re.search(r"\bsame\b|\bagain\b", self.text)
-        if tool is None and same and t.earlier_calls:
-            previous = [
-                c for c in t.earlier_calls if c[0] not in ("rmm-list-devices", "rmm-get-ticket", "rmm-comment-ticket")
-            ]
+        if self.ticket and tool is None and not re.search(r"\b(note|comment)\b", self.text):
+            if t.called("rmm-get-ticket"):
+                return _say(_ticket_text(t.result_of("rmm-get-ticket"), self.ticket))
+            if not self.has("rmm-get-ticket"):
+                return self.cannot("read tickets")
+            return _call("rmm-get-ticket", {"ticket_id": self.ticket}, n)
+        for noun, name in (
+            ("alerts?", "rmm-list-alerts"),
+            ("tickets", "rmm-list-tickets"),
+            ("customers", "rmm-list-customers"),
+        ):
+            if tool is None and re.search(rf"\b(list|show|which|any|what)\b.*\b{noun}\b", self.text):
+                if t.called(name):
+                    return _say(f"{name}: {_short(t.result_of(name))}")
+                return _call(name, {}, n) if self.has(name) else self.cannot(f"list {noun.rstrip('s?')}s")
+        if tool is None and re.search(
+            r"\b(list|show|which|all)\b.*\b(devices|machines|servers|computers)\b", self.text
+        ):
+            return self.list_devices(n)
+        same = re.search(r"\b(same|again)\b", self.text)
+        if tool is None and same:
+            previous = [c for c in t.earlier_calls if c[0] not in _LOOKUPS]
             if previous:
                 tool, what = previous[-1][0], f"the same ({previous[-1][0]})"
         if tool is None:
             return _say(f"I am not sure what you want me to do. I can {CAPABILITIES}. Name a device and what to do.")
-        if not self.has(tool):
+        if tool != SCRIPT and not self.has(tool):
             return self.cannot(what)
         if not t.called("rmm-list-devices"):
             if not self.has("rmm-list-devices"):
                 return self.cannot("look devices up")
             return _call("rmm-list-devices", {"limit": 500}, n)
         listing = t.result_of("rmm-list-devices")
-        devices = listing.get("devices", []) if isinstance(listing, dict) else []
-        exclude: set[int] = set()
-        if "other" in self.text:
-            exclude = {int(a["device"]) for _, a in t.earlier_calls if isinstance(a.get("device"), int)}
-        match = resolve_device(t.request, devices, exclude=exclude)
-        if match.device is None and "other" in self.text and match.candidates:
-            match = type(match)(match.candidates[0], match.candidates, "other")
-        if match.device is None and same and t.earlier_calls:
-            previous_device = [a.get("device") for _, a in t.earlier_calls if isinstance(a.get("device"), int)]
-            if previous_device and "other" not in self.text:
-                found = [d for d in devices if d.get("id") == previous_device[-1]]
-                if found:
-                    match = type(match)(found[0], found, "earlier")
-        if match.device is None:
-            if match.candidates:
-                names = ", ".join(_label(d) for d in match.candidates[:5])
-                return _say(f"Which device do you mean: {names}? Tell me the name and I will go on.")
-            return _say("I could not find that device. Which one do you mean (its name, its user or its site)?")
-        device = match.device
+        if not isinstance(listing, dict) or "devices" not in listing:
+            return _say(f"I could not list the devices ({_short(listing)}), so I did nothing.")
+        devices: list[dict[str, Any]] = listing["devices"]
+        by_id = {d.get("id"): d for d in devices}
+        device = None
+        if "other" in self.text and self.earlier_devices:
+            last = self.earlier_devices[-1]
+            others = [d for d in reversed(self.earlier_devices) if d != last and d in by_id]
+            device = by_id[others[0]] if others else None
+            if device is None:
+                return _say("Which other device do you mean? Tell me its name.")
+        else:
+            match = resolve_device(t.request, devices)
+            if (
+                match.device is None
+                and match.why != "name"
+                and self.earlier_devices
+                and (_PRONOUN.search(self.text) or same)
+            ):
+                device = by_id.get(self.earlier_devices[-1])
+            elif match.device is None:
+                if match.candidates:
+                    names = ", ".join(_label(d) for d in match.candidates[:5])
+                    return _say(f"Which device do you mean: {names}? Tell me the name and I will go on.")
+                return _say("I could not find that device. Which one do you mean (its name, its user or its site)?")
+            else:
+                device = match.device
+        if device is None:
+            return _say("I could not tell which device you mean. Which one (its name, its user or its site)?")
+        if tool == SCRIPT:
+            scripts = [(name, d.description or "") for name, d in t.tools.items() if SCRIPT_TOOL.match(name)]
+            tool = best_script(f"{t.request} {_os_word(device)}", scripts)
+            if tool is None:
+                return _say(f"I found no script in the library for that. I can {CAPABILITIES}.")
         return self.on_device(tool, device, n)
+
+    def list_devices(self, n: int) -> ModelResponse:
+        if not self.has("rmm-list-devices"):
+            return self.cannot("list devices")
+        if not self.t.called("rmm-list-devices"):
+            return _call("rmm-list-devices", {"limit": 500}, n)
+        listing = self.t.result_of("rmm-list-devices")
+        devices = listing.get("devices", []) if isinstance(listing, dict) else []
+        words = set(re.findall(r"[a-z]+", self.text))
+        chosen = [d for d in devices if {str(d.get("customer", "")).lower(), str(d.get("site", "")).lower()} & words]
+        shown = chosen or devices
+        return _say(f"{len(shown)} devices: " + ", ".join(f"{_label(d)} ({d.get('status')})" for d in shown))
 
     def on_device(self, tool: str, device: dict[str, Any], n: int) -> ModelResponse:
         t = self.t
         condition = _THRESHOLD.search(t.request)
-        if condition and tool != "rmm-get-device-state" and self.has("rmm-get-device-state"):
-            if not t.called("rmm-get-device-state"):
-                return _call("rmm-get-device-state", {"device": device["id"]}, n)
-            state = t.result_of("rmm-get-device-state")
+        if condition:
             metric = _METRIC[condition.group(1).lower()]
-            value = _metric(state, metric)
+            value = _metric(device, metric)
             limit = float(condition.group(2))
             if value is None:
-                return _say(f"I could not read {metric} of {_label(device)}, so I did not {tool}.")
+                return _say(f"I could not read {metric} of {_label(device)}, so I did not run {tool}.")
             if value <= limit:
                 return _say(f"{_label(device)}: {metric} is {value:.0f} %, not above {limit:.0f} %, so I did nothing.")
         if not t.called(tool):
@@ -218,17 +270,43 @@ class Planner:
                 args = {**params, "device_ids": [device["id"]]}
             return _call(tool, args, n)
         result = t.result_of(tool)
-        summary = f"{tool} on {_label(device)}: {_short(result)}"
-        wants_note = self.ticket and (re.search(r"\b(note|comment|ticket)\b", self.text))
+        summary = _summary(tool, device, result)
+        wants_note = self.ticket and re.search(r"\b(note|comment|ticket)\b", self.text)
         if wants_note and self.has("rmm-comment-ticket") and not t.called("rmm-comment-ticket"):
-            body = f"Assistant: {tool} on {_label(device)} -> {_short(result)}"
+            body = f"Helpdesk assistant (for {self.t.request[:200]!r}): {summary}"
             return _call("rmm-comment-ticket", {"ticket_id": self.ticket, "body": body[:2000]}, n)
         if t.called("rmm-comment-ticket"):
-            summary += f". Noted on ticket #{self.ticket}."
+            noted = t.result_of("rmm-comment-ticket")
+            ok = not (isinstance(noted, dict) and noted.get("status") in ("refused", "failed"))
+            summary += f" Noted on ticket #{self.ticket}." if ok else f" Could not note it on ticket #{self.ticket}."
         return _say(summary)
 
     def cannot(self, what: str) -> ModelResponse:
         return _say(f"I can't {what}: that tool is not available to you (policy or role). I can {CAPABILITIES}.")
+
+
+def _summary(tool: str, device: dict[str, Any], result: Any) -> str:
+    name = _label(device)
+    if isinstance(result, dict) and result.get("status") in ("refused", "failed", "denied", "retried"):
+        return f"{tool} on {name} did not run: {result.get('message')}"
+    if tool == "rmm-get-device-state":
+        parts = [
+            f"{k} {v:.0f} %"
+            for k in ("cpu_percent", "memory_percent", "disk_percent")
+            if (v := _metric(result, k) if _metric(result, k) is not None else _metric(device, k)) is not None
+        ]
+        return (
+            f"{name} is {device.get('status')}: "
+            + (", ".join(p.replace("_percent", "") for p in parts) or "no recent metrics")
+            + "."
+        )
+    return f"{tool} on {name}: {_short(result)}"
+
+
+def _ticket_text(result: Any, number: int) -> str:
+    if isinstance(result, dict) and "title" in result:
+        return f"Ticket #{number} '{result['title']}' ({result.get('status')}): {_short(result.get('description', ''))}"
+    return f"Ticket #{number}: {_short(result)}"
 
 
 def _metric(state: Any, key: str) -> float | None:

@@ -85,7 +85,7 @@ def resolve_device(request: str, devices: list[dict[str, Any]], *, exclude: set[
             return Match(owned[0], owned, "user")
         if owned:
             return Match(None, owned, "user")
-    query = words(request)
+    query = [w for w in words(request) if not w.isdigit()]
     if query:
         docs = [words(" ".join(_text(d.get(f)) for f in (*_TEXT_FIELDS, "hostname", "os"))) or ["_"] for d in pool]
         scores = BM25Okapi(docs).get_scores(query)
@@ -122,8 +122,9 @@ def params_from_text(request: str, schema: dict[str, Any]) -> tuple[dict[str, An
         hint = set(words(name.replace("_", " ")))
         if kind in ("integer", "number") and numbers:
             unit_match = [n for n in numbers if n[1] and (n[1].rstrip("s") in hint or n[1][:2] in hint)]
-            value = (unit_match or numbers)[0][0]
-            found[name] = int(value) if kind == "integer" else value
+            if unit_match:
+                value = unit_match[0][0]
+                found[name] = int(value) if kind == "integer" else value
         elif kind == "string" and "enum" in spec:
             for option in spec["enum"]:
                 if str(option).lower() in request.lower():
