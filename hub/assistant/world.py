@@ -53,7 +53,7 @@ DEVICES = [
 
 
 #: The device table's OS enum (the agent's wire type; the hub side reaches it through the column).
-_OS_FAMILY: Any = Device.__table__.c.os_family.type.enum_class
+_OS_FAMILY: Any = getattr(Device.__table__.c.os_family.type, "enum_class")  # noqa: B009
 
 
 @dataclass(frozen=True)
