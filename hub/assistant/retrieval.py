@@ -63,6 +63,20 @@ def document(tool: OfferedTool) -> list[str]:
     return name + name + words(tool.tool.title) + words(tool.tool.description)
 
 
+#: What people say -> the words scripts are described with (a request's purpose, not its wording).
+PURPOSE = {
+    "room": "disk cleanup free space", "space": "disk cleanup free", "clean": "cleanup", "full": "disk cleanup",
+    "slow": "top processes", "hogging": "top processes", "printing": "print spooler cups", "printer": "print spooler cups",
+    "print": "spooler cups", "dns": "flush dns cache", "resolve": "flush dns cache",
+}  # fmt: skip
+
+
+def purpose_words(request: str) -> list[str]:
+    """The request's words plus the script vocabulary its purpose words stand for."""
+    tokens = words(request)
+    return tokens + [w for t in tokens for w in PURPOSE.get(t, "").split()]
+
+
 class ToolRetriever:
     """BM25 indexes over the dynamic tools, cached per offered set."""
 
@@ -79,6 +93,9 @@ class ToolRetriever:
                 self._indexes.popitem(last=False)
         return found
 
+    def _vocab(self, ranked: Sequence[OfferedTool], i: int) -> set[str]:
+        return set(document(ranked[i]))
+
     def select(
         self, offered: Sequence[OfferedTool], query: str, *, limit: int, keep: Sequence[str] = ()
     ) -> list[OfferedTool]:
@@ -86,9 +103,13 @@ class ToolRetriever:
         static = [t for t in offered if not SCRIPT_TOOL.match(t.name)]
         dynamic = [t for t in offered if SCRIPT_TOOL.match(t.name)]
         chosen = {t.name for t in static} | set(keep)
-        tokens = words(query)
+        tokens = purpose_words(query)
         if dynamic and tokens:
-            scores = self._index(dynamic).get_scores(tokens)
-            best = sorted(range(len(dynamic)), key=lambda i: (-scores[i], dynamic[i].name))
-            chosen |= {dynamic[i].name for i in best[:limit] if scores[i] > 0}
+            index = self._index(dynamic)
+            scores = index.get_scores(tokens)
+            wanted = set(tokens)
+            # BM25's idf can go negative in a small set: a shared word, not the score's sign, says "relevant".
+            relevant = [i for i in range(len(dynamic)) if wanted & self._vocab(dynamic, i)]
+            best = sorted(relevant, key=lambda i: (-scores[i], dynamic[i].name))
+            chosen |= {dynamic[i].name for i in best[:limit]}
         return [t for t in offered if t.name in chosen]

@@ -26,7 +26,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.tools import ToolDefinition
 
-from hub.assistant.builtin.resolve import best_script, params_from_text, resolve_device
+from hub.assistant.builtin.resolve import params_from_text, rank_scripts, resolve_device
 from hub.assistant.retrieval import SCRIPT_TOOL
 
 _TICKET = re.compile(r"(?:ticket|case)\s*#?\s*(\d+)|#(\d+)", re.I)
@@ -155,7 +155,7 @@ class Planner:
         if re.search(r"\bpatch(es)?\b|\bpending updates\b|\bmissing updates\b", t):
             return "rmm-get-device-patches", "the patch status"
         if re.search(
-            r"\b(run|execute|clean ?up|free up|make (some )?room|restart|script|clear|flush|top processes)\b", t
+            r"\b(run|execute|clean|cleanup|free up|make (some )?room|restart|script|clear|flush|top processes)\b", t
         ):
             return SCRIPT, "run a script"
         if re.search(r"\b(apps|applications|installed software|programs)\b", t):
@@ -169,7 +169,8 @@ class Planner:
     def next(self, n: int) -> ModelResponse:
         t = self.t
         tool, what = self.action()
-        if self.ticket and tool is None and not re.search(r"\b(note|comment)\b", self.text):
+        vague = tool in (None, "rmm-get-device")  # "show ..." / "what is ...": a list or a ticket may be meant
+        if self.ticket and vague and not re.search(r"\b(note|comment)\b", self.text):
             if t.called("rmm-get-ticket"):
                 return _say(_ticket_text(t.result_of("rmm-get-ticket"), self.ticket))
             if not self.has("rmm-get-ticket"):
@@ -180,7 +181,7 @@ class Planner:
             ("tickets", "rmm-list-tickets"),
             ("customers", "rmm-list-customers"),
         ):
-            if tool is None and re.search(rf"\b(list|show|which|any|what)\b.*\b{noun}\b", self.text):
+            if vague and re.search(rf"\b(list|show|which|any|what)\b.*\b{noun}\b", self.text):
                 if t.called(name):
                     return _say(f"{name}: {_short(t.result_of(name))}")
                 return _call(name, {}, n) if self.has(name) else self.cannot(f"list {noun.rstrip('s?')}s")
@@ -232,11 +233,24 @@ class Planner:
         if device is None:
             return _say("I could not tell which device you mean. Which one (its name, its user or its site)?")
         if tool == SCRIPT:
-            scripts = [(name, d.description or "") for name, d in t.tools.items() if SCRIPT_TOOL.match(name)]
-            tool = best_script(f"{t.request} {_os_word(device)}", scripts)
+            tool = self.pick_script(device)
             if tool is None:
-                return _say(f"I found no script in the library for that. I can {CAPABILITIES}.")
+                return _say(f"I found no script in the library for that on {_label(device)}. I can {CAPABILITIES}.")
         return self.on_device(tool, device, n)
+
+    def pick_script(self, device: dict[str, Any]) -> str | None:
+        """The best script for the request that runs on the device's OS, preferring one whose parameters the text gives."""
+        os_word = _os_word(device)
+        scripts = [
+            (name, d.description or "")
+            for name, d in self.t.tools.items()
+            if SCRIPT_TOOL.match(name) and _runs_on(d.description or "", os_word)
+        ]
+        ranked = rank_scripts(self.t.request, scripts)
+        for name in ranked:
+            if not params_from_text(self.t.request, self.t.tools[name].parameters_json_schema)[1]:
+                return name
+        return ranked[0] if ranked else None
 
     def list_devices(self, n: int) -> ModelResponse:
         if not self.has("rmm-list-devices"):
@@ -283,6 +297,16 @@ class Planner:
 
     def cannot(self, what: str) -> ModelResponse:
         return _say(f"I can't {what}: that tool is not available to you (policy or role). I can {CAPABILITIES}.")
+
+
+_OS_LABELS = {"windows": "(windows,", "linux": "(linux,", "macos": "(macos,"}
+
+
+def _runs_on(description: str, os_word: str) -> bool:
+    """Whether a script tool (by its description's OS label) runs on ``os_word``; unlabelled ones do."""
+    text = description.lower()
+    labelled = [os for os, label in _OS_LABELS.items() if label in text]
+    return not labelled or os_word in labelled
 
 
 def _summary(tool: str, device: dict[str, Any], result: Any) -> str:

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rank_bm25 import BM25Okapi
+from rank_bm25 import BM25Plus
 from rapidfuzz import fuzz
 
-from hub.assistant.retrieval import words
+from hub.assistant.retrieval import purpose_words, words
 
 _ALNUM = re.compile(r"[^a-z0-9]")
 _POSSESSIVE = re.compile(r"\b([A-Za-z][a-z]+)'s\b")
@@ -88,7 +88,7 @@ def resolve_device(request: str, devices: list[dict[str, Any]], *, exclude: set[
     query = [w for w in words(request) if not w.isdigit()]
     if query:
         docs = [words(" ".join(_text(d.get(f)) for f in (*_TEXT_FIELDS, "hostname", "os"))) or ["_"] for d in pool]
-        scores = BM25Okapi(docs).get_scores(query)
+        scores = BM25Plus(docs).get_scores(query)
         ranked = sorted(range(len(pool)), key=lambda i: -scores[i])
         if scores[ranked[0]] > 0:
             top = [pool[i] for i in ranked if scores[i] >= scores[ranked[0]] * 0.95]
@@ -96,15 +96,44 @@ def resolve_device(request: str, devices: list[dict[str, Any]], *, exclude: set[
     return Match(None, [])
 
 
-def best_script(request: str, tools: list[tuple[str, str]]) -> str | None:
-    """The script tool (``(name, description)`` pairs) that fits the request best by BM25, or None."""
-    if not tools:
-        return None
-    query = words(request)
-    docs = [words(name.replace("-", " ")) * 2 + words(desc) or ["_"] for name, desc in tools]
-    scores = BM25Okapi(docs).get_scores(query) if query else [0.0] * len(tools)
-    best = max(range(len(tools)), key=lambda i: scores[i])
-    return tools[best][0] if scores[best] > 0 else None
+#: Words every script tool's description carries: they tell nothing about which script is meant.
+_SCRIPT_NOISE = frozenset(
+    [
+        "run",
+        "script",
+        "devices",
+        "device",
+        "parameters",
+        "reach",
+        "environment",
+        "variables",
+        "rmm",
+        "param",
+        "name",
+        "one",
+        "more",
+    ]
+)
+
+
+def rank_scripts(request: str, tools: list[tuple[str, str]]) -> list[str]:
+    """The script tools (``(name, description)`` pairs) that fit the request, best first by BM25.
+
+    Only tools sharing a word with the request qualify (BM25's idf turns negative for words most of a
+    small set share, so a score alone cannot say "nothing fits").
+    """
+    query = [w for w in purpose_words(request) if w not in _SCRIPT_NOISE]
+    if not tools or not query:
+        return []
+    docs = [
+        [w for w in words(name.replace("-", " ")) * 2 + words(desc) if w not in _SCRIPT_NOISE] or ["_"]
+        for name, desc in tools
+    ]
+    scores = BM25Plus(docs).get_scores(query)
+    wanted = set(query)
+    fitting = [i for i, doc in enumerate(docs) if wanted & set(doc) - {"linux", "windows", "macos"}]
+    fitting.sort(key=lambda i: (-scores[i], -len(wanted & set(docs[i]))))
+    return [tools[i][0] for i in fitting]
 
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent|gb|gib|mb|days?|hours?|minutes?|seconds?)?", re.I)
