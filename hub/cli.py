@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
+from hub.assistant.cli import assistant_group, chat
 from hub.bench import bench
 from hub.core import audit
 from hub.core.audit import Actor
@@ -338,6 +339,8 @@ def relay_command(host: str | None, port: int | None) -> None:
 main.add_command(demo)
 main.add_command(installer)
 main.add_command(agent)
+main.add_command(chat)
+main.add_command(assistant_group)
 main.add_command(mcp_command)
 main.add_command(tools_group)
 

@@ -12,6 +12,7 @@ from policies import approvals
 from policies.pipeline import Gate
 from policies.routes import router
 from policies.tools import policy_tools
+from policies.users import router as users_router
 
 EXPIRY_INTERVAL_SECONDS = 60
 
@@ -25,7 +26,7 @@ class PoliciesModule:
         self.gate = gate
 
     def routers(self) -> Sequence[APIRouter]:
-        return [router]
+        return [router, users_router]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         gate = self.gate

@@ -10,8 +10,8 @@ import mcp_types as types
 from pydantic import BaseModel, Field
 
 from policies.models import PolicyMode
+from policies.offered import OfferedTool
 from policies.tools import GET_APPROVAL, ApprovalReport
-from policies.visibility import VisibleTool
 
 
 class CallStatus(StrEnum):
@@ -63,9 +63,9 @@ def output_schema(tool_schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def policy_note(visible: VisibleTool) -> str:
+def policy_note(visible: OfferedTool) -> str:
     """The policy, as the description tells it to the model and the user."""
-    reason = visible.policy.reason
+    reason = visible.reason
     if visible.mode is PolicyMode.APPROVAL:
         return (
             f"Policy: requires approval ({reason}). The call returns a pending approval id at once; "
@@ -74,7 +74,7 @@ def policy_note(visible: VisibleTool) -> str:
     return f"Policy: runs at once ({reason})."
 
 
-def mcp_tool(visible: VisibleTool) -> types.Tool:
+def mcp_tool(visible: OfferedTool) -> types.Tool:
     """One registry tool as the MCP ``tools/list`` entry."""
     tool = visible.tool
     hints = tool.annotations

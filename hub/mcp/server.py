@@ -34,10 +34,10 @@ from hub.mcp.listing import CallEnvelope, CallStatus, mcp_tool
 from policies.approvals import get_approval, list_approvals
 from policies.events import APPROVAL_DECIDED
 from policies.models import ApprovalStatus
+from policies.offered import tools_offered_to
 from policies.outcome import InvocationStatus, Outcome
 from policies.pipeline import Gate
 from policies.tools import APPROVAL_URI, GET_APPROVAL, report
-from policies.visibility import visible_tools
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class McpServer:
     ) -> types.ListToolsResult:
         async with self.hub.db.transaction() as session:
             caller = await self._caller(session, ctx)
-            visible = await visible_tools(session, self.gate.registry, caller)
+            visible = await tools_offered_to(session, self.gate.registry, caller)
         # The connection (not the per-request session) carries the standalone stream notifications go on.
         self._listeners[ctx.session._connection] = caller.org_id
         return types.ListToolsResult(tools=[mcp_tool(v) for v in visible])
@@ -239,6 +239,10 @@ class McpServer:
                 await connection.send_tool_list_changed()
                 sent += 1
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, MCPError):
+                self._listeners.pop(connection, None)
+            except Exception:
+                # One broken connection must not stop the others (nor the fan-out task) from being told.
+                log.exception("could not send tools/list_changed to an MCP session; dropping it")
                 self._listeners.pop(connection, None)
         return sent
 
