@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.protocol import OsFamily
 from hub.core.db import utcnow
 from hub.core.models import Customer, Site
 from native_rmm.models.alerts import ACTIVE_STATUSES, Alert
-from native_rmm.models.devices import Device, DeviceStatus
+from native_rmm.models.devices import Device, DeviceStatus, DeviceTag, InstalledApplication
 from native_rmm.models.metrics import MetricSample
 
 SPARKLINE_MINUTES = 60
@@ -35,9 +36,13 @@ Ts = TypeVarTuple("Ts")
 class DeviceFilters(BaseModel):
     """Which devices a list shows (all optional, all combined).
 
-    ``q`` matches the hostname, the display name or the primary IP address (a substring, any case).
-    Uninstalled devices are left out unless ``status`` asks for them or ``include_uninstalled`` is set.
-    ``customer`` matches the customer's name (a substring, any case).
+    ``q`` matches the hostname, the display name, the description or the primary IP address (a
+    substring, any case). Uninstalled devices are left out unless ``status`` asks for them or
+    ``include_uninstalled`` is set. ``customer`` matches the customer's name (a substring, any case).
+    ``user`` matches the assigned user (name or email), a user logged in now or the last user to log
+    in (a substring, any case). ``tag`` is one exact tag; ``application`` a substring of an installed
+    application's name; ``open_alert`` keeps devices with (``True``) or without (``False``) an open or
+    acknowledged alert.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -48,11 +53,21 @@ class DeviceFilters(BaseModel):
     status: DeviceStatus | None = None
     q: str = ""
     include_uninstalled: bool = False
+    user: str = ""
+    tag: str = ""
+    os_family: OsFamily | None = None
+    application: str = ""
+    open_alert: bool | None = None
+    device_ids: tuple[int, ...] | None = None
 
     @property
     def narrowed(self) -> bool:
         """Whether anything but the status narrows the list (then status counts are not the total)."""
-        return bool(self.customer_id is not None or self.customer or self.site_id is not None or self.q.strip())
+        return bool(
+            self.customer_id is not None or self.customer or self.site_id is not None or self.q.strip()
+            or self.user.strip() or self.tag or self.os_family is not None or self.application.strip()
+            or self.open_alert is not None or self.device_ids is not None
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -118,12 +133,40 @@ def filter_devices(stmt: Select[*Ts], org_id: int, filters: DeviceFilters, *, wi
         stmt = stmt.where(Device.status == filters.status)
     elif not filters.include_uninstalled:
         stmt = stmt.where(Device.status != DeviceStatus.UNINSTALLED)
+    if filters.device_ids is not None:
+        stmt = stmt.where(Device.id.in_(list(filters.device_ids)))
+    if filters.os_family is not None:
+        stmt = stmt.where(Device.os_family == filters.os_family)
+    if filters.tag:
+        has_tag = select(DeviceTag.id).where(DeviceTag.device_id == Device.id, DeviceTag.tag == filters.tag.lower())
+        stmt = stmt.where(has_tag.exists())
+    if filters.application.strip():
+        app = filters.application.strip().lower()
+        has_app = select(InstalledApplication.id).where(
+            InstalledApplication.device_id == Device.id,
+            func.lower(InstalledApplication.name).contains(app, autoescape=True),
+        )
+        stmt = stmt.where(has_app.exists())
+    if filters.open_alert is not None:
+        alerting = select(Alert.id).where(Alert.device_id == Device.id, Alert.status.in_(ACTIVE_STATUSES)).exists()
+        stmt = stmt.where(alerting if filters.open_alert else ~alerting)
+    user = filters.user.strip().lower()
+    if user:
+        stmt = stmt.where(
+            or_(
+                func.lower(Device.assigned_user_name).contains(user, autoescape=True),
+                func.lower(Device.assigned_user_email).contains(user, autoescape=True),
+                Device.logged_in_names.contains(user, autoescape=True),
+                func.lower(Device.last_user).contains(user, autoescape=True),
+            )
+        )
     needle = filters.q.strip().lower() if with_query else ""
     if needle:
         stmt = stmt.where(
             or_(
                 func.lower(Device.hostname).contains(needle, autoescape=True),
                 func.lower(Device.display_name).contains(needle, autoescape=True),
+                func.lower(Device.description).contains(needle, autoescape=True),
                 Device.primary_ip.contains(needle, autoescape=True),
             )
         )
