@@ -39,8 +39,8 @@ from native_rmm.models.devices import Device, DeviceGroup, DeviceStatus
 
 #: The most devices one action (a bulk run, a move, a tag change) may target.
 MAX_TARGETS = 500
-#: A tag: lower-case letters, digits and ``-_.:``, 1-64 characters (input is lower-cased first).
-TAG_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
+#: A tag: letters, digits and ``-_.:``, 1-64 characters; stored (and matched) lower-cased.
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Tag = Annotated[str, Field(pattern=TAG_PATTERN, description="a tag, e.g. 'finance' or 'kiosk'")]
 GroupRef = Annotated[Id | Annotated[str, Field(min_length=1, max_length=200)], Field(description="group id or name")]
 
