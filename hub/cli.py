@@ -26,6 +26,7 @@ from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
 from hub.migrate import upgrade
 from native_rmm.cli import agent, demo, installer
+from native_rmm.customer_cli import customer
 from policies import access
 
 T = TypeVar("T")
@@ -314,6 +315,7 @@ def relay_command(host: str | None, port: int | None) -> None:
 
 
 main.add_command(demo)
+main.add_command(customer)
 main.add_command(installer)
 main.add_command(agent)
 
