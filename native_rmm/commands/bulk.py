@@ -9,9 +9,12 @@ other command). Everything is checked before anything is queued: all devices or 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import DEFAULT_TIMEOUT_SECONDS, MAX_SCRIPT_BYTES, MAX_TIMEOUT_SECONDS, CommandKind, OsFamily, Shell
 from hub.core.errors import ToolError
@@ -20,6 +23,7 @@ from native_rmm.commands import service
 from native_rmm.commands.schemas import CommandOut
 from native_rmm.commands.tools import DEFAULT_SHELLS, ON_DEVICE, PATCH_TIMEOUT_SECONDS
 from native_rmm.devices.targets import MAX_TARGETS, TargetDevice, Targets, resolve_targets
+from native_rmm.models.commands import Command
 
 SOURCE = "native_rmm"
 _WINDOWS_ONLY = {Shell.POWERSHELL, Shell.CMD}
@@ -113,3 +117,12 @@ def bulk_tools() -> list[Tool]:
                    handler=bulk_install_patches_tool, annotations=ON_DEVICE, title="Install patches on many devices",
                    category="patches"),
     ]  # fmt: skip
+
+
+async def commands_by_id(session: AsyncSession, *, org_id: int, command_ids: Sequence[int]) -> list[Command]:
+    """The organisation's commands with these ids, in the order given (one statement; for result pages)."""
+    if not command_ids:
+        return []
+    stmt = select(Command).where(Command.org_id == org_id, Command.id.in_(list(command_ids)))
+    found = {c.id: c for c in (await session.execute(stmt)).scalars()}
+    return [found[i] for i in command_ids if i in found]

@@ -16,6 +16,7 @@ from hub.core import audit
 from hub.core.audit import Actor, AuditEvent
 from hub.core.errors import ToolError
 from native_rmm.devices.customers import open_site
+from native_rmm.devices.queries import tags_of
 from native_rmm.devices.targets import TargetDevice
 from native_rmm.models.devices import Device, DeviceTag
 
@@ -26,17 +27,6 @@ MAX_TAGS_PER_DEVICE = 50
 def _changed(session: AsyncSession, *, org_id: int, actor: Actor, outcome: str, **detail: object) -> None:
     audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome=outcome,
                  detail=dict(detail))  # fmt: skip
-
-
-async def tags_of(session: AsyncSession, *, device_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The tags of each device (sorted), in one statement."""
-    out: dict[int, list[str]] = {i: [] for i in device_ids}
-    if not device_ids:
-        return out
-    stmt = select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(list(device_ids)))
-    for device_id, tag in (await session.execute(stmt.order_by(DeviceTag.tag))).all():
-        out[device_id].append(tag)
-    return out
 
 
 async def all_tags(session: AsyncSession, *, org_id: int) -> list[str]:

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.protocol import OsFamily
 from hub.core.db import utcnow
 from hub.core.models import Customer, Site
+from hub.core.tenancy import list_customers
+from native_rmm.devices.schemas import CustomerOut, SiteOut
 from native_rmm.models.alerts import ACTIVE_STATUSES, Alert
 from native_rmm.models.devices import Device, DeviceStatus, DeviceTag, InstalledApplication
 from native_rmm.models.metrics import MetricSample
@@ -92,6 +94,17 @@ class DeviceListRow:
     cpu: float | None
     memory: float | None
     disk: float | None
+    site_id: int = 0
+    description: str = ""
+    assigned_user: str = ""
+    logged_in: str = ""  # distinct names, space-separated (lower-cased)
+    last_user: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def user(self) -> str:
+        """Who uses it, as the list shows it: the assigned user, else the last user to log in."""
+        return self.assigned_user or self.last_user
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,17 @@ def filter_devices(stmt: Select[*Ts], org_id: int, filters: DeviceFilters, *, wi
     return stmt
 
 
+async def tags_of(session: AsyncSession, *, device_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tags of each device (sorted), in one statement."""
+    out: dict[int, list[str]] = {i: [] for i in device_ids}
+    if not device_ids:
+        return out
+    stmt = select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(list(device_ids)))
+    for device_id, tag in (await session.execute(stmt.order_by(DeviceTag.tag))).all():
+        out[device_id].append(tag)
+    return out
+
+
 async def device_page(
     session: AsyncSession,
     *,
@@ -181,19 +205,26 @@ async def device_page(
     offset: int,
     limit: int,
     status_counts: dict[DeviceStatus, int] | None = None,
+    grouped: bool = False,
 ) -> DevicePage:
-    """One page of the organisation's devices by name, with the total (two statements at most).
+    """One page of the organisation's devices by name, with the total (three statements at most).
 
     With ``status_counts`` (devices per status) and no filter but the status, the total is taken
-    from them instead of counting again.
+    from them instead of counting again. ``grouped`` orders by customer and site first (the list's
+    "group by customer / site").
     """
     columns = select(
         Device.id, Device.display_name, Device.hostname, Customer.name, Customer.is_unassigned, Site.name,
         Device.os_family, Device.os_name, Device.os_version, Device.status, Device.primary_ip, Device.agent_version,
         Device.last_seen_at, Device.is_demo, Device.quick_support, Device.last_cpu_percent,
-        Device.last_memory_percent, Device.last_disk_percent,
+        Device.last_memory_percent, Device.last_disk_percent, Device.site_id, Device.description,
+        Device.assigned_user_name, Device.logged_in_names, Device.last_user,
     ).join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id)  # fmt: skip
-    stmt = filter_devices(columns, org_id, filters).order_by(Device.hostname, Device.id).offset(offset).limit(limit)
+    order = (Customer.is_unassigned.desc(), Customer.name, Site.name) if grouped else ()
+    stmt = filter_devices(columns, org_id, filters).order_by(*order, Device.hostname, Device.id)
+    stmt = stmt.offset(offset).limit(limit)
+    found = (await session.execute(stmt)).all()
+    tags = await tags_of(session, device_ids=[r[0] for r in found])
     rows = [
         DeviceListRow(
             id=r[0],
@@ -214,8 +245,14 @@ async def device_page(
             cpu=r[15],
             memory=r[16],
             disk=r[17],
+            site_id=r[18],
+            description=r[19],
+            assigned_user=r[20],
+            logged_in=r[21],
+            last_user=r[22],
+            tags=tuple(tags[r[0]]),
         )
-        for r in (await session.execute(stmt)).all()
+        for r in found
     ]
     if offset == 0 and len(rows) < limit:
         total = len(rows)
@@ -235,6 +272,26 @@ async def device_page(
         )
         total = int((await session.execute(filter_devices(count, org_id, filters))).scalar_one())
     return DevicePage(rows=rows, total=total, offset=offset, limit=limit)
+
+
+async def customer_overview(session: AsyncSession, *, org_id: int) -> list[CustomerOut]:
+    """Every customer with its sites and live-device counts (two statements), Unassigned first then by name."""
+    per_site_stmt = (
+        select(Device.site_id, func.count())
+        .where(Device.org_id == org_id, Device.uninstalled_at.is_(None))
+        .group_by(Device.site_id)
+    )
+    per_site = {k: n for k, n in (await session.execute(per_site_stmt)).all()}
+    out = []
+    for c in await list_customers(session, org_id):
+        sites = [
+            SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=per_site.get(s.id, 0),
+                    archived=s.archived_at is not None)
+            for s in c.sites
+        ]  # fmt: skip
+        out.append(CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned, sites=sites,
+                               device_count=sum(s.device_count for s in sites), archived=c.archived_at is not None))  # fmt: skip
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,9 @@ from hub.core.bounds import Count, Id
 from hub.core.models import Customer, Site
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
-from hub.core.tenancy import list_customers
 from native_rmm.devices import schemas, service, state
 from native_rmm.devices.agent_versions import is_outdated
-from native_rmm.devices.labels import tags_of
-from native_rmm.devices.queries import DeviceFilters
+from native_rmm.devices.queries import DeviceFilters, customer_overview, tags_of
 from native_rmm.devices.targets import GroupRef, Tag, find_group, group_filters
 from native_rmm.models.devices import Device, DeviceStatus
 
@@ -97,16 +95,7 @@ async def _device_counts(ctx: ToolContext, column: object) -> dict[int, int]:
 
 async def list_customers_tool(ctx: ToolContext, args: NoArgs) -> list[schemas.CustomerOut]:
     """List the customers of the organisation with their sites and how many devices each has."""
-    per_site = await _device_counts(ctx, Device.site_id)
-    out = []
-    for c in await list_customers(ctx.session, ctx.org_id):
-        sites = [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
-                                 device_count=per_site.get(s.id, 0), archived=s.archived_at is not None)
-                 for s in c.sites]  # fmt: skip
-        out.append(schemas.CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned,
-                                       device_count=sum(s.device_count for s in sites), sites=sites,
-                                       archived=c.archived_at is not None))  # fmt: skip
-    return out
+    return await customer_overview(ctx.session, org_id=ctx.org_id)
 
 
 async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.SiteOut]:

@@ -78,6 +78,7 @@ async def device_page(
         "tab": tab,
         "alert_count": await q.active_alert_count(session, org_id=page.org.id, device_id=device.id),
         "shells": SHELLS,
+        "tags": (await q.tags_of(session, device_ids=[device.id]))[device.id],
     }
     if tab == "system":
         context["sample"] = await q.latest_sample(session, device_id=device.id)
