@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
+    admin_customers,
     admin_rmm,
     admin_rmm_monitors,
     approvals,
@@ -21,7 +22,9 @@ from ui.pages import (
     live,
     policies,
     rmm,
+    rmm_bulk,
     rmm_device,
+    rmm_device_details,
     rmm_rustdesk,
     rmm_scripts,
     rmm_tickets,
@@ -42,6 +45,9 @@ ROUTERS: list[APIRouter] = [
     rmm_tickets.router,
     rmm_device.router,
     rmm_rustdesk.router,
+    rmm_bulk.router,
+    rmm_device_details.router,
     admin_rmm.router,
+    admin_customers.router,
     admin_rmm_monitors.router,
 ]
