@@ -20,6 +20,7 @@ from ui.pages import (
     integrations,
     integrations_cw,
     live,
+    oauth,
     policies,
     rmm,
     rmm_bulk,
@@ -32,6 +33,7 @@ from ui.pages import (
 
 ROUTERS: list[APIRouter] = [
     auth.router,
+    oauth.router,
     live.router,
     approvals.router,
     audit.router,
