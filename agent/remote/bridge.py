@@ -20,12 +20,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from agent.remote.pty_shell import PtyShell
+from agent.remote.settings import DEFAULT_VNC_PORT, RemoteSettings, RemoteSettingsError
 
 log = logging.getLogger(__name__)
 
 BROADCAST = 0xFF
 VNC_HOST = "127.0.0.1"
-DEFAULT_VNC_PORT = 5900
 FINAL_CLOSE_CODES = range(4400, 4500)
 
 
@@ -200,7 +200,7 @@ class Bridge:
             self._shell = None
 
 
-def bridge_from_ticket(ticket: str, *, vnc_port: int = DEFAULT_VNC_PORT) -> Bridge:
+def bridge_from_ticket(ticket: str, *, settings: RemoteSettings | None = None) -> Bridge:
     """Build the bridge a hub command asks for; the ticket itself names the relay and the kind.
 
     The agent does not hold the signing key: it reads the claims, and the relay checks the signature.
@@ -215,4 +215,9 @@ def bridge_from_ticket(ticket: str, *, vnc_port: int = DEFAULT_VNC_PORT) -> Brid
         raise BridgeError(f"this agent cannot bridge a {kind!r} session")
     if not relay.startswith(("ws://", "wss://")):
         raise BridgeError("the remote-session ticket names no ws:// or wss:// relay")
-    return Bridge(relay, ticket, kind, vnc_port=vnc_port)
+    if settings is None:
+        try:
+            settings = RemoteSettings.from_environ()
+        except RemoteSettingsError as exc:
+            raise BridgeError(str(exc)) from exc
+    return Bridge(relay, ticket, kind, vnc_port=settings.vnc_port)

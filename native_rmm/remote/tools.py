@@ -30,7 +30,8 @@ class RemoteSessionOut(BaseModel):
     device_id: int
     relay_url: str
     ticket: str
-    command_id: int
+    command_id: int | None
+    note: str = ""
 
 
 async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> RemoteSessionOut:

@@ -1,5 +1,6 @@
-"""The Remote Connection window in real headless Chromium: the device page opens a shell session
-through the gate, the window runs xterm.js over the relay to a real agent's PTY."""
+"""The Remote Connection window in real headless Chromium, under the hub's Content-Security-Policy:
+the device page opens a session through the gate, the window runs xterm.js over the relay to a real
+agent's PTY, and noVNC over the relay to a real x11vnc on Xvfb."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import E2EHub, StartAgent, set_policy
+from tests.csp import CspWatch, watch_csp
+from tests.e2e.conftest import E2EHub, StartAgent, agent_env, set_policy
+from tests.vnc import RED_BOX, Desktop, vnc_server_fixture  # noqa: F401 (the vnc_server fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +44,25 @@ async def terminal_text(page: Any) -> str:
     return str(await page.locator(".xterm-rows").inner_text())
 
 
+async def open_window(e2e_hub: E2EHub, browser: Any, device_id: int, button: str) -> tuple[Any, Any, CspWatch]:
+    """Sign in as the operator, press ``button`` in the device's Remote Connection panel, follow the link."""
+    context = await browser.new_context(base_url=e2e_hub.url)
+    csp = await watch_csp(context)
+    page = await context.new_page()
+    user = e2e_hub.tenancy.operator
+    await page.goto(f"/login?next=/rmm/devices/{device_id}")
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"**/rmm/devices/{device_id}")
+    await page.locator("#remote-btn").click()
+    await page.locator(button).click()
+    async with context.expect_page() as popup_info:
+        await page.locator("#remote-window-link").click()
+    window = await popup_info.value
+    return context, window, csp
+
+
 async def test_shell_in_the_remote_connection_window(
     e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, browser: Any
 ) -> None:
@@ -49,20 +71,8 @@ async def test_shell_in_the_remote_connection_window(
     )
     device = await e2e_hub.connected_device()
     await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-open-shell-session", "auto")
-    context = await browser.new_context(base_url=e2e_hub.url)
+    context, window, csp = await open_window(e2e_hub, browser, device.id, "#remote-open-shell")
     try:
-        page = await context.new_page()
-        user = e2e_hub.tenancy.operator
-        await page.goto(f"/login?next=/rmm/devices/{device.id}")
-        await page.get_by_label("Username").fill(user.username)
-        await page.get_by_label("Password").fill(user.password)
-        await page.get_by_role("button", name="Sign in").click()
-        await page.wait_for_url(f"**/rmm/devices/{device.id}")
-        await page.locator("#remote-btn").click()
-        await page.locator("#remote-open-shell").click()
-        async with context.expect_page() as popup_info:
-            await page.locator("#remote-window-link").click()
-        window = await popup_info.value
         await window.wait_for_selector('#remote-status[data-state="connected"]', timeout=30_000)
         assert "ticket=" not in window.url  # the fragment was cleared from the address bar
         await window.locator(".xterm-helper-textarea").focus()
@@ -73,6 +83,12 @@ async def test_shell_in_the_remote_connection_window(
         )
         text = await terminal_text(window)
         assert "hello-42" in text
+        # 24-bit colour makes xterm.js set style attributes: the page's CSP shim must carry them.
+        await window.keyboard.type("printf '\\033[38;2;255;0;0mRED\\033[0m-%s\\n' done")
+        await window.keyboard.press("Enter")
+        await window.wait_for_function(
+            "() => document.querySelector('.xterm-rows').innerText.includes('RED-done')", timeout=15_000
+        )
         before = await window.evaluate("() => [window.remoteTerminal.cols, window.remoteTerminal.rows]")
         await window.set_viewport_size({"width": 1400, "height": 900})
         await window.wait_for_function(f"() => window.remoteTerminal.cols > {before[0]}", timeout=10_000)
@@ -86,5 +102,52 @@ async def test_shell_in_the_remote_connection_window(
         await window.screenshot(path=ARTIFACTS / "remote-shell.png")
         await window.locator("#remote-end").click()
         await window.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
+        csp.check()
+    finally:
+        await context.close()
+
+
+async def test_screen_tab_shows_the_remote_desktop(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, browser: Any, vnc_server: Desktop
+) -> None:
+    await start_agent(
+        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token,
+        env=agent_env(RMMHUB_AGENT_VNC_PORT=str(vnc_server.port)),
+    )  # fmt: skip
+    device = await e2e_hub.connected_device()
+    await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-open-screen-session", "auto")
+    context, window, csp = await open_window(e2e_hub, browser, device.id, "#remote-open-screen")
+    try:
+        await window.wait_for_selector('#remote-screen[data-connected="true"]', timeout=30_000)
+        x, y, w, h = RED_BOX
+        # The canvas holds the remote framebuffer at its own size: sample inside the red window.
+        await window.wait_for_function(
+            """([x, y]) => {
+                const canvas = document.querySelector('#remote-screen canvas');
+                if (!canvas || canvas.width !== 800) return false;
+                const [r, g, b] = canvas.getContext('2d').getImageData(x, y, 1, 1).data;
+                return r > 200 && g < 60 && b < 60;
+            }""",
+            arg=[x + w // 2, y + h - 10],
+            timeout=30_000,
+        )
+        outside = await window.evaluate(
+            """() => Array.from(document.querySelector('#remote-screen canvas').getContext('2d')
+                   .getImageData(700, 500, 1, 1).data.slice(0, 3))"""
+        )
+        assert outside != [255, 0, 0]  # the rest of the desktop is not red: these are real remote pixels
+        await window.wait_for_function(
+            "() => document.getElementById('fig-latency').textContent.endsWith(' ms')", timeout=15_000
+        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await window.screenshot(path=ARTIFACTS / "remote-screen.png")
+        # Toolbar: original size turns scaling off, fit turns it back on.
+        await window.locator("#screen-original").click()
+        assert await window.evaluate("() => window.remoteScreen.scaleViewport") is False
+        await window.locator("#screen-fit").click()
+        assert await window.evaluate("() => window.remoteScreen.scaleViewport") is True
+        await window.locator('[data-end="screen"]').click()
+        await window.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
+        csp.check()
     finally:
         await context.close()

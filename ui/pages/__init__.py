@@ -22,6 +22,7 @@ from ui.pages import (
     policies,
     rmm,
     rmm_device,
+    rmm_remote,
     rmm_scripts,
 )
 
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     rmm.router,
     rmm_scripts.router,
     rmm_device.router,
+    rmm_remote.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
 ]

@@ -1,0 +1,74 @@
+"""The Remote Connection window (``/rmm/remote/{device_id}``) and the tickets its tabs ask for.
+
+The window is a locked popup with the tabs Screen (noVNC), SSH (xterm.js), Commands and Files.
+Each live tab joins its own relay session with a single-use ticket, and every ticket comes from a
+tool invocation through the policy gate (``rmm-open-screen-session``, ``rmm-open-shell-session``,
+``rmm-open-files-session``): the window never mints anything itself. The device page's panel opens
+the window with a first ticket in the URL fragment; the other tabs ask :func:`ticket` for theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from hub.core.bounds import Id
+from hub.core.deps import SessionDep
+from native_rmm.devices import service as devices
+from native_rmm.models.devices import DeviceStatus
+from policies.deps import GateDep
+from policies.outcome import InvocationStatus
+from ui.page import PageDep, render
+from ui.pages.rmm_actions import invoke
+
+router = APIRouter(include_in_schema=False)
+
+RemoteKind = Literal["shell", "screen", "files"]
+TOOLS: dict[str, str] = {
+    "shell": "rmm-open-shell-session",
+    "screen": "rmm-open-screen-session",
+    "files": "rmm-open-files-session",
+}
+#: The most a browser may upload through the Files tab (the agent enforces its own limit too).
+DEFAULT_FILE_LIMIT = 2 << 30
+
+
+@router.get("/rmm/remote/{device_id}")
+async def remote_window(device_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """The window (a ticket for the first tab arrives in the URL fragment, read by the page's script)."""
+    device = await devices.get_device(session, org_id=page.org.id, device_id=device_id)
+    return render(
+        page,
+        "rmm/remote_window.html",
+        device=device,
+        online=device.status is DeviceStatus.ONLINE,
+        file_limit=DEFAULT_FILE_LIMIT,
+    )
+
+
+@router.post("/rmm/devices/{device_id}/remote/{kind}")
+async def open_session(
+    device_id: Id, kind: RemoteKind, page: PageDep, session: SessionDep, gate: GateDep
+) -> HTMLResponse:
+    """The device page's panel: invoke the kind's tool; when it runs, the answer links the window."""
+    outcome = await invoke(page, session, gate, TOOLS[kind], {"device": device_id})
+    return render(
+        page, "rmm/_remote_opened.html", outcome=outcome, action=f"Open {kind} session", S=InvocationStatus,
+        device_id=device_id, kind=kind,
+    )  # fmt: skip
+
+
+@router.post("/rmm/devices/{device_id}/remote/{kind}/ticket")
+async def ticket(device_id: Id, kind: RemoteKind, page: PageDep, session: SessionDep, gate: GateDep) -> JSONResponse:
+    """Invoke the kind's open-session tool; answer the ticket (JSON) or why there is none."""
+    outcome = await invoke(page, session, gate, TOOLS[kind], {"device": device_id})
+    body: dict[str, object] = {"status": outcome.status.value, "message": outcome.message}
+    if outcome.status is InvocationStatus.DONE:
+        result = outcome.result
+        body.update(session=result["session"], relay_url=result["relay_url"], ticket=result["ticket"], kind=kind)
+        body["note"] = result.get("note", "")
+    elif outcome.status is InvocationStatus.PENDING_APPROVAL:
+        body.update(approval_id=outcome.approval_id, message=f"waiting for approval #{outcome.approval_id}")
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
