@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from hub.core.tickets import SessionEvent, SessionEventKind, SessionKind, TicketRole
 from relay.config import RelayConfig
 from relay.lane import CLOSE_TOO_SLOW, Lane
+from relay.recording import Recording
 from relay.rfb import RfbProtocolError
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,23 @@ class Session:
         self._timers: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._input_seen = asyncio.Event()
+        self.recording: Recording | None = None
+        if kind is SessionKind.SHELL and config.recordings_dir is not None:
+            try:
+                self.recording = Recording(config.recordings_dir, sid, title=f"remote shell {sid}")
+            except OSError as exc:
+                log.error("relay session %s: cannot record to %s: %s", sid, config.recordings_dir, exc.strerror)
 
     # -- events and fan-out -------------------------------------------------------------------
 
     def event(
-        self, kind: SessionEventKind, *, user: str = "", role: TicketRole | None = None, detail: str = ""
+        self,
+        kind: SessionEventKind,
+        *,
+        user: str = "",
+        role: TicketRole | None = None,
+        detail: str = "",
+        data: Mapping[str, str | int | bool] | None = None,
     ) -> None:
         """Report an event to the hub (through the server's reporter queue)."""
         self._report(
@@ -66,6 +79,7 @@ class Session:
                 role=role,
                 viewers=self.viewer_count,
                 detail=detail,
+                data=dict(data or {}),
             )
         )
 
@@ -125,6 +139,8 @@ class Session:
             return
         channel, data = message[0], message[1:]
         if channel == BROADCAST:
+            if self.recording is not None:
+                self.recording.output(data)
             lanes = self.attached()
             for lane in lanes:
                 self._push(lane, data)
@@ -154,7 +170,16 @@ class Session:
                 event_kind = SessionEventKind(str(payload.get("kind")))
             except ValueError:
                 return
-            self.event(event_kind, user=str(payload.get("user", ""))[:150], detail=str(payload.get("detail", ""))[:500])
+            raw = payload.get("data")
+            data = {
+                str(k)[:40]: v if isinstance(v, (int, bool)) else str(v)[:500]
+                for k, v in (raw.items() if isinstance(raw, dict) else ())
+                if isinstance(v, (str, int, bool))
+            }
+            user = str(payload.get("user", ""))[:150]
+            self.event(
+                event_kind, user=user, detail=str(payload.get("detail", ""))[:500], data=dict(list(data.items())[:10])
+            )
         if kind == "exit":
             self.spawn(self.end(f"the remote shell exited ({payload.get('code')})"))
             return
@@ -183,6 +208,8 @@ class Session:
             return
         else:
             self.touch()
+            if self.recording is not None:
+                self.recording.input(data)
         if data and self.agent is not None:
             try:
                 await self.agent.send(bytes([lane.slot]) + data)
@@ -203,6 +230,8 @@ class Session:
             cols, rows = payload.get("cols"), payload.get("rows")
             if isinstance(cols, int) and isinstance(rows, int) and 1 <= cols <= 1000 and 1 <= rows <= 1000:
                 self.touch()
+                if self.recording is not None:
+                    self.recording.resize(cols, rows)
                 await self.tell_agent({"type": "resize", "slot": lane.slot, "cols": cols, "rows": rows})
         elif kind == "view-only" and lane.role is TicketRole.CONTROLLER:
             lane.view_only = bool(payload.get("value"))
@@ -269,7 +298,11 @@ class Session:
         if reason.startswith("idle timeout"):
             code = CLOSE_IDLE
         self._on_end(self.sid)
-        self.event(SessionEventKind.ENDED, detail=reason)
+        data: dict[str, str | int | bool] = {}
+        if self.recording is not None:
+            self.recording.close()
+            data["recording"] = self.recording.name
+        self.event(SessionEventKind.ENDED, detail=reason, data=data)
         closing = [ws.close(code, reason[:120]) for ws in [self.agent, *(lane.ws for lane in self.attached())] if ws]
         await asyncio.gather(*closing, return_exceptions=True)
         for lane in self.lanes:

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -53,6 +55,7 @@ class Ticket(BaseModel):
     expires: int = Field(description="Unix time after which the relay refuses the ticket")
     nonce: str = Field(min_length=16, max_length=64)
     user: str = Field(default="", max_length=150, description="Who the ticket was minted for")
+    consent: bool = Field(default=False, description="the end user must accept the connection (privacy mode)")
 
 
 def _key(secret: str) -> bytes:
@@ -75,6 +78,7 @@ def mint(
     kind: SessionKind,
     relay: str,
     user: str = "",
+    consent: bool = False,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     now: float | None = None,
 ) -> str:
@@ -85,6 +89,7 @@ def mint(
         kind=kind,
         relay=relay,
         user=user,
+        consent=consent,
         expires=int((time.time() if now is None else now) + ttl_seconds),
         nonce=secrets.token_urlsafe(18),
     )
@@ -147,6 +152,21 @@ class SessionEvent(BaseModel):
     role: TicketRole | None = None
     viewers: int = Field(default=0, ge=0, le=4)
     detail: str = Field(default="", max_length=500)
+    data: dict[str, str | int | bool] = Field(default_factory=dict, description="e.g. a transfer's name, size, sha256")
+
+
+class SessionEventBatch(BaseModel):
+    """Events a relay node reports in one go (on the bus, or posted by a standalone relay)."""
+
+    events: list[SessionEvent] = Field(max_length=1000)
+
+
+@dataclass(frozen=True)
+class RemoteEventSink:
+    """The hub's recorder of relay reports: the native RMM adds one to the hub's components, an embedded
+    relay node hands its batches to it, and standalone nodes post theirs to ``/relay/v1/events``."""
+
+    deliver: Callable[[list[SessionEvent]], Awaitable[int]]
 
 
 def sign_events(secret: str, body: bytes) -> str:

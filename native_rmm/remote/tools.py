@@ -7,14 +7,18 @@ Remote Connection window with it. Both name the relay node to dial.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.protocol import CommandKind
+from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.tickets import SessionKind, TicketRole, mint, new_session_id
 from native_rmm.commands import service
 from native_rmm.commands.tools import SOURCE, DeviceArgs
 from native_rmm.devices.service import resolve_device
+from native_rmm.models.remote import RemoteSessionStatus
+from native_rmm.remote import queries
+from native_rmm.remote import service as records
 
 AGENT_TICKET_SECONDS = 120
 VIEWER_TICKET_SECONDS = 120
@@ -34,12 +38,25 @@ class RemoteSessionOut(BaseModel):
     note: str = ""
 
 
+DEMO_NOTE = "demo device: no relay was dialled and the session was marked ended (demo devices have no agent)"
+
+
 async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> RemoteSessionOut:
     device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
     sid = new_session_id()
     relay_url = ctx.settings.relay_public_url
     secret = ctx.settings.secret
     user = ctx.caller.label[:150]
+    consent = await records.consent_required(ctx.session, org_id=ctx.org_id, device=device)
+    row = await records.create_session(
+        ctx.session, sid=sid, org_id=ctx.org_id, device=device, kind=kind, caller=ctx.caller, relay_url=relay_url,
+        command_id=None, consent=consent,
+    )  # fmt: skip
+    if device.is_demo:
+        records.end_demo(row, DEMO_NOTE)
+        return RemoteSessionOut(
+            session=sid, kind=kind, device_id=device.id, relay_url=relay_url, ticket="", command_id=None, note=DEMO_NOTE
+        )
     agent_ticket = mint(
         secret,
         session=sid,
@@ -47,6 +64,7 @@ async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> Remote
         kind=kind,
         relay=relay_url,
         user=user,
+        consent=consent,
         ttl_seconds=AGENT_TICKET_SECONDS,
     )
     command = await service.enqueue(
@@ -54,6 +72,7 @@ async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> Remote
         body=agent_ticket, env=None, timeout=REMOTE_COMMAND_TIMEOUT_SECONDS, created_by=ctx.caller,
         approval_id=ctx.approval_id, bus=ctx.bus,
     )  # fmt: skip
+    row.command_id = command.id
     ticket = mint(
         secret, session=sid, role=TicketRole.CONTROLLER, kind=kind, relay=relay_url, user=user,
         ttl_seconds=VIEWER_TICKET_SECONDS,
@@ -73,6 +92,36 @@ async def open_screen_session_tool(ctx: ToolContext, args: DeviceArgs) -> Remote
     return await _open(ctx, args, SessionKind.SCREEN)
 
 
+async def open_files_session_tool(ctx: ToolContext, args: DeviceArgs) -> RemoteSessionOut:
+    """Open a file session (browse, download and upload files on the device) and return the ticket to join it."""
+    return await _open(ctx, args, SessionKind.FILES)
+
+
+class JoinArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="the session id")
+    view_only: bool = Field(default=False, description="join as a viewer whose input the relay drops")
+
+
+async def join_session_tool(ctx: ToolContext, args: JoinArgs) -> RemoteSessionOut:
+    """Join a live remote session (up to four technicians share one); returns the ticket for the window."""
+    row = await queries.get_by_sid(ctx.session, org_id=ctx.org_id, sid=args.session)
+    if row.status is RemoteSessionStatus.ENDED:
+        raise ToolError(
+            f"remote session {args.session} has ended ({row.end_reason or 'no reason given'}); open a new one"
+        )
+    role = TicketRole.VIEWER if args.view_only else TicketRole.CONTROLLER
+    ticket = mint(
+        ctx.settings.secret, session=row.sid, role=role, kind=SessionKind(row.kind), relay=row.relay_url,
+        user=ctx.caller.label[:150], ttl_seconds=VIEWER_TICKET_SECONDS,
+    )  # fmt: skip
+    return RemoteSessionOut(
+        session=row.sid, kind=SessionKind(row.kind), device_id=row.device_id, relay_url=row.relay_url, ticket=ticket,
+        command_id=row.command_id,
+    )  # fmt: skip
+
+
 def remote_tools() -> list[Tool]:
     """The remote-session tools."""
     return [
@@ -81,5 +130,11 @@ def remote_tools() -> list[Tool]:
                    category="remote"),
         model_tool(source=SOURCE, name="rmm-open-screen-session", args_model=DeviceArgs,
                    handler=open_screen_session_tool, annotations=ON_DEVICE, title="Open remote screen",
+                   category="remote"),
+        model_tool(source=SOURCE, name="rmm-join-remote-session", args_model=JoinArgs,
+                   handler=join_session_tool, annotations=ON_DEVICE, title="Join remote session",
+                   category="remote"),
+        model_tool(source=SOURCE, name="rmm-open-files-session", args_model=DeviceArgs,
+                   handler=open_files_session_tool, annotations=ON_DEVICE, title="Open remote files",
                    category="remote"),
     ]  # fmt: skip

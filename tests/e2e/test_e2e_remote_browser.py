@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from native_rmm.models.remote import RemoteSession
 from tests.csp import CspWatch, watch_csp
 from tests.e2e.conftest import E2EHub, StartAgent, agent_env, set_policy
 from tests.vnc import RED_BOX, Desktop, vnc_server_fixture  # noqa: F401 (the vnc_server fixture)
+from tests.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -102,9 +105,35 @@ async def test_shell_in_the_remote_connection_window(
         await window.screenshot(path=ARTIFACTS / "remote-shell.png")
         await window.locator("#remote-end").click()
         await window.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
+        # The session row, its trail and the recording: the relay reports, the hub stores.
+        row = await ended_session(e2e_hub)
+        assert row.recording == f"{row.sid}.cast" and row.kind == "shell"
+        page = await context.new_page()
+        await page.goto("/rmm?tab=sessions")
+        await page.wait_for_selector(f'tr[data-session-id="{row.id}"][data-status="ended"]')
+        await page.goto(f"/remote-sessions/{row.id}")
+        for kind in ("opened", "viewer-joined", "ended"):
+            assert await page.locator(f'tr[data-event="{kind}"]').count() >= 1, kind
+        await page.select_option("#replay-speed", "0")
+        await page.locator("#replay-start").click()
+        await page.wait_for_selector('#replay-terminal[data-state="done"]', timeout=15_000)
+        replayed = await page.locator("#replay-terminal .xterm-rows").inner_text()
+        assert "hello-42" in replayed and "RED-done" in replayed
         csp.check()
     finally:
         await context.close()
+
+
+async def ended_session(e2e_hub: E2EHub) -> RemoteSession:
+    """The (only) remote session once the relay's report of its end is stored."""
+
+    async def check() -> RemoteSession | None:
+        async with e2e_hub.db.sessionmaker() as session:
+            row = await session.scalar(select(RemoteSession).order_by(RemoteSession.id.desc()).limit(1))
+        return row if row is not None and row.ended_at is not None else None
+
+    found: RemoteSession = await eventually(check, within=20, message="the ended remote session")
+    return found
 
 
 async def test_screen_tab_shows_the_remote_desktop(

@@ -20,6 +20,7 @@ from ui.pages import (
     integrations_cw,
     live,
     policies,
+    remote_sessions,
     rmm,
     rmm_device,
     rmm_remote,
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     rmm_scripts.router,
     rmm_device.router,
     rmm_remote.router,
+    remote_sessions.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
 ]

@@ -21,6 +21,7 @@ from native_rmm.devices.agent_versions import is_outdated
 from native_rmm.devices.service import count_by_status
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.plane import DevicePlane
+from native_rmm.remote import queries as remote_queries
 from native_rmm.scripts import service as scripts
 from native_rmm.updates.releases import latest_version
 from policies.deps import GateDep
@@ -111,6 +112,8 @@ async def rmm_index(
         context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
     elif tab == "quick-support":
         context["quick"] = await q.quick_support_devices(session, org_id=page.org.id)
+    elif tab == "sessions":
+        context["sessions"] = await remote_queries.list_sessions(session, org_id=page.org.id)
     return render(page, "rmm/index.html", **context)
 
 
