@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from hub.core.tickets import SessionEvent, SessionEventKind, SessionKind, TicketRole
+from hub.core.tickets import SessionEvent, SessionEventKind, SessionKind, TicketError, TicketRole, verify_grant
 from relay.config import RelayConfig
 from relay.lane import CLOSE_TOO_SLOW, Lane
 from relay.recording import Recording
@@ -52,6 +52,7 @@ class Session:
         self._watchdog: asyncio.Task[None] | None = None
         self._input_seen = asyncio.Event()
         self.recording: Recording | None = None
+        self._grants_used: set[str] = set()
         if kind is SessionKind.SHELL and config.recordings_dir is not None:
             try:
                 self.recording = Recording(config.recordings_dir, sid, title=f"remote shell {sid}")
@@ -155,6 +156,8 @@ class Session:
             target = self.lanes[channel]
             if target is not None and target.ws is not None:
                 self._push(target, data)
+                if not target.below_high_water:
+                    await target.drained.wait()  # a download goes at its viewer's pace
 
     def _agent_control(self, text: str) -> None:
         try:
@@ -239,9 +242,29 @@ class Session:
             self.tell_viewers({"type": "viewers", "viewers": self.roster()})
         elif kind == "end" and lane.role is TicketRole.CONTROLLER:
             await self.end(f"ended by {lane.user or 'the technician'}")
-        elif kind in ("list", "download", "upload", "upload-done", "cancel") and not lane.view_only:
+        elif kind in ("list", "upload-done", "cancel") and not lane.view_only:
             self.touch()
-            await self.tell_agent({**payload, "slot": lane.slot})
+            await self.tell_agent({**payload, "slot": lane.slot, "user": lane.user})
+        elif kind in ("download", "upload") and not lane.view_only:
+            refusal = self._check_grant(payload, str(kind))
+            if refusal:
+                self._push(lane, self.control({"type": "file-error", "id": payload.get("id"), "message": refusal}))
+                return
+            self.touch()
+            await self.tell_agent({**payload, "slot": lane.slot, "user": lane.user})
+
+    def _check_grant(self, payload: Mapping[str, object], direction: str) -> str:
+        """Why a transfer request may not reach the agent ("" when its gate-issued grant covers it)."""
+        try:
+            grant = verify_grant(self.config.secret, str(payload.get("grant", "")))
+        except TicketError as exc:
+            return f"{exc}; every transfer needs rmm-transfer-file"
+        if grant.session != self.sid or grant.direction.value != direction or grant.path != payload.get("path"):
+            return "the transfer grant is for another session, direction or path"
+        if grant.nonce in self._grants_used:
+            return "the transfer grant was already used"
+        self._grants_used.add(grant.nonce)
+        return ""
 
     # -- idle clock ---------------------------------------------------------------------------
 

@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from agent.remote.files import FileChannel
 from agent.remote.pty_shell import PtyShell
-from agent.remote.settings import DEFAULT_VNC_PORT, RemoteSettings, RemoteSettingsError
+from agent.remote.settings import DEFAULT_FILE_LIMIT, DEFAULT_VNC_PORT, RemoteSettings, RemoteSettingsError
 
 log = logging.getLogger(__name__)
 
 BROADCAST = 0xFF
 VNC_HOST = "127.0.0.1"
 FINAL_CLOSE_CODES = range(4400, 4500)
+FILE_REQUESTS = frozenset({"list", "download", "upload", "upload-done", "cancel"})
 
 
 class BridgeError(RuntimeError):
@@ -48,6 +50,8 @@ class Bridge:
     _resume: str = ""
     _session: str = ""
     _shell: PtyShell | None = None
+    _files: FileChannel | None = None
+    file_limit: int = DEFAULT_FILE_LIMIT
     _vnc: dict[int, asyncio.StreamWriter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -104,11 +108,16 @@ class Bridge:
         except ConnectionClosed:
             return
 
-    async def event(self, kind: str, detail: str = "") -> None:
+    async def event(
+        self, kind: str, detail: str = "", *, user: str = "", data: Mapping[str, object] | None = None
+    ) -> None:
         """Report a session event through the relay."""
+        await self._send_control({"type": "event", "kind": kind, "detail": detail, "user": user, "data": data or {}})
+
+    async def _send_control(self, payload: Mapping[str, object]) -> None:
         if self._ws is not None:
             try:
-                await self._ws.send(json.dumps({"type": "event", "kind": kind, "detail": detail}))
+                await self._ws.send(json.dumps(payload))
             except ConnectionClosed:
                 return
 
@@ -124,10 +133,18 @@ class Bridge:
             self.connected.set()
             if self.kind == "shell" and self._shell is None:
                 self._start_shell()
+            if self.kind == "files" and self._files is None:
+                self._files = FileChannel(self._send_control, self._send_slot, self.event, limit=self.file_limit)
         elif kind == "resize" and self._shell is not None:
             cols, rows = payload.get("cols"), payload.get("rows")
             if isinstance(cols, int) and isinstance(rows, int):
                 self._shell.resize(cols, rows)
+        elif kind == "open" and self._files is not None and isinstance(payload.get("slot"), int):
+            await self._files.ready(int(str(payload["slot"])))
+        elif kind in FILE_REQUESTS and self._files is not None:
+            await self._files.handle(payload)
+        elif kind == "close" and self._files is not None and isinstance(payload.get("slot"), int):
+            await self._files.cancel(int(str(payload["slot"])))
         elif kind == "open" and self.kind == "screen":
             slot = payload.get("slot")
             if isinstance(slot, int) and slot not in self._vnc:
@@ -138,8 +155,13 @@ class Bridge:
             if writer is not None:
                 writer.close()
 
+    async def _send_slot(self, slot: int, data: bytes) -> None:
+        await self._send(bytes([slot]) + data)
+
     async def _data(self, slot: int, data: bytes) -> None:
-        if self._shell is not None:
+        if self._files is not None:
+            await self._files.data(slot, data)
+        elif self._shell is not None:
             self._shell.write(data)
         elif (writer := self._vnc.get(slot)) is not None:
             writer.write(data)
@@ -189,6 +211,8 @@ class Bridge:
         self._spawn(pump())
 
     async def _teardown(self) -> None:
+        if self._files is not None:
+            await self._files.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -211,7 +235,7 @@ def bridge_from_ticket(ticket: str, *, settings: RemoteSettings | None = None) -
         relay, kind = str(claims["relay"]), str(claims["kind"])
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise BridgeError("the remote-session ticket is malformed") from exc
-    if kind not in ("shell", "screen"):
+    if kind not in ("shell", "screen", "files"):
         raise BridgeError(f"this agent cannot bridge a {kind!r} session")
     if not relay.startswith(("ws://", "wss://")):
         raise BridgeError("the remote-session ticket names no ws:// or wss:// relay")
@@ -220,4 +244,4 @@ def bridge_from_ticket(ticket: str, *, settings: RemoteSettings | None = None) -
             settings = RemoteSettings.from_environ()
         except RemoteSettingsError as exc:
             raise BridgeError(str(exc)) from exc
-    return Bridge(relay, ticket, kind, vnc_port=settings.vnc_port)
+    return Bridge(relay, ticket, kind, vnc_port=settings.vnc_port, file_limit=settings.file_limit)

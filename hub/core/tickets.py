@@ -172,3 +172,60 @@ class RemoteEventSink:
 def sign_events(secret: str, body: bytes) -> str:
     """HMAC a batch of events a standalone relay posts to the hub."""
     return hmac.new(_key(secret), b"events:" + body, hashlib.sha256).hexdigest()
+
+
+class TransferDirection(StrEnum):
+    """Which way a file moves: from the device to the browser, or from the browser to the device."""
+
+    DOWNLOAD = "download"
+    UPLOAD = "upload"
+
+
+class TransferGrant(BaseModel):
+    """The gate's permission for one file transfer in one files session (``rmm-transfer-file`` mints it).
+
+    The relay checks it before the agent sees the request, so no transfer happens around the gate.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    session: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    direction: TransferDirection
+    path: str = Field(min_length=1, max_length=4096)
+    expires: int
+    nonce: str = Field(min_length=16, max_length=64)
+
+
+_GRANT_LABEL = b"transfer:"
+
+
+def mint_grant(secret: str, *, session: str, direction: TransferDirection, path: str, ttl_seconds: int = 120) -> str:
+    """Sign a single-use transfer grant."""
+    grant = TransferGrant(
+        session=session, direction=direction, path=path, expires=int(time.time() + ttl_seconds),
+        nonce=secrets.token_urlsafe(18),
+    )  # fmt: skip
+    payload = grant.model_dump_json().encode()
+    signature = hmac.new(_key(secret), _GRANT_LABEL + payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(signature)}"
+
+
+def verify_grant(secret: str, token: str) -> TransferGrant:
+    """The claims of a genuine, unexpired grant, or :class:`TicketError`."""
+    if len(token) > 8192 or token.count(".") != 1:
+        raise TicketError("malformed transfer grant")
+    body, sig = token.split(".")
+    try:
+        payload, signature = _unb64(body), _unb64(sig)
+    except ValueError as exc:
+        raise TicketError("malformed transfer grant") from exc
+    expected = hmac.new(_key(secret), _GRANT_LABEL + payload, hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, signature):
+        raise TicketError("transfer grant signature does not match")
+    try:
+        grant = TransferGrant.model_validate_json(payload)
+    except ValidationError as exc:
+        raise TicketError("malformed transfer grant") from exc
+    if grant.expires < time.time():
+        raise TicketError("transfer grant expired: ask again")
+    return grant

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.protocol import CommandKind
 from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
-from hub.core.tickets import SessionKind, TicketRole, mint, new_session_id
+from hub.core.tickets import SessionKind, TicketRole, TransferDirection, mint, mint_grant, new_session_id
 from native_rmm.commands import service
 from native_rmm.commands.tools import SOURCE, DeviceArgs
 from native_rmm.devices.service import resolve_device
@@ -122,6 +122,34 @@ async def join_session_tool(ctx: ToolContext, args: JoinArgs) -> RemoteSessionOu
     )  # fmt: skip
 
 
+class TransferArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="a live files session")
+    direction: TransferDirection = Field(description="download (device to browser) or upload (browser to device)")
+    path: str = Field(min_length=1, max_length=4096, description="the file (download) or folder (upload) on the device")
+
+
+class TransferOut(BaseModel):
+    """The relay lets exactly this transfer through once, within two minutes."""
+
+    session: str
+    direction: TransferDirection
+    path: str
+    grant: str
+
+
+async def transfer_file_tool(ctx: ToolContext, args: TransferArgs) -> TransferOut:
+    """Allow one file transfer in a live files session (the relay refuses transfers without it); audited."""
+    row = await queries.get_by_sid(ctx.session, org_id=ctx.org_id, sid=args.session)
+    if row.kind != SessionKind.FILES.value:
+        raise ToolError(f"remote session {args.session} is a {row.kind} session; files move in a files session")
+    if row.status is RemoteSessionStatus.ENDED:
+        raise ToolError(f"remote session {args.session} has ended; open a new files session")
+    grant = mint_grant(ctx.settings.secret, session=row.sid, direction=args.direction, path=args.path)
+    return TransferOut(session=row.sid, direction=args.direction, path=args.path, grant=grant)
+
+
 def remote_tools() -> list[Tool]:
     """The remote-session tools."""
     return [
@@ -133,6 +161,9 @@ def remote_tools() -> list[Tool]:
                    category="remote"),
         model_tool(source=SOURCE, name="rmm-join-remote-session", args_model=JoinArgs,
                    handler=join_session_tool, annotations=ON_DEVICE, title="Join remote session",
+                   category="remote"),
+        model_tool(source=SOURCE, name="rmm-transfer-file", args_model=TransferArgs,
+                   handler=transfer_file_tool, annotations=ON_DEVICE, title="Transfer file",
                    category="remote"),
         model_tool(source=SOURCE, name="rmm-open-files-session", args_model=DeviceArgs,
                    handler=open_files_session_tool, annotations=ON_DEVICE, title="Open remote files",

@@ -4,6 +4,9 @@ agent's PTY, and noVNC over the relay to a real x11vnc on Xvfb."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from native_rmm.models.remote import RemoteSession
+from native_rmm.models.remote import RemoteSession, RemoteSessionEvent
 from tests.csp import CspWatch, watch_csp
 from tests.e2e.conftest import E2EHub, StartAgent, agent_env, set_policy
 from tests.vnc import RED_BOX, Desktop, vnc_server_fixture  # noqa: F401 (the vnc_server fixture)
@@ -180,3 +183,57 @@ async def test_screen_tab_shows_the_remote_desktop(
         csp.check()
     finally:
         await context.close()
+
+
+async def test_files_tab_round_trips_50_mib_byte_for_byte(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, browser: Any
+) -> None:
+    await start_agent(
+        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token
+    )
+    device = await e2e_hub.connected_device()
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    for tool in ("rmm-open-files-session", "rmm-transfer-file"):
+        await set_policy(admin, tool, "auto")
+    source = tmp_path / "source" / "big.bin"
+    source.parent.mkdir()
+    with source.open("wb") as out:
+        for _ in range(50):
+            out.write(os.urandom(1 << 20))
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    target = tmp_path / "on-device"
+    target.mkdir()
+    context, window, csp = await open_window(e2e_hub, browser, device.id, "#remote-open-files")
+    try:
+        await window.wait_for_selector("#files-table tbody[data-path]", state="attached", timeout=30_000)
+        await window.locator("#files-path").fill(str(target))
+        await window.locator("#files-go").click()
+        await window.wait_for_function(
+            f"() => document.querySelector('#files-table tbody').dataset.path === {json.dumps(str(target))}"
+        )
+        assert "2.0 GiB" in await window.locator("#files-limit").inner_text()
+        await window.set_input_files("#files-upload", str(source))
+        await window.wait_for_selector('.transfer[data-state="done"]', state="attached", timeout=120_000)
+        await window.wait_for_selector('tr[data-name="big.bin"]', state="attached", timeout=30_000)
+        assert hashlib.sha256((target / "big.bin").read_bytes()).hexdigest() == expected
+        async with window.expect_download(timeout=120_000) as download_info:
+            await window.locator('[data-download="big.bin"]').click()
+        download = await download_info.value
+        saved = tmp_path / "downloaded.bin"
+        await download.save_as(saved)
+        assert saved.stat().st_size == 50 << 20
+        assert hashlib.sha256(saved.read_bytes()).hexdigest() == expected
+        csp.check()
+    finally:
+        await context.close()
+
+    async def transfers() -> list[dict[str, Any]] | None:
+        async with e2e_hub.db.sessionmaker() as session:
+            rows = (
+                await session.scalars(select(RemoteSessionEvent).where(RemoteSessionEvent.kind == "file-transferred"))
+            ).all()
+        return [row.data for row in rows] if len(rows) >= 2 else None
+
+    recorded = await eventually(transfers, within=20, message="both transfers in the session trail")
+    assert {r["direction"] for r in recorded} == {"upload", "download"}
+    assert all(r["sha256"] == expected and r["size"] == 50 << 20 and r["name"] == "big.bin" for r in recorded)

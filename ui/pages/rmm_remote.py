@@ -9,13 +9,14 @@ the window with a first ticket in the URL fragment; the other tabs ask :func:`ti
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Form, Path
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hub.core.bounds import Id
 from hub.core.deps import SessionDep
+from hub.core.tickets import TransferDirection
 from native_rmm.devices import service as devices
 from native_rmm.models.devices import DeviceStatus
 from policies.deps import GateDep
@@ -71,4 +72,23 @@ async def ticket(device_id: Id, kind: RemoteKind, page: PageDep, session: Sessio
         body["note"] = result.get("note", "")
     elif outcome.status is InvocationStatus.PENDING_APPROVAL:
         body.update(approval_id=outcome.approval_id, message=f"waiting for approval #{outcome.approval_id}")
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/rmm/remote/sessions/{sid}/transfer")
+async def transfer(
+    sid: Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    direction: Annotated[TransferDirection, Form()],
+    path: Annotated[str, Form(min_length=1, max_length=4096)],
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+) -> JSONResponse:
+    """Invoke ``rmm-transfer-file`` for one transfer of the Files tab; answer its grant (JSON) or why not."""
+    outcome = await invoke(
+        page, session, gate, "rmm-transfer-file", {"session": sid, "direction": direction.value, "path": path}
+    )
+    body: dict[str, object] = {"status": outcome.status.value, "message": outcome.message}
+    if outcome.status is InvocationStatus.DONE:
+        body["grant"] = outcome.result["grant"]
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
