@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.protocol import CommandKind
 from hub.core.errors import NotFound
+from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
 from native_rmm.models.remote import RemoteSession, RemoteSessionEvent, RemoteSessionStatus
 
@@ -62,3 +64,15 @@ async def trail(session: AsyncSession, *, session_id: int) -> list[RemoteSession
     """The session's events in order."""
     stmt = select(RemoteSessionEvent).where(RemoteSessionEvent.session_id == session_id)
     return list((await session.scalars(stmt.order_by(RemoteSessionEvent.at, RemoteSessionEvent.id))).all())
+
+
+async def window_commands(session: AsyncSession, *, org_id: int, device_id: int, limit: int) -> list[Command]:
+    """The device's recent commands for the window's Commands tab, newest first, without the remote-session
+    commands (their body is the agent's relay ticket, which no page shows)."""
+    stmt = (
+        select(Command)
+        .where(Command.org_id == org_id, Command.device_id == device_id, Command.kind != CommandKind.REMOTE_SESSION)
+        .order_by(Command.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())

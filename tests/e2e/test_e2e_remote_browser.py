@@ -76,7 +76,9 @@ async def test_shell_in_the_remote_connection_window(
         "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token
     )
     device = await e2e_hub.connected_device()
-    await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-open-shell-session", "auto")
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    await set_policy(admin, "rmm-open-shell-session", "auto")
+    await set_policy(admin, "rmm-run-command", "auto")
     context, window, csp = await open_window(e2e_hub, browser, device.id, "#remote-open-shell")
     try:
         await window.wait_for_selector('#remote-status[data-state="connected"]', timeout=30_000)
@@ -106,6 +108,15 @@ async def test_shell_in_the_remote_connection_window(
         )
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await window.screenshot(path=ARTIFACTS / "remote-shell.png")
+        # Commands tab: the device's queue; the output arrives over the event stream (pushed).
+        await window.locator("#tab-commands").click()
+        await window.locator("#commands-input").fill("echo cmd-$((3*4))")
+        await window.locator("#commands-run").click()
+        done = window.locator('#commands-list [data-command-status="succeeded"]').filter(has_text="echo cmd-")
+        await done.wait_for(timeout=30_000)
+        assert "cmd-12" in await done.inner_text()
+        assert "remote_session" not in await window.locator("#commands-list").inner_text()  # no tickets shown
+        await window.locator("#tab-shell").click()
         await window.locator("#remote-end").click()
         await window.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
         # The session row, its trail and the recording: the relay reports, the hub stores.

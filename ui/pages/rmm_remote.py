@@ -3,7 +3,9 @@
 The window is a locked popup with the tabs Screen (noVNC), SSH (xterm.js), Commands and Files.
 Each live tab joins its own relay session with a single-use ticket, and every ticket comes from a
 tool invocation through the policy gate (``rmm-open-screen-session``, ``rmm-open-shell-session``,
-``rmm-open-files-session``): the window never mints anything itself. The device page's panel opens
+``rmm-open-files-session``): the window never mints anything itself. The Commands tab is the device's command
+queue: it posts to the device page's run-command route and its boxes follow each command's
+``command.updated`` events over the page's event stream (pushed, not polled). The device page's panel opens
 the window with a first ticket in the URL fragment; the other tabs ask :func:`ticket` for theirs.
 """
 
@@ -17,12 +19,16 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.tickets import TransferDirection
+from native_rmm.commands.schemas import FULL_OUTPUT, CommandOut
 from native_rmm.devices import service as devices
+from native_rmm.models.commands import ACTIVE_STATUSES
 from native_rmm.models.devices import DeviceStatus
+from native_rmm.remote import queries as remote_queries
 from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import PageDep, render
 from ui.pages.rmm_actions import invoke
+from ui.pages.rmm_device import command_trigger
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +38,7 @@ TOOLS: dict[str, str] = {
     "screen": "rmm-open-screen-session",
     "files": "rmm-open-files-session",
 }
+RECENT_COMMANDS = 10
 #: The most a browser may upload through the Files tab (the agent enforces its own limit too).
 DEFAULT_FILE_LIMIT = 2 << 30
 
@@ -40,12 +47,20 @@ DEFAULT_FILE_LIMIT = 2 << 30
 async def remote_window(device_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
     """The window (a ticket for the first tab arrives in the URL fragment, read by the page's script)."""
     device = await devices.get_device(session, org_id=page.org.id, device_id=device_id)
+    recent = await remote_queries.window_commands(
+        session, org_id=page.org.id, device_id=device.id, limit=RECENT_COMMANDS
+    )
+    queue = [
+        {"c": out, "finished": out.status not in ACTIVE_STATUSES, "poll": command_trigger(out.id)}
+        for out in (CommandOut.of(command, max_chars=FULL_OUTPUT) for command in recent)
+    ]
     return render(
         page,
         "rmm/remote_window.html",
         device=device,
         online=device.status is DeviceStatus.ONLINE,
         file_limit=DEFAULT_FILE_LIMIT,
+        commands=queue,
     )
 
 
