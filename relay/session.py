@@ -186,6 +186,9 @@ class Session:
         if kind == "exit":
             self.spawn(self.end(f"the remote shell exited ({payload.get('code')})"))
             return
+        if kind == "declined":
+            self.spawn(self.end("the end user declined the connection request"))
+            return
         self.tell_viewers(payload)
 
     # -- the viewer legs ----------------------------------------------------------------------

@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.protocol import CommandKind
 from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.roles import Role
 from hub.core.tickets import SessionKind, TicketRole, TransferDirection, mint, mint_grant, new_session_id
 from native_rmm.commands import service
 from native_rmm.commands.tools import SOURCE, DeviceArgs
 from native_rmm.devices.service import resolve_device
-from native_rmm.models.remote import RemoteSessionStatus
+from native_rmm.models.remote import ConsentScope, RemoteSessionStatus
 from native_rmm.remote import queries
 from native_rmm.remote import service as records
 
@@ -150,6 +151,29 @@ async def transfer_file_tool(ctx: ToolContext, args: TransferArgs) -> TransferOu
     return TransferOut(session=row.sid, direction=args.direction, path=args.path, grant=grant)
 
 
+class ConsentArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: ConsentScope = Field(description="customer, site or device")
+    scope_id: int = Field(ge=1, le=2**31 - 1, description="the customer's, site's or device's id")
+    required: bool | None = Field(description="true: the end user must accept; false: no prompt; null: inherit")
+
+
+class ConsentOut(BaseModel):
+    scope: ConsentScope
+    scope_id: int
+    required: bool | None
+
+
+async def set_remote_consent_tool(ctx: ToolContext, args: ConsentArgs) -> ConsentOut:
+    """Set privacy mode for a customer, site or device: whether the end user must accept each remote connection."""
+    await records.set_consent_rule(
+        ctx.session, org_id=ctx.org_id, scope=args.scope, scope_id=args.scope_id, required=args.required,
+        actor=ctx.caller.actor,
+    )  # fmt: skip
+    return ConsentOut(scope=args.scope, scope_id=args.scope_id, required=args.required)
+
+
 def remote_tools() -> list[Tool]:
     """The remote-session tools."""
     return [
@@ -165,6 +189,10 @@ def remote_tools() -> list[Tool]:
         model_tool(source=SOURCE, name="rmm-transfer-file", args_model=TransferArgs,
                    handler=transfer_file_tool, annotations=ON_DEVICE, title="Transfer file",
                    category="remote"),
+        model_tool(source=SOURCE, name="rmm-set-remote-consent", args_model=ConsentArgs,
+                   handler=set_remote_consent_tool, min_role=Role.ADMIN, title="Set remote consent (privacy mode)",
+                   category="remote",
+                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)),
         model_tool(source=SOURCE, name="rmm-open-files-session", args_model=DeviceArgs,
                    handler=open_files_session_tool, annotations=ON_DEVICE, title="Open remote files",
                    category="remote"),
