@@ -20,6 +20,7 @@ from native_rmm.devices.service import resolve_device
 from native_rmm.models.remote import ConsentScope, RemoteSessionStatus
 from native_rmm.remote import queries
 from native_rmm.remote import service as records
+from native_rmm.remote.quick_support import quick_support_tools
 
 AGENT_TICKET_SECONDS = 120
 VIEWER_TICKET_SECONDS = 120
@@ -177,6 +178,7 @@ async def set_remote_consent_tool(ctx: ToolContext, args: ConsentArgs) -> Consen
 def remote_tools() -> list[Tool]:
     """The remote-session tools."""
     return [
+        *quick_support_tools(),
         model_tool(source=SOURCE, name="rmm-open-shell-session", args_model=DeviceArgs,
                    handler=open_shell_session_tool, annotations=ON_DEVICE, title="Open remote shell",
                    category="remote"),

@@ -248,3 +248,51 @@ async def test_files_tab_round_trips_50_mib_byte_for_byte(
     recorded = await eventually(transfers, within=20, message="both transfers in the session trail")
     assert {r["direction"] for r in recorded} == {"upload", "download"}
     assert all(r["sha256"] == expected and r["size"] == 50 << 20 and r["name"] == "big.bin" for r in recorded)
+
+
+async def test_quick_support_tab_creates_a_session_and_joins_the_machine(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, browser: Any
+) -> None:
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    for tool in ("rmm-create-quick-support-session", "rmm-open-shell-session"):
+        await set_policy(admin, tool, "auto")
+    context = await browser.new_context(base_url=e2e_hub.url)
+    csp = await watch_csp(context)
+    try:
+        page = await context.new_page()
+        user = e2e_hub.tenancy.operator
+        await page.goto("/login?next=/rmm%3Ftab%3Dquick-support")
+        await page.get_by_label("Username").fill(user.username)
+        await page.get_by_label("Password").fill(user.password)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url("**/rmm?tab=quick-support")
+        await page.get_by_label("Who is calling").fill("Call 4711")
+        await page.locator("#qs-create").click()
+        await page.locator("#qs-outcome > *").first.wait_for()
+        command = await page.locator("#qs-cmd-linux").inner_text()
+        assert f"{e2e_hub.url}/install/" in command
+        token = command.split("/install/")[1].split("/")[0]
+        # The end user runs the one-shot command: a quick-support agent with that token.
+        await start_agent(
+            "run", "--foreground", "--quick-support", "--hub", e2e_hub.url, "--state-dir", str(tmp_path / "qs"),
+            env=agent_env(RMMHUB_AGENT_TOKEN=token),
+        )  # fmt: skip
+        device = await e2e_hub.connected_device()
+        connect = page.locator(f'[data-qs-connect="{device.id}"]')
+        await connect.wait_for(timeout=30_000)  # the machine appears by itself
+        await connect.click()
+        async with context.expect_page() as popup_info:
+            await page.locator("#remote-window-link").click()
+        window = await popup_info.value
+        await window.wait_for_selector('#remote-status[data-state="connected"]', timeout=30_000)
+        await window.locator(".xterm-helper-textarea").focus()
+        await window.keyboard.type("echo qs-$((6*7))")
+        await window.keyboard.press("Enter")
+        await window.wait_for_function(
+            "() => document.querySelector('.xterm-rows').innerText.includes('qs-42')", timeout=15_000
+        )
+        await window.locator("#remote-end").click()
+        await window.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
+        csp.check()
+    finally:
+        await context.close()

@@ -20,7 +20,9 @@ from hub.core.bounds import Id
 from hub.core.deps import SessionDep
 from hub.core.tickets import TransferDirection
 from native_rmm.commands.schemas import FULL_OUTPUT, CommandOut
+from native_rmm.devices import queries as device_queries
 from native_rmm.devices import service as devices
+from native_rmm.installers import service as installers
 from native_rmm.models.commands import ACTIVE_STATUSES
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.remote import queries as remote_queries
@@ -107,3 +109,30 @@ async def transfer(
     if outcome.status is InvocationStatus.DONE:
         body["grant"] = outcome.result["grant"]
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/rmm/quick-support/sessions")
+async def create_quick_support(
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+    name: Annotated[str, Form(max_length=120)] = "",
+) -> HTMLResponse:
+    """Quick-support tab: invoke ``rmm-create-quick-support-session``; show the one-shot command to read out."""
+    outcome = await invoke(page, session, gate, "rmm-create-quick-support-session", {"name": name})
+    commands: dict[str, str] = {}
+    if outcome.status is InvocationStatus.DONE:
+        # The command names the URL this browser reached the hub at unless RMMHUB_PUBLIC_URL says otherwise.
+        base = (page.hub.settings.public_url or str(page.request.base_url)).rstrip("/")
+        commands = {
+            str(os): cmd
+            for os, cmd in installers.install_commands(base, outcome.result["token"], quick_support=True).items()
+        }
+    return render(page, "rmm/_quick_support_created.html", outcome=outcome, commands=commands, S=InvocationStatus)
+
+
+@router.get("/rmm/quick-support/devices")
+async def quick_support_table(page: PageDep, session: SessionDep) -> HTMLResponse:
+    """The tab's device table, re-read every few seconds so the end user's machine appears by itself."""
+    quick = await device_queries.quick_support_devices(session, org_id=page.org.id)
+    return render(page, "rmm/_quick_support_table.html", quick=quick)
