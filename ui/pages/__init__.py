@@ -24,7 +24,9 @@ from ui.pages import (
     rmm,
     rmm_device,
     rmm_remote,
+    rmm_rustdesk,
     rmm_scripts,
+    rmm_tickets,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -39,9 +41,11 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_tickets.router,
     rmm_device.router,
     rmm_remote.router,
     remote_sessions.router,
+    rmm_rustdesk.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
 ]
