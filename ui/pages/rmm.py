@@ -26,6 +26,7 @@ from native_rmm.devices.service import count_by_status
 from native_rmm.devices.targets import MAX_TARGETS, find_group, group_filters
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.plane import DevicePlane
+from native_rmm.remote import queries as remote_queries
 from native_rmm.scripts import service as scripts
 from native_rmm.updates.releases import latest_version
 from policies.deps import GateDep
@@ -143,6 +144,8 @@ async def rmm_index(
         )
     elif tab == "quick-support":
         context["quick"] = await q.quick_support_devices(session, org_id=page.org.id)
+    elif tab == "sessions":
+        context["sessions"] = await remote_queries.list_sessions(session, org_id=page.org.id)
     return render(page, "rmm/index.html", **context)
 
 
