@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
+    admin_notifications,
     admin_rmm,
     admin_rmm_monitors,
     approvals,
@@ -40,4 +41,5 @@ ROUTERS: list[APIRouter] = [
     rmm_device.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
+    admin_notifications.router,
 ]
