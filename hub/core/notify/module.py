@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.notify.delivery import DeliveryReport, deliver_due
 from hub.core.notify.routes import router
+from hub.core.notify.tools import tools
 from hub.core.scheduler import Scheduler
 
 JOB_NAME = "notify-deliver"
@@ -24,6 +25,8 @@ class NotifyModule:
         return [router]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
+        hub.registry.register_all(tools())
+
         async def deliver() -> DeliveryReport:
             return await deliver_due(hub.db, hub.settings.secret)
 
