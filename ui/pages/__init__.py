@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
+    admin_alert_rules,
     admin_notifications,
     admin_rmm,
     admin_rmm_monitors,
@@ -42,4 +43,5 @@ ROUTERS: list[APIRouter] = [
     admin_rmm.router,
     admin_rmm_monitors.router,
     admin_notifications.router,
+    admin_alert_rules.router,
 ]
