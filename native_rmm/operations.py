@@ -25,6 +25,7 @@ from native_rmm.alerts import tools as alert_tools
 from native_rmm.automation import jobs as automation_jobs
 from native_rmm.automation import routes as automation_routes
 from native_rmm.automation.engine import RuleEngine
+from native_rmm.automation.schedule_runner import ScheduleRunner
 from native_rmm.monitors import jobs as monitor_jobs
 from native_rmm.monitors import routes as monitor_routes
 from native_rmm.scripts import jobs as script_jobs
@@ -74,4 +75,5 @@ class Operations:
         self._watcher = None
         if self._hub is not None:
             self._hub.components.remove(RuleEngine)
+            self._hub.components.remove(ScheduleRunner)
         self._hub = None

@@ -34,12 +34,13 @@ JOB_NAME = "automation-alert-rules"
 JOB_SECONDS = 5.0
 
 
-async def automation_caller(session: AsyncSession, rule: AlertRule) -> Caller | None:
-    """The caller a rule acts as: ``automation`` for its owner, with the owner's role (None if disabled)."""
-    owner = await session.get(User, rule.owner_user_id)
-    if owner is None or owner.disabled or owner.org_id != rule.org_id:
+async def automation_caller(session: AsyncSession, *, org_id: int, owner_user_id: int, what: str) -> Caller | None:
+    """The caller an automation (``what``: "rule 'x'") acts as: ``automation`` for its owner, with the
+    owner's role; None when the owner was disabled or removed."""
+    owner = await session.get(User, owner_user_id)
+    if owner is None or owner.disabled or owner.org_id != org_id:
         return None
-    return Caller(user_id=None, label=f"rule '{rule.name}' for {owner.username}", role=owner.role, org_id=rule.org_id,
+    return Caller(user_id=None, label=f"{what} for {owner.username}", role=owner.role, org_id=org_id,
                   kind=CallerKind.AUTOMATION, on_behalf_of_user_id=owner.id)  # fmt: skip
 
 
@@ -77,7 +78,8 @@ class RuleEngine:
         where = (await placements(session, [alert]))[alert.id]
         if not matches(RuleMatch.model_validate(rule.match), alert, where):
             return 0
-        caller = await automation_caller(session, rule)
+        caller = await automation_caller(session, org_id=rule.org_id, owner_user_id=rule.owner_user_id,
+                                         what=f"rule '{rule.name}'")  # fmt: skip
         if caller is None:
             return 0
         runs = list((await session.scalars(select(AlertRuleRun).where(
