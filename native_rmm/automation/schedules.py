@@ -18,6 +18,7 @@ from hub.core.errors import InvalidRequest, NotFound, PermissionDenied
 from native_rmm.automation.schedule_schemas import TOOL_IDS, ScheduleIn
 from native_rmm.automation.triggers import TRIGGER, next_fire
 from native_rmm.models.automation import Schedule, ScheduleRun
+from native_rmm.models.commands import Command
 from policies.standing import StandingGrant, standing_digest
 
 
@@ -134,3 +135,11 @@ async def schedule_runs(
     """A schedule's runs, newest first."""
     stmt = select(ScheduleRun).where(ScheduleRun.org_id == org_id, ScheduleRun.schedule_id == schedule_id)
     return (await session.scalars(stmt.order_by(ScheduleRun.id.desc()).limit(limit))).all()
+
+
+async def command_devices(session: AsyncSession, *, org_id: int, command_ids: list[int]) -> dict[int, int]:
+    """Command id -> device id, for linking a run's commands (other organisations' ids are dropped)."""
+    if not command_ids:
+        return {}
+    stmt = select(Command.id, Command.device_id).where(Command.org_id == org_id, Command.id.in_(command_ids))
+    return {cid: did for cid, did in (await session.execute(stmt)).all()}

@@ -24,6 +24,7 @@ from ui.pages import (
     policies,
     rmm,
     rmm_device,
+    rmm_schedules,
     rmm_scripts,
 )
 
@@ -39,6 +40,7 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_schedules.router,
     rmm_device.router,
     admin_rmm.router,
     admin_rmm_monitors.router,

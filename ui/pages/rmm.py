@@ -27,10 +27,11 @@ from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_schedules import schedules_context
 
 router = APIRouter(include_in_schema=False)
 
-Tab = Literal["devices", "alerts", "scripts", "quick-support", "sessions"]
+Tab = Literal["devices", "alerts", "scripts", "schedules", "quick-support", "sessions"]
 PAGE_SIZE = 50
 ALERT_PAGE = 100
 
@@ -109,6 +110,8 @@ async def rmm_index(
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, limit=ALERT_PAGE)
     elif tab == "scripts":
         context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
+    elif tab == "schedules":
+        context.update(await schedules_context(session, page))
     elif tab == "quick-support":
         context["quick"] = await q.quick_support_devices(session, org_id=page.org.id)
     return render(page, "rmm/index.html", **context)
