@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
+from hub.assistant.module import AssistantModule
 from hub.core import audit
 from hub.core.bodylimit import BodyLimitMiddleware, BodyTooLarge
 from hub.core.client_address import ClientAddressMiddleware
@@ -50,6 +51,7 @@ MODEL_MODULES = (
     "policies.models",
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
+    "hub.assistant.models",
 )
 
 
@@ -69,6 +71,7 @@ def default_modules(gate: Gate) -> list[HubModule]:
         NativeRmmModule(gate),
         ConnectWiseModule(gate),
         RelayModule(),
+        AssistantModule(gate),
         UiModule(),
     ]
 

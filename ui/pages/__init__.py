@@ -24,8 +24,10 @@ from ui.pages import (
     policies,
     rmm,
     rmm_device,
+    rmm_rustdesk,
     rmm_schedules,
     rmm_scripts,
+    rmm_tickets,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -40,8 +42,10 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_tickets.router,
     rmm_schedules.router,
     rmm_device.router,
+    rmm_rustdesk.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
     admin_notifications.router,

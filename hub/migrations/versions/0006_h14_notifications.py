@@ -1,7 +1,7 @@
 """h14 notifications
 
 Revision ID: 0006_h14
-Revises: 0005_h8a
+Revises: 0006_h10b, 0006_h11, 0006_h16r (merges the heads)
 Create Date: 2026-12-02 01:34:10.677365
 """
 
@@ -14,7 +14,7 @@ import hub.core.db
 
 
 revision: str = "0006_h14"
-down_revision: str | None = "0005_h8a"
+down_revision: str | tuple[str, ...] | None = ("0006_h10b", "0006_h11", "0006_h16r")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
