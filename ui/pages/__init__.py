@@ -10,8 +10,8 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
-    admin_customers,
     admin_alert_rules,
+    admin_customers,
     admin_notifications,
     admin_rmm,
     admin_rmm_monitors,
