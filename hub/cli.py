@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
 from hub.assistant.cli import assistant_group, chat
+from hub.bench import assistant_cli as _assistant_eval  # noqa: F401 - registers `rmmhub assistant eval`
 from hub.bench import bench
 from hub.core import audit
 from hub.core.audit import Actor
@@ -29,6 +30,7 @@ from hub.core.tenancy import first_organization
 from hub.mcp.cli import mcp_command, tools_group
 from hub.migrate import upgrade
 from native_rmm.cli import agent, demo, installer
+from native_rmm.customer_cli import customer
 from policies import access
 
 T = TypeVar("T")
@@ -337,10 +339,11 @@ def relay_command(host: str | None, port: int | None) -> None:
 
 
 main.add_command(demo)
+main.add_command(customer)
 main.add_command(installer)
 main.add_command(agent)
 main.add_command(chat)
-main.add_command(assistant_group)
+main.add_command(assistant_group)  # with `assistant eval` from hub.bench.assistant_cli
 main.add_command(mcp_command)
 main.add_command(tools_group)
 

@@ -1,7 +1,7 @@
 """mcp: the OAuth authorization server's clients, grants and refresh tokens
 
 Revision ID: 0006_h13
-Revises: 0006_h10b, 0006_h11, 0006_h16r
+Revises: 0006_h11
 Create Date: 2026-12-02 01:45:00
 
 Access tokens issued through OAuth are rows of ``api_tokens`` (revocable from Admin -> API tokens).
@@ -15,8 +15,7 @@ from alembic import op
 import hub.core.db
 
 revision: str = "0006_h13"
-# Also the merge point of the three 0006 heads main had when this landed (one head again).
-down_revision: str | tuple[str, ...] | None = ("0006_h10b", "0006_h11", "0006_h16r")
+down_revision: str | None = "0006_h11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
