@@ -15,6 +15,7 @@ from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
 from hub.assistant.cli import assistant_group, chat
 from hub.bench import bench
+from hub.bench.assistant_eval import assistant_eval
 from hub.core import audit
 from hub.core.audit import Actor
 from hub.core.auth import service as auth
@@ -318,6 +319,7 @@ main.add_command(demo)
 main.add_command(installer)
 main.add_command(agent)
 main.add_command(chat)
+assistant_group.add_command(assistant_eval)
 main.add_command(assistant_group)
 
 if __name__ == "__main__":

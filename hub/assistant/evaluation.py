@@ -1,4 +1,4 @@
-"""``rmmhub assistant eval``: helpdesk requests with expected tool calls, run against the built-in model.
+"""The assistant's evaluation set: helpdesk requests with expected tool calls, run against the built-in model.
 
 Each case runs in a fresh conversation of the operator in the seeded world (:mod:`hub.assistant.world`)
 through the real hub: the same agent loop, toolsets and gate. ``setup`` prompts are earlier turns of the
@@ -9,23 +9,11 @@ what it should.
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hub.assistant.calls import Step
-from hub.assistant.service import Assistant, assistant_caller
-from hub.assistant.store import create_conversation
-from hub.assistant.world import World, seed_world
-from hub.core.context import HubContext
-from hub.core.models import User
-from hub.core.settings import Environment, Settings
-from policies.pipeline import Gate
+from hub.assistant.world import World
 
 LOOKUPS = {"rmm-list-devices"}
 Call = tuple[str, dict[str, Any], str]
@@ -133,7 +121,7 @@ class Verdict:
     passed: bool
 
 
-def _matches(expected: list[Call], steps: list[Step]) -> tuple[list[Call], bool]:
+def matches(expected: list[Call], steps: list[Step]) -> tuple[list[Call], bool]:
     actual = [(s.tool, s.args, s.status.value) for s in steps if s.tool not in LOOKUPS]
     if len(actual) != len(expected):
         return actual, False
@@ -141,44 +129,3 @@ def _matches(expected: list[Call], steps: list[Step]) -> tuple[list[Call], bool]
         if tool != want_tool or status != want_status or any(args.get(k) != v for k, v in want_args.items()):
             return actual, False
     return actual, True
-
-
-@asynccontextmanager
-async def seeded_hub(*, scripts: int = 0) -> AsyncIterator[tuple[HubContext, World]]:
-    """A throw-away hub (SQLite in a temporary folder, no scheduler) with the seeded world."""
-    from hub.main import create_app
-    from hub.migrate import upgrade
-
-    with tempfile.TemporaryDirectory(prefix="rmmhub-assistant-") as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'eval.db'}"
-        await asyncio.to_thread(upgrade, url)
-        settings = Settings(
-            _env_file=None, env=Environment.DEV, secret_key="eval-" + uuid.uuid4().hex * 2, database_url=url,  # type: ignore[call-arg]
-            scheduler_enabled=False, relay_port=0, audit_witness=Path(folder) / "witness.log",
-        )  # fmt: skip
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            hub: HubContext = app.state.hub
-            world = await seed_world(hub, hub.components.get(Gate))
-            yield hub, world
-
-
-async def run_eval() -> list[Verdict]:
-    """Run every case; returns the verdicts."""
-    verdicts = []
-    async with seeded_hub() as (hub, world):
-        assistant = hub.components.get(Assistant)
-        async with hub.db.transaction() as session:
-            user = await session.get(User, world.operator_id)
-            assert user is not None
-            caller = assistant_caller(user)
-        for case in cases(world):
-            async with hub.db.transaction() as session:
-                conv = (await create_conversation(session, caller)).id
-            for earlier in case.setup:
-                await assistant.send(caller, conv, earlier)
-            turn = await assistant.send(caller, conv, case.request)
-            calls, ok = _matches(case.calls, turn.steps)
-            ok = ok and (not case.reply or case.reply.lower() in turn.reply.lower())
-            verdicts.append(Verdict(case, calls, turn.reply, ok))
-    return verdicts
