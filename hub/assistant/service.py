@@ -59,7 +59,8 @@ UPDATE_NOTE = "[approval update] "
 def assistant_caller(user: User) -> Caller:
     """The caller of the assistant acting for ``user``: their role and organisation, door ``assistant``."""
     return Caller(
-        user_id=user.id, label=user.label, role=user.role, org_id=user.org_id, kind=CallerKind.ASSISTANT,
+        user_id=user.id, label=f"assistant on behalf of {user.label}", role=user.role, org_id=user.org_id,
+        kind=CallerKind.ASSISTANT,
         on_behalf_of_user_id=user.id,
     )  # fmt: skip
 
