@@ -26,7 +26,6 @@ from hub.core.deps import HubDep, PrincipalDep, SessionDep
 from hub.core.errors import RmmHubError
 
 router = APIRouter(prefix="/api/v1/assistant", tags=["assistant"])
-DELTA_CHARS = 24
 
 
 def get_assistant(hub: HubDep) -> Assistant:
@@ -168,18 +167,26 @@ def _sse(event: str, data: Any) -> str:
 
 
 async def _stream(assistant: Assistant, caller: Caller, conversation_id: int, body: NewMessage) -> AsyncIterator[str]:
-    steps: asyncio.Queue[Step] = asyncio.Queue()
+    live: asyncio.Queue[Step | str] = asyncio.Queue()
     task = asyncio.ensure_future(
-        assistant.send(caller, conversation_id, body.text, plan=body.plan, on_step=steps.put_nowait)
+        assistant.send(
+            caller, conversation_id, body.text, plan=body.plan, on_step=live.put_nowait, on_delta=live.put_nowait
+        )
     )
+    streamed = False
     try:
-        while not task.done() or not steps.empty():
-            getter = asyncio.ensure_future(steps.get())
+        while not task.done() or not live.empty():
+            getter = asyncio.ensure_future(live.get())
             await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                yield _sse("step", _step_out(getter.result()).model_dump(mode="json"))
-            else:
+            if not getter.done():
                 getter.cancel()
+                continue
+            item = getter.result()
+            if isinstance(item, Step):
+                yield _sse("step", _step_out(item).model_dump(mode="json"))
+            else:
+                streamed = True
+                yield _sse("delta", {"text": item})
         turn = task.result()
     except RmmHubError as exc:
         yield _sse("error", {"message": exc.message})
@@ -187,8 +194,8 @@ async def _stream(assistant: Assistant, caller: Caller, conversation_id: int, bo
     finally:
         if not task.done():
             task.cancel()
-    for start in range(0, len(turn.reply), DELTA_CHARS):
-        yield _sse("delta", {"text": turn.reply[start : start + DELTA_CHARS]})
+    if not streamed:  # a turn that ended on an approval or a limit: its reply was written by the hub, not streamed
+        yield _sse("delta", {"text": turn.reply})
     yield _sse("done", turn_out(turn).model_dump(mode="json"))
 
 
