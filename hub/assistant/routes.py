@@ -21,6 +21,7 @@ from hub.assistant.calls import Step
 from hub.assistant.models import AssistantEntry, Conversation
 from hub.assistant.service import Assistant, TurnResult, assistant_caller
 from hub.assistant.store import conversation_for, create_conversation, entries_of, list_conversations
+from hub.core.bounds import Id
 from hub.core.caller import Caller
 from hub.core.deps import HubDep, PrincipalDep, SessionDep
 from hub.core.errors import RmmHubError
@@ -155,7 +156,7 @@ async def conversations(
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(
-    conversation_id: int, session: SessionDep, caller: ChatCallerDep, assistant: AssistantDep
+    conversation_id: Id, session: SessionDep, caller: ChatCallerDep, assistant: AssistantDep
 ) -> ConversationOut:
     """One conversation with its entries (yours; admins may read anyone's)."""
     conv = await conversation_for(session, caller, conversation_id, write=False)
@@ -166,7 +167,7 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def _stream(assistant: Assistant, caller: Caller, conversation_id: int, body: NewMessage) -> AsyncIterator[str]:
+async def _stream(assistant: Assistant, caller: Caller, conversation_id: Id, body: NewMessage) -> AsyncIterator[str]:
     live: asyncio.Queue[Step | str] = asyncio.Queue()
     task = asyncio.ensure_future(
         assistant.send(
@@ -199,9 +200,17 @@ async def _stream(assistant: Assistant, caller: Caller, conversation_id: int, bo
     yield _sse("done", turn_out(turn).model_dump(mode="json"))
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the turn (``stream=true``: ``text/event-stream`` of step, delta and done events)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut, responses=STREAM_DOC)
 async def send_message(
-    conversation_id: int,
+    conversation_id: Id,
     body: NewMessage,
     caller: ChatCallerDep,
     assistant: AssistantDep,
@@ -219,6 +228,6 @@ async def send_message(
 
 
 @router.post("/conversations/{conversation_id}/plan/run")
-async def run_plan(conversation_id: int, caller: ChatCallerDep, assistant: AssistantDep) -> TurnOut:
+async def run_plan(conversation_id: Id, caller: ChatCallerDep, assistant: AssistantDep) -> TurnOut:
     """Send every step of the conversation's plan through the gate."""
     return turn_out(await assistant.run_plan(caller, conversation_id))
