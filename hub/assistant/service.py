@@ -116,18 +116,19 @@ class Assistant:
     ) -> tuple[ToolCaller, AbstractToolset[ToolCaller]]:
         async with self.hub.db.transaction() as session:
             offered = await tools_offered_to(session, self.hub.registry, caller)
-        full = self.toolsets.get(
-            version=self.hub.registry.version, org_id=caller.org_id, role=caller.role.value, offered=offered
-        )
         chosen = {
             t.name
             for t in self.retriever.select(offered, query, limit=self.hub.settings.assistant_tools_per_turn, keep=keep)
         }
+        toolset = self.toolsets.narrowed(
+            version=self.hub.registry.version, org_id=caller.org_id, role=caller.role.value, offered=offered,
+            names=chosen,
+        )  # fmt: skip
         deps = ToolCaller(
             hub=self.hub, gate=self.gate, caller=caller, conversation_id=conversation_id, request=request, plan=plan,
             policies={o.tool.id: o.mode.value for o in offered},
         )  # fmt: skip
-        return deps, full.filtered(lambda ctx, td: td.name in chosen)
+        return deps, toolset
 
     async def send(
         self,
