@@ -20,11 +20,10 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.tools import ToolDefinition
 
 from hub.assistant.builtin.model import respond
-from hub.assistant.evaluation import cases
 from hub.assistant.provider import ActiveModel
 from hub.assistant.service import Assistant, assistant_caller
 from hub.assistant.store import create_conversation
-from hub.bench.assistant_eval import seeded_hub
+from hub.bench.assistant_eval import cases, seeded_hub
 from hub.bench.stats import ms, percentile
 from hub.core.models import User
 from hub.core.registry import Tool, ToolAnnotations, ToolContext

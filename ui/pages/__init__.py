@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
+    admin_customers,
     admin_rmm,
     admin_rmm_monitors,
     approvals,
@@ -19,9 +20,12 @@ from ui.pages import (
     integrations,
     integrations_cw,
     live,
+    oauth,
     policies,
     rmm,
+    rmm_bulk,
     rmm_device,
+    rmm_device_details,
     rmm_rustdesk,
     rmm_scripts,
     rmm_tickets,
@@ -29,6 +33,7 @@ from ui.pages import (
 
 ROUTERS: list[APIRouter] = [
     auth.router,
+    oauth.router,
     live.router,
     approvals.router,
     audit.router,
@@ -42,6 +47,9 @@ ROUTERS: list[APIRouter] = [
     rmm_tickets.router,
     rmm_device.router,
     rmm_rustdesk.router,
+    rmm_bulk.router,
+    rmm_device_details.router,
     admin_rmm.router,
+    admin_customers.router,
     admin_rmm_monitors.router,
 ]
