@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         description="ws(s):// URL agents and browsers dial for the relay; default ws://<host>:<relay_port>",
     )
     relay_idle_timeout_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    remote_recordings_dir: Path = Field(
+        default=Path("./var/recordings"), description="where shell sessions are recorded (asciicast v2)"
+    )
+    remote_recording_retention_days: float = Field(default=30.0, gt=0, description="how long recordings are kept")
     log_json: bool = False
 
     approval_ttl_hours: float = Field(default=24.0, gt=0)
