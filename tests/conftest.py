@@ -182,6 +182,21 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+    await _end_leftover_tasks()
+
+
+async def _end_leftover_tasks() -> None:
+    """Cancel and await what the test left running in its loop (a coalesced alert check, a late flush).
+
+    A task destroyed with the loop would leave its database connection (and on SQLite the write
+    lock) open until garbage collection, and the next test's set-up would meet "database is locked".
+    """
+    current = asyncio.current_task()
+    leftovers = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        await asyncio.wait(leftovers, timeout=30)
 
 
 @pytest.fixture
@@ -224,6 +239,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def warm_up(url: str) -> None:
+    """Answer the first page and API requests before a test's clock starts.
+
+    FastAPI builds a router's dependants on its first request (half a second of CPU for the UI); on
+    a loaded machine that first answer can outlast a browser's navigation timeout.
+    """
+    for path in ("/login", "/api/v1/tools", "/healthz"):
+        httpx.get(url + path, timeout=120)
+
+
 @dataclass
 class LiveServer:
     """A real hub served by uvicorn on loopback in a background thread."""
@@ -244,5 +269,6 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     application = create_app(live_settings)
     server = ThreadedServer(application, port=port, name="live-hub", ws="websockets-sansio")
     server.start()
+    warm_up(f"http://127.0.0.1:{port}")
     yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
     server.stop()
