@@ -32,6 +32,7 @@ from hub.core.scheduler import Scheduler
 from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
+from hub.core.validation import describe_validation_error
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from policies.pipeline import Gate
@@ -199,6 +200,5 @@ def _install_error_handlers(app: FastAPI) -> None:
              "msg": clip(str(e.get("msg", "invalid")), 300)}
             for e in exc.errors()[:20]
         ]  # fmt: skip
-        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors]
-        message = "invalid request: " + "; ".join(problems)
+        message = "invalid request: " + describe_validation_error(exc, root="body", skip=("body",))
         return _error(request, 422, message, errors=errors)

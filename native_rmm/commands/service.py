@@ -33,6 +33,7 @@ from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
 from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit, session_bus
+from hub.core.validation import describe_validation_error
 from native_rmm.errors import unknown_command
 from native_rmm.events import COMMAND_QUEUED, COMMAND_UPDATED, CommandChanged, CommandQueued
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
@@ -100,7 +101,7 @@ async def enqueue(
             timeout_seconds=timeout, issued_at=now,
         )  # fmt: skip
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'command'}: {e['msg']}" for e in exc.errors())
+        problems = describe_validation_error(exc, root="command")
         raise ToolError(f"the command cannot be sent to an agent: {problems}") from exc
     by_label, by_user = (created_by.label, created_by.user_id) if isinstance(created_by, Caller) else (created_by, None)
     command = Command(

@@ -18,6 +18,7 @@ from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
 from hub.core.errors import ToolError
 from hub.core.roles import Role
+from hub.core.validation import validation_problems
 from native_rmm.alerts import thresholds as threshold_service
 from native_rmm.alerts.schemas import Thresholds
 from native_rmm.devices import queries as q
@@ -130,7 +131,7 @@ async def save_thresholds(request: Request, page: PageDep, session: SessionDep) 
         values = Thresholds.model_validate(typed)
     except ValidationError as exc:
         current = await threshold_service.get_thresholds(session, page.org.id)
-        errors = [_problem(e) for e in exc.errors()]
+        errors = validation_problems(exc, root="thresholds")
         return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(typed), errors=errors,
                       status_code=422)  # fmt: skip
     saved = await threshold_service.set_thresholds(session, actor=page.caller, values=values)
@@ -138,8 +139,3 @@ async def save_thresholds(request: Request, page: PageDep, session: SessionDep) 
                   errors=[], notice="Thresholds saved; they apply to the next samples.")  # fmt: skip
 
 
-def _problem(error: Any) -> str:
-    loc = ".".join(str(p) for p in error.get("loc", ()))
-    field = loc.replace("_", " ") if loc else "thresholds"
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{field}: {message}" if loc else message

@@ -16,6 +16,7 @@ from hub.core.bounds import Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
+from hub.core.validation import validation_problems
 from native_rmm.models.monitors import MonitorKind
 from native_rmm.monitors import service as monitors
 from native_rmm.monitors.schemas import MonitorIn, MonitorUpdate
@@ -56,8 +57,7 @@ async def create_monitor(request: Request, page: PageDep, session: SessionDep) -
     try:
         monitor = await monitors.create_monitor(session, actor=page.caller, data=MonitorIn.model_validate(data))
     except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc']) or 'monitor'}: {e['msg']}".replace("Value error, ", "")
-                  for e in exc.errors()]  # fmt: skip
+        errors = validation_problems(exc, root="monitor")
         return await _page(page, session, values=values, errors=errors, status_code=422)
     return await _page(page, session, notice=f"Monitor {monitor.name!r} created; it runs at the next scheduler tick.")
 

@@ -20,6 +20,7 @@ from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.errors import RmmHubError, ToolArgumentError, ToolError
 from hub.core.roles import Role
+from hub.core.validation import validation_problems
 from native_rmm.devices import queries as q
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import service as scripts
@@ -166,10 +167,6 @@ async def edit_script(script_id: Id, page: PageDep, session: SessionDep) -> HTML
     return _editor(page, script, _form_values(script), [])
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc']) or 'script'}: {e['msg']}" for e in exc.errors()]
-
-
 @router.post("/rmm/scripts/save", response_model=None)
 async def save_script(
     request: Request, page: PageDep, session: SessionDep, gate: GateDep
@@ -197,7 +194,7 @@ async def save_script(
                 session, gate, actor=page.caller, script_id=script.id, data=ScriptUpdate(**data)
             )
     except ValidationError as exc:
-        return _editor(page, script, values, _errors(exc), 422)
+        return _editor(page, script, values, validation_problems(exc, root="script"), 422)
     except RmmHubError as exc:
         return _editor(page, script, values, [exc.message], exc.status_code)
     return RedirectResponse(f"/rmm?tab=scripts&saved={saved.id}", status_code=303)
