@@ -72,7 +72,7 @@ test: install-dev system-deps lint typecheck imports pytest
 N ?= 5
 REPEAT_DATABASE_URL ?= $(or $(RMMHUB_TEST_DATABASE_URL),postgresql+asyncpg://postgres@127.0.0.1:5432/test)
 REPEAT_REDIS_URL ?= $(or $(RMMHUB_TEST_REDIS_URL),redis://127.0.0.1:6379/0)
-test-repeat: install-dev system-deps
+test-repeat: install-dev system-deps agent-dist
 	@mkdir -p tests/artifacts/repeat; passed=0; \
 	for i in $$(seq 1 $(N)); do \
 		log=tests/artifacts/repeat/run-$$i.log; \

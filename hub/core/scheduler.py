@@ -88,6 +88,7 @@ class Scheduler:
         self._elector: asyncio.Task[None] | None = None
         self.is_leader = False
         self.terms = 0  # how many times this replica won leadership
+        self.lock_checks = 0  # lock checks passed (tests wait on it instead of on time)
         self.lock_backend_pid: int | None = None  # the PostgreSQL backend holding the lock while leading
 
     def add(self, name: str, func: Job, *, seconds: float) -> None:
@@ -170,6 +171,7 @@ class Scheduler:
             if not held:
                 log.warning("the scheduler lock is no longer held by this replica; stopped scheduled jobs")
                 return False
+            self.lock_checks += 1
         return True
 
     def _lead(self) -> None:

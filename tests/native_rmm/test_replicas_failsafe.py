@@ -291,8 +291,9 @@ async def test_shutdown_flushes_writes_with_a_dead_lock_session_and_a_dead_bus(
     await eventually(lambda: a.scheduler.lock_backend_pid, within=15, message="A holds the lock")
     sim = SimAgent(a.url, hostname=f"FS-{uuid.uuid4().hex[:6]}")
     await sim.enroll(base_token)
+    checks = a.scheduler.lock_checks
     a.scheduler.check_seconds = 3600  # the watch must not notice first: stop() meets the dead session itself
-    await asyncio.sleep(LEADER_CHECK_SECONDS * 2 + LEADER_CHECK_TIMEOUT_SECONDS)  # the running check ends
+    await eventually(lambda: a.scheduler.lock_checks > checks, within=30, message="the running lock check ends")
     async with db.transaction() as session:
         pid = a.scheduler.lock_backend_pid
         assert (await session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})).scalar_one()

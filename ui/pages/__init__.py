@@ -22,7 +22,9 @@ from ui.pages import (
     policies,
     rmm,
     rmm_device,
+    rmm_rustdesk,
     rmm_scripts,
+    rmm_tickets,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -37,7 +39,9 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_tickets.router,
     rmm_device.router,
+    rmm_rustdesk.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
 ]

@@ -108,7 +108,8 @@ async def test_lock_session_is_idle_outside_any_transaction(pair: tuple[Replica,
     a, _, _ = pair
     pid = a.scheduler.lock_backend_pid
     assert pid is not None
-    await asyncio.sleep(3 * CHECK)  # several lock checks have run on that connection
+    checks = a.scheduler.lock_checks
+    await _until(lambda: a.scheduler.lock_checks >= checks + 3, 30)  # several lock checks ran on that connection
     row = await _activity(pg_url, pid)
     assert row["state"] == "idle"
     assert row["xact_start"] is None
@@ -163,8 +164,9 @@ async def test_stopped_leader_hands_over_within_the_bound(
 async def test_stop_survives_a_dead_lock_session(pair: tuple[Replica, Replica, list[tuple[str, float]]],
                                                  pg_url: str) -> None:  # fmt: skip
     a, _, _ = pair
+    checks = a.scheduler.lock_checks
     a.scheduler.check_seconds = 3600  # the watch does not notice: stop() meets the dead connection itself
-    await asyncio.sleep(2 * CHECK)
+    await _until(lambda: a.scheduler.lock_checks > checks, 30)  # the running check ended; the next waits an hour
     pid = a.scheduler.lock_backend_pid
     conn = await asyncpg.connect(_dsn(pg_url))
     try:
