@@ -153,9 +153,15 @@ def user_create(username: str, role: str, display_name: str, email: str | None, 
         if org is None:
             raise click.ClickException("no organisation yet: run `rmmhub serve` or `make run` once first")
         await auth.create_user(
-            session, org_id=org.id, username=username, password=password, role=Role(role),
-            display_name=display_name, email=email, actor=CLI_ACTOR,
-        )  # fmt: skip
+            session,
+            org_id=org.id,
+            username=username,
+            password=password,
+            role=Role(role),
+            display_name=display_name,
+            email=email,
+            actor=CLI_ACTOR,
+        )
 
     _run(settings, work)
     click.echo(f"created {username} ({role})")

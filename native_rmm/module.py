@@ -63,8 +63,15 @@ class NativeRmmModule:
         self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
-        return [agent_router, ws_router, installers_router, downloads_router, devices_router, agent_updates_router,
-                *operations.routers()]  # fmt: skip
+        return [
+            agent_router,
+            ws_router,
+            installers_router,
+            downloads_router,
+            devices_router,
+            agent_updates_router,
+            *operations.routers(),
+        ]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
@@ -74,9 +81,15 @@ class NativeRmmModule:
         hub.db.on_local_event(cache.on_local_event)
         writer = IngestWriter(hub.db, hub.bus, settings, sample_hook=alerts_hook())
         plane = DevicePlane(
-            db=hub.db, bus=hub.bus, settings=settings, hub_settings=hub.settings, writer=writer,
-            registry=ConnectionRegistry(), wheel=WheelBuilder(), cache=cache,
-        )  # fmt: skip
+            db=hub.db,
+            bus=hub.bus,
+            settings=settings,
+            hub_settings=hub.settings,
+            writer=writer,
+            registry=ConnectionRegistry(),
+            wheel=WheelBuilder(),
+            cache=cache,
+        )
         hub.components.add(plane)
         self._hub = hub
         self.plane = plane
@@ -89,8 +102,11 @@ class NativeRmmModule:
         self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered, on_resync=resync)
         await self._dispatcher.start()
         hub.registry.register_all(device_plane_tools(lambda: latest_version(plane.settings.agent_dist_dir)))
-        hub.registry.register_all(update_tools(lambda: UpdateConfig(
-            plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)))  # fmt: skip
+        hub.registry.register_all(
+            update_tools(
+                lambda: UpdateConfig(plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)
+            )
+        )
         jobs.add_jobs(scheduler, plane)
         gate = self._gate
 
@@ -119,10 +135,13 @@ class NativeRmmModule:
             plane.wheel.cleanup()
 
         await run_steps(
-            ("operations", self._operations.stop), ("agent sockets", close_sockets),
-            ("push dispatcher", stop_dispatcher), ("check-in cache", plane.cache.stop),
-            ("ingest writer flush", plane.writer.stop), ("agent wheel", cleanup_wheel),
-        )  # fmt: skip
+            ("operations", self._operations.stop),
+            ("agent sockets", close_sockets),
+            ("push dispatcher", stop_dispatcher),
+            ("check-in cache", plane.cache.stop),
+            ("ingest writer flush", plane.writer.stop),
+            ("agent wheel", cleanup_wheel),
+        )
         if self._hub is not None:
             self._hub.components.remove(DevicePlane)
         self.plane = None

@@ -114,9 +114,15 @@ async def refresh_statuses(
     Each change is published as ``device.status_changed`` after the caller commits.
     """
     stmt = select(
-        Device.id, Device.org_id, Device.status, Device.uninstalled_at, Device.last_seen_at,
-        Device.ws_connected, Device.ws_seen_at, Device.checkin_interval_seconds,
-    ).where(Device.is_demo.is_(False))  # fmt: skip
+        Device.id,
+        Device.org_id,
+        Device.status,
+        Device.uninstalled_at,
+        Device.last_seen_at,
+        Device.ws_connected,
+        Device.ws_seen_at,
+        Device.checkin_interval_seconds,
+    ).where(Device.is_demo.is_(False))
     if device_ids is not None:
         stmt = stmt.where(Device.id.in_(device_ids))
     else:
@@ -125,8 +131,9 @@ async def refresh_statuses(
     overdue = await overdue_devices(session, now=now, settings=settings, device_ids=device_ids)
     changes: list[StatusChange] = []
     for row in rows:
-        inputs = StatusInputs(row.uninstalled_at, row.last_seen_at, row.ws_connected, row.ws_seen_at,
-                              row.checkin_interval_seconds)  # fmt: skip
+        inputs = StatusInputs(
+            row.uninstalled_at, row.last_seen_at, row.ws_connected, row.ws_seen_at, row.checkin_interval_seconds
+        )
         new = compute_status(inputs, overdue_command=row.id in overdue, now=now, settings=settings)
         if new != row.status:
             changes.append(StatusChange(row.id, row.org_id, row.status, new))

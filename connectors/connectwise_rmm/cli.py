@@ -121,9 +121,14 @@ def connect(integration: str, client_id: str, region: str, base_url: str | None,
         async with manager.db.transaction() as session:
             org = await _org(session, org_id)
             return await service.connect(
-                session, manager, caller=_cli_caller(org.id), client_id=client_id,
-                client_secret=SecretStr(secret), region=Region(region), base_url=base_url,
-            )  # fmt: skip
+                session,
+                manager,
+                caller=_cli_caller(org.id),
+                client_id=client_id,
+                client_secret=SecretStr(secret),
+                region=Region(region),
+                base_url=base_url,
+            )
 
     result = _run(work)
     if result.status != "connected":

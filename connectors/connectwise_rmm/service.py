@@ -67,9 +67,14 @@ def _require_admin(caller: Caller) -> None:
 
 def _audit(session: AsyncSession, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
     audit.record(
-        session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor, org_id=org_id, outcome=outcome,
-        tool_id=None, detail={"integration": SOURCE, **detail},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome=outcome,
+        tool_id=None,
+        detail={"integration": SOURCE, **detail},
+    )
 
 
 async def authenticate(
@@ -125,8 +130,13 @@ async def connect(
     except ConnectWiseError as exc:
         kept = existing is not None and existing.status is not ConnectionStatus.DISCONNECTED
         message = str(exc) + (". The existing connection was kept unchanged" if kept else "")
-        _audit(session, caller.actor, caller.org_id, "failed",
-               {"action": "connect", "client_id": client_id, "region": region.value, "error": str(exc)})  # fmt: skip
+        _audit(
+            session,
+            caller.actor,
+            caller.org_id,
+            "failed",
+            {"action": "connect", "client_id": client_id, "region": region.value, "error": str(exc)},
+        )
         # Refused credentials are the request's fault (400); a lock, an outage or a time-out is not.
         http_status, retry_after = (400, None) if isinstance(exc, AuthenticationError) else rest_status(exc)
         return ConnectResult(status="error", message=message, http_status=http_status, retry_after=retry_after)
@@ -142,16 +152,25 @@ async def connect(
     connection = existing
     if connection is None:
         connection = CWConnection(
-            org_id=caller.org_id, client_id=client_id, region=region.value, status=ConnectionStatus.CONNECTED,
-            credentials_version=0, created_by_user_id=caller.user_id, created_by_label=caller.label, created_at=now,
-        )  # fmt: skip
+            org_id=caller.org_id,
+            client_id=client_id,
+            region=region.value,
+            status=ConnectionStatus.CONNECTED,
+            credentials_version=0,
+            created_by_user_id=caller.user_id,
+            created_by_label=caller.label,
+            created_at=now,
+        )
         session.add(connection)
         await session.flush()
     elif (connection.client_id, connection.region, connection.base_url) != (client_id, region.value, base_url):
         await apply_discovery(
-            session, connection=connection, scripts=[], gate=manager.gate,
+            session,
+            connection=connection,
+            scripts=[],
+            gate=manager.gate,
             reason="ConnectWise RMM was reconnected to a different tenant",
-        )  # fmt: skip
+        )
     connection.client_id, connection.region, connection.base_url = client_id, region.value, base_url
     connection.client_secret_encrypted = manager.box.encrypt(client_secret.get_secret_value())
     connection.scopes = scopes
@@ -166,10 +185,20 @@ async def connect(
     )
     scripts = len(await persisted_scripts(session, connection.id))
     tools = len(STATIC_TOOL_NAMES) + scripts
-    _audit(session, caller.actor, caller.org_id, "connected", {
-        "action": "connect", "client_id": client_id, "region": region.value, "scopes": scopes,
-        "tools_registered": tools, "discovery": report.counts() if report else {"error": discovery_error},
-    })  # fmt: skip
+    _audit(
+        session,
+        caller.actor,
+        caller.org_id,
+        "connected",
+        {
+            "action": "connect",
+            "client_id": client_id,
+            "region": region.value,
+            "scopes": scopes,
+            "tools_registered": tools,
+            "discovery": report.counts() if report else {"error": discovery_error},
+        },
+    )
     _after_commit_reload(session, manager, caller.org_id, adopt=(connection.id, connection.credentials_version, client))
     message = (
         f"Connected to ConnectWise RMM ({region.value.upper()}): {tools} tools registered "
@@ -180,9 +209,12 @@ async def connect(
     if discovery_error:
         message += f". Warning: {discovery_error}"
     return ConnectResult(
-        status="connected", message=message, tools_registered=tools, scopes=scopes,
+        status="connected",
+        message=message,
+        tools_registered=tools,
+        scopes=scopes,
         discovery=report.counts() if report else None,
-    )  # fmt: skip
+    )
 
 
 def _after_commit_reload(
@@ -237,10 +269,18 @@ async def disconnect(session: AsyncSession, manager: ConnectionManager, *, calle
     connection.credentials_version += 1
     connection.updated_at = utcnow()
     removed = len(STATIC_TOOL_NAMES) + len(scripts)
-    _audit(session, caller.actor, caller.org_id, "disconnected", {
-        "action": "disconnect", "client_id": connection.client_id, "tools_removed": removed,
-        "approvals_failed": failed,
-    })  # fmt: skip
+    _audit(
+        session,
+        caller.actor,
+        caller.org_id,
+        "disconnected",
+        {
+            "action": "disconnect",
+            "client_id": connection.client_id,
+            "tools_removed": removed,
+            "approvals_failed": failed,
+        },
+    )
     await session.flush()
     _after_commit_reload(session, manager, caller.org_id)
     return DisconnectResult(
@@ -273,10 +313,19 @@ async def rediscover(
     report: DiscoveryReport = await apply_discovery(session, connection=connection, scripts=listing, gate=manager.gate)
     connection.status, connection.last_error, connection.updated_at = ConnectionStatus.CONNECTED, None, utcnow()
     counts = report.counts()
-    _audit(session, actor, org_id, "rediscovered", {
-        "action": "rediscover", **counts, "added_tools": report.added, "removed_tools": report.removed,
-        "renamed_tools": [f"{a} -> {b}" for a, b in report.renamed],
-    })  # fmt: skip
+    _audit(
+        session,
+        actor,
+        org_id,
+        "rediscovered",
+        {
+            "action": "rediscover",
+            **counts,
+            "added_tools": report.added,
+            "removed_tools": report.removed,
+            "renamed_tools": [f"{a} -> {b}" for a, b in report.renamed],
+        },
+    )
     _after_commit_reload(session, manager, org_id)
     return DiscoveryResult(
         status="ok",

@@ -230,9 +230,19 @@ async def get_tasks_summary(cw: ConnectWiseClient, args: TasksSummaryArgs) -> Js
     since = None if args.endpoint_id else utcnow() - timedelta(hours=args.since_hours)
     runs = await cw.get_tasks_summary(args.endpoint_id, since=since)
     keep = {
-        "task_id", "name", "state", "execution_status", "executed_on", "created_on", "next_schedule", "regularity",
-        "template_id", "task_instance_id", "endpoint_id", "execution_states",
-    }  # fmt: skip
+        "task_id",
+        "name",
+        "state",
+        "execution_status",
+        "executed_on",
+        "created_on",
+        "next_schedule",
+        "regularity",
+        "template_id",
+        "task_instance_id",
+        "endpoint_id",
+        "execution_states",
+    }
     rows = [r.model_dump(mode="json", include=keep, exclude_none=True) for r in runs]
     return {"count": len(rows), "omitted": max(0, len(rows) - args.limit), "tasks": rows[: args.limit]}
 

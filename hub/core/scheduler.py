@@ -131,8 +131,9 @@ class Scheduler:
                     self._abdicate()
                 await self._drop_lock_conn()
             elif not following_logged:
-                log.info("another replica leads scheduled jobs; this one follows (retrying every %.0f s)",
-                         self.retry_seconds)  # fmt: skip
+                log.info(
+                    "another replica leads scheduled jobs; this one follows (retrying every %.0f s)", self.retry_seconds
+                )
                 following_logged = True
             await asyncio.sleep(self.retry_seconds * random.uniform(0.8, 1.2))
 
@@ -180,9 +181,13 @@ class Scheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         for job in self._jobs:
             scheduler.add_job(
-                job.func, IntervalTrigger(seconds=job.seconds), id=job.name, name=job.name,
-                max_instances=1, coalesce=True,
-            )  # fmt: skip
+                job.func,
+                IntervalTrigger(seconds=job.seconds),
+                id=job.name,
+                name=job.name,
+                max_instances=1,
+                coalesce=True,
+            )
         scheduler.start()
         self._scheduler = scheduler
         log.info("this replica leads scheduled jobs (%d jobs)", len(self._jobs))

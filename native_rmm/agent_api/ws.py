@@ -116,15 +116,20 @@ class AgentSocket:
         except WebSocketDisconnect:
             return
         conn = AgentConnection(
-            device_id=device_id, org_id=org_id, connection_id=uuid.uuid4().hex, send=self.ws.send_text, close=self._close
-        )  # fmt: skip
+            device_id=device_id,
+            org_id=org_id,
+            connection_id=uuid.uuid4().hex,
+            send=self.ws.send_text,
+            close=self._close,
+        )
         self.conn = conn
         conn.enqueue(
             HelloAckMessage(
-                protocol_version=version, device_id=str(device_id),
+                protocol_version=version,
+                device_id=str(device_id),
                 ping_interval_seconds=self.plane.settings.ws_ping_interval_seconds,
             ).model_dump_json()
-        )  # fmt: skip
+        )
         previous = self.plane.registry.register(conn)
         if previous is not None:
             await previous.close(WS_CLOSE_REPLACED, "another connection of this device took over")
@@ -163,18 +168,22 @@ class AgentSocket:
             self._credential = hello.device_credential
             if device is None:
                 raise _refusal(
-                    WS_CLOSE_UNAUTHORIZED, ErrorCode.INVALID_CREDENTIAL,
+                    WS_CLOSE_UNAUTHORIZED,
+                    ErrorCode.INVALID_CREDENTIAL,
                     "the device credential is unknown, revoked or expired; re-enroll the agent",
-                )  # fmt: skip
+                )
             device.agent_version, device.protocol_version = hello.agent_version, version
             return device.id, device.org_id, version
 
     async def _connected(self, conn: AgentConnection, version: int) -> None:
         now = utcnow()
         await self.plane.bus.publish(
-            Event(topic=CONNECTED_TOPIC, org_id=conn.org_id,
-                  data={"device_id": conn.device_id, "connection_id": conn.connection_id})
-        )  # fmt: skip
+            Event(
+                topic=CONNECTED_TOPIC,
+                org_id=conn.org_id,
+                data={"device_id": conn.device_id, "connection_id": conn.connection_id},
+            )
+        )
         async with self.plane.db.transaction() as session:
             device = await session.get(Device, conn.device_id)
             assert device is not None
@@ -260,9 +269,12 @@ class AgentSocket:
                     return False
                 if isinstance(message, CommandStatusMessage):
                     await commands.record_running(
-                        session, device_id=conn.device_id, update_msg=message.update,
-                        grace_seconds=self.plane.settings.command_grace_seconds, bus=self.plane.bus,
-                    )  # fmt: skip
+                        session,
+                        device_id=conn.device_id,
+                        update_msg=message.update,
+                        grace_seconds=self.plane.settings.command_grace_seconds,
+                        bus=self.plane.bus,
+                    )
                 else:
                     await commands.record_result(
                         session, device_id=conn.device_id, result=message.result, bus=self.plane.bus

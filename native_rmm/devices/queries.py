@@ -145,12 +145,30 @@ async def device_page(
     With ``status_counts`` (devices per status) and no filter but the status, the total is taken
     from them instead of counting again.
     """
-    columns = select(
-        Device.id, Device.display_name, Device.hostname, Customer.name, Customer.is_unassigned, Site.name,
-        Device.os_family, Device.os_name, Device.os_version, Device.status, Device.primary_ip, Device.agent_version,
-        Device.last_seen_at, Device.is_demo, Device.quick_support, Device.last_cpu_percent,
-        Device.last_memory_percent, Device.last_disk_percent,
-    ).join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id)  # fmt: skip
+    columns = (
+        select(
+            Device.id,
+            Device.display_name,
+            Device.hostname,
+            Customer.name,
+            Customer.is_unassigned,
+            Site.name,
+            Device.os_family,
+            Device.os_name,
+            Device.os_version,
+            Device.status,
+            Device.primary_ip,
+            Device.agent_version,
+            Device.last_seen_at,
+            Device.is_demo,
+            Device.quick_support,
+            Device.last_cpu_percent,
+            Device.last_memory_percent,
+            Device.last_disk_percent,
+        )
+        .join(Site, Site.id == Device.site_id)
+        .join(Customer, Customer.id == Site.customer_id)
+    )
     stmt = filter_devices(columns, org_id, filters).order_by(Device.hostname, Device.id).offset(offset).limit(limit)
     rows = [
         DeviceListRow(
@@ -249,11 +267,16 @@ async def sparkline_series(
     """The device's samples of the last ``minutes`` (one range scan of the (device, time) index)."""
     since = (now or utcnow()) - timedelta(minutes=minutes)
     stmt = (
-        select(MetricSample.taken_at, MetricSample.cpu_percent, MetricSample.memory_percent,
-               MetricSample.disk_percent, MetricSample.load_1)
+        select(
+            MetricSample.taken_at,
+            MetricSample.cpu_percent,
+            MetricSample.memory_percent,
+            MetricSample.disk_percent,
+            MetricSample.load_1,
+        )
         .where(MetricSample.device_id == device_id, MetricSample.taken_at >= since)
         .order_by(MetricSample.taken_at)
-    )  # fmt: skip
+    )
     rows = (await session.execute(stmt)).all()
     return Series(
         t=[r[0].timestamp() for r in rows],

@@ -77,24 +77,44 @@ class DeviceDetail(DeviceSummary):
 def summary(device: Device, *, site: str, customer_id: int, customer: str) -> DeviceSummary:
     """The list view of a device."""
     return DeviceSummary(
-        id=device.id, hostname=device.hostname, display_name=device.display_name, status=device.status,
-        os=device.os_name or (device.os_family.value if device.os_family else ""), os_version=device.os_version,
-        ip=device.primary_ip, customer_id=customer_id, customer=customer, site_id=device.site_id, site=site,
-        last_seen_at=device.last_seen_at, agent_version=device.agent_version, cpu_percent=device.last_cpu_percent,
-        memory_percent=device.last_memory_percent, disk_percent=device.last_disk_percent, is_demo=device.is_demo,
-        quick_support=device.quick_support, support_code=device.support_code,
-    )  # fmt: skip
+        id=device.id,
+        hostname=device.hostname,
+        display_name=device.display_name,
+        status=device.status,
+        os=device.os_name or (device.os_family.value if device.os_family else ""),
+        os_version=device.os_version,
+        ip=device.primary_ip,
+        customer_id=customer_id,
+        customer=customer,
+        site_id=device.site_id,
+        site=site,
+        last_seen_at=device.last_seen_at,
+        agent_version=device.agent_version,
+        cpu_percent=device.last_cpu_percent,
+        memory_percent=device.last_memory_percent,
+        disk_percent=device.last_disk_percent,
+        is_demo=device.is_demo,
+        quick_support=device.quick_support,
+        support_code=device.support_code,
+    )
 
 
 def detail(device: Device, *, site: str, customer_id: int, customer: str) -> DeviceDetail:
     """The detail view of a device."""
     base = summary(device, site=site, customer_id=customer_id, customer=customer).model_dump()
     return DeviceDetail(
-        **base, os_family=device.os_family.value if device.os_family else None, ip_addresses=device.ip_addresses,
-        interfaces=device.interfaces[:32], hardware=device.hardware, boot_time=device.boot_time,
-        inventory_at=device.inventory_at, ws_connected=device.ws_connected, created_at=device.created_at,
-        uninstalled_at=device.uninstalled_at, uninstall_reason=device.uninstall_reason,
-    )  # fmt: skip
+        **base,
+        os_family=device.os_family.value if device.os_family else None,
+        ip_addresses=device.ip_addresses,
+        interfaces=device.interfaces[:32],
+        hardware=device.hardware,
+        boot_time=device.boot_time,
+        inventory_at=device.inventory_at,
+        ws_connected=device.ws_connected,
+        created_at=device.created_at,
+        uninstalled_at=device.uninstalled_at,
+        uninstall_reason=device.uninstall_reason,
+    )
 
 
 class MetricPoint(BaseModel):
@@ -173,9 +193,16 @@ class PatchOut(BaseModel):
     @staticmethod
     def of(p: PatchRecord) -> PatchOut:
         return PatchOut(
-            id=p.id, key=p.key, title=p.title, severity=p.severity, status=p.status, first_seen_at=p.first_seen_at,
-            updated_at=p.updated_at, installed_at=p.installed_at, marked_by=p.marked_by,
-        )  # fmt: skip
+            id=p.id,
+            key=p.key,
+            title=p.title,
+            severity=p.severity,
+            status=p.status,
+            first_seen_at=p.first_seen_at,
+            updated_at=p.updated_at,
+            installed_at=p.installed_at,
+            marked_by=p.marked_by,
+        )
 
 
 class PatchList(BaseModel):

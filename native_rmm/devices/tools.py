@@ -86,10 +86,19 @@ async def list_customers_tool(ctx: ToolContext, args: NoArgs) -> list[schemas.Cu
     per_site = await _device_counts(ctx, Device.site_id)
     out = []
     for c in await list_customers(ctx.session, ctx.org_id):
-        sites = [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
-                                 device_count=per_site.get(s.id, 0)) for s in c.sites]  # fmt: skip
-        out.append(schemas.CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned,
-                                       device_count=sum(s.device_count for s in sites), sites=sites))  # fmt: skip
+        sites = [
+            schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=per_site.get(s.id, 0))
+            for s in c.sites
+        ]
+        out.append(
+            schemas.CustomerOut(
+                id=c.id,
+                name=c.name,
+                is_unassigned=c.is_unassigned,
+                device_count=sum(s.device_count for s in sites),
+                sites=sites,
+            )
+        )
     return out
 
 
@@ -100,21 +109,29 @@ async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.Sit
     if args.customer_id is not None:
         stmt = stmt.where(Customer.id == args.customer_id)
     rows = (await ctx.session.execute(stmt.order_by(Customer.name, Site.name))).all()
-    return [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
-                            device_count=per_site.get(s.id, 0)) for s, c in rows]  # fmt: skip
+    return [
+        schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=per_site.get(s.id, 0))
+        for s, c in rows
+    ]
 
 
 async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs, latest: str | None = None) -> schemas.DeviceList:
     """List devices, filtered by customer, site, status or a (fuzzy) name query; flags outdated agents."""
     filters = DeviceFilters(
-        customer_id=args.customer_id, customer=args.customer, site_id=args.site_id, q=args.query or "",
-        status=args.status, include_uninstalled=args.include_uninstalled,
-    )  # fmt: skip
+        customer_id=args.customer_id,
+        customer=args.customer,
+        site_id=args.site_id,
+        q=args.query or "",
+        status=args.status,
+        include_uninstalled=args.include_uninstalled,
+    )
     rows = await service.list_devices(
         ctx.session, org_id=ctx.org_id, filters=filters, limit=args.limit + 1, offset=args.offset
     )
-    items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name)
-             for r in rows[: args.limit]]  # fmt: skip
+    items = [
+        schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name)
+        for r in rows[: args.limit]
+    ]
     if latest is not None:
         for item, r in zip(items, rows, strict=False):
             item.agent_outdated = is_outdated(
@@ -173,9 +190,12 @@ async def mark_patch_applied_tool(ctx: ToolContext, args: MarkPatchArgs) -> sche
     device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
     by_id = isinstance(args.patch, int) or str(args.patch).isdigit()
     record = await service.mark_patch_applied(
-        ctx.session, device_id=device.id, patch_id=int(args.patch) if by_id else None,
-        key=None if by_id else str(args.patch), by=ctx.caller.label,
-    )  # fmt: skip
+        ctx.session,
+        device_id=device.id,
+        patch_id=int(args.patch) if by_id else None,
+        key=None if by_id else str(args.patch),
+        by=ctx.caller.label,
+    )
     return schemas.PatchOut.of(record)
 
 
@@ -188,8 +208,16 @@ def device_tools(latest_agent_version: Callable[[], str | None] = lambda: None) 
     list_devices.__doc__ = list_devices_tool.__doc__
 
     def read(name: str, args: type[BaseModel], handler: object, title: str) -> Tool:
-        return model_tool(source=SOURCE, name=name, args_model=args, handler=handler,  # type: ignore[arg-type]
-                          annotations=READ, min_role=Role.VIEWER, title=title, category="devices")  # fmt: skip
+        return model_tool(
+            source=SOURCE,
+            name=name,
+            args_model=args,
+            handler=handler,  # type: ignore[arg-type]
+            annotations=READ,
+            min_role=Role.VIEWER,
+            title=title,
+            category="devices",
+        )
 
     return [
         read("rmm-list-customers", NoArgs, list_customers_tool, "List customers"),

@@ -241,8 +241,9 @@ class IngestWriter:
             if seen:
                 await session.execute(_UPDATE_WS_SEEN, [{"b_id": d, "b_at": at} for d, at in seen.items()])
             if delivered:
-                await session.execute(_DELIVERED, [{"b_cid": i.command_id, "b_at": i.at, "b_dl": i.deadline_at}
-                                                   for i in delivered])  # fmt: skip
+                await session.execute(
+                    _DELIVERED, [{"b_cid": i.command_id, "b_at": i.at, "b_dl": i.deadline_at} for i in delivered]
+                )
             if acked:
                 await session.execute(_ACKED, [{"b_uid": i.uid, "b_dev": i.device_id, "b_at": i.at} for i in acked])
         self.written_samples += len(samples)
@@ -312,11 +313,14 @@ _UPDATE_LIVENESS = (
     update(_devices)
     .where(_devices.c.id == bindparam("b_id"))
     .values(
-        last_seen_at=bindparam("b_seen"), last_metrics_at=bindparam("b_metrics_at"),
-        last_cpu_percent=bindparam("b_cpu"), last_memory_percent=bindparam("b_memory"),
-        last_disk_percent=bindparam("b_disk"), agent_version=bindparam("b_version"),
+        last_seen_at=bindparam("b_seen"),
+        last_metrics_at=bindparam("b_metrics_at"),
+        last_cpu_percent=bindparam("b_cpu"),
+        last_memory_percent=bindparam("b_memory"),
+        last_disk_percent=bindparam("b_disk"),
+        agent_version=bindparam("b_version"),
     )
-)  # fmt: skip
+)
 _UPDATE_WS_SEEN = update(_devices).where(_devices.c.id == bindparam("b_id")).values(ws_seen_at=bindparam("b_at"))
 _DELIVERED = (
     update(_commands)

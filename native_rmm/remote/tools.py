@@ -49,14 +49,27 @@ async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> Remote
         ttl_seconds=AGENT_TICKET_SECONDS,
     )
     command = await service.enqueue(
-        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.REMOTE_SESSION, shell=None,
-        body=agent_ticket, env=None, timeout=REMOTE_COMMAND_TIMEOUT_SECONDS, created_by=ctx.caller,
-        approval_id=ctx.approval_id, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=device.id,
+        kind=CommandKind.REMOTE_SESSION,
+        shell=None,
+        body=agent_ticket,
+        env=None,
+        timeout=REMOTE_COMMAND_TIMEOUT_SECONDS,
+        created_by=ctx.caller,
+        approval_id=ctx.approval_id,
+        bus=ctx.bus,
+    )
     ticket = mint(
-        secret, session=sid, role=TicketRole.CONTROLLER, kind=kind, relay=relay_url, user=user,
+        secret,
+        session=sid,
+        role=TicketRole.CONTROLLER,
+        kind=kind,
+        relay=relay_url,
+        user=user,
         ttl_seconds=VIEWER_TICKET_SECONDS,
-    )  # fmt: skip
+    )
     return RemoteSessionOut(
         session=sid, kind=kind, device_id=device.id, relay_url=relay_url, ticket=ticket, command_id=command.id
     )
@@ -75,10 +88,22 @@ async def open_screen_session_tool(ctx: ToolContext, args: DeviceArgs) -> Remote
 def remote_tools() -> list[Tool]:
     """The remote-session tools."""
     return [
-        model_tool(source=SOURCE, name="rmm-open-shell-session", args_model=DeviceArgs,
-                   handler=open_shell_session_tool, annotations=ON_DEVICE, title="Open remote shell",
-                   category="remote"),
-        model_tool(source=SOURCE, name="rmm-open-screen-session", args_model=DeviceArgs,
-                   handler=open_screen_session_tool, annotations=ON_DEVICE, title="Open remote screen",
-                   category="remote"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-open-shell-session",
+            args_model=DeviceArgs,
+            handler=open_shell_session_tool,
+            annotations=ON_DEVICE,
+            title="Open remote shell",
+            category="remote",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-open-screen-session",
+            args_model=DeviceArgs,
+            handler=open_screen_session_tool,
+            annotations=ON_DEVICE,
+            title="Open remote screen",
+            category="remote",
+        ),
+    ]

@@ -42,9 +42,11 @@ DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "description": "ids of the devices to run the script on (see rmm-list-devices)",
 }
 _OS_LABEL = {
-    ScriptOsType.WINDOWS: "Windows", ScriptOsType.LINUX: "Linux", ScriptOsType.MACOS: "macOS",
+    ScriptOsType.WINDOWS: "Windows",
+    ScriptOsType.LINUX: "Linux",
+    ScriptOsType.MACOS: "macOS",
     ScriptOsType.ALL: "any OS",
-}  # fmt: skip
+}
 
 
 def tool_schema(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -69,9 +71,15 @@ def script_tool(script: Script) -> Tool:
     async def handler(ctx: ToolContext, args: dict[str, Any]) -> RunResult:
         params = {k: v for k, v in args.items() if k != "device_ids"}
         return await runs.run_script(
-            ctx.session, caller=ctx.caller, script_id=script_id, device_ids=args["device_ids"], params=params,
-            approval_id=ctx.approval_id, tool_id=tool_id, bus=ctx.bus,
-        )  # fmt: skip
+            ctx.session,
+            caller=ctx.caller,
+            script_id=script_id,
+            device_ids=args["device_ids"],
+            params=params,
+            approval_id=ctx.approval_id,
+            tool_id=tool_id,
+            bus=ctx.bus,
+        )
 
     name, shell, body = script.name, script.shell.value, script.body
 

@@ -143,10 +143,13 @@ class FakeHub:
                 datetime.now(UTC) + state.quick_support_ttl if body.quick_support and state.quick_support_ttl else None
             )
             response = p.EnrollResponse(
-                device_id=device_id, device_credential=credential, checkin_interval_seconds=state.checkin_interval,
-                protocol_version=p.PROTOCOL_VERSION, support_code="123-456" if body.quick_support else None,
+                device_id=device_id,
+                device_credential=credential,
+                checkin_interval_seconds=state.checkin_interval,
+                protocol_version=p.PROTOCOL_VERSION,
+                support_code="123-456" if body.quick_support else None,
                 session_expires_at=expires,
-            )  # fmt: skip
+            )
             return Response(response.model_dump_json(), status_code=201, media_type="application/json")
 
         @app.post(p.CHECKIN_PATH)
@@ -162,9 +165,11 @@ class FakeHub:
             if body.applications is not None and body.applications_hash:
                 state.apps_hash[device] = body.applications_hash
             response = p.CheckinResponse(
-                protocol_version=p.PROTOCOL_VERSION, commands=state.queued.get(device, []),
-                checkin_interval_seconds=state.checkin_interval, applications_hash=state.apps_hash.get(device),
-            )  # fmt: skip
+                protocol_version=p.PROTOCOL_VERSION,
+                commands=state.queued.get(device, []),
+                checkin_interval_seconds=state.checkin_interval,
+                applications_hash=state.apps_hash.get(device),
+            )
             return Response(response.model_dump_json(), media_type="application/json")
 
         @app.post(p.COMMAND_STATUS_PATH)

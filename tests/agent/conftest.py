@@ -37,9 +37,16 @@ async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
         }
         with log_path.open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agent", *args, cwd=REPO, env=environment, stdout=log, stderr=log,
+                sys.executable,
+                "-m",
+                "agent",
+                *args,
+                cwd=REPO,
+                env=environment,
+                stdout=log,
+                stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         agent = AgentProcess(proc, log_path)
         started.append(agent)
         return agent

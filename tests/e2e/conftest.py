@@ -54,14 +54,22 @@ async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
     """``await start_agent("run", "--hub", url, ...)``: an agent process, stopped at teardown."""
     started: list[AgentProcess] = []
 
-    async def start(*args: str, program: str = sys.executable, env: dict[str, str] | None = None,
-                    cwd: Path = REPO) -> AgentProcess:  # fmt: skip
+    async def start(
+        *args: str, program: str = sys.executable, env: dict[str, str] | None = None, cwd: Path = REPO
+    ) -> AgentProcess:
         log_path = tmp_path / f"agent-{len(started)}.log"
         with log_path.open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
-                program, "-m", "agent", *args, cwd=cwd, env=env or agent_env(), stdout=log, stderr=log,
+                program,
+                "-m",
+                "agent",
+                *args,
+                cwd=cwd,
+                env=env or agent_env(),
+                stdout=log,
+                stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         agent = AgentProcess(proc, log_path)
         started.append(agent)
         return agent
@@ -168,8 +176,9 @@ async def approve(approver: httpx.AsyncClient, approval_id: int) -> dict[str, An
     return approval
 
 
-async def finished_command(client: httpx.AsyncClient, command_id: int, *, within: float = 30,
-                           max_chars: int = 8000) -> dict[str, Any]:  # fmt: skip
+async def finished_command(
+    client: httpx.AsyncClient, command_id: int, *, within: float = 30, max_chars: int = 8000
+) -> dict[str, Any]:
     """Poll ``rmm-get-command-result`` until the command has ended."""
 
     async def check() -> dict[str, Any] | None:
@@ -221,9 +230,14 @@ class HubProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve", *args], cwd=self.workdir, env=self.env, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "hub.cli", "serve", *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + within
         while True:
             try:

@@ -101,9 +101,14 @@ async def make_device(
     async with db.transaction() as session:
         installer = await installers.ensure_base_installer(session, org_id=org_id)
         request = EnrollRequest(
-            installer_token=installers.installer_token(session, installer), hostname=hostname, os_family=os_family,
-            os_name=os_family.value.title(), os_version="1", agent_version="1.0.0", protocol_version=PROTOCOL_VERSION,
-        )  # fmt: skip
+            installer_token=installers.installer_token(session, installer),
+            hostname=hostname,
+            os_family=os_family,
+            os_name=os_family.value.title(),
+            os_version="1",
+            agent_version="1.0.0",
+            protocol_version=PROTOCOL_VERSION,
+        )
         device, _ = await enroll(session, request, settings=RmmSettings(_env_file=None))  # type: ignore[call-arg]
         return device.id
 

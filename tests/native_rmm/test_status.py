@@ -69,14 +69,22 @@ async def test_transitions_are_stored_and_published(
             assert device is not None and device.status is DeviceStatus.ONLINE
         async with db.transaction() as session:
             command = await commands.enqueue(
-                session, org_id=tenancy.org_id, device_id=agent.device_id or 0, kind=CommandKind.SHELL,
-                shell=Shell.BASH, body="true", env=None, timeout=30, created_by="tests",
-            )  # fmt: skip
+                session,
+                org_id=tenancy.org_id,
+                device_id=agent.device_id or 0,
+                kind=CommandKind.SHELL,
+                shell=Shell.BASH,
+                body="true",
+                env=None,
+                timeout=30,
+                created_by="tests",
+            )
             await session.flush()
             await session.execute(
-                update(Command).where(Command.id == command.id)
+                update(Command)
+                .where(Command.id == command.id)
                 .values(status="delivered", delivered_at=utcnow() - timedelta(minutes=5))
-            )  # fmt: skip
+            )
         async with db.transaction() as session:
             changes = await status.refresh_statuses(session, hub.bus, now=utcnow(), settings=plane.settings)
         assert [c.new for c in changes] == [DeviceStatus.UNRESPONSIVE]

@@ -84,13 +84,23 @@ async def test_lone_admin_sees_the_second_person_banner_and_can_create_an_approv
     assert made.status_code == 200 and "Password for second" in made.text
     assert 'data-testid="second-person-banner"' not in (await anon.get("/policies")).text
 
-    form = await anon.post("/account/password", data={
-        "current_password": "solo-password-1", "new_password": "solo-password-2", "confirm_password": "solo-password-2",
-    })  # fmt: skip
+    form = await anon.post(
+        "/account/password",
+        data={
+            "current_password": "solo-password-1",
+            "new_password": "solo-password-2",
+            "confirm_password": "solo-password-2",
+        },
+    )
     assert form.status_code == 200 and "Password changed" in form.text
-    mismatch = await anon.post("/account/password", data={
-        "current_password": "solo-password-2", "new_password": "aaaaaaaaaaaa", "confirm_password": "bbbbbbbbbbbb",
-    })  # fmt: skip
+    mismatch = await anon.post(
+        "/account/password",
+        data={
+            "current_password": "solo-password-2",
+            "new_password": "aaaaaaaaaaaa",
+            "confirm_password": "bbbbbbbbbbbb",
+        },
+    )
     assert mismatch.status_code == 400 and "do not match" in mismatch.text
 
 

@@ -18,9 +18,14 @@ from hub.core.roles import Role
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "ui"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCHEMA = {
     "type": "object",
     "properties": {"device": {"type": "string", "minLength": 1}, "service": {"type": "string"}},
@@ -50,14 +55,36 @@ def register_ui_tools(registry: ToolRegistry) -> UiTools:
 
     registry.register_all(
         [
-            Tool("uitest", "get-device-info", "Get details of a device.", SCHEMA, handler("get-device-info"),
-                 ToolAnnotations(read_only=True), min_role=Role.VIEWER, title="Device info", result_type=dict[str, Any]),
-            Tool("uitest", "restart-service", "Restart a service on a device.", SCHEMA, handler("restart-service"),
-                 title="Restart service", result_type=dict[str, Any]),
-            Tool("uitest", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device"),
-                 result_type=dict[str, Any]),
+            Tool(
+                "uitest",
+                "get-device-info",
+                "Get details of a device.",
+                SCHEMA,
+                handler("get-device-info"),
+                ToolAnnotations(read_only=True),
+                min_role=Role.VIEWER,
+                title="Device info",
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "uitest",
+                "restart-service",
+                "Restart a service on a device.",
+                SCHEMA,
+                handler("restart-service"),
+                title="Restart service",
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "uitest",
+                "wipe-device",
+                "Erase every disk of a device.",
+                SCHEMA,
+                handler("wipe-device"),
+                result_type=dict[str, Any],
+            ),
         ]
-    )  # fmt: skip
+    )
     return record
 
 

@@ -124,9 +124,15 @@ async def add_user(
     password = generate_password()
     try:
         user = await create_user(
-            session, org_id=page.org.id, username=username, password=password, role=role,
-            display_name=display_name.strip(), email=email.strip() or None, actor=page.caller.actor,
-        )  # fmt: skip
+            session,
+            org_id=page.org.id,
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name.strip(),
+            email=email.strip() or None,
+            actor=page.caller.actor,
+        )
     except WeakPasswordError as exc:  # cannot happen with a generated password; keep the message honest
         raise ToolError(str(exc)) from exc
     return await _users_page(page, session, created=user, password=password)

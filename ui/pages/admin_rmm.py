@@ -61,9 +61,17 @@ async def _installers_page(page: Page, session: DbSession, **extra: Any) -> HTML
     names = {s.id: f"{s.customer_name} / {s.name}" for s in sites}
     customers = {s.customer_id: s.customer_name for s in sites}
     return render(
-        page, "admin/rmm_installers.html", views=views, sites=sites, site_names=names, customers=customers,
-        expiries=EXPIRY_CHOICES, now=utcnow(), updates=await agent_updates.get_settings(session, page.org.id), **extra,
-    )  # fmt: skip
+        page,
+        "admin/rmm_installers.html",
+        views=views,
+        sites=sites,
+        site_names=names,
+        customers=customers,
+        expiries=EXPIRY_CHOICES,
+        now=utcnow(),
+        updates=await agent_updates.get_settings(session, page.org.id),
+        **extra,
+    )
 
 
 @router.get("/admin/rmm/installers")
@@ -96,12 +104,17 @@ async def create_installer(
     if uses and (not uses.isdigit() or int(uses) > DB_INT_MAX):
         raise ToolError("the use limit must be a whole number (leave it empty for no limit)")
     installer = await installers.create_installer(
-        session, org_id=page.org.id, name=name, actor=page.caller.actor,
-        customer_id=int(raw_id) if kind == "customer" else None, site_id=int(raw_id) if kind == "site" else None,
+        session,
+        org_id=page.org.id,
+        name=name,
+        actor=page.caller.actor,
+        customer_id=int(raw_id) if kind == "customer" else None,
+        site_id=int(raw_id) if kind == "site" else None,
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
-        max_uses=int(uses) if uses else None, quick_support=quick_support,
+        max_uses=int(uses) if uses else None,
+        quick_support=quick_support,
         rustdesk=installers.RustDeskOption(rustdesk, rustdesk_id_server, rustdesk_relay_server, rustdesk_key),
-    )  # fmt: skip
+    )
     return await _installers_page(page, session, notice=f"Installer {installer.name!r} created.", fresh=installer.id)
 
 
@@ -169,8 +182,9 @@ async def thresholds_page(page: PageDep, session: SessionDep) -> HTMLResponse:
     """The organisation's warn/danger percentages."""
     page.require(Role.ADMIN)
     current = await threshold_service.get_thresholds(session, page.org.id)
-    return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(current.model_dump()),
-                  errors=[])  # fmt: skip
+    return render(
+        page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(current.model_dump()), errors=[]
+    )
 
 
 @router.post("/admin/rmm/thresholds")
@@ -184,10 +198,20 @@ async def save_thresholds(request: Request, page: PageDep, session: SessionDep) 
     except ValidationError as exc:
         current = await threshold_service.get_thresholds(session, page.org.id)
         errors = validation_problems(exc, root="thresholds")
-        return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(typed), errors=errors,
-                      status_code=422)  # fmt: skip
+        return render(
+            page,
+            "admin/rmm_thresholds.html",
+            current=current,
+            rows=_threshold_rows(typed),
+            errors=errors,
+            status_code=422,
+        )
     saved = await threshold_service.set_thresholds(session, actor=page.caller, values=values)
-    return render(page, "admin/rmm_thresholds.html", current=saved, rows=_threshold_rows(saved.model_dump()),
-                  errors=[], notice="Thresholds saved; they apply to the next samples.")  # fmt: skip
-
-
+    return render(
+        page,
+        "admin/rmm_thresholds.html",
+        current=saved,
+        rows=_threshold_rows(saved.model_dump()),
+        errors=[],
+        notice="Thresholds saved; they apply to the next samples.",
+    )

@@ -68,9 +68,12 @@ async def toggle_monitor(monitor_id: Id, request: Request, page: PageDep, sessio
     page.require(Role.ADMIN)
     enabled = (await request.form()).get("enabled") == "true"
     monitor = await monitors.update_monitor(
-        session, actor=page.caller, monitor_id=monitor_id, data=MonitorUpdate(enabled=enabled),
+        session,
+        actor=page.caller,
+        monitor_id=monitor_id,
+        data=MonitorUpdate(enabled=enabled),
         bus=page.hub.bus,
-    )  # fmt: skip
+    )
     return await _page(page, session, notice=f"Monitor {monitor.name!r} {'enabled' if enabled else 'disabled'}.")
 
 

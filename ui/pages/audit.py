@@ -32,9 +32,13 @@ class AuditFilters(BaseModel):
 async def audit_context(session: DbSession, org_id: int, filters: AuditFilters) -> dict[str, Any]:
     """One page of the organisation's audit entries and the link parameters of the next page."""
     rows = await audit_log.entries(
-        session, org_id=org_id, event=filters.event, tool=filters.tool, before_id=filters.before_id,
+        session,
+        org_id=org_id,
+        event=filters.event,
+        tool=filters.tool,
+        before_id=filters.before_id,
         limit=PAGE_SIZE + 1,
-    )  # fmt: skip
+    )
     entries = list(rows[:PAGE_SIZE])
     older = (
         {"event": filters.event, "tool": filters.tool, "before_id": entries[-1].id} if len(rows) > PAGE_SIZE else None

@@ -66,10 +66,10 @@ def _outdated_ids(page: Page, rows: list[q.DeviceListRow]) -> set[int]:
     plane: DevicePlane | None = page.hub.components.find(DevicePlane)
     latest = latest_version(plane.settings.agent_dist_dir) if plane is not None else None
     return {
-        r.id for r in rows
-        if is_outdated(r.agent_version, r.os_family, latest,
-                       managed=not (r.is_demo or r.quick_support))
-    }  # fmt: skip
+        r.id
+        for r in rows
+        if is_outdated(r.agent_version, r.os_family, latest, managed=not (r.is_demo or r.quick_support))
+    }
 
 
 async def devices_context(
@@ -167,6 +167,11 @@ async def alert_action(
     if not rows:
         return outcome_html(page, outcome, action=f"{verb} alert #{alert_id}")
     return render(
-        page, "rmm/_alert_row.html", row=rows[0], where=where, outcome=outcome, action=f"{verb} alert #{alert_id}",
+        page,
+        "rmm/_alert_row.html",
+        row=rows[0],
+        where=where,
+        outcome=outcome,
+        action=f"{verb} alert #{alert_id}",
         S=InvocationStatus,
-    )  # fmt: skip
+    )

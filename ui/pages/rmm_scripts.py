@@ -125,8 +125,9 @@ async def run_script(
     outcome = await invoke(page, session, gate, script.tool_name, args, reason=reason)
     count = len(device_ids)
     done = f"{count} command{'s' if count != 1 else ''} queued; output appears in each device's Script Runs tab."
-    return outcome_html(page, outcome, action=f"Run {script.name} on {count} device{'s' if count != 1 else ''}",
-                        done_text=done)  # fmt: skip
+    return outcome_html(
+        page, outcome, action=f"Run {script.name} on {count} device{'s' if count != 1 else ''}", done_text=done
+    )
 
 
 @router.post("/rmm/scripts/{script_id}/enabled")
@@ -143,22 +144,41 @@ async def toggle_script(
 
 def _form_values(script: Script | None) -> dict[str, Any]:
     if script is None:
-        return {"name": "", "description": "", "os_type": "LINUX", "shell": "bash", "body": "", "timeout_seconds": 300,
-                "enabled": True, "parameters": "{}"}  # fmt: skip
+        return {
+            "name": "",
+            "description": "",
+            "os_type": "LINUX",
+            "shell": "bash",
+            "body": "",
+            "timeout_seconds": 300,
+            "enabled": True,
+            "parameters": "{}",
+        }
     return {
-        "name": script.name, "description": script.description, "os_type": script.os_type.value,
-        "shell": script.shell.value, "body": script.body, "timeout_seconds": script.timeout_seconds,
-        "enabled": script.enabled, "parameters": json.dumps(script.parameters, indent=2),
-    }  # fmt: skip
+        "name": script.name,
+        "description": script.description,
+        "os_type": script.os_type.value,
+        "shell": script.shell.value,
+        "body": script.body,
+        "timeout_seconds": script.timeout_seconds,
+        "enabled": script.enabled,
+        "parameters": json.dumps(script.parameters, indent=2),
+    }
 
 
 def _editor(
     page: Page, script: Script | None, values: dict[str, Any], errors: list[str], status: int = 200
 ) -> HTMLResponse:
     return render(
-        page, "rmm/script_edit.html", script=script, values=values, errors=errors, status_code=status,
-        os_types=[o.value for o in ScriptOsType], shells=SHELLS,
-    )  # fmt: skip
+        page,
+        "rmm/script_edit.html",
+        script=script,
+        values=values,
+        errors=errors,
+        status_code=status,
+        os_types=[o.value for o in ScriptOsType],
+        shells=SHELLS,
+    )
 
 
 @router.get("/rmm/scripts/new")

@@ -101,8 +101,13 @@ async def test_refused_scope_retries_once_with_the_minimal_set(
     gate = hub.components.get(Gate)
     from hub.core.caller import Caller, CallerKind
 
-    caller = Caller(user_id=tenancy.operator.id, label="olga", role=tenancy.operator.role,
-                    org_id=tenancy.org_id, kind=CallerKind.API)  # fmt: skip
+    caller = Caller(
+        user_id=tenancy.operator.id,
+        label="olga",
+        role=tenancy.operator.role,
+        org_id=tenancy.org_id,
+        kind=CallerKind.API,
+    )
     async with hub.db.transaction() as session:
         outcome = await gate.invoke(session, caller, "cw-rmm-list-tickets", {})
     assert outcome.status == "failed"

@@ -162,9 +162,13 @@ def test_rmmhub_serve_ignores_a_forged_forwarded_for_from_loopback(tmp_path: Pat
         "RMMHUB_LOGIN_ADDRESS_MAX_FAILURES": "5",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "hub.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
 

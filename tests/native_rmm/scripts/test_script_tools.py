@@ -202,8 +202,17 @@ async def test_other_replicas_resync_on_script_changed(tenancy: Tenancy, hub: Hu
     from native_rmm.models.scripts import Script, ScriptOsType
 
     async with db.transaction() as session:  # another replica's write: no local re-sync scheduled
-        session.add(Script(org_id=tenancy.org_id, name="Remote", slug="remote", os_type=ScriptOsType.ALL,
-                           shell=Shell.PYTHON, body="print(1)", parameters={"type": "object", "properties": {}}))  # fmt: skip
+        session.add(
+            Script(
+                org_id=tenancy.org_id,
+                name="Remote",
+                slug="remote",
+                os_type=ScriptOsType.ALL,
+                shell=Shell.PYTHON,
+                body="print(1)",
+                parameters={"type": "object", "properties": {}},
+            )
+        )
     assert "rmm-script-remote" not in tool_names(hub, tenancy.org_id)
     await hub.bus.publish(Event(topic=dynamic.TOPIC, org_id=tenancy.org_id, data={"org_id": tenancy.org_id}))
     await eventually(lambda: "rmm-script-remote" in tool_names(hub, tenancy.org_id), within=5, message="the tool")
