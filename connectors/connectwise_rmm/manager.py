@@ -10,7 +10,6 @@ commit that changed a connection, and when another replica announces a change on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from hub.core.errors import RmmHubError, ToolError
 from hub.core.events import Event, EventBus
 from hub.core.registry import Tool, ToolRegistry
 from hub.core.security import SecretBox, SecretDecryptionError
+from hub.core.tasks import start_task, stop_task
 from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
@@ -256,15 +256,12 @@ class ConnectionManager:
                     except (SQLAlchemyError, SecretDecryptionError, ConnectWiseError, RmmHubError):
                         log.exception("reloading the ConnectWise RMM connection of org %s failed", event.org_id)
 
-        self._listener = asyncio.create_task(_run(), name="cw-rmm-reload-listener")
+        self._listener = start_task(_run(), name="cw-rmm-reload-listener")
 
     async def close(self) -> None:
         """Stop listening and close every client."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        await stop_task(self._listener)
+        self._listener = None
         for state in list(self._orgs.values()):
             if state.client is not None:
                 await state.client.aclose()

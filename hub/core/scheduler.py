@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from hub.core.db import Database
+from hub.core.tasks import start_task, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class Scheduler:
             self._lock_engine = create_async_engine(
                 self._db.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
             )
-        self._elector = asyncio.create_task(self._elect(), name="scheduler-election")
+        self._elector = start_task(self._elect(), name="scheduler-election")
 
     async def _elect(self) -> None:
         if self._lock_engine is None:
@@ -214,11 +215,8 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Stop jobs and release leadership; never raises for a lost lock connection."""
-        if self._elector is not None:
-            self._elector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._elector
-            self._elector = None
+        await stop_task(self._elector)
+        self._elector = None
         self._abdicate()
         await self._drop_lock_conn(release=True)
         if self._lock_engine is not None:

@@ -12,7 +12,6 @@ pushes, pings and result acks never interleave on the wire.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,6 +19,7 @@ from datetime import datetime
 from agent.protocol import WS_CLOSE_REPLACED, WS_CLOSE_UNAUTHORIZED, CommandMessage, CommandSpec
 from hub.core.db import utcnow
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
+from hub.core.tasks import start_task, stop_task
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
 from native_rmm.events import COMMAND_QUEUED
 
@@ -130,16 +130,13 @@ class PushDispatcher:
 
     async def start(self) -> None:
         """Subscribe and start listening (returns once subscribed)."""
-        self._task = asyncio.create_task(self._listen(), name="rmm-push-dispatcher")
+        self._task = start_task(self._listen(), name="rmm-push-dispatcher")
         await asyncio.wait_for(self._ready.wait(), 10)
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _listen(self) -> None:
         async with self._bus.subscribe(COMMAND_QUEUED.name, CONNECTED_TOPIC, CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, replace
 
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
+from hub.core.tasks import start_task, stop_task
 from native_rmm.devices.credentials import CREDENTIALS_TOPIC
 from native_rmm.events import COMMAND_QUEUED
 from native_rmm.models.devices import DeviceStatus
@@ -106,15 +107,12 @@ class CheckinCache:
     async def start(self, bus: EventBus) -> None:
         """Follow the bus (returns once subscribed)."""
         ready = asyncio.Event()
-        self._task = asyncio.create_task(self._follow(bus, ready), name="rmm-checkin-cache")
+        self._task = start_task(self._follow(bus, ready), name="rmm-checkin-cache")
         await asyncio.wait_for(ready.wait(), 10)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _follow(self, bus: EventBus, ready: asyncio.Event) -> None:
         async with bus.subscribe(

@@ -37,6 +37,7 @@ from agent.protocol import CommandStatus, MetricsSample
 from hub.core.db import Database, utcnow
 from hub.core.errors import RmmHubError
 from hub.core.events import EventBus
+from hub.core.tasks import start_task, stop_task
 from native_rmm import status
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
@@ -150,16 +151,13 @@ class IngestWriter:
 
     async def start(self) -> None:
         """Start the flusher task."""
-        self._task = asyncio.create_task(self._run(), name="rmm-ingest-writer")
-        self._evaluator = asyncio.create_task(self._evaluate_loop(), name="rmm-alert-evaluator")
+        self._task = start_task(self._run(), name="rmm-ingest-writer")
+        self._evaluator = start_task(self._evaluate_loop(), name="rmm-alert-evaluator")
 
     async def stop(self) -> None:
         """Stop the flusher and write everything still queued."""
         for task in (self._task, self._evaluator):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_task(task)
         self._task = self._evaluator = None
         await self.flush()
         await self.evaluate_pending()
