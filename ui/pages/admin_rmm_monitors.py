@@ -15,12 +15,11 @@ from pydantic import ValidationError
 from hub.core.bounds import Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
-from hub.core.roles import Role
 from hub.core.validation import validation_problems
 from native_rmm.models.monitors import MonitorKind
 from native_rmm.monitors import service as monitors
 from native_rmm.monitors.schemas import MonitorIn, MonitorUpdate
-from ui.page import Page, PageDep, render
+from ui.page import AdminPageDep, Page, render
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("name", "kind", "target", "port", "expected_status", "content_match", "interval_seconds", "failure_threshold")
@@ -41,16 +40,14 @@ async def _page(page: Page, session: DbSession, *, status_code: int = 200, **ext
 
 
 @router.get("/admin/rmm/monitors")
-async def monitors_page(page: PageDep, session: SessionDep) -> HTMLResponse:
+async def monitors_page(page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """The organisation's synthetic monitors with the state of their last run."""
-    page.require(Role.ADMIN)
     return await _page(page, session)
 
 
 @router.post("/admin/rmm/monitors")
-async def create_monitor(request: Request, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def create_monitor(request: Request, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Create a monitor; invalid input re-renders the form with what was typed and why it was refused."""
-    page.require(Role.ADMIN)
     form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in FIELDS}
     data = {k: v for k, v in values.items() if v != ""}
@@ -63,9 +60,8 @@ async def create_monitor(request: Request, page: PageDep, session: SessionDep) -
 
 
 @router.post("/admin/rmm/monitors/{monitor_id}/enabled")
-async def toggle_monitor(monitor_id: Id, request: Request, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def toggle_monitor(monitor_id: Id, request: Request, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Enable or disable a monitor (disabling resolves its alert)."""
-    page.require(Role.ADMIN)
     enabled = (await request.form()).get("enabled") == "true"
     monitor = await monitors.update_monitor(
         session,
@@ -78,9 +74,8 @@ async def toggle_monitor(monitor_id: Id, request: Request, page: PageDep, sessio
 
 
 @router.post("/admin/rmm/monitors/{monitor_id}/delete")
-async def delete_monitor(monitor_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def delete_monitor(monitor_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Delete a monitor (its alert history is kept)."""
-    page.require(Role.ADMIN)
     monitor = await monitors.get_monitor(session, org_id=page.org.id, monitor_id=monitor_id)
     name = monitor.name
     await monitors.delete_monitor(session, actor=page.caller, monitor_id=monitor_id, bus=page.hub.bus)

@@ -21,9 +21,8 @@ from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
 from connectors.connectwise_rmm.scopes import DEFAULT_SCOPES
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from hub.core.deps import SessionDep
-from hub.core.roles import Role
 from policies.service import policies_for
-from ui.page import Page, PageDep, render
+from ui.page import AdminPageDep, Page, PageDep, render
 from ui.pages.policies import MODE_CHOICES
 
 router = APIRouter(include_in_schema=False)
@@ -87,14 +86,13 @@ async def detail(page: PageDep, session: SessionDep, done: str = "") -> HTMLResp
 
 @router.post(f"{PATH}/connect")
 async def connect(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     client_id: Annotated[str, Form(min_length=1, max_length=200)],
     client_secret: Annotated[SecretStr, Form(min_length=1, max_length=1000)],
     region: Annotated[Region, Form()] = DEFAULT_REGION,
 ) -> Response:
     """Save: authenticate against ConnectWise; Connected, or the exact reason it failed."""
-    page.require(Role.ADMIN)
     result = await service.connect(
         session, _manager(page), caller=page.caller, client_id=client_id, client_secret=client_secret, region=region
     )
@@ -111,17 +109,15 @@ async def connect(
 
 
 @router.post(f"{PATH}/disconnect")
-async def disconnect(page: PageDep, session: SessionDep) -> Response:
+async def disconnect(page: AdminPageDep, session: SessionDep) -> Response:
     """Disconnect: forget the key, remove the tools, fail their pending approvals."""
-    page.require(Role.ADMIN)
     await service.disconnect(session, _manager(page), caller=page.caller)
     return RedirectResponse(f"{PATH}?done=disconnected", status_code=303)
 
 
 @router.post(f"{PATH}/rediscover")
-async def rediscover(page: PageDep, session: SessionDep) -> Response:
+async def rediscover(page: AdminPageDep, session: SessionDep) -> Response:
     """List the tenant's shell scripts now and update the script tools."""
-    page.require(Role.ADMIN)
     result = await service.rediscover(session, _manager(page), org_id=page.org.id, actor=page.caller.actor)
     if result.status == "ok":
         return RedirectResponse(f"{PATH}?done=rediscovered", status_code=303)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse
 
 from hub.core.bounds import DB_INT_MAX, Id
@@ -40,15 +40,24 @@ def _int_or_none(value: str) -> int | None:
     return int(value) if value.strip().isdigit() and int(value) <= DB_INT_MAX else None
 
 
-def device_filters(customer_id: str, site_id: str, status: str, search: str) -> q.DeviceFilters:
+def device_filters(
+    customer_id: str = "",
+    site_id: str = "",
+    status: str = "",
+    q_: Annotated[str, Query(alias="q", max_length=200)] = "",
+) -> q.DeviceFilters:
     """Filters from the query string (empty values mean "any"; an unknown status is ignored)."""
     valid = {s.value for s in DeviceStatus}
     return q.DeviceFilters(
         customer_id=_int_or_none(customer_id),
         site_id=_int_or_none(site_id),
         status=DeviceStatus(status) if status in valid else None,
-        q=search.strip()[:200],
+        q=q_.strip()[:200],
     )
+
+
+DeviceFiltersDep = Annotated[q.DeviceFilters, Depends(device_filters)]
+"""The device list's filters (``customer_id``, ``site_id``, ``status``, ``q``) parsed once for every route."""
 
 
 def _query_string(filters: q.DeviceFilters) -> str:
@@ -93,9 +102,9 @@ async def devices_context(
 async def rmm_index(
     page: PageDep,
     session: SessionDep,
+    filters: DeviceFiltersDep,
     tab: Tab = "devices",
     customer_id: str = "",
-    site_id: str = "",
     status: str = "",
     q_: Annotated[str, Query(alias="q", max_length=200)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -109,7 +118,6 @@ async def rmm_index(
     context: dict[str, Any] = {"tab": tab}
     context["alert_count"] = await q.active_alert_count(session, org_id=page.org.id)
     if tab == "devices":
-        filters = device_filters(customer_id, site_id, status, q_)
         context.update(await devices_context(session, page, filters, offset, with_choices=True))
     elif tab == "alerts":
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, limit=ALERT_PAGE)
@@ -129,16 +137,9 @@ async def rmm_index(
 
 @router.get("/rmm/devices")
 async def devices_table(
-    page: PageDep,
-    session: SessionDep,
-    customer_id: str = "",
-    site_id: str = "",
-    status: str = "",
-    q_: Annotated[str, Query(alias="q", max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: PageDep, session: SessionDep, filters: DeviceFiltersDep, offset: Annotated[int, Query(ge=0)] = 0
 ) -> HTMLResponse:
     """The device table fragment (filters and paging re-render only the table)."""
-    filters = device_filters(customer_id, site_id, status, q_)
     context = await devices_context(session, page, filters, offset, with_choices=False)
     response = render(page, "rmm/_devices_table.html", **context)
     qs = context["filter_qs"]

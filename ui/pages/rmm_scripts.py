@@ -19,14 +19,13 @@ from hub.core.bounds import Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.errors import RmmHubError, ToolArgumentError, ToolError
-from hub.core.roles import Role
 from hub.core.validation import validation_problems
 from native_rmm.devices import queries as q
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import service as scripts
 from native_rmm.scripts.schemas import ScriptIn, ScriptUpdate
 from policies.deps import GateDep
-from ui.page import Page, PageDep, render
+from ui.page import AdminPageDep, Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
 from ui.pages.rmm_device import SHELLS
 
@@ -132,10 +131,9 @@ async def run_script(
 
 @router.post("/rmm/scripts/{script_id}/enabled")
 async def toggle_script(
-    script_id: Id, page: PageDep, session: SessionDep, gate: GateDep, enabled: Annotated[bool, Form()]
+    script_id: Id, page: AdminPageDep, session: SessionDep, gate: GateDep, enabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
     """Enable or disable a script (admin): its tool appears or disappears."""
-    page.require(Role.ADMIN)
     script = await scripts.update_script(
         session, gate, actor=page.caller, script_id=script_id, data=ScriptUpdate(enabled=enabled)
     )
@@ -182,26 +180,23 @@ def _editor(
 
 
 @router.get("/rmm/scripts/new")
-async def new_script(page: PageDep) -> HTMLResponse:
+async def new_script(page: AdminPageDep) -> HTMLResponse:
     """The script editor for a new script (admin)."""
-    page.require(Role.ADMIN)
     return _editor(page, None, _form_values(None), [])
 
 
 @router.get("/rmm/scripts/{script_id}/edit")
-async def edit_script(script_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def edit_script(script_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """The script editor (admin)."""
-    page.require(Role.ADMIN)
     script = await scripts.get_script(session, org_id=page.org.id, script_id=script_id)
     return _editor(page, script, _form_values(script), [])
 
 
 @router.post("/rmm/scripts/save", response_model=None)
 async def save_script(
-    request: Request, page: PageDep, session: SessionDep, gate: GateDep
+    request: Request, page: AdminPageDep, session: SessionDep, gate: GateDep
 ) -> HTMLResponse | RedirectResponse:
     """Create (no ``script_id``) or update a script (admin); errors re-render the editor."""
-    page.require(Role.ADMIN)
     form = await request.form()
     raw_id = str(form.get("script_id", ""))
     script = await scripts.get_script(session, org_id=page.org.id, script_id=int(raw_id)) if raw_id.isdigit() else None
