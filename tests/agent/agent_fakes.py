@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -262,3 +264,48 @@ class AgentProcess:
 
 
 StartAgent = Callable[..., Awaitable[AgentProcess]]
+
+
+def agent_env(**extra: str) -> dict[str, str]:
+    """The environment of an agent under test: the repository's ``agent`` package, 1 s check-ins."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "RMMHUB_AGENT_CHECKIN_INTERVAL": "1",
+        "RMMHUB_AGENT_RECONNECT_MAX": "0.5",
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def agent_processes(tmp_path: Path) -> AsyncIterator[StartAgent]:
+    """``await start(*args, program=..., env=..., cwd=...)`` starts ``program -m agent *args`` (its log in
+    ``tmp_path``; ``env`` defaults to :func:`agent_env`); every agent started is stopped on exit."""
+    started: list[AgentProcess] = []
+
+    async def start(
+        *args: str, program: str = sys.executable, env: dict[str, str] | None = None, cwd: Path = REPO
+    ) -> AgentProcess:
+        log_path = tmp_path / f"agent-{len(started)}.log"
+        with log_path.open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                program,
+                "-m",
+                "agent",
+                *args,
+                cwd=cwd,
+                env=env or agent_env(),
+                stdout=log,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        agent = AgentProcess(proc, log_path)
+        started.append(agent)
+        return agent
+
+    try:
+        yield start
+    finally:
+        for agent in started:
+            await agent.stop()

@@ -7,7 +7,6 @@ teardown, and everything runs on both database backends (the ``database_url`` pa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -24,11 +23,10 @@ import pytest
 from sqlalchemy import select
 
 from hub.core.db import Database
-from native_rmm.installers.service import ensure_base_installer, installer_token
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
-from tests.agent.agent_fakes import AgentProcess, StartAgent
-from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, free_port
+from tests.agent.agent_fakes import StartAgent, agent_processes
+from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, base_token, free_port
 from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,46 +35,11 @@ REPO = Path(__file__).resolve().parents[2]
 # --- agent processes ----------------------------------------------------------------------------
 
 
-def agent_env(**extra: str) -> dict[str, str]:
-    """The environment of an agent under test: the repository's ``agent`` package, 1 s check-ins."""
-    return {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "PYTHONUNBUFFERED": "1",
-        "RMMHUB_AGENT_CHECKIN_INTERVAL": "1",
-        "RMMHUB_AGENT_RECONNECT_MAX": "0.5",
-        **extra,
-    }
-
-
 @pytest.fixture
 async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
     """``await start_agent("run", "--hub", url, ...)``: an agent process, stopped at teardown."""
-    started: list[AgentProcess] = []
-
-    async def start(
-        *args: str, program: str = sys.executable, env: dict[str, str] | None = None, cwd: Path = REPO
-    ) -> AgentProcess:
-        log_path = tmp_path / f"agent-{len(started)}.log"
-        with log_path.open("wb") as log:
-            proc = await asyncio.create_subprocess_exec(
-                program,
-                "-m",
-                "agent",
-                *args,
-                cwd=cwd,
-                env=env or agent_env(),
-                stdout=log,
-                stderr=log,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        agent = AgentProcess(proc, log_path)
-        started.append(agent)
-        return agent
-
-    yield start
-    for agent in started:
-        await agent.stop()
+    async with agent_processes(tmp_path) as start:
+        yield start
 
 
 # --- the hub ------------------------------------------------------------------------------------
@@ -126,12 +89,6 @@ class E2EHub:
 
         result: Device = await eventually(check, within=within, message="an enrolled device with its WebSocket")
         return result
-
-
-async def base_token(db: Database, org_id: int) -> str:
-    """The plain token of the organisation's Base installer (created on first use)."""
-    async with db.transaction() as session:
-        return installer_token(session, await ensure_base_installer(session, org_id=org_id))
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from native_rmm.installers.wheel import AGENT_SOURCE
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings
 from native_rmm.updates.releases import WHEEL_PLATFORM, publish
-from tests.agent.agent_fakes import AgentProcess
+from tests.agent.agent_fakes import AgentProcess, agent_env
 from tests.conftest import LiveServer
-from tests.e2e.conftest import E2EHub, agent_env, eventually, finished_command, result_of, set_policy
+from tests.e2e.conftest import E2EHub, eventually, finished_command, result_of, set_policy
 from tests.e2e.test_e2e_agent_update import _kill_restarted, _pending, _update, _version
 
 pytestmark = [

@@ -21,7 +21,8 @@ import pytest
 from hub.core.audit import Actor
 from hub.core.db import utcnow
 from native_rmm.devices.service import create_device
-from tests.e2e.conftest import E2EHub, StartAgent, agent_env, finished_command, invoke, result_of
+from tests.agent.agent_fakes import agent_env
+from tests.e2e.conftest import E2EHub, StartAgent, finished_command, invoke, result_of
 from tests.waiting import eventually
 
 pytestmark = [

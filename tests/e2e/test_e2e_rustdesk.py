@@ -25,8 +25,9 @@ from sqlalchemy import select
 from hub.core.audit import AuditEntry
 from native_rmm.models.rustdesk import DeviceRustDesk
 from native_rmm.plane import DevicePlane
+from tests.agent.agent_fakes import agent_env
 from tests.conftest import LiveServer
-from tests.e2e.conftest import E2EHub, StartAgent, agent_env, invoke, set_policy
+from tests.e2e.conftest import E2EHub, StartAgent, invoke, set_policy
 from tests.ui.conftest import ui_login
 from tests.waiting import eventually
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -33,6 +33,11 @@ SCHEMA = {
     "additionalProperties": False,
 }
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+    from tests.conftest import TestUser
 
 
 @dataclass
@@ -121,3 +126,12 @@ async def browser(artifacts: Path) -> AsyncIterator[Any]:
         instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         await instance.close()
+
+
+async def sign_in(page: Page, user: TestUser, *, target: str = "/policies") -> None:
+    """Sign ``user`` in through the login form of a headless browser and wait until ``target`` shows."""
+    await page.goto(f"/login?next={target}")
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"**{target}")
