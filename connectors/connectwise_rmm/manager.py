@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.regions import Region
 from connectors.connectwise_rmm.discovery import persisted_scripts, spec_of_row
-from connectors.connectwise_rmm.errors import ConnectWiseError
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection
-from connectors.connectwise_rmm.regions import Region
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE, build_script_tool
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from connectors.connectwise_rmm.tools import static_tools

@@ -21,15 +21,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from connectors.connectwise_rmm.answers import TaskAnswer, task_answer, tool_error
-from connectors.connectwise_rmm.errors import ConnectWiseError
-from connectors.connectwise_rmm.schemas import TaskRunReport
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.schemas import TaskRunReport
 from connectors.connectwise_rmm.sources import ClientSource, ToolCall
 from hub.core.errors import ToolArgumentError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext
 from hub.core.roles import Role
 
 if TYPE_CHECKING:
-    from connectors.connectwise_rmm.schemas import ShellScript
+    from connectors.connectwise_rmm.client.schemas import ShellScript
 
 SOURCE = "connectwise_rmm"
 SCRIPT_PREFIX = "cw-rmm-script-"

@@ -26,19 +26,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client.errors import AuthenticationError, ConnectWiseError, KeyLockedError, rest_status
+from connectors.connectwise_rmm.client.regions import Region
+from connectors.connectwise_rmm.client.schemas import ShellScript
+from connectors.connectwise_rmm.client.scopes import DEFAULT_SCOPES, MINIMAL_SCOPES, scope_refused
 from connectors.connectwise_rmm.discovery import DiscoveryReport, apply_discovery, persisted_scripts
-from connectors.connectwise_rmm.errors import AuthenticationError, ConnectWiseError, KeyLockedError, rest_status
-from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
-from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.schemas import ShellScript
-from connectors.connectwise_rmm.schemas.integration import (
+from connectors.connectwise_rmm.integration import (
     ConnectionOut,
     ConnectResult,
     DisconnectResult,
     DiscoveryResult,
 )
-from connectors.connectwise_rmm.scopes import DEFAULT_SCOPES, MINIMAL_SCOPES, scope_refused
+from connectors.connectwise_rmm.manager import ConnectionManager
+from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
 from connectors.connectwise_rmm.script_tools import SOURCE
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
 from hub.core import audit

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from connectors.connectwise_rmm.answers import JsonObject, TaskAnswer, task_answer, tool_error
-from connectors.connectwise_rmm.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.schemas import IdRef, TaskRunReport, TicketCreate
+from connectors.connectwise_rmm.client.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
 from connectors.connectwise_rmm.models import CWScript
-from connectors.connectwise_rmm.schemas import IdRef, TaskRunReport, TicketCreate
-from connectors.connectwise_rmm.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from connectors.connectwise_rmm.sources import ClientSource, ToolCall
 from hub.core.db import utcnow

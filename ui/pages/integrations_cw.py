@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm import service
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region
+from connectors.connectwise_rmm.client.scopes import DEFAULT_SCOPES
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
-from connectors.connectwise_rmm.scopes import DEFAULT_SCOPES
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from hub.core.deps import SessionDep
 from policies.service import policies_for

@@ -11,8 +11,8 @@ from cw_tenant import FakeTenant
 from cw_world import CWWorld, connect_org
 from sqlalchemy import select, text
 
+from connectors.connectwise_rmm.client.scopes import MINIMAL_SCOPES
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection
-from connectors.connectwise_rmm.scopes import MINIMAL_SCOPES
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
 from hub.core.audit import AuditEntry
 from hub.core.context import HubContext

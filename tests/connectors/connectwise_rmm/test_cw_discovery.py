@@ -8,9 +8,9 @@ import httpx
 from cw_tenant import FakeTenant, shell_script
 from cw_world import CWWorld, connect_org
 
+from connectors.connectwise_rmm.client.schemas import ShellScript
 from connectors.connectwise_rmm.discovery import assign_slugs
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.schemas import ShellScript
 from connectors.connectwise_rmm.script_tools import MAX_SLUG, slugify
 from hub.core.context import HubContext
 from hub.core.registry import ToolRegistry

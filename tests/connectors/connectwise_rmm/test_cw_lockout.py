@@ -17,15 +17,15 @@ from cw_world import CWWorld, connect_org
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import (
+from connectors.connectwise_rmm.client.errors import (
     AuthenticationError,
     KeyLockedError,
     SignInDeferredError,
     rest_status,
 )
+from connectors.connectwise_rmm.client.regions import Region
+from connectors.connectwise_rmm.client.retry import RetryPolicy
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.retry import RetryPolicy
 from hub.core.context import HubContext
 from tests.conftest import Tenancy, TestUser
 
