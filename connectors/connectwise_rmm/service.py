@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.client.errors import AuthenticationError, ConnectWiseError, KeyLockedError, rest_status
-from connectors.connectwise_rmm.client.regions import Region
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region
 from connectors.connectwise_rmm.client.schemas import ShellScript
 from connectors.connectwise_rmm.client.scopes import DEFAULT_SCOPES, MINIMAL_SCOPES, scope_refused
 from connectors.connectwise_rmm.discovery import DiscoveryReport, apply_discovery, persisted_scripts
@@ -39,19 +39,53 @@ from connectors.connectwise_rmm.integration import (
 )
 from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
-from connectors.connectwise_rmm.script_tools import SOURCE
+from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
 from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller
+from hub.core.context import HubContext
 from hub.core.db import utcnow
 from hub.core.errors import NotFound, PermissionDenied, RmmHubError
+from hub.core.registry import Tool
 from hub.core.roles import Role
 from hub.core.uow import after_commit, publish_after_commit
 from policies.approvals import fail_pending_for_tool
 from policies.models import Approval, ApprovalStatus
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_REGION",
+    "SOURCE",
+    "Region",
+    "connect",
+    "connection_tools",
+    "disconnect",
+    "manager_of",
+    "missing_default_scopes",
+    "rediscover",
+    "status",
+]
+
+
+def manager_of(hub: HubContext) -> ConnectionManager:
+    """The running hub's ConnectWise connection manager (what every service function here takes)."""
+    return hub.components.get(ConnectionManager)
+
+
+def connection_tools(manager: ConnectionManager, org_id: int) -> tuple[list[Tool], list[Tool]]:
+    """The organisation's ConnectWise tools: the static ones, then one per discovered script."""
+    tools = manager.tools_of(org_id)
+    return (
+        [t for t in tools if not t.name.startswith(SCRIPT_PREFIX)],
+        [t for t in tools if t.name.startswith(SCRIPT_PREFIX)],
+    )
+
+
+def missing_default_scopes(connection: ConnectionOut) -> list[str]:
+    """The default API scopes a connected key was not granted (empty before a connection)."""
+    return [s for s in DEFAULT_SCOPES if connection.scopes and s not in connection.scopes]
 
 
 async def get_connection(session: AsyncSession, org_id: int) -> CWConnection | None:
