@@ -1,7 +1,7 @@
 """Seed demo devices (``is_demo=True``) with plausible inventory, apps, patches and a day of samples.
 
 Demo devices never check in; they keep the status they were seeded with (see
-:mod:`native_rmm.status`) and the UI marks them as demo. ``clear_demo_devices`` removes them all.
+:mod:`native_rmm.devices.status`) and the UI marks them as demo. ``clear_demo_devices`` removes them all.
 """
 
 from __future__ import annotations

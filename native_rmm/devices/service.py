@@ -24,9 +24,9 @@ from hub.core.tenancy import get_site, unassigned_site
 from hub.core.uow import publish_after_commit
 from native_rmm.devices import credentials
 from native_rmm.devices.queries import DeviceFilters, filter_devices
+from native_rmm.devices.status import STATUS_TOPIC
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus, InstalledApplication, PatchRecord
-from native_rmm.status import STATUS_TOPIC
 
 FUZZY_CANDIDATES = 20_000
 

@@ -38,7 +38,7 @@ from hub.core.db import Database, utcnow
 from hub.core.errors import RmmHubError
 from hub.core.events import EventBus
 from hub.core.tasks import start_task, stop_task
-from native_rmm import status
+from native_rmm.devices import status
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
 from native_rmm.models.metrics import MetricSample
