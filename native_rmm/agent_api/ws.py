@@ -55,12 +55,12 @@ from agent.protocol import (
 )
 from hub.core.db import utcnow
 from hub.core.deps import hub_of
-from hub.core.events import Event
 from native_rmm.agent_api.payloads import capped_result_data
 from native_rmm.commands import service as commands
-from native_rmm.commands.push import CONNECTED_TOPIC, AgentConnection, command_message
+from native_rmm.commands.push import AgentConnection, command_message
 from native_rmm.devices import credentials
 from native_rmm.errors import AgentRequestError
+from native_rmm.events import DEVICE_CONNECTED, DeviceConnected
 from native_rmm.ingest.writer import AckedItem, WsSeenItem
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.plane import DevicePlane
@@ -178,10 +178,8 @@ class AgentSocket:
     async def _connected(self, conn: AgentConnection, version: int) -> None:
         now = utcnow()
         await self.plane.bus.publish(
-            Event(
-                topic=CONNECTED_TOPIC,
-                org_id=conn.org_id,
-                data={"device_id": conn.device_id, "connection_id": conn.connection_id},
+            DEVICE_CONNECTED.event(
+                conn.org_id, DeviceConnected(device_id=conn.device_id, connection_id=conn.connection_id)
             )
         )
         async with self.plane.db.transaction() as session:

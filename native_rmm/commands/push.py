@@ -20,11 +20,9 @@ from agent.protocol import WS_CLOSE_REPLACED, WS_CLOSE_UNAUTHORIZED, CommandMess
 from hub.core.db import utcnow
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
 from hub.core.tasks import start_task, stop_task
-from native_rmm.devices.credentials import CREDENTIALS_TOPIC
-from native_rmm.events import COMMAND_QUEUED
+from native_rmm.events import COMMAND_QUEUED, CREDENTIALS_CHANGED, DEVICE_CONNECTED
 
 log = logging.getLogger(__name__)
-CONNECTED_TOPIC = "device.ws_connected"
 OUTBOX_SIZE = 1000
 
 Sender = Callable[[str], Awaitable[None]]
@@ -139,7 +137,9 @@ class PushDispatcher:
         self._task = None
 
     async def _listen(self) -> None:
-        async with self._bus.subscribe(COMMAND_QUEUED.name, CONNECTED_TOPIC, CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
+        async with self._bus.subscribe(
+            COMMAND_QUEUED.name, DEVICE_CONNECTED.name, CREDENTIALS_CHANGED.name, RESYNC_TOPIC
+        ) as events:
             self._ready.set()
             async for event in events:
                 await self.handle(event)
@@ -160,14 +160,16 @@ class PushDispatcher:
         conn = self._registry.get(device_id)
         if conn is None:
             return
-        if event.topic == CREDENTIALS_TOPIC:
-            if event.data.get("revoked"):
+        credentials = CREDENTIALS_CHANGED.parse(event)
+        if credentials is not None:
+            if credentials.revoked:
                 self._registry.unregister(conn)
                 await conn.close(WS_CLOSE_UNAUTHORIZED, "the device credential was revoked")
                 log.info("device %s: credential revoked; closed its WebSocket", device_id)
             return
-        if event.topic == CONNECTED_TOPIC:
-            if event.data.get("connection_id") != conn.connection_id:
+        connected = DEVICE_CONNECTED.parse(event)
+        if connected is not None:
+            if connected.connection_id != conn.connection_id:
                 self._registry.unregister(conn)
                 await conn.close(WS_CLOSE_REPLACED, "another connection of this device took over")
             return

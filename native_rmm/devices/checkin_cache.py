@@ -14,14 +14,12 @@ change made by the CLI without a bus).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, replace
 
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
 from hub.core.tasks import start_task, stop_task
-from native_rmm.devices.credentials import CREDENTIALS_TOPIC
-from native_rmm.events import COMMAND_QUEUED
+from native_rmm.events import COMMAND_QUEUED, CREDENTIALS_CHANGED, DEVICE_STATUS_CHANGED
 from native_rmm.models.devices import DeviceStatus
 
 DEFAULT_TTL_SECONDS = 30.0
@@ -116,7 +114,7 @@ class CheckinCache:
 
     async def _follow(self, bus: EventBus, ready: asyncio.Event) -> None:
         async with bus.subscribe(
-            COMMAND_QUEUED.name, "device.status_changed", CREDENTIALS_TOPIC, RESYNC_TOPIC
+            COMMAND_QUEUED.name, DEVICE_STATUS_CHANGED.name, CREDENTIALS_CHANGED.name, RESYNC_TOPIC
         ) as events:
             ready.set()
             async for event in events:
@@ -128,8 +126,7 @@ class CheckinCache:
                     continue
                 if event.topic == COMMAND_QUEUED.name:
                     self.command_queued(device_id)
-                elif event.topic == CREDENTIALS_TOPIC:
+                elif event.topic == CREDENTIALS_CHANGED.name:
                     self.forget_device(device_id)
-                else:
-                    with contextlib.suppress(ValueError):  # an unknown status from a newer replica
-                        self.status_changed(device_id, DeviceStatus(str(event.data.get("new"))))
+                elif (changed := DEVICE_STATUS_CHANGED.parse(event)) is not None:  # None: a newer replica's status
+                    self.status_changed(changed.device_id, changed.new)

@@ -18,13 +18,13 @@ from hub.core import audit
 from hub.core.audit import Actor, AuditEvent
 from hub.core.db import get_in_org, utcnow
 from hub.core.errors import ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.models import Customer, Site
 from hub.core.tenancy import get_site, unassigned_site
 from hub.core.uow import publish_after_commit
 from native_rmm.devices import credentials
 from native_rmm.devices.queries import DeviceFilters, filter_devices
-from native_rmm.devices.status import STATUS_TOPIC
+from native_rmm.events import DEVICE_STATUS_CHANGED, DeviceStatusChanged
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus, InstalledApplication, PatchRecord
 
@@ -196,10 +196,8 @@ async def mark_uninstalled(
         publish_after_commit(
             session,
             bus,
-            Event(
-                topic=STATUS_TOPIC,
-                org_id=device.org_id,
-                data={"device_id": device.id, "old": old.value, "new": DeviceStatus.UNINSTALLED.value},
+            DEVICE_STATUS_CHANGED.event(
+                device.org_id, DeviceStatusChanged(device_id=device.id, old=old, new=DeviceStatus.UNINSTALLED)
             ),
         )
 

@@ -39,13 +39,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandStatus
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit
+from native_rmm.events import DEVICE_STATUS_CHANGED, DeviceStatusChanged
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.settings import RmmSettings
-
-STATUS_TOPIC = "device.status_changed"
 
 
 @dataclass(frozen=True)
@@ -146,10 +145,8 @@ async def refresh_statuses(
         publish_after_commit(
             session,
             bus,
-            Event(
-                topic=STATUS_TOPIC,
-                org_id=change.org_id,
-                data={"device_id": change.device_id, "old": change.old.value, "new": change.new.value},
+            DEVICE_STATUS_CHANGED.event(
+                change.org_id, DeviceStatusChanged(device_id=change.device_id, old=change.old, new=change.new)
             ),
         )
     return changes

@@ -18,6 +18,7 @@ from hub.core.context import HubContext
 from hub.core.models import Organization
 from hub.core.roles import Role
 from hub.core.tasks import start_task, stop_task
+from native_rmm.events import SCRIPTS_CHANGED
 from native_rmm.scripts import dynamic
 from native_rmm.scripts.library import seed_default_scripts
 from policies.pipeline import Gate
@@ -38,7 +39,7 @@ async def load_all(hub: HubContext, gate: Gate) -> None:
 
 async def watch(hub: HubContext) -> None:
     """Re-sync an organisation's script tools whenever any replica changes its scripts (runs forever)."""
-    async with hub.bus.subscribe(dynamic.TOPIC) as events:
+    async with hub.bus.subscribe(SCRIPTS_CHANGED.name) as events:
         async for event in events:
             if event.org_id is None:
                 continue

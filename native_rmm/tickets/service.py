@@ -16,9 +16,10 @@ from sqlalchemy.orm import selectinload
 from hub.core.caller import Caller
 from hub.core.db import get_in_org, utcnow
 from hub.core.errors import NotFound, ToolError
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.models import Customer, Site, User
 from hub.core.uow import publish_after_commit
+from native_rmm.events import TICKET_TOPICS, TicketChanged
 from native_rmm.models.alerts import Alert
 from native_rmm.models.devices import Device
 from native_rmm.models.tickets import (
@@ -38,7 +39,7 @@ CHANGEABLE = {"title", "status", "priority", "assignee_user_id", "external_ref",
 
 def _announce(session: AsyncSession, bus: EventBus | None, topic: str, ticket: Ticket) -> None:
     if bus is not None:
-        event = Event(topic=f"ticket.{topic}", org_id=ticket.org_id, data={"ticket_id": ticket.id})
+        event = TICKET_TOPICS[topic].event(ticket.org_id, TicketChanged(ticket_id=ticket.id))
         publish_after_commit(session, bus, event)
 
 
