@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,7 +31,7 @@ from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from connectors.connectwise_rmm.tools import static_tools
 from hub.core.db import Database
 from hub.core.errors import RmmHubError, ToolError
-from hub.core.events import Event, EventBus
+from hub.core.events import Event, EventBus, Topic
 from hub.core.registry import Tool, ToolRegistry
 from hub.core.security import SecretBox, SecretDecryptionError
 from hub.core.tasks import start_task, stop_task
@@ -39,7 +39,14 @@ from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
 
-CHANGE_TOPIC = "integration.connectwise_rmm"
+
+class ConnectionChanged(BaseModel):
+    """An organisation's connection changed on the replica ``origin``: the others reload it."""
+
+    origin: str
+
+
+CONNECTION_CHANGED = Topic("integration.connectwise_rmm.changed", ConnectionChanged)
 NOT_CONNECTED = (
     "ConnectWise RMM is not connected for this organisation; an admin connects it under Integrations > ConnectWise RMM"
 )
@@ -241,15 +248,16 @@ class ConnectionManager:
 
     def change_event(self, org_id: int) -> Event:
         """The bus event telling other replicas to reload ``org_id``."""
-        return Event(topic=CHANGE_TOPIC + ".changed", org_id=org_id, data={"origin": self.instance_id})
+        return CONNECTION_CHANGED.event(org_id, ConnectionChanged(origin=self.instance_id))
 
     async def listen(self) -> None:
         """Start reloading organisations when another replica announces a change."""
 
         async def _run() -> None:
-            async with self.bus.subscribe(CHANGE_TOPIC) as events:
+            async with self.bus.subscribe(CONNECTION_CHANGED.name) as events:
                 async for event in events:
-                    if event.org_id is None or event.data.get("origin") == self.instance_id:
+                    changed = CONNECTION_CHANGED.parse(event)
+                    if event.org_id is None or changed is None or changed.origin == self.instance_id:
                         continue
                     try:
                         await self.reload_org(event.org_id)
