@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from hub.core.shutdown import run_steps
+from hub.core.tickets import RemoteEventSink
 from native_rmm import operations
 from native_rmm.agent_api.downloads import router as downloads_router
 from native_rmm.agent_api.install_routes import router as installers_router
@@ -22,11 +23,13 @@ from native_rmm.commands import jobs as command_jobs
 from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDispatcher
 from native_rmm.devices import jobs as device_jobs
 from native_rmm.devices.checkin_cache import CheckinCache
+from native_rmm.devices.customer_routes import router as customers_router
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest import jobs as ingest_jobs
 from native_rmm.ingest.writer import IngestWriter, SampleHook
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
+from native_rmm.remote import recorder
 from native_rmm.settings import RmmSettings, get_rmm_settings
 from native_rmm.tools import native_rmm_tools
 from native_rmm.updates import auto as auto_update
@@ -72,7 +75,9 @@ class NativeRmmModule:
             installers_router,
             downloads_router,
             devices_router,
+            customers_router,
             agent_updates_router,
+            recorder.router,
             *operations.routers(),
         ]
 
@@ -113,6 +118,7 @@ class NativeRmmModule:
         device_jobs.add_jobs(scheduler, plane)
         command_jobs.add_jobs(scheduler, plane)
         ingest_jobs.add_jobs(scheduler, plane)
+        recorder.start(hub, scheduler)
         gate = self._gate
 
         async def auto_update_job() -> int:
@@ -149,4 +155,5 @@ class NativeRmmModule:
         )
         if self._hub is not None:
             self._hub.components.remove(DevicePlane)
+            self._hub.components.remove(RemoteEventSink)
         self.plane = None

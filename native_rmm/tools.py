@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 from hub.core.registry import Tool
 from native_rmm.alerts import tools as alert_tools
+from native_rmm.commands.bulk import bulk_tools
 from native_rmm.commands.tools import command_tools
+from native_rmm.devices.manage_tools import manage_tools
 from native_rmm.devices.rustdesk_tools import rustdesk_tools
 from native_rmm.devices.tools import device_tools
 from native_rmm.remote.tools import remote_tools
@@ -22,11 +24,13 @@ from native_rmm.updates.tools import UpdateConfig, update_tools
 def native_rmm_tools(
     latest_agent_version: Callable[[], str | None], update_config: Callable[[], UpdateConfig]
 ) -> list[Tool]:
-    """Devices, customers/sites, patches, commands, remote sessions, agent updates (the device plane),
-    then alerts, tickets and the script library (the operations)."""
+    """Devices, customers/sites, tags and groups, patches, commands (one device or many), remote
+    sessions, agent updates (the device plane), then alerts, tickets and the script library (the operations)."""
     return [
         *device_tools(latest_agent_version),
+        *manage_tools(),
         *command_tools(),
+        *bulk_tools(),
         *remote_tools(),
         *rustdesk_tools(),
         *update_tools(update_config),

@@ -25,7 +25,9 @@ from sqlalchemy import select
 from hub.core.db import Database
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
+from tests.agent.agent_fakes import AgentProcess as AgentProcess  # re-exported for the e2e tests
 from tests.agent.agent_fakes import StartAgent, agent_processes
+from tests.agent.agent_fakes import agent_env as agent_env  # re-exported for the e2e tests
 from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, base_token, free_port
 from tests.waiting import eventually
 
