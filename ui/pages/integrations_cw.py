@@ -20,7 +20,7 @@ from connectors.connectwise_rmm.service import DEFAULT_REGION, Region
 from hub.core.deps import SessionDep
 from policies.service import policies_for
 from ui.page import AdminPageDep, Page, PageDep, render
-from ui.pages.policies import MODE_CHOICES
+from ui.pages.policies import MODE_CHOICES, ROLES
 
 router = APIRouter(include_in_schema=False)
 PATH = "/integrations/connectwise-rmm"
@@ -49,6 +49,7 @@ async def _page(
         static_rows=static,
         script_rows=scripts,
         modes=MODE_CHOICES,
+        role_choices=ROLES,
         regions=REGIONS,
         form_client_id=form.get("client_id", connection.client_id or ""),
         form_region=form.get("region", (connection.region or DEFAULT_REGION).value),
