@@ -591,6 +591,7 @@ def _check_size(raw: str | bytes) -> None:
 
 
 def _describe(exc: ValidationError) -> str:
+    # The agent imports nothing of the server, so this is the one copy of hub.core.validation it keeps.
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())
 
 

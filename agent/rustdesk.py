@@ -106,8 +106,9 @@ def find_client(os_name: str) -> str | None:
 def _run(argv: list[str], timeout: float = COMMAND_TIMEOUT_SECONDS) -> str:
     shown = " ".join(argv[:2])  # never the password
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RustDeskError(f"{shown} failed: {exc.__class__.__name__}") from exc
     if done.returncode != 0:
@@ -140,8 +141,13 @@ def install_client(setup: RustDeskSetup, hub_url: str, os_name: str, *, kind: Pa
     if not url:
         raise RustDeskError(f"RustDesk is not installed and the hub offers no {kind} package for it")
     with tempfile.TemporaryDirectory(prefix="rmmhub-rustdesk-") as tmp:
-        suffix = {"linux-deb": ".deb", "linux-rpm": ".rpm", "linux-appimage": ".AppImage", "windows": ".exe",
-                  "macos": ".dmg"}[kind]  # fmt: skip
+        suffix = {
+            "linux-deb": ".deb",
+            "linux-rpm": ".rpm",
+            "linux-appimage": ".AppImage",
+            "windows": ".exe",
+            "macos": ".dmg",
+        }[kind]
         package = Path(tmp) / f"rustdesk{suffix}"
         _download(url, hub_url, setup.sha256.get(kind), package)
         script = Path(tmp) / ("install.ps1" if os_name == "windows" else "install.sh")

@@ -69,8 +69,12 @@ class PendingUpdate:
             return None
 
     def write(self, state_dir: Path) -> None:
-        body = {"from": self.from_version, "to": self.to_version, "deadline": self.deadline.isoformat(),
-                "state": self.state}  # fmt: skip
+        body = {
+            "from": self.from_version,
+            "to": self.to_version,
+            "deadline": self.deadline.isoformat(),
+            "state": self.state,
+        }
         tmp = state_dir / (UPDATE_FILE + ".tmp")
         tmp.write_text(json.dumps(body))
         tmp.replace(state_dir / UPDATE_FILE)
@@ -142,8 +146,11 @@ def _spawn_detached(argv: list[str], log_path: Path, *, env: dict[str, str] | No
     """Start ``argv`` in its own session, output appended to ``log_path``; nothing waits for it."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, fd, 1),
-                   (os.POSIX_SPAWN_DUP2, fd, 2)]  # fmt: skip
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, fd, 1),
+            (os.POSIX_SPAWN_DUP2, fd, 2),
+        ]
         os.posix_spawn(argv[0], argv, env if env is not None else _child_env(), file_actions=actions, setsid=True)
     finally:
         os.close(fd)
@@ -152,8 +159,20 @@ def _spawn_detached(argv: list[str], log_path: Path, *, env: dict[str, str] | No
 def start_watchdog(exe: Path, state_dir: Path, service: str, service_file: str | None) -> None:
     """Start ``<exe>.prev update-watchdog`` detached, watching this process id."""
     prev = exe.with_name(exe.name + ".prev")
-    argv = [str(prev), "update-watchdog", "--state-dir", str(state_dir), "--pid", str(os.getpid()),
-            "--exe", str(exe), "--service", service, "--service-file", service_file or ""]  # fmt: skip
+    argv = [
+        str(prev),
+        "update-watchdog",
+        "--state-dir",
+        str(state_dir),
+        "--pid",
+        str(os.getpid()),
+        "--exe",
+        str(exe),
+        "--service",
+        service,
+        "--service-file",
+        service_file or "",
+    ]
     _spawn_detached(argv, state_dir / "update-watchdog.log")
 
 
@@ -206,8 +225,12 @@ def wait_for_confirmation(state_dir: Path) -> PendingUpdate | None:
             log.info("update confirmed; watchdog done")
             return None
         if datetime.now(UTC) >= pending.deadline:
-            log.warning("version %s did not check in by %s: rolling back to %s", pending.to_version,
-                        pending.deadline, pending.from_version)  # fmt: skip
+            log.warning(
+                "version %s did not check in by %s: rolling back to %s",
+                pending.to_version,
+                pending.deadline,
+                pending.from_version,
+            )
             return pending
         time.sleep(0.5)
 

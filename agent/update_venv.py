@@ -155,9 +155,24 @@ def _agent_env() -> dict[str, str]:
 
 def start_watchdog(site: Path, state_dir: Path, service: str, service_file: str | None) -> None:
     """Start ``python -m agent update-watchdog --site ...`` detached, importing the kept (old) version."""
-    argv = [sys.executable, "-m", "agent", "update-watchdog", "--state-dir", str(state_dir), "--pid",
-            str(os.getpid()), "--exe", sys.executable, "--site", str(site), "--service", service,
-            "--service-file", service_file or ""]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "agent",
+        "update-watchdog",
+        "--state-dir",
+        str(state_dir),
+        "--pid",
+        str(os.getpid()),
+        "--exe",
+        sys.executable,
+        "--site",
+        str(site),
+        "--service",
+        service,
+        "--service-file",
+        service_file or "",
+    ]
     _spawn_detached(argv, state_dir / "update-watchdog.log", env=_watchdog_env(state_dir / ROLLBACK_DIR / "site"))
 
 
@@ -181,6 +196,9 @@ def watchdog(state_dir: Path, pid: int, site: Path, service: str, service_file: 
         done = subprocess.run(["systemctl", "restart", "--no-block", Path(service_file).name], check=False)
         if done.returncode == 0:
             return 0
-    _spawn_detached([sys.executable, "-m", "agent", "run", "--state-dir", str(state_dir)],
-                    state_dir / "agent-restarted.log", env=_agent_env())  # fmt: skip
+    _spawn_detached(
+        [sys.executable, "-m", "agent", "run", "--state-dir", str(state_dir)],
+        state_dir / "agent-restarted.log",
+        env=_agent_env(),
+    )
     return 0

@@ -157,9 +157,15 @@ def user_create(username: str, role: str, display_name: str, email: str | None, 
         if org is None:
             raise click.ClickException("no organisation yet: run `rmmhub serve` or `make run` once first")
         await auth.create_user(
-            session, org_id=org.id, username=username, password=password, role=Role(role),
-            display_name=display_name, email=email, actor=CLI_ACTOR,
-        )  # fmt: skip
+            session,
+            org_id=org.id,
+            username=username,
+            password=password,
+            role=Role(role),
+            display_name=display_name,
+            email=email,
+            actor=CLI_ACTOR,
+        )
 
     _run(settings, work)
     click.echo(f"created {username} ({role})")
@@ -178,8 +184,17 @@ def user_list(as_json: bool) -> None:
 
     users = _run(settings, work)
     if as_json:
-        rows = [{"id": u.id, "username": u.username, "role": u.role.value, "disabled": u.disabled,
-                 "display_name": u.display_name, "org_id": u.org_id} for u in users]  # fmt: skip
+        rows = [
+            {
+                "id": u.id,
+                "username": u.username,
+                "role": u.role.value,
+                "disabled": u.disabled,
+                "display_name": u.display_name,
+                "org_id": u.org_id,
+            }
+            for u in users
+        ]
         click.echo(json.dumps(rows, indent=2))
         return
     for u in users:
@@ -303,9 +318,19 @@ def audit_verify(as_json: bool) -> None:
 
     report = asyncio.run(_main())
     if as_json:
-        click.echo(json.dumps({"ok": report.ok, "checked": report.checked, "unsealed": report.unsealed,
-                               "checkpoint_seq": report.checkpoint_seq, "problem": report.problem or None,
-                               "first_bad_seq": report.first_bad_seq}, indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "checked": report.checked,
+                    "unsealed": report.unsealed,
+                    "checkpoint_seq": report.checkpoint_seq,
+                    "problem": report.problem or None,
+                    "first_bad_seq": report.first_bad_seq,
+                },
+                indent=2,
+            )
+        )
         if not report.ok:
             sys.exit(1)
         return

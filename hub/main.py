@@ -34,6 +34,7 @@ from hub.core.scheduler import Scheduler
 from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
+from hub.core.validation import describe_validation_error
 from hub.mcp.module import McpModule
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
@@ -90,8 +91,10 @@ def create_app(
     install_access_log_redaction()
     bus = create_bus(settings.redis_url, settings.redis_channel)
     if settings.redis_url and not settings.public_url:
-        log.warning("RMMHUB_REDIS_URL is set (replicas) but RMMHUB_PUBLIC_URL is not: install commands will carry "
-                    "this replica's own address; set it to the load balancer's URL (README, Scale-out)")  # fmt: skip
+        log.warning(
+            "RMMHUB_REDIS_URL is set (replicas) but RMMHUB_PUBLIC_URL is not: install commands will carry "
+            "this replica's own address; set it to the load balancer's URL (README, Scale-out)"
+        )
     db = Database(create_engine(settings.database_url), secret_key=settings.secret, bus=bus)
     registry = ToolRegistry()
     scheduler = Scheduler(db)
@@ -129,9 +132,13 @@ def create_app(
 
     # No /docs or /redoc: both load Swagger/ReDoc from a CDN with inline script (no CDN, strict CSP).
     app = FastAPI(
-        title="rmmhub", version=__version__, lifespan=lifespan, openapi_url="/openapi.json", docs_url=None,
+        title="rmmhub",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url=None,
         redoc_url=None,
-    )  # fmt: skip
+    )
     app.state.hub = hub
     app.include_router(core_router)
     for mod in mods:
@@ -210,10 +217,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         # Never echo the input back (it may be megabytes): locations and messages are clipped, values dropped.
         errors = [
-            {"loc": [clip(p, 80) if isinstance(p, str) else p for p in e.get("loc", ())][:10],
-             "msg": clip(str(e.get("msg", "invalid")), 300)}
+            {
+                "loc": [clip(p, 80) if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+                "msg": clip(str(e.get("msg", "invalid")), 300),
+            }
             for e in exc.errors()[:20]
-        ]  # fmt: skip
-        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors]
-        message = "invalid request: " + "; ".join(problems)
+        ]
+        message = "invalid request: " + describe_validation_error(exc, root="body", skip=("body",))
         return _error(request, 422, message, errors=errors)

@@ -93,8 +93,16 @@ def installer_list(as_json: bool) -> None:
         found: list[dict[str, object]] = []
         for item in await installers.list_installers(session, org_id=org_id):
             view = installers.view(session, item, base_url=settings.base_url)
-            found.append({"id": item.id, "name": item.name, "kind": item.kind.value, "uses": item.uses,
-                          "max_uses": item.max_uses, "commands": dict(view.commands)})  # fmt: skip
+            found.append(
+                {
+                    "id": item.id,
+                    "name": item.name,
+                    "kind": item.kind.value,
+                    "uses": item.uses,
+                    "max_uses": item.max_uses,
+                    "commands": dict(view.commands),
+                }
+            )
         return found
 
     if as_json:

@@ -13,26 +13,29 @@ from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from hub.core.shutdown import run_steps
 from hub.core.tickets import RemoteEventSink
-from native_rmm import jobs, operations
+from native_rmm import operations
 from native_rmm.agent_api.downloads import router as downloads_router
 from native_rmm.agent_api.install_routes import router as installers_router
 from native_rmm.agent_api.routes import router as agent_router
 from native_rmm.agent_api.ws import push_pending
 from native_rmm.agent_api.ws import router as ws_router
+from native_rmm.commands import jobs as command_jobs
 from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDispatcher
+from native_rmm.devices import jobs as device_jobs
 from native_rmm.devices.checkin_cache import CheckinCache
 from native_rmm.devices.customer_routes import router as customers_router
 from native_rmm.devices.routes import router as devices_router
+from native_rmm.ingest import jobs as ingest_jobs
 from native_rmm.ingest.writer import IngestWriter, SampleHook
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.remote import recorder
 from native_rmm.settings import RmmSettings, get_rmm_settings
-from native_rmm.tools import device_plane_tools
+from native_rmm.tools import native_rmm_tools
 from native_rmm.updates import auto as auto_update
 from native_rmm.updates.releases import latest_version
 from native_rmm.updates.routes import router as agent_updates_router
-from native_rmm.updates.tools import UpdateConfig, update_tools
+from native_rmm.updates.tools import UpdateConfig
 from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
@@ -86,9 +89,15 @@ class NativeRmmModule:
         hub.db.on_local_event(cache.on_local_event)
         writer = IngestWriter(hub.db, hub.bus, settings, sample_hook=alerts_hook())
         plane = DevicePlane(
-            db=hub.db, bus=hub.bus, settings=settings, hub_settings=hub.settings, writer=writer,
-            registry=ConnectionRegistry(), wheel=WheelBuilder(), cache=cache,
-        )  # fmt: skip
+            db=hub.db,
+            bus=hub.bus,
+            settings=settings,
+            hub_settings=hub.settings,
+            writer=writer,
+            registry=ConnectionRegistry(),
+            wheel=WheelBuilder(),
+            cache=cache,
+        )
         hub.components.add(plane)
         self._hub = hub
         self.plane = plane
@@ -100,10 +109,15 @@ class NativeRmmModule:
 
         self._dispatcher = PushDispatcher(hub.bus, plane.registry, on_delivered=plane.delivered, on_resync=resync)
         await self._dispatcher.start()
-        hub.registry.register_all(device_plane_tools(lambda: latest_version(plane.settings.agent_dist_dir)))
-        hub.registry.register_all(update_tools(lambda: UpdateConfig(
-            plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)))  # fmt: skip
-        jobs.add_jobs(scheduler, plane)
+        hub.registry.register_all(
+            native_rmm_tools(
+                lambda: latest_version(plane.settings.agent_dist_dir),
+                lambda: UpdateConfig(plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds),
+            )
+        )
+        device_jobs.add_jobs(scheduler, plane)
+        command_jobs.add_jobs(scheduler, plane)
+        ingest_jobs.add_jobs(scheduler, plane)
         recorder.start(hub, scheduler)
         gate = self._gate
 
@@ -132,10 +146,13 @@ class NativeRmmModule:
             plane.wheel.cleanup()
 
         await run_steps(
-            ("operations", self._operations.stop), ("agent sockets", close_sockets),
-            ("push dispatcher", stop_dispatcher), ("check-in cache", plane.cache.stop),
-            ("ingest writer flush", plane.writer.stop), ("agent wheel", cleanup_wheel),
-        )  # fmt: skip
+            ("operations", self._operations.stop),
+            ("agent sockets", close_sockets),
+            ("push dispatcher", stop_dispatcher),
+            ("check-in cache", plane.cache.stop),
+            ("ingest writer flush", plane.writer.stop),
+            ("agent wheel", cleanup_wheel),
+        )
         if self._hub is not None:
             self._hub.components.remove(DevicePlane)
             self._hub.components.remove(RemoteEventSink)

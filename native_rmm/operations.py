@@ -3,7 +3,7 @@
 ``native_rmm.module.NativeRmmModule`` mounts :func:`routers` and calls :meth:`Operations.start` /
 :meth:`Operations.stop`; everything this half needs at run time is wired here:
 
-- the static tools (alerts, tickets, script library) and the dynamic ``rmm-script-<slug>`` tools,
+- the dynamic ``rmm-script-<slug>`` tools (the static ones are in :mod:`native_rmm.tools`),
   loaded for every organisation (seeding the default library where an organisation has none),
   kept in step across replicas by a ``script.changed`` watcher;
 - the ``rmm-monitors`` scheduled job (due synthetic monitors, bounded concurrency).
@@ -18,10 +18,8 @@ import asyncio
 from fastapi import APIRouter
 
 from hub.core.context import HubContext
-from hub.core.registry import Tool
 from hub.core.scheduler import Scheduler
 from native_rmm.alerts import routes as alert_routes
-from native_rmm.alerts import tools as alert_tools
 from native_rmm.automation import jobs as automation_jobs
 from native_rmm.automation import routes as automation_routes
 from native_rmm.automation.engine import RuleEngine
@@ -30,21 +28,19 @@ from native_rmm.monitors import jobs as monitor_jobs
 from native_rmm.monitors import routes as monitor_routes
 from native_rmm.scripts import jobs as script_jobs
 from native_rmm.scripts import routes as script_routes
-from native_rmm.scripts import tools as script_tools
 from native_rmm.tickets import routes as ticket_routes
-from native_rmm.tickets import tools as ticket_tools
 from policies.pipeline import Gate
 
 
 def routers() -> list[APIRouter]:
     """REST routes of alerts/thresholds, monitors, scripts and tickets."""
-    return [alert_routes.router, monitor_routes.router, script_routes.router, ticket_routes.router,
-            automation_routes.router]  # fmt: skip
-
-
-def static_tools() -> list[Tool]:
-    """The global tools of this half (the dynamic script tools are per organisation)."""
-    return [*alert_tools.tools(), *ticket_tools.tools(), *script_tools.static_tools()]
+    return [
+        alert_routes.router,
+        monitor_routes.router,
+        script_routes.router,
+        ticket_routes.router,
+        automation_routes.router,
+    ]
 
 
 class Operations:
@@ -56,10 +52,10 @@ class Operations:
         self._watcher: asyncio.Task[None] | None = None
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
-        """Register tools, load script tools, start the watcher, add the monitor job."""
+        """Load the script tools, start their watcher, add the monitor job (the static tools are in
+        :mod:`native_rmm.tools`)."""
         gate = self._gate
         self._hub = hub
-        hub.registry.register_all(static_tools())
         await script_jobs.load_all(hub, gate)
         self._watcher = script_jobs.start_watcher(hub)
 

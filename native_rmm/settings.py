@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.protocol import DEFAULT_CHECKIN_INTERVAL_SECONDS
+from hub.core.db import Database
+from hub.core.events import EventBus
 
 
 class RmmSettings(BaseSettings):
@@ -62,3 +65,17 @@ class RmmSettings(BaseSettings):
 def get_rmm_settings() -> RmmSettings:
     """The process-wide native RMM settings (tests pass their own to the module)."""
     return RmmSettings()
+
+
+class JobContext(Protocol):
+    """What a domain's scheduled jobs use (the :class:`~native_rmm.plane.DevicePlane` is one); a protocol
+    so the domains' ``jobs`` modules need not import the plane that imports them."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+    @property
+    def settings(self) -> RmmSettings: ...

@@ -26,11 +26,38 @@ READ_VERBS = frozenset(
 )
 WRITE_VERBS = frozenset(
     {
-        "create", "run", "update", "schedule", "execute", "install", "restart", "reboot", "set", "add",
-        "assign", "send", "acknowledge", "ack", "resolve", "close", "enable", "disable", "move", "patch",
-        "deploy", "start", "stop", "apply", "approve", "comment", "rename", "push", "trigger", "mark",
+        "create",
+        "run",
+        "update",
+        "schedule",
+        "execute",
+        "install",
+        "restart",
+        "reboot",
+        "set",
+        "add",
+        "assign",
+        "send",
+        "acknowledge",
+        "ack",
+        "resolve",
+        "close",
+        "enable",
+        "disable",
+        "move",
+        "patch",
+        "deploy",
+        "start",
+        "stop",
+        "apply",
+        "approve",
+        "comment",
+        "rename",
+        "push",
+        "trigger",
+        "mark",
     }
-)  # fmt: skip
+)
 DESTRUCTIVE_WORDS = frozenset(
     {"delete", "remove", "wipe", "uninstall", "purge", "destroy", "erase", "format", "revoke", "drop", "shred"}
 )

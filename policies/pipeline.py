@@ -202,9 +202,15 @@ class Gate:
         await session.flush()
         detail: dict[str, Any] = {"reason": reason} | ({"via": via.id} if via else {})
         self._audit(
-            session, caller, AuditEvent.APPROVAL_REQUESTED, tool, sha256_of(args), "pending", detail,
+            session,
+            caller,
+            AuditEvent.APPROVAL_REQUESTED,
+            tool,
+            sha256_of(args),
+            "pending",
+            detail,
             approval_id=approval.id,
-        )  # fmt: skip
+        )
         publish_after_commit(
             session,
             self.bus,
@@ -253,27 +259,48 @@ class Gate:
                 result = tool.dump_result(value)
         except RmmHubError as exc:
             self._audit(
-                session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "failed", {"error": exc.message},
+                session,
+                caller,
+                AuditEvent.TOOL_FAILED,
+                tool,
+                args_hash,
+                "failed",
+                {"error": exc.message},
                 approval_id=approval_id,
-            )  # fmt: skip
+            )
             return Outcome(
-                status=InvocationStatus.FAILED, tool=tool.id, message=exc.message, error_status=exc.status_code,
+                status=InvocationStatus.FAILED,
+                tool=tool.id,
+                message=exc.message,
+                error_status=exc.status_code,
                 retry_after=exc.retry_after,
-            )  # fmt: skip
+            )
         except Exception:
             # A bug, not an answer: the traceback goes to the log under an id; the caller gets the id only.
             reference = error_id()
             log.exception("tool %s crashed (error id %s)", tool.id, reference)
             message = f"{tool.name} failed unexpectedly (error id {reference}); the hub's log has the details"
             self._audit(
-                session, caller, AuditEvent.TOOL_FAILED, tool, args_hash, "crashed",
-                {"error": message, "error_id": reference}, approval_id=approval_id,
-            )  # fmt: skip
+                session,
+                caller,
+                AuditEvent.TOOL_FAILED,
+                tool,
+                args_hash,
+                "crashed",
+                {"error": message, "error_id": reference},
+                approval_id=approval_id,
+            )
             return Outcome(status=InvocationStatus.FAILED, tool=tool.id, message=message, error_status=500)
         self._audit(
-            session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(redact_secret_fields(result))},
+            session,
+            caller,
+            AuditEvent.TOOL_EXECUTED,
+            tool,
+            args_hash,
+            "done",
+            {"result": preview(redact_secret_fields(result))},
             approval_id=approval_id,
-        )  # fmt: skip
+        )
         return Outcome(
             status=InvocationStatus.DONE, tool=tool.id, result=result, value=value, message=f"{tool.name} done"
         )

@@ -41,8 +41,14 @@ def relay_tools(server: Callable[[], RelayServer | None]) -> list[Tool]:
         return EndSessionOut(session=args.session, ended=True, reason=reason)
 
     return [
-        model_tool(source=SOURCE, name="rmm-end-remote-session", args_model=EndSessionArgs,
-                   handler=end_remote_session_tool, min_role=Role.ADMIN, title="End remote session",
-                   category="remote",
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-end-remote-session",
+            args_model=EndSessionArgs,
+            handler=end_remote_session_tool,
+            min_role=Role.ADMIN,
+            title="End remote session",
+            category="remote",
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ),
+    ]

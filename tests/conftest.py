@@ -32,6 +32,7 @@ from hub.core.settings import Environment, Settings
 from hub.core.tenancy import create_organization
 from hub.main import create_app, load_models
 from hub.migrate import upgrade
+from native_rmm.installers.service import ensure_base_installer, installer_token
 from tests.waiting import ThreadedServer
 
 load_models()
@@ -272,3 +273,14 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     warm_up(f"http://127.0.0.1:{port}")
     yield LiveServer(f"http://127.0.0.1:{port}", application, live_settings)
     server.stop()
+
+
+async def base_token(db: Database, org_id: int) -> str:
+    """The plain token of the organisation's Base installer (created on first use)."""
+    async with db.transaction() as session:
+        return installer_token(session, await ensure_base_installer(session, org_id=org_id))
+
+
+async def rest_login(client: httpx.AsyncClient, username: str, password: str, **headers: str) -> httpx.Response:
+    """``POST /api/v1/auth/login`` with a username and password (extra request headers as keywords)."""
+    return await client.post("/api/v1/auth/login", json={"username": username, "password": password}, headers=headers)

@@ -65,10 +65,27 @@ def vnc_server_fixture() -> Iterator[Desktop]:
         display = ":" + ready.readline().strip()  # Xvfb writes the display number once it accepts clients
     x, y, w, h = RED_BOX
     painter = subprocess.Popen(
-        ["xmessage", "-display", display, "-geometry", f"{w}x{h}+{x}+{y}", "-bg", "red", "-fg", "red",
-         "-bw", "0", "-xrm", "*Command.background: red", "-xrm", "*Command.borderWidth: 0", " "],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "xmessage",
+            "-display",
+            display,
+            "-geometry",
+            f"{w}x{h}+{x}+{y}",
+            "-bg",
+            "red",
+            "-fg",
+            "red",
+            "-bw",
+            "0",
+            "-xrm",
+            "*Command.background: red",
+            "-xrm",
+            "*Command.borderWidth: 0",
+            " ",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     port = free_port()
     vnc = subprocess.Popen(
         ["x11vnc", "-display", display, "-localhost", "-rfbport", str(port), "-shared", "-forever", "-nopw", "-quiet"],

@@ -9,8 +9,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from ui.templating import render_string
 
-TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-          422: "Invalid input", 429: "Too many attempts"}  # fmt: skip
+TITLES = {
+    400: "Bad request",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many attempts",
+}
 
 
 def wants_html(request: Request) -> bool:

@@ -116,6 +116,15 @@ async def page_context(request: Request, session: SessionDep, principal: Princip
 PageDep = Annotated[Page, Depends(page_context)]
 
 
+def admin_page(page: PageDep) -> Page:
+    """:data:`PageDep` for the admin-only pages: anyone below admin gets the 403 error page."""
+    page.require(Role.ADMIN)
+    return page
+
+
+AdminPageDep = Annotated[Page, Depends(admin_page)]
+
+
 def render(page: Page, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page or fragment template for a signed-in user."""
     return HTMLResponse(render_string(template, page=page, **context), status_code=status_code)

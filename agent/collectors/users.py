@@ -55,9 +55,24 @@ def _text(raw: bytes) -> str:
 def pack_utmp(record: UtmpRecord) -> bytes:
     """One record as glibc writes it (used to write real utmp files in tests and tools)."""
     return struct.pack(
-        UTMP_FORMAT, record.type, record.pid, record.line.encode(), b"", record.user.encode(), record.host.encode(),
-        0, 0, 0, record.seconds, 0, 0, 0, 0, 0, b"",
-    )  # fmt: skip
+        UTMP_FORMAT,
+        record.type,
+        record.pid,
+        record.line.encode(),
+        b"",
+        record.user.encode(),
+        record.host.encode(),
+        0,
+        0,
+        0,
+        record.seconds,
+        0,
+        0,
+        0,
+        0,
+        0,
+        b"",
+    )
 
 
 def parse_utmp(data: bytes) -> list[UtmpRecord]:
@@ -66,9 +81,15 @@ def parse_utmp(data: bytes) -> list[UtmpRecord]:
     for offset in range(0, len(data) - UTMP_RECORD + 1, UTMP_RECORD):
         fields = struct.unpack_from(UTMP_FORMAT, data, offset)
         records.append(
-            UtmpRecord(type=fields[0], pid=fields[1], line=_text(fields[2]), user=_text(fields[4]),
-                       host=_text(fields[5]), seconds=fields[9])
-        )  # fmt: skip
+            UtmpRecord(
+                type=fields[0],
+                pid=fields[1],
+                line=_text(fields[2]),
+                user=_text(fields[4]),
+                host=_text(fields[5]),
+                seconds=fields[9],
+            )
+        )
     return records
 
 
@@ -86,8 +107,11 @@ def sessions_from_utmp(records: list[UtmpRecord], *, check_pid: bool = True) -> 
     for r in records:
         if r.type != USER_PROCESS or not r.user or (check_pid and not _alive(r.pid)):
             continue
-        out.append(UserSession(name=r.user[:64], terminal=r.line[:64] or None, host=r.host[:255] or None,
-                               started_at=_when(r.seconds)))  # fmt: skip
+        out.append(
+            UserSession(
+                name=r.user[:64], terminal=r.line[:64] or None, host=r.host[:255] or None, started_at=_when(r.seconds)
+            )
+        )
     return out[:MAX_LIST_ITEMS]
 
 
@@ -134,10 +158,15 @@ def _report(now: list[UserSession], last: tuple[str, datetime | None] | None) ->
 
 def _psutil_sessions() -> list[UserSession]:
     return [
-        UserSession(name=u.name[:64], terminal=(u.terminal or "")[:64] or None, host=(u.host or "")[:255] or None,
-                    started_at=_when(u.started))
-        for u in psutil.users() if u.name
-    ][:MAX_LIST_ITEMS]  # fmt: skip
+        UserSession(
+            name=u.name[:64],
+            terminal=(u.terminal or "")[:64] or None,
+            host=(u.host or "")[:255] or None,
+            started_at=_when(u.started),
+        )
+        for u in psutil.users()
+        if u.name
+    ][:MAX_LIST_ITEMS]
 
 
 _LAST_LINE = re.compile(r"^(?P<user>\S+)\s+(?P<line>\S+)")
@@ -182,8 +211,14 @@ def parse_query_user(text: str) -> list[UserSession]:
         # The ID column is right-aligned under its header: the state starts after the number.
         rest = row[cols["SESSIONNAME"] :].split()
         state = next((w for w in rest if w.lower() in ("active", "disc", "conn", "listen", "down")), None)
-        out.append(UserSession(name=name[:64], terminal=session[:64] or None, state=state,
-                               started_at=_logon_time(row[cols["LOGON TIME"] :])))  # fmt: skip
+        out.append(
+            UserSession(
+                name=name[:64],
+                terminal=session[:64] or None,
+                state=state,
+                started_at=_logon_time(row[cols["LOGON TIME"] :]),
+            )
+        )
     return out[:MAX_LIST_ITEMS]
 
 

@@ -295,6 +295,12 @@ def bridge_from_ticket(ticket: str, *, settings: RemoteSettings | None = None) -
         except RemoteSettingsError as exc:
             raise BridgeError(str(exc)) from exc
     return Bridge(
-        relay, ticket, kind, vnc_port=settings.vnc_port, file_limit=settings.file_limit, consent=wants_consent,
-        technician=technician, remote_settings=settings,
-    )  # fmt: skip
+        relay,
+        ticket,
+        kind,
+        vnc_port=settings.vnc_port,
+        file_limit=settings.file_limit,
+        consent=wants_consent,
+        technician=technician,
+        remote_settings=settings,
+    )

@@ -38,14 +38,23 @@ def _dialog_argv(technician: str, kind: str, timeout: float) -> tuple[list[str],
     """A desktop dialog for this machine, with the exit status that means yes; None on a headless one."""
     text = _question(technician, kind)
     if sys.platform == "darwin" and shutil.which("osascript"):
-        script = (f'display dialog "{text}" buttons {{"Decline", "Accept"}} default button "Decline" '
-                  f'giving up after {int(timeout)}\nif button returned of result is "Accept" then return')  # fmt: skip
+        script = (
+            f'display dialog "{text}" buttons {{"Decline", "Accept"}} default button "Decline" '
+            f'giving up after {int(timeout)}\nif button returned of result is "Accept" then return'
+        )
         return ["osascript", "-e", script + "\nerror number 1"], 0
     if not os.environ.get("DISPLAY"):
         return None
     if zenity := shutil.which("zenity"):
-        return [zenity, "--question", "--title=Remote support", f"--text={text}", f"--timeout={int(timeout)}",
-                "--ok-label=Accept", "--cancel-label=Decline"], 0  # fmt: skip
+        return [
+            zenity,
+            "--question",
+            "--title=Remote support",
+            f"--text={text}",
+            f"--timeout={int(timeout)}",
+            "--ok-label=Accept",
+            "--cancel-label=Decline",
+        ], 0
     if xmessage := shutil.which("xmessage"):
         buttons = f"Accept:{ACCEPT_CODE},Decline:{DECLINE_CODE}"
         return [xmessage, "-center", "-buttons", buttons, "-timeout", str(int(timeout)), text], ACCEPT_CODE
@@ -54,9 +63,12 @@ def _dialog_argv(technician: str, kind: str, timeout: float) -> tuple[list[str],
 
 async def _run(argv: list[str], yes: int, seconds: float, env: dict[str, str]) -> bool:
     process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, env=env,
-    )  # fmt: skip
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
     try:
         code = await asyncio.wait_for(process.wait(), seconds + 5)
     except TimeoutError:
@@ -100,9 +112,16 @@ class InProgressNotice:
             return
         text = f"Remote {kind} session in progress: {technician or 'a technician'} is connected."
         self._process = await asyncio.create_subprocess_exec(
-            xmessage, "-geometry", "+0-0", "-buttons", "", text,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            xmessage,
+            "-geometry",
+            "+0-0",
+            "-buttons",
+            "",
+            text,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
 
     async def close(self) -> None:
         """Take it down when the session ends."""

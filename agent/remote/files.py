@@ -106,15 +106,29 @@ class FileChannel:
                     except OSError:
                         continue
                     is_dir = stat.S_ISDIR(info.st_mode)
-                    entries.append({"name": entry.name, "dir": is_dir, "size": 0 if is_dir else info.st_size,
-                                    "mtime": int(info.st_mtime)})  # fmt: skip
+                    entries.append(
+                        {
+                            "name": entry.name,
+                            "dir": is_dir,
+                            "size": 0 if is_dir else info.st_size,
+                            "mtime": int(info.st_mtime),
+                        }
+                    )
                     if len(entries) >= MAX_ENTRIES:
                         break
             return sorted(entries, key=lambda e: (not e["dir"], str(e["name"]).lower()))
 
         entries = await asyncio.to_thread(scan)
-        await self._control({"type": "listing", "slot": slot, "path": str(folder), "entries": entries,
-                             "limit": self.limit, "truncated": len(entries) >= MAX_ENTRIES})  # fmt: skip
+        await self._control(
+            {
+                "type": "listing",
+                "slot": slot,
+                "path": str(folder),
+                "entries": entries,
+                "limit": self.limit,
+                "truncated": len(entries) >= MAX_ENTRIES,
+            }
+        )
 
     async def _download(self, slot: int, ident: str, payload: Mapping[str, object]) -> None:
         path = _folder(payload.get("path"))
@@ -165,8 +179,14 @@ class FileChannel:
             return
         if upload.received + len(chunk) > upload.size:
             await self.cancel(slot)
-            await self._control({"type": "file-error", "slot": slot, "id": upload.id,
-                                 "message": "more bytes arrived than the upload announced"})  # fmt: skip
+            await self._control(
+                {
+                    "type": "file-error",
+                    "slot": slot,
+                    "id": upload.id,
+                    "message": "more bytes arrived than the upload announced",
+                }
+            )
             return
         upload.digest.update(chunk)
         upload.received += len(chunk)
@@ -182,8 +202,16 @@ class FileChannel:
             raise FileChannelError(f"upload incomplete: {upload.received} of {upload.size} bytes arrived")
         await asyncio.to_thread(os.replace, upload.part, upload.final)
         checksum = upload.digest.hexdigest()
-        await self._control({"type": "file-done", "slot": slot, "id": upload.id, "size": upload.size,
-                             "sha256": checksum, "path": str(upload.final)})  # fmt: skip
+        await self._control(
+            {
+                "type": "file-done",
+                "slot": slot,
+                "id": upload.id,
+                "size": upload.size,
+                "sha256": checksum,
+                "path": str(upload.final),
+            }
+        )
         await self._transferred("upload", upload.final, upload.size, checksum, upload.user)
 
     async def cancel(self, slot: int) -> None:
@@ -203,6 +231,8 @@ class FileChannel:
 
     async def _transferred(self, direction: str, path: Path, size: int, checksum: str, user: str) -> None:
         await self._event(
-            "file-transferred", f"{direction} {path}", user=user,
+            "file-transferred",
+            f"{direction} {path}",
+            user=user,
             data={"direction": direction, "name": path.name, "path": str(path), "size": size, "sha256": checksum},
-        )  # fmt: skip
+        )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.connectwise_rmm.errors import ConnectWiseError, NotFoundError, rest_status
-from connectors.connectwise_rmm.schemas import TaskRunReport
+from connectors.connectwise_rmm.client.errors import ConnectWiseError, NotFoundError, rest_status
+from connectors.connectwise_rmm.client.schemas import TaskRunReport
 from hub.core.errors import ToolError, ToolNotFoundError
 
 
@@ -23,7 +23,7 @@ def tool_error(exc: ConnectWiseError) -> ToolError:
 
     The message is the client's rendering (``ConnectWise RMM returned HTTP 423: ... . <hint>``), so a
     locked key, a missing scope or a wrong id reads the same in the UI, the API and the assistant; the
-    HTTP status is :func:`~connectors.connectwise_rmm.errors.rest_status` (503 + ``Retry-After``, 502...).
+    HTTP status is :func:`~connectors.connectwise_rmm.client.errors.rest_status` (503 + ``Retry-After``, 502...).
     """
     if isinstance(exc, NotFoundError):
         return ToolNotFoundError(str(exc))

@@ -18,15 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm import service
-from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.models import CWConnection
-from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
-from connectors.connectwise_rmm.schemas.integration import (
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region
+from connectors.connectwise_rmm.integration import (
     ConnectionOut,
     ConnectResult,
     DisconnectResult,
     DiscoveryResult,
 )
+from connectors.connectwise_rmm.manager import ConnectionManager
+from connectors.connectwise_rmm.models import CWConnection
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import Database, create_cli_engine
@@ -121,9 +121,14 @@ def connect(integration: str, client_id: str, region: str, base_url: str | None,
         async with manager.db.transaction() as session:
             org = await _org(session, org_id)
             return await service.connect(
-                session, manager, caller=_cli_caller(org.id), client_id=client_id,
-                client_secret=SecretStr(secret), region=Region(region), base_url=base_url,
-            )  # fmt: skip
+                session,
+                manager,
+                caller=_cli_caller(org.id),
+                client_id=client_id,
+                client_secret=SecretStr(secret),
+                region=Region(region),
+                base_url=base_url,
+            )
 
     result = _run(work)
     if result.status != "connected":

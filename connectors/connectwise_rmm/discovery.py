@@ -37,7 +37,7 @@ from hub.core.db import utcnow
 from policies.approvals import fail_pending_for_tool
 
 if TYPE_CHECKING:
-    from connectors.connectwise_rmm.schemas import ShellScript
+    from connectors.connectwise_rmm.client.schemas import ShellScript
     from policies.pipeline import Gate
 
 

@@ -10,7 +10,6 @@ commit that changed a connection, and when another replica announces a change on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,28 +17,36 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.regions import Region
 from connectors.connectwise_rmm.discovery import persisted_scripts, spec_of_row
-from connectors.connectwise_rmm.errors import ConnectWiseError
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection
-from connectors.connectwise_rmm.regions import Region
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE, build_script_tool
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 from connectors.connectwise_rmm.tools import static_tools
 from hub.core.db import Database
 from hub.core.errors import RmmHubError, ToolError
-from hub.core.events import Event, EventBus
+from hub.core.events import Event, EventBus, Topic
 from hub.core.registry import Tool, ToolRegistry
 from hub.core.security import SecretBox, SecretDecryptionError
+from hub.core.tasks import start_task, stop_task
 from policies.pipeline import Gate
 
 log = logging.getLogger(__name__)
 
-CHANGE_TOPIC = "integration.connectwise_rmm"
+
+class ConnectionChanged(BaseModel):
+    """An organisation's connection changed on the replica ``origin``: the others reload it."""
+
+    origin: str
+
+
+CONNECTION_CHANGED = Topic("integration.connectwise_rmm.changed", ConnectionChanged)
 NOT_CONNECTED = (
     "ConnectWise RMM is not connected for this organisation; an admin connects it under Integrations > ConnectWise RMM"
 )
@@ -241,30 +248,28 @@ class ConnectionManager:
 
     def change_event(self, org_id: int) -> Event:
         """The bus event telling other replicas to reload ``org_id``."""
-        return Event(topic=CHANGE_TOPIC + ".changed", org_id=org_id, data={"origin": self.instance_id})
+        return CONNECTION_CHANGED.event(org_id, ConnectionChanged(origin=self.instance_id))
 
     async def listen(self) -> None:
         """Start reloading organisations when another replica announces a change."""
 
         async def _run() -> None:
-            async with self.bus.subscribe(CHANGE_TOPIC) as events:
+            async with self.bus.subscribe(CONNECTION_CHANGED.name) as events:
                 async for event in events:
-                    if event.org_id is None or event.data.get("origin") == self.instance_id:
+                    changed = CONNECTION_CHANGED.parse(event)
+                    if event.org_id is None or changed is None or changed.origin == self.instance_id:
                         continue
                     try:
                         await self.reload_org(event.org_id)
                     except (SQLAlchemyError, SecretDecryptionError, ConnectWiseError, RmmHubError):
                         log.exception("reloading the ConnectWise RMM connection of org %s failed", event.org_id)
 
-        self._listener = asyncio.create_task(_run(), name="cw-rmm-reload-listener")
+        self._listener = start_task(_run(), name="cw-rmm-reload-listener")
 
     async def close(self) -> None:
         """Stop listening and close every client."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        await stop_task(self._listener)
+        self._listener = None
         for state in list(self._orgs.values()):
             if state.client is not None:
                 await state.client.aclose()

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from connectors.connectwise_rmm import service
-from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.schemas.integration import (
+from connectors.connectwise_rmm.integration import (
     ConnectionOut,
     ConnectRequest,
     ConnectResult,
     DisconnectResult,
     DiscoveryResult,
 )
+from connectors.connectwise_rmm.manager import ConnectionManager
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, HubDep, SessionDep
 

@@ -21,15 +21,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from connectors.connectwise_rmm.answers import TaskAnswer, task_answer, tool_error
-from connectors.connectwise_rmm.errors import ConnectWiseError
-from connectors.connectwise_rmm.schemas import TaskRunReport
-from connectors.connectwise_rmm.sources import ClientSource
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.schemas import TaskRunReport
+from connectors.connectwise_rmm.sources import ClientSource, ToolCall
 from hub.core.errors import ToolArgumentError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext
 from hub.core.roles import Role
 
 if TYPE_CHECKING:
-    from connectors.connectwise_rmm.schemas import ShellScript
+    from connectors.connectwise_rmm.client.schemas import ShellScript
 
 SOURCE = "connectwise_rmm"
 SCRIPT_PREFIX = "cw-rmm-script-"
@@ -187,28 +187,24 @@ def check_target(tool_id: str, args: dict[str, Any]) -> tuple[list[str], str | N
 
 async def run_script(source: ClientSource, ctx: ToolContext, spec: ScriptSpec, args: dict[str, Any]) -> TaskAnswer:
     """Schedule ``spec`` on the requested targets, wait (bounded) for results, report per endpoint."""
-    client = source.client_for(ctx.org_id)
+    call = ToolCall.of(source, ctx)
     endpoints, company = check_target(f"{SOURCE}:{spec.tool_name}", args)
-    wait = float(args.get("wait_seconds", source.settings.script_wait_seconds))
-    wait = max(0.0, min(wait, source.settings.max_script_wait_seconds))
-    requested = f"requested by {ctx.caller.label} via rmmhub" + (
-        f" (approval #{ctx.approval_id})" if ctx.approval_id else ""
-    )
+    wait = call.script_wait(args.get("wait_seconds"))
     try:
-        scheduled = await client.schedule_task(
+        scheduled = await call.cw.schedule_task(
             spec.template_id,
             name=f"{spec.name} (rmmhub)"[:120],
             endpoint_ids=endpoints,
             company_id=company,
             parameters=args.get("parameters") or {},
-            description=requested,
+            description=call.requested_by,
         )
         if wait > 0:
-            report = await client.wait_for_task_results(
+            report = await call.cw.wait_for_task_results(
                 scheduled.task_id,
                 targets=endpoints,
                 timeout=wait,
-                poll_interval=source.settings.poll_interval_seconds,
+                poll_interval=call.settings.poll_interval_seconds,
             )
         else:
             report = TaskRunReport(task_id=scheduled.task_id)

@@ -26,32 +26,66 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client.errors import AuthenticationError, ConnectWiseError, KeyLockedError, rest_status
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region
+from connectors.connectwise_rmm.client.schemas import ShellScript
+from connectors.connectwise_rmm.client.scopes import DEFAULT_SCOPES, MINIMAL_SCOPES, scope_refused
 from connectors.connectwise_rmm.discovery import DiscoveryReport, apply_discovery, persisted_scripts
-from connectors.connectwise_rmm.errors import AuthenticationError, ConnectWiseError, KeyLockedError, rest_status
-from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
-from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.schemas import ShellScript
-from connectors.connectwise_rmm.schemas.integration import (
+from connectors.connectwise_rmm.integration import (
     ConnectionOut,
     ConnectResult,
     DisconnectResult,
     DiscoveryResult,
 )
-from connectors.connectwise_rmm.scopes import DEFAULT_SCOPES, MINIMAL_SCOPES, scope_refused
-from connectors.connectwise_rmm.script_tools import SOURCE
+from connectors.connectwise_rmm.manager import ConnectionManager
+from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
+from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
 from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.caller import Caller
+from hub.core.context import HubContext
 from hub.core.db import utcnow
 from hub.core.errors import NotFound, PermissionDenied, RmmHubError
+from hub.core.registry import Tool
 from hub.core.roles import Role
 from hub.core.uow import after_commit, publish_after_commit
 from policies.approvals import fail_pending_for_tool
 from policies.models import Approval, ApprovalStatus
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_REGION",
+    "SOURCE",
+    "Region",
+    "connect",
+    "connection_tools",
+    "disconnect",
+    "manager_of",
+    "missing_default_scopes",
+    "rediscover",
+    "status",
+]
+
+
+def manager_of(hub: HubContext) -> ConnectionManager:
+    """The running hub's ConnectWise connection manager (what every service function here takes)."""
+    return hub.components.get(ConnectionManager)
+
+
+def connection_tools(manager: ConnectionManager, org_id: int) -> tuple[list[Tool], list[Tool]]:
+    """The organisation's ConnectWise tools: the static ones, then one per discovered script."""
+    tools = manager.tools_of(org_id)
+    return (
+        [t for t in tools if not t.name.startswith(SCRIPT_PREFIX)],
+        [t for t in tools if t.name.startswith(SCRIPT_PREFIX)],
+    )
+
+
+def missing_default_scopes(connection: ConnectionOut) -> list[str]:
+    """The default API scopes a connected key was not granted (empty before a connection)."""
+    return [s for s in DEFAULT_SCOPES if connection.scopes and s not in connection.scopes]
 
 
 async def get_connection(session: AsyncSession, org_id: int) -> CWConnection | None:
@@ -67,9 +101,14 @@ def _require_admin(caller: Caller) -> None:
 
 def _audit(session: AsyncSession, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
     audit.record(
-        session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor, org_id=org_id, outcome=outcome,
-        tool_id=None, detail={"integration": SOURCE, **detail},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome=outcome,
+        tool_id=None,
+        detail={"integration": SOURCE, **detail},
+    )
 
 
 async def authenticate(
@@ -125,8 +164,13 @@ async def connect(
     except ConnectWiseError as exc:
         kept = existing is not None and existing.status is not ConnectionStatus.DISCONNECTED
         message = str(exc) + (". The existing connection was kept unchanged" if kept else "")
-        _audit(session, caller.actor, caller.org_id, "failed",
-               {"action": "connect", "client_id": client_id, "region": region.value, "error": str(exc)})  # fmt: skip
+        _audit(
+            session,
+            caller.actor,
+            caller.org_id,
+            "failed",
+            {"action": "connect", "client_id": client_id, "region": region.value, "error": str(exc)},
+        )
         # Refused credentials are the request's fault (400); a lock, an outage or a time-out is not.
         http_status, retry_after = (400, None) if isinstance(exc, AuthenticationError) else rest_status(exc)
         return ConnectResult(status="error", message=message, http_status=http_status, retry_after=retry_after)
@@ -142,16 +186,25 @@ async def connect(
     connection = existing
     if connection is None:
         connection = CWConnection(
-            org_id=caller.org_id, client_id=client_id, region=region.value, status=ConnectionStatus.CONNECTED,
-            credentials_version=0, created_by_user_id=caller.user_id, created_by_label=caller.label, created_at=now,
-        )  # fmt: skip
+            org_id=caller.org_id,
+            client_id=client_id,
+            region=region.value,
+            status=ConnectionStatus.CONNECTED,
+            credentials_version=0,
+            created_by_user_id=caller.user_id,
+            created_by_label=caller.label,
+            created_at=now,
+        )
         session.add(connection)
         await session.flush()
     elif (connection.client_id, connection.region, connection.base_url) != (client_id, region.value, base_url):
         await apply_discovery(
-            session, connection=connection, scripts=[], gate=manager.gate,
+            session,
+            connection=connection,
+            scripts=[],
+            gate=manager.gate,
             reason="ConnectWise RMM was reconnected to a different tenant",
-        )  # fmt: skip
+        )
     connection.client_id, connection.region, connection.base_url = client_id, region.value, base_url
     connection.client_secret_encrypted = manager.box.encrypt(client_secret.get_secret_value())
     connection.scopes = scopes
@@ -166,10 +219,20 @@ async def connect(
     )
     scripts = len(await persisted_scripts(session, connection.id))
     tools = len(STATIC_TOOL_NAMES) + scripts
-    _audit(session, caller.actor, caller.org_id, "connected", {
-        "action": "connect", "client_id": client_id, "region": region.value, "scopes": scopes,
-        "tools_registered": tools, "discovery": report.counts() if report else {"error": discovery_error},
-    })  # fmt: skip
+    _audit(
+        session,
+        caller.actor,
+        caller.org_id,
+        "connected",
+        {
+            "action": "connect",
+            "client_id": client_id,
+            "region": region.value,
+            "scopes": scopes,
+            "tools_registered": tools,
+            "discovery": report.counts() if report else {"error": discovery_error},
+        },
+    )
     _after_commit_reload(session, manager, caller.org_id, adopt=(connection.id, connection.credentials_version, client))
     message = (
         f"Connected to ConnectWise RMM ({region.value.upper()}): {tools} tools registered "
@@ -180,9 +243,12 @@ async def connect(
     if discovery_error:
         message += f". Warning: {discovery_error}"
     return ConnectResult(
-        status="connected", message=message, tools_registered=tools, scopes=scopes,
+        status="connected",
+        message=message,
+        tools_registered=tools,
+        scopes=scopes,
         discovery=report.counts() if report else None,
-    )  # fmt: skip
+    )
 
 
 def _after_commit_reload(
@@ -237,10 +303,18 @@ async def disconnect(session: AsyncSession, manager: ConnectionManager, *, calle
     connection.credentials_version += 1
     connection.updated_at = utcnow()
     removed = len(STATIC_TOOL_NAMES) + len(scripts)
-    _audit(session, caller.actor, caller.org_id, "disconnected", {
-        "action": "disconnect", "client_id": connection.client_id, "tools_removed": removed,
-        "approvals_failed": failed,
-    })  # fmt: skip
+    _audit(
+        session,
+        caller.actor,
+        caller.org_id,
+        "disconnected",
+        {
+            "action": "disconnect",
+            "client_id": connection.client_id,
+            "tools_removed": removed,
+            "approvals_failed": failed,
+        },
+    )
     await session.flush()
     _after_commit_reload(session, manager, caller.org_id)
     return DisconnectResult(
@@ -273,10 +347,19 @@ async def rediscover(
     report: DiscoveryReport = await apply_discovery(session, connection=connection, scripts=listing, gate=manager.gate)
     connection.status, connection.last_error, connection.updated_at = ConnectionStatus.CONNECTED, None, utcnow()
     counts = report.counts()
-    _audit(session, actor, org_id, "rediscovered", {
-        "action": "rediscover", **counts, "added_tools": report.added, "removed_tools": report.removed,
-        "renamed_tools": [f"{a} -> {b}" for a, b in report.renamed],
-    })  # fmt: skip
+    _audit(
+        session,
+        actor,
+        org_id,
+        "rediscovered",
+        {
+            "action": "rediscover",
+            **counts,
+            "added_tools": report.added,
+            "removed_tools": report.removed,
+            "renamed_tools": [f"{a} -> {b}" for a, b in report.renamed],
+        },
+    )
     _after_commit_reload(session, manager, org_id)
     return DiscoveryResult(
         status="ok",

@@ -18,13 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from connectors.connectwise_rmm.answers import JsonObject, TaskAnswer, task_answer, tool_error
-from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.schemas import IdRef, TaskRunReport, TicketCreate
+from connectors.connectwise_rmm.client.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
 from connectors.connectwise_rmm.models import CWScript
-from connectors.connectwise_rmm.schemas import IdRef, TaskRunReport, TicketCreate
-from connectors.connectwise_rmm.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
-from connectors.connectwise_rmm.sources import ClientSource
+from connectors.connectwise_rmm.sources import ClientSource, ToolCall
 from hub.core.db import utcnow
 from hub.core.errors import ToolError
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
@@ -138,29 +137,29 @@ def _dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)
 
 
-# -- handlers: (client, args) -> result. The docstring is the tool description. ----------------------
+# -- handlers: (call, args) -> result. The docstring is the tool description. ----------------------
 
 
-async def list_companies(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
+async def list_companies(call: ToolCall, _: NoArgs) -> JsonObject:
     """List all companies (clients) in ConnectWise RMM, with their ids, primary site and contact."""
-    companies = await cw.list_companies()
+    companies = await call.cw.list_companies()
     return {"count": len(companies), "companies": [_dump(c.summary()) for c in companies]}
 
 
-async def get_company(cw: ConnectWiseClient, args: CompanyArgs) -> JsonObject:
+async def get_company(call: ToolCall, args: CompanyArgs) -> JsonObject:
     """Get details for a specific ConnectWise RMM company: status, primary site and primary contact."""
-    return _dump((await cw.get_company(args.company_id)).summary())
+    return _dump((await call.cw.get_company(args.company_id)).summary())
 
 
-async def list_sites(cw: ConnectWiseClient, args: SitesArgs) -> JsonObject:
+async def list_sites(call: ToolCall, args: SitesArgs) -> JsonObject:
     """List ConnectWise RMM sites across the partner, or for one company."""
-    sites = await cw.list_sites(args.company_id)
+    sites = await call.cw.list_sites(args.company_id)
     return {"count": len(sites), "sites": [_dump(s.summary()) for s in sites]}
 
 
-async def list_devices(cw: ConnectWiseClient, args: DevicesArgs) -> JsonObject:
+async def list_devices(call: ToolCall, args: DevicesArgs) -> JsonObject:
     """List managed ConnectWise RMM endpoints, optionally filtered by company, site or name."""
-    devices = await cw.list_devices(company_id=args.company_id, site_id=args.site_id)
+    devices = await call.cw.list_devices(company_id=args.company_id, site_id=args.site_id)
     if args.name_contains:
         needle = args.name_contains.lower()
         devices = [d for d in devices if needle in f"{d.device_name or ''} {d.friendly_name or ''}".lower()]
@@ -168,26 +167,26 @@ async def list_devices(cw: ConnectWiseClient, args: DevicesArgs) -> JsonObject:
     return {"count": len(devices), "omitted": len(devices) - len(shown), "devices": [_dump(d.brief()) for d in shown]}
 
 
-async def get_device(cw: ConnectWiseClient, args: DeviceArgs) -> JsonObject:
+async def get_device(call: ToolCall, args: DeviceArgs) -> JsonObject:
     """Get hardware, OS, and network details for a ConnectWise RMM endpoint."""
-    detail = await cw.get_device(args.endpoint_id, company_id=args.company_id, site_id=args.site_id)
+    detail = await call.cw.get_device(args.endpoint_id, company_id=args.company_id, site_id=args.site_id)
     return _dump(detail.summary())
 
 
-async def get_device_state(cw: ConnectWiseClient, args: EndpointArgs) -> JsonObject:
+async def get_device_state(call: ToolCall, args: EndpointArgs) -> JsonObject:
     """Get live CPU, memory, disk, boot and logged-on user state for a ConnectWise RMM endpoint."""
-    return _dump((await cw.get_device_state(args.endpoint_id)).summary())
+    return _dump((await call.cw.get_device_state(args.endpoint_id)).summary())
 
 
-async def get_device_patches(cw: ConnectWiseClient, args: PatchesArgs) -> JsonObject:
+async def get_device_patches(call: ToolCall, args: PatchesArgs) -> JsonObject:
     """List pending, installed, and failed patches for a ConnectWise RMM endpoint, with compliance counts."""
-    patches = await cw.get_device_patches(args.endpoint_id)
+    patches = await call.cw.get_device_patches(args.endpoint_id)
     return _dump(patches.trimmed(endpoint_id=args.endpoint_id, max_patches=args.max_patches))
 
 
-async def list_device_groups(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
+async def list_device_groups(call: ToolCall, _: NoArgs) -> JsonObject:
     """List the static and dynamic device groups configured in ConnectWise RMM."""
-    groups = await cw.list_device_groups()
+    groups = await call.cw.list_device_groups()
     keep = {"id", "name", "description", "static", "predefined"}
     return {
         "count": len(groups),
@@ -195,23 +194,23 @@ async def list_device_groups(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     }
 
 
-async def list_scripts(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
+async def list_scripts(call: ToolCall, _: NoArgs) -> JsonObject:
     """List all automation scripts available in the ConnectWise RMM tenant's script library."""
-    scripts = await cw.list_scripts()
+    scripts = await call.cw.list_scripts()
     keep = {"id", "name", "description", "script_category", "has_parameters"}
     rows = [s.model_dump(mode="json", include=keep, exclude_none=True) for s in scripts]
     return {"count": len(rows), "scripts": rows}
 
 
-async def list_shell_scripts(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
+async def list_shell_scripts(call: ToolCall, _: NoArgs) -> JsonObject:
     """List ConnectWise RMM shell scripts (PowerShell, Bash, etc.) with their parameter schemas."""
-    scripts = await cw.list_shell_scripts()
+    scripts = await call.cw.list_shell_scripts()
     return {"count": len(scripts), "shell_scripts": [_dump(s.summary()) for s in scripts]}
 
 
-async def list_tasks(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
+async def list_tasks(call: ToolCall, _: NoArgs) -> JsonObject:
     """List ConnectWise RMM automation task definitions."""
-    tasks = await cw.list_tasks()
+    tasks = await call.cw.list_tasks()
     rows = [
         {
             "name": t.name,
@@ -225,27 +224,37 @@ async def list_tasks(cw: ConnectWiseClient, _: NoArgs) -> JsonObject:
     return {"count": len(rows), "tasks": rows}
 
 
-async def get_tasks_summary(cw: ConnectWiseClient, args: TasksSummaryArgs) -> JsonObject:
+async def get_tasks_summary(call: ToolCall, args: TasksSummaryArgs) -> JsonObject:
     """Get a summary of ConnectWise RMM task runs across the tenant or for one endpoint."""
     since = None if args.endpoint_id else utcnow() - timedelta(hours=args.since_hours)
-    runs = await cw.get_tasks_summary(args.endpoint_id, since=since)
+    runs = await call.cw.get_tasks_summary(args.endpoint_id, since=since)
     keep = {
-        "task_id", "name", "state", "execution_status", "executed_on", "created_on", "next_schedule", "regularity",
-        "template_id", "task_instance_id", "endpoint_id", "execution_states",
-    }  # fmt: skip
+        "task_id",
+        "name",
+        "state",
+        "execution_status",
+        "executed_on",
+        "created_on",
+        "next_schedule",
+        "regularity",
+        "template_id",
+        "task_instance_id",
+        "endpoint_id",
+        "execution_states",
+    }
     rows = [r.model_dump(mode="json", include=keep, exclude_none=True) for r in runs]
     return {"count": len(rows), "omitted": max(0, len(rows) - args.limit), "tasks": rows[: args.limit]}
 
 
-async def get_task_results(cw: ConnectWiseClient, args: TaskResultsArgs) -> JsonObject:
+async def get_task_results(call: ToolCall, args: TaskResultsArgs) -> JsonObject:
     """Get per-endpoint execution results (status and output) for a ConnectWise RMM task run."""
-    return _dump(await cw.get_task_results(args.task_id, args.instance_id))
+    return _dump(await call.cw.get_task_results(args.task_id, args.instance_id))
 
 
-async def list_tickets(cw: ConnectWiseClient, args: TicketsArgs) -> JsonObject:
+async def list_tickets(call: ToolCall, args: TicketsArgs) -> JsonObject:
     """List ConnectWise RMM service tickets, newest first, optionally by company, status, number or summary."""
     filters = {"statusNames": args.status_names} if args.status_names else None
-    tickets = await cw.list_tickets(
+    tickets = await call.cw.list_tickets(
         company_ids=[args.company_id] if args.company_id else (),
         number=args.number,
         summary=args.summary,
@@ -255,12 +264,12 @@ async def list_tickets(cw: ConnectWiseClient, args: TicketsArgs) -> JsonObject:
     return {"count": len(tickets), "tickets": [_dump(t.summary_view(description_chars=300)) for t in tickets]}
 
 
-async def get_ticket(cw: ConnectWiseClient, args: TicketArgs) -> JsonObject:
+async def get_ticket(call: ToolCall, args: TicketArgs) -> JsonObject:
     """Get full details of a specific ConnectWise RMM ticket."""
-    return _dump((await cw.get_ticket(args.ticket_id)).summary_view(description_chars=4000))
+    return _dump((await call.cw.get_ticket(args.ticket_id)).summary_view(description_chars=4000))
 
 
-async def create_ticket(cw: ConnectWiseClient, args: CreateTicketArgs) -> JsonObject:
+async def create_ticket(call: ToolCall, args: CreateTicketArgs) -> JsonObject:
     """Create a new ConnectWise RMM service ticket (devices attached at creation carry through to Manage)."""
     body = TicketCreate(
         summary=args.summary,
@@ -272,22 +281,25 @@ async def create_ticket(cw: ConnectWiseClient, args: CreateTicketArgs) -> JsonOb
         priority=IdRef(id=args.priority_id) if args.priority_id else None,
         assets=[IdRef(id=e) for e in args.endpoint_ids],
     )
-    return _dump((await cw.create_ticket(body)).summary_view())
+    return _dump((await call.cw.create_ticket(body)).summary_view())
 
 
-async def run_task(cw: ConnectWiseClient, args: RunTaskArgs, wait: float, poll: float, requested_by: str) -> TaskAnswer:
+async def run_task(call: ToolCall, args: RunTaskArgs) -> TaskAnswer:
     """Schedule a ConnectWise RMM shell script on one or more endpoints (or a whole company) and report results."""
     endpoints = list(args.endpoint_ids or [])
-    scheduled = await cw.schedule_task(
+    scheduled = await call.cw.schedule_task(
         args.template_id,
         name=args.name or f"rmmhub task {args.template_id[:8]}",
         endpoint_ids=endpoints,
         company_id=args.company_id,
         parameters=args.parameters,
-        description=requested_by,
+        description=call.requested_by,
     )
+    wait = call.script_wait(args.wait_seconds)
     if wait > 0:
-        report = await cw.wait_for_task_results(scheduled.task_id, targets=endpoints, timeout=wait, poll_interval=poll)
+        report = await call.cw.wait_for_task_results(
+            scheduled.task_id, targets=endpoints, timeout=wait, poll_interval=call.settings.poll_interval_seconds
+        )
     else:
         report = TaskRunReport(task_id=scheduled.task_id)
     return task_answer(args.name or args.template_id, args.template_id, endpoints, args.company_id, report)
@@ -353,16 +365,9 @@ def _wrap(spec: StaticTool, manager: ClientSource) -> Callable[[ToolContext, Any
                 "cannot work. Grant it to the key in Asio (Integrations > API Access), then reconnect ConnectWise "
                 "RMM under Integrations"
             )
-        client = manager.client_for(ctx.org_id)
+        call = ToolCall.of(manager, ctx)
         try:
-            if spec.handler is run_task:
-                wait = args.wait_seconds if args.wait_seconds is not None else manager.settings.script_wait_seconds
-                wait = max(0.0, min(float(wait), manager.settings.max_script_wait_seconds))
-                who = f"requested by {ctx.caller.label} via rmmhub" + (
-                    f" (approval #{ctx.approval_id})" if ctx.approval_id else ""
-                )
-                return await run_task(client, args, wait, manager.settings.poll_interval_seconds, who)
-            return await spec.handler(client, args)
+            return await spec.handler(call, args)
         except ConnectWiseError as exc:
             raise tool_error(exc) from exc
 

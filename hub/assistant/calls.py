@@ -90,16 +90,26 @@ class ToolCaller:
         try:
             async with self.hub.db.transaction() as session:
                 outcome = await self.gate.invoke(
-                    session, self.caller, tool.id, args, reason=clip(f"assistant: {self.request}", 500),
+                    session,
+                    self.caller,
+                    tool.id,
+                    args,
+                    reason=clip(f"assistant: {self.request}", 500),
                     context={"conversation_id": self.conversation_id, "via": "assistant"},
-                )  # fmt: skip
+                )
         except (ToolArgumentError, UnknownToolError) as exc:
             self._add(Step(call_id, tool.name, args, policy, StepStatus.RETRIED, exc.message))
             raise ModelRetry(exc.message) from exc
         step = Step(
-            call_id, tool.name, args, outcome.policy or policy, _STATUS[outcome.status], outcome.message,
-            approval_id=outcome.approval_id, result=outcome.result,
-        )  # fmt: skip
+            call_id,
+            tool.name,
+            args,
+            outcome.policy or policy,
+            _STATUS[outcome.status],
+            outcome.message,
+            approval_id=outcome.approval_id,
+            result=outcome.result,
+        )
         self._add(step)
         if outcome.status is InvocationStatus.PENDING_APPROVAL:
             raise ApprovalRequired(metadata={"approval_id": outcome.approval_id})
@@ -121,11 +131,16 @@ class ToolCaller:
             status, result, error = approval.status, approval.result, approval.error
         self._add(
             Step(
-                call_id, tool.name, args, "approval",
+                call_id,
+                tool.name,
+                args,
+                "approval",
                 StepStatus.DONE if status is ApprovalStatus.EXECUTED else StepStatus.FAILED,
-                error or f"approval #{approval_id} {status.value}", approval_id=approval_id, result=result,
+                error or f"approval #{approval_id} {status.value}",
+                approval_id=approval_id,
+                result=result,
             )
-        )  # fmt: skip
+        )
         if status is ApprovalStatus.EXECUTED:
             return result
         return {"status": "failed", "message": error or f"approval #{approval_id} is {status.value}; nothing ran"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -13,6 +12,7 @@ from hub.assistant.routes import router
 from hub.assistant.service import Assistant
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
+from hub.core.tasks import start_task, stop_task
 from policies.events import APPROVAL_DECIDED
 from policies.pipeline import Gate
 
@@ -37,7 +37,7 @@ class AssistantModule:
         self.assistant = Assistant(hub, self.gate)
         hub.components.add(self.assistant)
         ready = asyncio.Event()
-        self._task = asyncio.create_task(self._follow(hub, self.assistant, ready), name="assistant-resumer")
+        self._task = start_task(self._follow(hub, self.assistant, ready), name="assistant-resumer")
         await ready.wait()
 
     async def _follow(self, hub: HubContext, assistant: Assistant, ready: asyncio.Event) -> None:
@@ -60,10 +60,7 @@ class AssistantModule:
             log.exception("could not resume the assistant run waiting on approval #%s", approval_id)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         if self._resumes:
             await asyncio.gather(*self._resumes, return_exceptions=True)
         if self.assistant is not None:

@@ -65,10 +65,18 @@ def document(tool: OfferedTool) -> list[str]:
 
 #: What people say -> the words scripts are described with (a request's purpose, not its wording).
 PURPOSE = {
-    "room": "disk cleanup free space", "space": "disk cleanup free", "clean": "cleanup", "full": "disk cleanup",
-    "slow": "top processes", "hogging": "top processes", "printing": "print spooler cups", "printer": "print spooler cups",
-    "print": "spooler cups", "dns": "flush dns cache", "resolve": "flush dns cache",
-}  # fmt: skip
+    "room": "disk cleanup free space",
+    "space": "disk cleanup free",
+    "clean": "cleanup",
+    "full": "disk cleanup",
+    "slow": "top processes",
+    "hogging": "top processes",
+    "printing": "print spooler cups",
+    "printer": "print spooler cups",
+    "print": "spooler cups",
+    "dns": "flush dns cache",
+    "resolve": "flush dns cache",
+}
 
 
 def purpose_words(request: str) -> list[str]:

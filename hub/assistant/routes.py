@@ -108,9 +108,14 @@ class ConversationOut(BaseModel):
 
 def _step_out(step: Step) -> ToolCallOut:
     return ToolCallOut(
-        tool=step.tool, args=step.args, status=step.status.value, approval_id=step.approval_id, policy=step.policy,
-        message=step.message, result=step.result,
-    )  # fmt: skip
+        tool=step.tool,
+        args=step.args,
+        status=step.status.value,
+        approval_id=step.approval_id,
+        policy=step.policy,
+        message=step.message,
+        result=step.result,
+    )
 
 
 def turn_out(turn: TurnResult) -> TurnOut:
@@ -122,18 +127,29 @@ def turn_out(turn: TurnResult) -> TurnOut:
 
 def _entry_out(entry: AssistantEntry) -> EntryOut:
     return EntryOut(
-        id=entry.id, kind=entry.kind.value, text=entry.text, plan=entry.plan, tool=entry.tool, args=entry.args,
-        policy=entry.policy, status=entry.status.value if entry.status else None, approval_id=entry.approval_id,
+        id=entry.id,
+        kind=entry.kind.value,
+        text=entry.text,
+        plan=entry.plan,
+        tool=entry.tool,
+        args=entry.args,
+        policy=entry.policy,
+        status=entry.status.value if entry.status else None,
+        approval_id=entry.approval_id,
         result=entry.result,
-    )  # fmt: skip
+    )
 
 
 def conversation_out(conv: Conversation, entries: list[AssistantEntry], model: str) -> ConversationOut:
     """The wire shape of a conversation."""
     return ConversationOut(
-        id=conv.id, title=conv.title, user_id=conv.user_id, model=model, updated_at=conv.updated_at,
+        id=conv.id,
+        title=conv.title,
+        user_id=conv.user_id,
+        model=model,
+        updated_at=conv.updated_at,
         entries=[_entry_out(e) for e in entries],
-    )  # fmt: skip
+    )
 
 
 @router.post("/conversations", status_code=201)
@@ -221,9 +237,10 @@ async def send_message(
         async with assistant.hub.db.transaction() as session:
             await conversation_for(session, caller, conversation_id, write=True)  # a 404 before the stream opens
         return StreamingResponse(
-            _stream(assistant, caller, conversation_id, body), media_type="text/event-stream",
+            _stream(assistant, caller, conversation_id, body),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
-        )  # fmt: skip
+        )
     return turn_out(await assistant.send(caller, conversation_id, body.text, plan=body.plan))
 
 

@@ -118,9 +118,17 @@ async def record_steps(session: AsyncSession, conversation_id: int, steps: Seque
             continue
         session.add(
             AssistantEntry(
-                conversation_id=conversation_id, kind=EntryKind.TOOL, text=step.message, plan=step.plan,
-                tool_call_id=step.tool_call_id or None, tool=step.tool, args=step.args, policy=step.policy,
-                status=step.status, approval_id=step.approval_id, result=step.result,
+                conversation_id=conversation_id,
+                kind=EntryKind.TOOL,
+                text=step.message,
+                plan=step.plan,
+                tool_call_id=step.tool_call_id or None,
+                tool=step.tool,
+                args=step.args,
+                policy=step.policy,
+                status=step.status,
+                approval_id=step.approval_id,
+                result=step.result,
             )
-        )  # fmt: skip
+        )
     await session.flush()

@@ -40,9 +40,13 @@ def _pai_tool(offered: OfferedTool) -> Tool[ToolCaller]:
         check_args(tool, args)
 
     pai = Tool.from_schema(
-        run, name=tool.name, description=tool.description, json_schema=tool.input_schema, takes_ctx=True,
+        run,
+        name=tool.name,
+        description=tool.description,
+        json_schema=tool.input_schema,
+        takes_ctx=True,
         args_validator=validate,
-    )  # fmt: skip
+    )
     pai.max_retries = ARG_RETRIES
     pai.metadata = {"tool_id": tool.id, "policy": offered.mode.value}
     return pai

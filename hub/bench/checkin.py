@@ -130,13 +130,18 @@ async def run_checkin_bench(*, agents: int, seconds: float, database_url: str | 
         conns = [RawConnection(host, port) for _ in sims]
         bodies = [
             RawConnection.build(
-                "POST", CHECKIN_PATH, f"{host}:{port}",
-                {"Content-Type": "application/json", PROTOCOL_HEADER: str(PROTOCOL_VERSION),
-                 "Authorization": f"Bearer {s.credential}"},
+                "POST",
+                CHECKIN_PATH,
+                f"{host}:{port}",
+                {
+                    "Content-Type": "application/json",
+                    PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+                    "Authorization": f"Bearer {s.credential}",
+                },
                 s.checkin_body(metrics=sample_metrics(cpu=float(i % 100))).model_dump_json().encode(),
             )
             for i, s in enumerate(sims)
-        ]  # fmt: skip
+        ]
         ping = RawConnection.build("GET", "/agent/v1/ping", f"{host}:{port}", {})
         try:
             checkins = await _drive(conns, lambda i: bodies[i], seconds, 200)

@@ -48,20 +48,39 @@ SITES_PER_CUSTOMER = 3
 CHUNK_DEVICES = 500
 GiB = 1024**3
 APP_NAMES = [
-    ("Google Chrome", "Google LLC"), ("Mozilla Firefox", "Mozilla"), ("7-Zip", "Igor Pavlov"),
-    ("Microsoft Edge", "Microsoft Corporation"), ("Microsoft Office 365", "Microsoft Corporation"),
-    ("Adobe Acrobat Reader", "Adobe"), ("VLC media player", "VideoLAN"), ("Zoom", "Zoom Video Communications"),
-    ("Slack", "Slack Technologies"), ("Notepad++", "Notepad++ Team"), ("Git", "The Git Development Community"),
-    ("Python 3.12", "Python Software Foundation"), ("Visual Studio Code", "Microsoft Corporation"),
-    ("Teams", "Microsoft Corporation"), ("OneDrive", "Microsoft Corporation"), ("Dropbox", "Dropbox, Inc."),
-    ("KeePass", "Dominik Reichl"), ("WinSCP", "Martin Prikryl"), ("PuTTY", "Simon Tatham"),
-    ("Wireshark", "The Wireshark developer community"), ("OpenVPN", "OpenVPN Inc."), ("Java 21", "Oracle"),
-    ("Node.js", "OpenJS Foundation"), ("Docker Desktop", "Docker Inc."), ("Citrix Workspace", "Citrix"),
-]  # fmt: skip
+    ("Google Chrome", "Google LLC"),
+    ("Mozilla Firefox", "Mozilla"),
+    ("7-Zip", "Igor Pavlov"),
+    ("Microsoft Edge", "Microsoft Corporation"),
+    ("Microsoft Office 365", "Microsoft Corporation"),
+    ("Adobe Acrobat Reader", "Adobe"),
+    ("VLC media player", "VideoLAN"),
+    ("Zoom", "Zoom Video Communications"),
+    ("Slack", "Slack Technologies"),
+    ("Notepad++", "Notepad++ Team"),
+    ("Git", "The Git Development Community"),
+    ("Python 3.12", "Python Software Foundation"),
+    ("Visual Studio Code", "Microsoft Corporation"),
+    ("Teams", "Microsoft Corporation"),
+    ("OneDrive", "Microsoft Corporation"),
+    ("Dropbox", "Dropbox, Inc."),
+    ("KeePass", "Dominik Reichl"),
+    ("WinSCP", "Martin Prikryl"),
+    ("PuTTY", "Simon Tatham"),
+    ("Wireshark", "The Wireshark developer community"),
+    ("OpenVPN", "OpenVPN Inc."),
+    ("Java 21", "Oracle"),
+    ("Node.js", "OpenJS Foundation"),
+    ("Docker Desktop", "Docker Inc."),
+    ("Citrix Workspace", "Citrix"),
+]
 OSES = [
-    ("WINDOWS", "Windows 11 Pro", "23H2"), ("WINDOWS", "Windows Server 2022", "21H2"),
-    ("LINUX", "Ubuntu", "24.04"), ("LINUX", "Debian GNU/Linux", "12"), ("MACOS", "macOS", "14.5"),
-]  # fmt: skip
+    ("WINDOWS", "Windows 11 Pro", "23H2"),
+    ("WINDOWS", "Windows Server 2022", "21H2"),
+    ("LINUX", "Ubuntu", "24.04"),
+    ("LINUX", "Debian GNU/Linux", "12"),
+    ("MACOS", "macOS", "14.5"),
+]
 PREFIXES = ["LON", "MCR", "BRS", "EDI", "LDS", "CDF", "BHX", "GLA"]
 KINDS = ["WS", "LAP", "SRV", "DC", "FS", "PRN"]
 
@@ -132,22 +151,51 @@ def _device_rows(org_id: int, site_ids: list[int], start: int, count: int, now: 
         ip = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
         rows.append(
             {
-                "org_id": org_id, "site_id": site_ids[n % len(site_ids)],
+                "org_id": org_id,
+                "site_id": site_ids[n % len(site_ids)],
                 "hostname": f"{PREFIXES[n % len(PREFIXES)]}-{KINDS[(n // 8) % len(KINDS)]}-{n:05d}",
-                "display_name": "", "os_family": family, "os_name": os_name, "os_version": os_version,
-                "primary_ip": ip, "ip_addresses": [ip], "agent_version": "0.1.0",
-                "interfaces": [{"name": "eth0", "mac": f"02:00:00:{(n >> 16) & 255:02x}:{(n >> 8) & 255:02x}:"
-                                f"{n & 255:02x}", "ipv4": [ip], "ipv6": [], "is_up": True, "speed_mbps": 1000}],
-                "hardware": {"cpu_model": "Intel(R) Core(TM) i7-1265U", "cpu_cores": 10, "cpu_threads": 12,
-                             "ram_bytes": 16 * GiB, "disks": [{"device": "/dev/nvme0n1p2", "mountpoint": "/",
-                                                               "fstype": "ext4", "total_bytes": 512 * GiB}]},
-                "checkin_interval_seconds": 60, "last_seen_at": seen, "inventory_at": seen, "boot_time": now - timedelta(days=3),
-                "status": status, "status_changed_at": seen, "last_metrics_at": seen,
-                "last_cpu_percent": round(rng.uniform(2, 95), 1), "last_memory_percent": round(rng.uniform(20, 90), 1),
-                "last_disk_percent": round(rng.uniform(10, 97), 1), "is_demo": False, "quick_support": False,
-                "ws_connected": False, "created_at": now - timedelta(days=30),
+                "display_name": "",
+                "os_family": family,
+                "os_name": os_name,
+                "os_version": os_version,
+                "primary_ip": ip,
+                "ip_addresses": [ip],
+                "agent_version": "0.1.0",
+                "interfaces": [
+                    {
+                        "name": "eth0",
+                        "mac": f"02:00:00:{(n >> 16) & 255:02x}:{(n >> 8) & 255:02x}:{n & 255:02x}",
+                        "ipv4": [ip],
+                        "ipv6": [],
+                        "is_up": True,
+                        "speed_mbps": 1000,
+                    }
+                ],
+                "hardware": {
+                    "cpu_model": "Intel(R) Core(TM) i7-1265U",
+                    "cpu_cores": 10,
+                    "cpu_threads": 12,
+                    "ram_bytes": 16 * GiB,
+                    "disks": [
+                        {"device": "/dev/nvme0n1p2", "mountpoint": "/", "fstype": "ext4", "total_bytes": 512 * GiB}
+                    ],
+                },
+                "checkin_interval_seconds": 60,
+                "last_seen_at": seen,
+                "inventory_at": seen,
+                "boot_time": now - timedelta(days=3),
+                "status": status,
+                "status_changed_at": seen,
+                "last_metrics_at": seen,
+                "last_cpu_percent": round(rng.uniform(2, 95), 1),
+                "last_memory_percent": round(rng.uniform(20, 90), 1),
+                "last_disk_percent": round(rng.uniform(10, 97), 1),
+                "is_demo": False,
+                "quick_support": False,
+                "ws_connected": False,
+                "created_at": now - timedelta(days=30),
             }
-        )  # fmt: skip
+        )
     return rows
 
 
@@ -165,20 +213,50 @@ def _samples(device_ids: list[int], stamps: list[Any], recent: list[bool]) -> It
     total = 16 * GiB
     for device_id in device_ids:
         base_cpu, base_mem, disk = rng.uniform(5, 60), rng.uniform(25, 75), int(rng.uniform(10, 90) * 10) / 10
-        disks = json.dumps([{"mountpoint": "/", "used_percent": disk, "used_bytes": int(512 * GiB * disk / 100),
-                             "total_bytes": 512 * GiB}])  # fmt: skip
+        disks = json.dumps(
+            [
+                {
+                    "mountpoint": "/",
+                    "used_percent": disk,
+                    "used_bytes": int(512 * GiB * disk / 100),
+                    "total_bytes": 512 * GiB,
+                }
+            ]
+        )
         for at, minute in zip(stamps, recent, strict=True):
             cpu = min(100.0, max(0.0, int((base_cpu + (rng.random() - 0.5) * 20) * 10) / 10))
             mem = min(100.0, max(0.0, int((base_mem + (rng.random() - 0.5) * 6) * 10) / 10))
             load = int(cpu * 4) / 100
-            yield (device_id, at, cpu, mem, int(total * mem / 100), total, disk, disks if minute else "[]",
-                   load, load, load, 259200)  # fmt: skip
+            yield (
+                device_id,
+                at,
+                cpu,
+                mem,
+                int(total * mem / 100),
+                total,
+                disk,
+                disks if minute else "[]",
+                load,
+                load,
+                load,
+                259200,
+            )
 
 
 SAMPLE_COLUMNS = [
-    "device_id", "taken_at", "cpu_percent", "memory_percent", "memory_used_bytes", "memory_total_bytes",
-    "disk_percent", "disks", "load_1", "load_5", "load_15", "uptime_seconds",
-]  # fmt: skip
+    "device_id",
+    "taken_at",
+    "cpu_percent",
+    "memory_percent",
+    "memory_used_bytes",
+    "memory_total_bytes",
+    "disk_percent",
+    "disks",
+    "load_1",
+    "load_5",
+    "load_15",
+    "uptime_seconds",
+]
 
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a (UTC) DateTime on SQLite
@@ -209,8 +287,9 @@ async def seed_fleet(database_url: str, org_id: int, plan: SeedPlan) -> int:
             for c in range(CUSTOMERS):
                 customer = await create_customer(session, org_id=org_id, name=f"Customer {c:02d} Ltd")
                 for s in range(SITES_PER_CUSTOMER):
-                    site_ids.append((await create_site(session, org_id=org_id, customer_id=customer.id,
-                                                       name=f"Site {s + 1}")).id)  # fmt: skip
+                    site_ids.append(
+                        (await create_site(session, org_id=org_id, customer_id=customer.id, name=f"Site {s + 1}")).id
+                    )
         times = _sample_times(plan, now)
         sqlite = db.engine.dialect.name == "sqlite"
         stamps: list[Any] = [t.strftime(SQLITE_TIME) for t in times] if sqlite else times
@@ -232,18 +311,43 @@ async def seed_fleet(database_url: str, org_id: int, plan: SeedPlan) -> int:
                     ).scalars()
                 )[::-1]
                 first_id = first_id or ids[0]
-                apps = [{"device_id": d, "name": name, "version": f"{(d + i) % 9 + 1}.{i}", "publisher": pub}
-                        for d in ids for i, (name, pub) in enumerate(APP_NAMES[: plan.apps_per_device])]  # fmt: skip
+                apps = [
+                    {"device_id": d, "name": name, "version": f"{(d + i) % 9 + 1}.{i}", "publisher": pub}
+                    for d in ids
+                    for i, (name, pub) in enumerate(APP_NAMES[: plan.apps_per_device])
+                ]
                 if apps:
                     await conn.execute(insert(InstalledApplication), apps)
-                patches = [{"device_id": d, "key": f"KB50{k:04d}", "title": f"Cumulative update {k}", "severity": "important",
-                            "status": "pending", "first_seen_at": now, "updated_at": now} for d in ids for k in range(3)]  # fmt: skip
+                patches = [
+                    {
+                        "device_id": d,
+                        "key": f"KB50{k:04d}",
+                        "title": f"Cumulative update {k}",
+                        "severity": "important",
+                        "status": "pending",
+                        "first_seen_at": now,
+                        "updated_at": now,
+                    }
+                    for d in ids
+                    for k in range(3)
+                ]
                 await conn.execute(insert(PatchRecord), patches)
-                alerts = [{"org_id": org_id, "device_id": d, "source": AlertSource.METRIC, "metric": MetricName.CPU,
-                           "severity": AlertSeverity.WARNING, "status": AlertStatus.OPEN,
-                           "active_key": metric_key(d, MetricName.CPU), "message": "CPU at 91.0% (at or above the warn threshold of 80%)",
-                           "value": 91.0, "first_seen_at": now, "last_seen_at": now}
-                          for d in ids[::50]]  # fmt: skip
+                alerts = [
+                    {
+                        "org_id": org_id,
+                        "device_id": d,
+                        "source": AlertSource.METRIC,
+                        "metric": MetricName.CPU,
+                        "severity": AlertSeverity.WARNING,
+                        "status": AlertStatus.OPEN,
+                        "active_key": metric_key(d, MetricName.CPU),
+                        "message": "CPU at 91.0% (at or above the warn threshold of 80%)",
+                        "value": 91.0,
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
+                    for d in ids[::50]
+                ]
                 await conn.execute(insert(Alert), alerts)
                 await _insert_samples(conn, list(_samples(ids, stamps, recent)))
                 await conn.commit()
@@ -317,18 +421,33 @@ async def _measure(client: httpx.AsyncClient, plan: SeedPlan, requests: int, ids
 
 @click.command("devices")
 @click.option("--devices", "count", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--week-hours", default=168, show_default=True, type=click.IntRange(2, 24 * 31),
-              help="hourly samples per device before the last hour")  # fmt: skip
-@click.option("--recent-minutes", default=60, show_default=True, type=click.IntRange(1, 240),
-              help="one-a-minute samples per device at the end (the sparkline window)")  # fmt: skip
+@click.option(
+    "--week-hours",
+    default=168,
+    show_default=True,
+    type=click.IntRange(2, 24 * 31),
+    help="hourly samples per device before the last hour",
+)
+@click.option(
+    "--recent-minutes",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 240),
+    help="one-a-minute samples per device at the end (the sparkline window)",
+)
 @click.option("--apps", default=25, show_default=True, type=click.IntRange(0, len(APP_NAMES)))
 @click.option("--requests", default=50, show_default=True, type=click.IntRange(3, 1000))
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True, type=click.FloatRange(10, 7200))
 @click.option("--database-url", default=None, help="PostgreSQL server URL (a temporary database is created on it)")
 def devices(
-    count: int, week_hours: int, recent_minutes: int, apps: int, requests: int, timeout_s: float,
+    count: int,
+    week_hours: int,
+    recent_minutes: int,
+    apps: int,
+    requests: int,
+    timeout_s: float,
     database_url: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Server time to render the device list and device pages with a seeded fleet (p50 target < 150 ms)."""
     plan = SeedPlan(devices=count, week_hours=week_hours, recent_minutes=recent_minutes, apps_per_device=apps)
     click.echo(f"seeding {plan.describe()} ...")

@@ -83,8 +83,9 @@ async def run_push_bench(
             async def one(n: int, device_id: int) -> None:
                 body = f"echo bench-{n}"
                 sent_at[body] = time.monotonic()
-                response = await api.post("/api/v1/tools/rmm-run-command/invoke",
-                                          json={"args": {"device": device_id, "command": body}})  # fmt: skip
+                response = await api.post(
+                    "/api/v1/tools/rmm-run-command/invoke", json={"args": {"device": device_id, "command": body}}
+                )
                 response.raise_for_status()
                 invoke_times.append(time.monotonic() - sent_at[body])
 

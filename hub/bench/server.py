@@ -116,17 +116,32 @@ class BenchHub:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {
-            **os.environ, "RMMHUB_ENV": "dev", "RMMHUB_SECRET_KEY": BENCH_SECRET,
-            "RMMHUB_DATABASE_URL": self.database_url, "RMMHUB_PUBLIC_URL": self.url, "RMMHUB_LOG_LEVEL": "WARNING",
+            **os.environ,
+            "RMMHUB_ENV": "dev",
+            "RMMHUB_SECRET_KEY": BENCH_SECRET,
+            "RMMHUB_DATABASE_URL": self.database_url,
+            "RMMHUB_PUBLIC_URL": self.url,
+            "RMMHUB_LOG_LEVEL": "WARNING",
             **self._extra_env,
-        }  # fmt: skip
+        }
         env.pop("RMMHUB_REDIS_URL", None)  # one replica: the in-process bus
         self._log = self._tmp / "hub.log"
         with self._log.open("wb") as log:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "hub.cli", "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port),
-                env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, cwd=self._tmp,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "serve",
+                "--no-migrate",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                env=env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=self._tmp,
+            )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as client:
             while time.monotonic() < deadline:

@@ -208,8 +208,11 @@ class RedisBus(InProcessBus):
                 self._ready.set()
                 if lost_at is not None:
                     self.last_outage_seconds = loop.time() - lost_at
-                    log.warning("event bus: resubscribed to Redis %s after %.2f s; resynchronising",
-                                self._channel, self.last_outage_seconds)  # fmt: skip
+                    log.warning(
+                        "event bus: resubscribed to Redis %s after %.2f s; resynchronising",
+                        self._channel,
+                        self.last_outage_seconds,
+                    )
                     self.deliver_locally(Event(topic=RESYNC_TOPIC, data={"outage_seconds": self.last_outage_seconds}))
                     lost_at = None
                 delay = RECONNECT_MIN_SECONDS

@@ -68,8 +68,10 @@ def install_access_log_redaction() -> None:
 def redact_secret_fields(value: object) -> object:
     """``value`` with every :data:`SECRET_RESULT_FIELDS` entry (at any depth) replaced by ``[redacted]``."""
     if isinstance(value, dict):
-        return {k: REDACTED if k in SECRET_RESULT_FIELDS and v is not None else redact_secret_fields(v)
-                for k, v in value.items()}  # fmt: skip
+        return {
+            k: REDACTED if k in SECRET_RESULT_FIELDS and v is not None else redact_secret_fields(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact_secret_fields(v) for v in value]
     return value

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from hub.core.db import Database
+from hub.core.tasks import start_task, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class Scheduler:
             self._lock_engine = create_async_engine(
                 self._db.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
             )
-        self._elector = asyncio.create_task(self._elect(), name="scheduler-election")
+        self._elector = start_task(self._elect(), name="scheduler-election")
 
     async def _elect(self) -> None:
         if self._lock_engine is None:
@@ -131,8 +132,9 @@ class Scheduler:
                     self._abdicate()
                 await self._drop_lock_conn()
             elif not following_logged:
-                log.info("another replica leads scheduled jobs; this one follows (retrying every %.0f s)",
-                         self.retry_seconds)  # fmt: skip
+                log.info(
+                    "another replica leads scheduled jobs; this one follows (retrying every %.0f s)", self.retry_seconds
+                )
                 following_logged = True
             await asyncio.sleep(self.retry_seconds * random.uniform(0.8, 1.2))
 
@@ -180,9 +182,13 @@ class Scheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         for job in self._jobs:
             scheduler.add_job(
-                job.func, IntervalTrigger(seconds=job.seconds), id=job.name, name=job.name,
-                max_instances=1, coalesce=True,
-            )  # fmt: skip
+                job.func,
+                IntervalTrigger(seconds=job.seconds),
+                id=job.name,
+                name=job.name,
+                max_instances=1,
+                coalesce=True,
+            )
         scheduler.start()
         self._scheduler = scheduler
         log.info("this replica leads scheduled jobs (%d jobs)", len(self._jobs))
@@ -209,11 +215,8 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Stop jobs and release leadership; never raises for a lost lock connection."""
-        if self._elector is not None:
-            self._elector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._elector
-            self._elector = None
+        await stop_task(self._elector)
+        self._elector = None
         self._abdicate()
         await self._drop_lock_conn(release=True)
         if self._lock_engine is not None:

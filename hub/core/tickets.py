@@ -202,9 +202,12 @@ _GRANT_LABEL = b"transfer:"
 def mint_grant(secret: str, *, session: str, direction: TransferDirection, path: str, ttl_seconds: int = 120) -> str:
     """Sign a single-use transfer grant."""
     grant = TransferGrant(
-        session=session, direction=direction, path=path, expires=int(time.time() + ttl_seconds),
+        session=session,
+        direction=direction,
+        path=path,
+        expires=int(time.time() + ttl_seconds),
         nonce=secrets.token_urlsafe(18),
-    )  # fmt: skip
+    )
     payload = grant.model_dump_json().encode()
     signature = hmac.new(_key(secret), _GRANT_LABEL + payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(signature)}"

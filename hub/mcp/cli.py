@@ -62,10 +62,15 @@ def tools_list(url: str, token: str, as_json: bool) -> None:
     if not isinstance(data, list):
         raise click.ClickException(str(data.get("message", data)))
     rows = [
-        {"id": t["id"], "name": t["name"], "mode": t["policy"]["mode"], "min_role": t["min_role"],
-         "description": t["description"]}
+        {
+            "id": t["id"],
+            "name": t["name"],
+            "mode": t["policy"]["mode"],
+            "min_role": t["min_role"],
+            "description": t["description"],
+        }
         for t in data
-    ]  # fmt: skip
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

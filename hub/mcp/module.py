@@ -85,8 +85,10 @@ class McpModule:
         try:
             validate_issuer_url(AnyHttpUrl(self.base_url))
         except ValueError:
-            log.warning("MCP OAuth is off: the hub's URL %s is neither https nor loopback (set RMMHUB_PUBLIC_URL)",
-                        self.base_url)  # fmt: skip
+            log.warning(
+                "MCP OAuth is off: the hub's URL %s is neither https nor loopback (set RMMHUB_PUBLIC_URL)",
+                self.base_url,
+            )
         else:
             router.routes.extend(
                 create_auth_routes(

@@ -98,9 +98,13 @@ class McpServer:
         params = ctx.session.client_params
         client = params.client_info.name if params is not None else ""
         return Caller(
-            user_id=user.id, label=user.label, role=user.role, org_id=user.org_id, kind=CallerKind.MCP,
+            user_id=user.id,
+            label=user.label,
+            role=user.role,
+            org_id=user.org_id,
+            kind=CallerKind.MCP,
             client=clip(client, 60),
-        )  # fmt: skip
+        )
 
     # -------------------------------------------------------------------- tools
 
@@ -140,9 +144,13 @@ class McpServer:
             async with self.hub.db.transaction() as session:
                 caller = await self._caller(session, ctx)
                 outcome = await self.gate.invoke(
-                    session, caller, params.name, params.arguments or {}, reason=_reason(params),
+                    session,
+                    caller,
+                    params.name,
+                    params.arguments or {},
+                    reason=_reason(params),
                     context={"mcp_client": caller.client},
-                )  # fmt: skip
+                )
                 envelope = await self._envelope(session, caller, outcome)
         except RmmHubError as exc:
             return _error(exc.message)

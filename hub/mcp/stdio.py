@@ -54,9 +54,11 @@ class StdioProxy:
             await ctx.session.report_progress(progress, total, message)
 
         return await self.remote.call_tool(
-            params.name, params.arguments or {}, progress_callback=relay if wants_progress else None,
+            params.name,
+            params.arguments or {},
+            progress_callback=relay if wants_progress else None,
             meta=_without_progress(params.meta),
-        )  # fmt: skip
+        )
 
     async def _list_resources(self, ctx: ServerRequestContext[Any], params: Any) -> types.ListResourcesResult:
         return await self.remote.list_resources()

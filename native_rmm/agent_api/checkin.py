@@ -81,11 +81,15 @@ async def handle_checkin(plane: DevicePlane, *, credential: str, request: Checki
             commands_out = [to_spec(c) for c in pending]
             handed_out = [(c.id, c.timeout_seconds) for c in pending if c.status is CommandStatus.QUEUED]
             entry = CachedDevice(
-                device_id=device.id, org_id=device.org_id, status=device.status,
-                applications_hash=device.applications_hash, patches_hash=device.patches_hash,
+                device_id=device.id,
+                org_id=device.org_id,
+                status=device.status,
+                applications_hash=device.applications_hash,
+                patches_hash=device.patches_hash,
                 has_inventory=device.inventory_at is not None,
-                checkin_interval_seconds=device.checkin_interval_seconds, cached_at=time.monotonic(),
-            )  # fmt: skip
+                checkin_interval_seconds=device.checkin_interval_seconds,
+                cached_at=time.monotonic(),
+            )
         cache.put(token_hash, entry)
         if not pending:
             cache.mark_no_pending(entry.device_id, generation)

@@ -47,9 +47,14 @@ async def install_script(token: str, os: Literal["linux", "macos", "windows"], r
         binaries = {arch: b.sha256 for arch, b in available_binaries(dist).items()}
         uv = {p: staged.sha256 for p in UV_PLATFORMS if (staged := staged_uv(dist, p)) is not None}
         script = render_installer(
-            os, hub_url=plane.public_url(str(request.base_url)), token=token, quick_support=quick,
-            binaries=binaries, uv=uv, python_mirror=plane.settings.agent_python_mirror,
-        )  # fmt: skip
+            os,
+            hub_url=plane.public_url(str(request.base_url)),
+            token=token,
+            quick_support=quick,
+            binaries=binaries,
+            uv=uv,
+            python_mirror=plane.settings.agent_python_mirror,
+        )
     except AgentRequestError as exc:
         return PlainTextResponse(f"rmmhub: {exc.message}\n", status_code=404 if exc.status_code == 401 else 403)
     except InstallerError as exc:
@@ -95,13 +100,28 @@ class InstallerOut(BaseModel):
     def of(cls, view: service.InstallerView, base_url: str) -> InstallerOut:
         i = view.installer
         return cls(
-            id=i.id, name=i.name, kind=i.kind.value, customer_id=i.customer_id, site_id=i.site_id,
-            quick_support=i.quick_support, token=view.token, url=service.installer_url(base_url, view.token),
-            commands=view.commands, expires_at=i.expires_at, max_uses=i.max_uses, uses=i.uses,
-            revoked=i.revoked_at is not None, created_by=i.created_by, created_at=i.created_at,
-            rustdesk=RustDeskBody(enabled=i.rustdesk_enabled, id_server=i.rustdesk_id_server,
-                                  relay_server=i.rustdesk_relay_server, key=i.rustdesk_key),
-        )  # fmt: skip
+            id=i.id,
+            name=i.name,
+            kind=i.kind.value,
+            customer_id=i.customer_id,
+            site_id=i.site_id,
+            quick_support=i.quick_support,
+            token=view.token,
+            url=service.installer_url(base_url, view.token),
+            commands=view.commands,
+            expires_at=i.expires_at,
+            max_uses=i.max_uses,
+            uses=i.uses,
+            revoked=i.revoked_at is not None,
+            created_by=i.created_by,
+            created_at=i.created_at,
+            rustdesk=RustDeskBody(
+                enabled=i.rustdesk_enabled,
+                id_server=i.rustdesk_id_server,
+                relay_server=i.rustdesk_relay_server,
+                key=i.rustdesk_key,
+            ),
+        )
 
 
 class InstallerCreate(BaseModel):
@@ -135,10 +155,17 @@ async def create_installer(
     """Create a scoped installer (admin; audited)."""
     caller = admin.caller(CallerKind.API)
     installer = await service.create_installer(
-        session, org_id=caller.org_id, name=body.name, actor=caller.actor, customer_id=body.customer_id,
-        site_id=body.site_id, expires_at=body.expires_at, max_uses=body.max_uses, quick_support=body.quick_support,
+        session,
+        org_id=caller.org_id,
+        name=body.name,
+        actor=caller.actor,
+        customer_id=body.customer_id,
+        site_id=body.site_id,
+        expires_at=body.expires_at,
+        max_uses=body.max_uses,
+        quick_support=body.quick_support,
         rustdesk=body.rustdesk.option() if body.rustdesk else None,
-    )  # fmt: skip
+    )
     base = _plane(request).public_url(str(request.base_url))
     return InstallerOut.of(service.view(session, installer, base_url=base), base)
 

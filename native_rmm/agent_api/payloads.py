@@ -21,6 +21,7 @@ from agent.protocol import (
     CommandResult,
     negotiate_protocol_version,
 )
+from hub.core.validation import describe_validation_error
 from native_rmm.errors import invalid_credential, malformed, too_large
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -61,17 +62,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def describe(exc: ValidationError) -> str:
-    """``field.path: problem; ...`` for an error message."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}" for e in exc.errors())[:4000]
-
-
 def parse(model: type[ModelT], raw: bytes | str) -> ModelT:
     """Validate a JSON body against a protocol model (400 naming the bad fields)."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise malformed(f"invalid {model.__name__}: {describe(exc)}") from exc
+        raise malformed(f"invalid {model.__name__}: {describe_validation_error(exc, root='<body>')}") from exc
 
 
 def cap_output(stdout: str, stderr: str, limit: int = MAX_OUTPUT_BYTES) -> tuple[str, str, bool]:
@@ -103,4 +99,4 @@ def parse_result(raw: bytes | str) -> CommandResult:
     try:
         return CommandResult.model_validate(capped_result_data(data))
     except ValidationError as exc:
-        raise malformed(f"invalid CommandResult: {describe(exc)}") from exc
+        raise malformed(f"invalid CommandResult: {describe_validation_error(exc, root='<body>')}") from exc

@@ -87,14 +87,18 @@ def _enroll_schema() -> dict[str, Any]:
 #: How the enrolment request looks on the wire (the route reads it raw, capped, before parsing).
 ENROLL_OPENAPI = {
     "parameters": [
-        {"name": PROTOCOL_HEADER, "in": "header", "required": True,
-         "schema": {"type": "integer", "enum": sorted(SUPPORTED_PROTOCOL_VERSIONS)}},
+        {
+            "name": PROTOCOL_HEADER,
+            "in": "header",
+            "required": True,
+            "schema": {"type": "integer", "enum": sorted(SUPPORTED_PROTOCOL_VERSIONS)},
+        },
     ],
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": _enroll_schema()}},
     },
-}  # fmt: skip
+}
 
 
 @router.post(ENROLL_PATH, status_code=201, openapi_extra=ENROLL_OPENAPI)
@@ -131,9 +135,12 @@ async def command_status(request: Request) -> Response:
         version = protocol_version(request)
         body = parse(CommandStatusUpdate, raw)
         await commands.record_running(
-            session, device_id=device.id, update_msg=body, grace_seconds=plane.settings.command_grace_seconds,
+            session,
+            device_id=device.id,
+            update_msg=body,
+            grace_seconds=plane.settings.command_grace_seconds,
             bus=plane.bus,
-        )  # fmt: skip
+        )
     return _empty(version)
 
 
@@ -171,9 +178,10 @@ async def rotate_credential(request: Request) -> Response:
         version = protocol_version(request)
         plain = await enrollment.rotate(session, device, settings=plane.settings)
     answer = CredentialRotateResponse(
-        device_id=str(device.id), device_credential=plain,
+        device_id=str(device.id),
+        device_credential=plain,
         previous_valid_until=utcnow() + timedelta(minutes=plane.settings.credential_rotation_grace_minutes),
-    )  # fmt: skip
+    )
     return _json(answer.model_dump_json(), version)
 
 

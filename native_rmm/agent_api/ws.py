@@ -55,12 +55,12 @@ from agent.protocol import (
 )
 from hub.core.db import utcnow
 from hub.core.deps import hub_of
-from hub.core.events import Event
 from native_rmm.agent_api.payloads import capped_result_data
 from native_rmm.commands import service as commands
-from native_rmm.commands.push import CONNECTED_TOPIC, AgentConnection, command_message
+from native_rmm.commands.push import AgentConnection, command_message
 from native_rmm.devices import credentials
 from native_rmm.errors import AgentRequestError
+from native_rmm.events import DEVICE_CONNECTED, DeviceConnected
 from native_rmm.ingest.writer import AckedItem, WsSeenItem
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.plane import DevicePlane
@@ -116,15 +116,20 @@ class AgentSocket:
         except WebSocketDisconnect:
             return
         conn = AgentConnection(
-            device_id=device_id, org_id=org_id, connection_id=uuid.uuid4().hex, send=self.ws.send_text, close=self._close
-        )  # fmt: skip
+            device_id=device_id,
+            org_id=org_id,
+            connection_id=uuid.uuid4().hex,
+            send=self.ws.send_text,
+            close=self._close,
+        )
         self.conn = conn
         conn.enqueue(
             HelloAckMessage(
-                protocol_version=version, device_id=str(device_id),
+                protocol_version=version,
+                device_id=str(device_id),
                 ping_interval_seconds=self.plane.settings.ws_ping_interval_seconds,
             ).model_dump_json()
-        )  # fmt: skip
+        )
         previous = self.plane.registry.register(conn)
         if previous is not None:
             await previous.close(WS_CLOSE_REPLACED, "another connection of this device took over")
@@ -163,18 +168,20 @@ class AgentSocket:
             self._credential = hello.device_credential
             if device is None:
                 raise _refusal(
-                    WS_CLOSE_UNAUTHORIZED, ErrorCode.INVALID_CREDENTIAL,
+                    WS_CLOSE_UNAUTHORIZED,
+                    ErrorCode.INVALID_CREDENTIAL,
                     "the device credential is unknown, revoked or expired; re-enroll the agent",
-                )  # fmt: skip
+                )
             device.agent_version, device.protocol_version = hello.agent_version, version
             return device.id, device.org_id, version
 
     async def _connected(self, conn: AgentConnection, version: int) -> None:
         now = utcnow()
         await self.plane.bus.publish(
-            Event(topic=CONNECTED_TOPIC, org_id=conn.org_id,
-                  data={"device_id": conn.device_id, "connection_id": conn.connection_id})
-        )  # fmt: skip
+            DEVICE_CONNECTED.event(
+                conn.org_id, DeviceConnected(device_id=conn.device_id, connection_id=conn.connection_id)
+            )
+        )
         async with self.plane.db.transaction() as session:
             device = await session.get(Device, conn.device_id)
             assert device is not None
@@ -260,9 +267,12 @@ class AgentSocket:
                     return False
                 if isinstance(message, CommandStatusMessage):
                     await commands.record_running(
-                        session, device_id=conn.device_id, update_msg=message.update,
-                        grace_seconds=self.plane.settings.command_grace_seconds, bus=self.plane.bus,
-                    )  # fmt: skip
+                        session,
+                        device_id=conn.device_id,
+                        update_msg=message.update,
+                        grace_seconds=self.plane.settings.command_grace_seconds,
+                        bus=self.plane.bus,
+                    )
                 else:
                     await commands.record_result(
                         session, device_id=conn.device_id, result=message.result, bus=self.plane.bus

@@ -10,8 +10,9 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit, session_bus
+from native_rmm.events import ALERT_TOPICS, AlertChanged
 from native_rmm.models.alerts import Alert
 
 log = logging.getLogger(__name__)
@@ -39,4 +40,4 @@ def announce(session: AsyncSession, bus: EventBus | None, topic: str, alert: Ale
         "message": alert.message,
         **extra,
     }
-    publish_after_commit(session, target, Event(topic=f"alert.{topic}", org_id=alert.org_id, data=data))
+    publish_after_commit(session, target, ALERT_TOPICS[topic].event(alert.org_id, AlertChanged.model_validate(data)))

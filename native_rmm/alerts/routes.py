@@ -43,9 +43,16 @@ async def list_alerts(
 ) -> list[AlertOut]:
     """Alerts of the organisation, newest first (``active=true``: open or acknowledged)."""
     rows = await service.list_alerts(
-        session, org_id=caller.org_id, device_id=device_id, status=status, active_only=active,
-        severity=severity, source=source, before_id=before_id, limit=limit,
-    )  # fmt: skip
+        session,
+        org_id=caller.org_id,
+        device_id=device_id,
+        status=status,
+        active_only=active,
+        severity=severity,
+        source=source,
+        before_id=before_id,
+        limit=limit,
+    )
     return [AlertOut.of(a) for a in rows]
 
 

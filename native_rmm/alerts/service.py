@@ -144,15 +144,26 @@ async def evaluate_sample(
         else:
             if key in active:
                 await auto_resolve(
-                    session, key=key, current=active[key], bus=bus,
+                    session,
+                    key=key,
+                    current=active[key],
+                    bus=bus,
                     message=f"{label} at {value:.1f}% (below the warn threshold of {warn:g}%)",
-                )  # fmt: skip
+                )
             continue
         await raise_alert(
-            session, org_id=org_id, key=key, source=AlertSource.METRIC, severity=severity, value=value,
+            session,
+            org_id=org_id,
+            key=key,
+            source=AlertSource.METRIC,
+            severity=severity,
+            value=value,
             message=f"{label} at {value:.1f}% (at or above the {word} threshold of {limit:g}%)",
-            device_id=device_id, metric=metric, current=active.get(key), bus=bus,
-        )  # fmt: skip
+            device_id=device_id,
+            metric=metric,
+            current=active.get(key),
+            bus=bus,
+        )
 
 
 async def list_alerts(

@@ -67,9 +67,11 @@ async def set_thresholds(session: AsyncSession, *, actor: Caller, values: Thresh
         actor=actor.actor,
         org_id=actor.org_id,
         outcome="rmm.thresholds.updated",
-        detail={"old": Thresholds(**old.model_dump(include=set(Thresholds.model_fields))).model_dump(),
-                "new": values.model_dump()},
-    )  # fmt: skip
+        detail={
+            "old": Thresholds(**old.model_dump(include=set(Thresholds.model_fields))).model_dump(),
+            "new": values.model_dump(),
+        },
+    )
     saved = _out(row)
     uow_of(session).slot(_CACHE)[actor.org_id] = saved
     return saved

@@ -51,9 +51,15 @@ async def list_alerts(ctx: ToolContext, args: ListAlertsArgs) -> AlertList:
     """
     status = None if args.status in ("active", "any") else AlertStatus(args.status)
     rows = await service.list_alerts(
-        ctx.session, org_id=ctx.org_id, device_id=args.device_id, status=status, active_only=args.status == "active",
-        severity=args.severity, source=args.source, limit=args.limit,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=args.device_id,
+        status=status,
+        active_only=args.status == "active",
+        severity=args.severity,
+        source=args.source,
+        limit=args.limit,
+    )
     return AlertList(count=len(rows), alerts=[AlertOut.of(a) for a in rows])
 
 
@@ -80,16 +86,31 @@ def tools() -> list[Tool]:
     """The alert tools (global: they act in the caller's organisation)."""
     return [
         model_tool(
-            source=SOURCE, name="rmm-list-alerts", args_model=ListAlertsArgs, handler=list_alerts,
-            annotations=ToolAnnotations(read_only=True, open_world=False), min_role=Role.VIEWER,
-            title="List alerts", category="alerts",
+            source=SOURCE,
+            name="rmm-list-alerts",
+            args_model=ListAlertsArgs,
+            handler=list_alerts,
+            annotations=ToolAnnotations(read_only=True, open_world=False),
+            min_role=Role.VIEWER,
+            title="List alerts",
+            category="alerts",
         ),
         model_tool(
-            source=SOURCE, name="rmm-acknowledge-alert", args_model=AlertRef, handler=acknowledge_alert,
-            annotations=_SAFE_WRITE, title="Acknowledge alert", category="alerts",
+            source=SOURCE,
+            name="rmm-acknowledge-alert",
+            args_model=AlertRef,
+            handler=acknowledge_alert,
+            annotations=_SAFE_WRITE,
+            title="Acknowledge alert",
+            category="alerts",
         ),
         model_tool(
-            source=SOURCE, name="rmm-resolve-alert", args_model=AlertRef, handler=resolve_alert,
-            annotations=_SAFE_WRITE, title="Resolve alert", category="alerts",
+            source=SOURCE,
+            name="rmm-resolve-alert",
+            args_model=AlertRef,
+            handler=resolve_alert,
+            annotations=_SAFE_WRITE,
+            title="Resolve alert",
+            category="alerts",
         ),
-    ]  # fmt: skip
+    ]

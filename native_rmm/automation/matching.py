@@ -40,8 +40,11 @@ async def placements(session: AsyncSession, alerts: Sequence[Alert]) -> dict[int
 def matches(match: RuleMatch, alert: Alert, where: Placement) -> bool:
     """Every non-empty criterion must hold."""
     checks: list[tuple[list[object], object]] = [
-        (list(match.severities), alert.severity), (list(match.sources), alert.source),
-        (list(match.metrics), alert.metric), (list(match.monitor_ids), alert.monitor_id),
-        (list(match.customer_ids), where.customer_id), (list(match.site_ids), where.site_id),
-    ]  # fmt: skip
+        (list(match.severities), alert.severity),
+        (list(match.sources), alert.source),
+        (list(match.metrics), alert.metric),
+        (list(match.monitor_ids), alert.monitor_id),
+        (list(match.customer_ids), where.customer_id),
+        (list(match.site_ids), where.site_id),
+    ]
     return all(not wanted or value in wanted for wanted, value in checks)

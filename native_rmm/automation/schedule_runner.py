@@ -69,8 +69,12 @@ class ScheduleRunner:
         """Run every due slot; returns how many slots ran (missed ones not counted)."""
         now = now or utcnow()
         async with self._db.transaction() as session:
-            stmt = select(Schedule.id).where(Schedule.paused.is_(False), Schedule.next_run_at.is_not(None),
-                                             Schedule.next_run_at <= now).order_by(Schedule.next_run_at).limit(200)  # fmt: skip
+            stmt = (
+                select(Schedule.id)
+                .where(Schedule.paused.is_(False), Schedule.next_run_at.is_not(None), Schedule.next_run_at <= now)
+                .order_by(Schedule.next_run_at)
+                .limit(200)
+            )
             due = list((await session.scalars(stmt)).all())
         ran = 0
         for schedule_id in due:
@@ -86,10 +90,16 @@ class ScheduleRunner:
         if row is None or row.paused or row.next_run_at is None or row.next_run_at > now:
             return 0
         slot = row.next_run_at
-        row.next_run_at = next_fire(TRIGGER.validate_python(row.trigger), timezone=row.timezone, after=max(slot, now),
-                                    anchor=row.created_at, end_at=row.end_at)  # fmt: skip
-        taken = await session.scalar(select(ScheduleRun.id).where(ScheduleRun.schedule_id == row.id,
-                                                                  ScheduleRun.due_at == slot))  # fmt: skip
+        row.next_run_at = next_fire(
+            TRIGGER.validate_python(row.trigger),
+            timezone=row.timezone,
+            after=max(slot, now),
+            anchor=row.created_at,
+            end_at=row.end_at,
+        )
+        taken = await session.scalar(
+            select(ScheduleRun.id).where(ScheduleRun.schedule_id == row.id, ScheduleRun.due_at == slot)
+        )
         if taken is not None:  # this slot already ran (an edit re-computed it): move on
             return 0
         run = ScheduleRun(org_id=row.org_id, schedule_id=row.id, due_at=slot, started_at=now, status="running")
@@ -105,23 +115,34 @@ class ScheduleRunner:
         return 1
 
     async def _fire(self, session: AsyncSession, row: Schedule, run: ScheduleRun, *, late: bool) -> tuple[str, str]:
-        caller = await automation_caller(session, org_id=row.org_id, owner_user_id=row.owner_user_id,
-                                         what=f"schedule '{row.name}'")  # fmt: skip
+        caller = await automation_caller(
+            session, org_id=row.org_id, owner_user_id=row.owner_user_id, what=f"schedule '{row.name}'"
+        )
         if caller is None:
             return "failed", "the schedule's owner is disabled or gone; nothing ran"
         devices = await resolve_targets(session, org_id=row.org_id, target=TargetSpec.model_validate(row.target))
         if not devices:
             return "skipped", "the target names no installed device"
-        calls = [{**row.args, "device_ids": devices}] if row.tool == "run-script" else \
-            [{**row.args, "device": device} for device in devices]  # fmt: skip
+        calls = (
+            [{**row.args, "device_ids": devices}]
+            if row.tool == "run-script"
+            else [{**row.args, "device": device} for device in devices]
+        )
         grant = grant_of(row) if row.approval_mode == "standing" else None
         reason = f"schedule '{row.name}' (slot {run.due_at:%Y-%m-%d %H:%M} UTC{', run late' if late else ''})"
         outcomes: list[Outcome] = []
         messages: list[str] = []
         for args in calls:
             try:
-                outcome = await self._gate.invoke(session, caller, TOOL_IDS[row.tool], args, reason=reason,
-                                                  context={"schedule_id": row.id}, standing=grant)  # fmt: skip
+                outcome = await self._gate.invoke(
+                    session,
+                    caller,
+                    TOOL_IDS[row.tool],
+                    args,
+                    reason=reason,
+                    context={"schedule_id": row.id},
+                    standing=grant,
+                )
             except RmmHubError as exc:
                 return "failed", exc.message
             outcomes.append(outcome)

@@ -136,12 +136,22 @@ class ScheduleOut(BaseModel):
     @classmethod
     def of(cls, row: Schedule) -> ScheduleOut:
         return cls(
-            id=row.id, name=row.name, tool=row.tool, args=row.args,  # type: ignore[arg-type]
-            target=TargetSpec.model_validate(row.target), trigger=row.trigger,  # type: ignore[arg-type]
-            timezone=row.timezone, end_at=row.end_at, misfire=row.misfire, approval_mode=row.approval_mode,
-            paused=row.paused, next_run_at=row.next_run_at, last_run_at=row.last_run_at, last_status=row.last_status,
+            id=row.id,
+            name=row.name,
+            tool=row.tool,
+            args=row.args,  # type: ignore[arg-type]
+            target=TargetSpec.model_validate(row.target),
+            trigger=row.trigger,  # type: ignore[arg-type]
+            timezone=row.timezone,
+            end_at=row.end_at,
+            misfire=row.misfire,
+            approval_mode=row.approval_mode,
+            paused=row.paused,
+            next_run_at=row.next_run_at,
+            last_run_at=row.last_run_at,
+            last_status=row.last_status,
             standing_until=row.standing_expires_at if row.standing_digest else None,
-        )  # fmt: skip
+        )
 
 
 class ScheduleRunOut(BaseModel):
@@ -158,6 +168,13 @@ class ScheduleRunOut(BaseModel):
 
     @classmethod
     def of(cls, row: ScheduleRun) -> ScheduleRunOut:
-        return cls(id=row.id, schedule_id=row.schedule_id, due_at=row.due_at, started_at=row.started_at,
-                   status=row.status, message=row.message, approval_ids=row.approval_ids,
-                   command_ids=row.command_ids)  # fmt: skip
+        return cls(
+            id=row.id,
+            schedule_id=row.schedule_id,
+            due_at=row.due_at,
+            started_at=row.started_at,
+            status=row.status,
+            message=row.message,
+            approval_ids=row.approval_ids,
+            command_ids=row.command_ids,
+        )

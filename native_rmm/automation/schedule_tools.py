@@ -58,8 +58,9 @@ async def create_schedule(ctx: ToolContext, args: ScheduleIn) -> ScheduleOut:
     """Schedule a script (with parameters), a command or a patch install on devices, a site or a customer:
     once, on a cron line or an interval, in a time zone, until an end date. With approval_mode 'standing'
     the approval of this request covers every run until it expires or the schedule is edited."""
-    row = await schedules.create_schedule(ctx.session, actor=ctx.caller, data=args, secret_key=ctx.settings.secret,
-                                          approval_id=ctx.approval_id)  # fmt: skip
+    row = await schedules.create_schedule(
+        ctx.session, actor=ctx.caller, data=args, secret_key=ctx.settings.secret, approval_id=ctx.approval_id
+    )
     return ScheduleOut.of(row)
 
 
@@ -71,8 +72,9 @@ async def list_schedules(ctx: ToolContext, args: NoArgs) -> ScheduleList:
 
 async def pause_schedule(ctx: ToolContext, args: PauseArgs) -> ScheduleOut:
     """Pause a schedule (or resume it with paused=false); nothing runs while paused."""
-    row = await schedules.pause_schedule(ctx.session, actor=ctx.caller, schedule_id=args.schedule_id,
-                                         paused=args.paused)  # fmt: skip
+    row = await schedules.pause_schedule(
+        ctx.session, actor=ctx.caller, schedule_id=args.schedule_id, paused=args.paused
+    )
     return ScheduleOut.of(row)
 
 
@@ -93,17 +95,50 @@ def tools() -> list[Tool]:
     """The schedule tools."""
     write = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True)
     return [
-        model_tool(source=SOURCE, name="rmm-create-schedule", args_model=ScheduleIn, handler=create_schedule,
-                   annotations=write, title="Create schedule", category="automation"),
-        model_tool(source=SOURCE, name="rmm-list-schedules", args_model=NoArgs, handler=list_schedules,
-                   annotations=ToolAnnotations(read_only=True, open_world=False), min_role=Role.VIEWER,
-                   title="List schedules", category="automation"),
-        model_tool(source=SOURCE, name="rmm-pause-schedule", args_model=PauseArgs, handler=pause_schedule,
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-                   title="Pause schedule", category="automation"),
-        model_tool(source=SOURCE, name="rmm-update-schedule", args_model=UpdateArgs, handler=update_schedule,
-                   annotations=write, title="Update schedule", category="automation"),
-        model_tool(source=SOURCE, name="rmm-delete-schedule", args_model=ScheduleRef, handler=delete_schedule,
-                   annotations=ToolAnnotations(read_only=False, destructive=True, open_world=False),
-                   title="Delete schedule", category="automation"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-create-schedule",
+            args_model=ScheduleIn,
+            handler=create_schedule,
+            annotations=write,
+            title="Create schedule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-list-schedules",
+            args_model=NoArgs,
+            handler=list_schedules,
+            annotations=ToolAnnotations(read_only=True, open_world=False),
+            min_role=Role.VIEWER,
+            title="List schedules",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-pause-schedule",
+            args_model=PauseArgs,
+            handler=pause_schedule,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+            title="Pause schedule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-update-schedule",
+            args_model=UpdateArgs,
+            handler=update_schedule,
+            annotations=write,
+            title="Update schedule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-delete-schedule",
+            args_model=ScheduleRef,
+            handler=delete_schedule,
+            annotations=ToolAnnotations(read_only=False, destructive=True, open_world=False),
+            title="Delete schedule",
+            category="automation",
+        ),
+    ]

@@ -31,8 +31,13 @@ def grant_of(row: Schedule) -> StandingGrant | None:
     """The schedule's standing approval as the gate checks it (None without one)."""
     if row.standing_approval_id is None or row.standing_digest is None or row.standing_expires_at is None:
         return None
-    return StandingGrant(approval_id=row.standing_approval_id, tool_id=TOOL_IDS[row.tool], bound=bound_args(row),
-                         digest=row.standing_digest, expires_at=row.standing_expires_at)  # fmt: skip
+    return StandingGrant(
+        approval_id=row.standing_approval_id,
+        tool_id=TOOL_IDS[row.tool],
+        bound=bound_args(row),
+        digest=row.standing_digest,
+        expires_at=row.standing_expires_at,
+    )
 
 
 def _schedule_next(row: Schedule) -> None:
@@ -45,8 +50,14 @@ def _schedule_next(row: Schedule) -> None:
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, row: Schedule) -> None:
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome=what, detail={"schedule": row.id, "name": row.name})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome=what,
+        detail={"schedule": row.id, "name": row.name},
+    )
 
 
 async def create_schedule(
@@ -58,19 +69,29 @@ async def create_schedule(
         raise PermissionDenied("a schedule needs a person to own it")
     now = utcnow()
     row = Schedule(
-        org_id=actor.org_id, name=data.name, owner_user_id=owner, tool=data.tool, args=data.args,
-        target=data.target.model_dump(mode="json"), trigger=data.trigger.model_dump(mode="json"),
-        timezone=data.timezone, end_at=data.end_at, misfire=data.misfire, approval_mode=data.approval_mode,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        org_id=actor.org_id,
+        name=data.name,
+        owner_user_id=owner,
+        tool=data.tool,
+        args=data.args,
+        target=data.target.model_dump(mode="json"),
+        trigger=data.trigger.model_dump(mode="json"),
+        timezone=data.timezone,
+        end_at=data.end_at,
+        misfire=data.misfire,
+        approval_mode=data.approval_mode,
+        created_at=now,
+        updated_at=now,
+    )
     _schedule_next(row)
     if row.next_run_at is None:
         raise InvalidRequest("the schedule would never run: its time is in the past or after its end date")
     if data.approval_mode == "standing" and approval_id is not None:
         row.standing_approval_id = approval_id
         row.standing_expires_at = now + timedelta(days=data.standing_days)
-        row.standing_digest = standing_digest(secret_key, org_id=row.org_id, tool_id=TOOL_IDS[row.tool],
-                                              bound=bound_args(row))  # fmt: skip
+        row.standing_digest = standing_digest(
+            secret_key, org_id=row.org_id, tool_id=TOOL_IDS[row.tool], bound=bound_args(row)
+        )
     session.add(row)
     await session.flush()
     _audit(session, actor, "created", row)

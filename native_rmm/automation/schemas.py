@@ -96,9 +96,15 @@ class RuleOut(BaseModel):
 
     @classmethod
     def of(cls, row: AlertRule) -> RuleOut:
-        return cls(id=row.id, name=row.name, enabled=row.enabled, owner_user_id=row.owner_user_id,
-                   match=RuleMatch.model_validate(row.match), actions=row.actions,  # type: ignore[arg-type]
-                   created_at=row.created_at)  # fmt: skip
+        return cls(
+            id=row.id,
+            name=row.name,
+            enabled=row.enabled,
+            owner_user_id=row.owner_user_id,
+            match=RuleMatch.model_validate(row.match),
+            actions=row.actions,  # type: ignore[arg-type]
+            created_at=row.created_at,
+        )
 
 
 class DryRunStep(BaseModel):
@@ -148,7 +154,16 @@ class RuleRunOut(BaseModel):
     @classmethod
     def of(cls, row: AlertRuleRun) -> RuleRunOut:
         return cls(
-            id=row.id, rule_id=row.rule_id, alert_id=row.alert_id, phase=row.phase, action_index=row.action_index,
-            action=row.action, tool_id=row.tool_id, status=row.status, message=row.message, ticket_id=row.ticket_id,
-            approval_id=row.approval_id, created_at=row.created_at,
-        )  # fmt: skip
+            id=row.id,
+            rule_id=row.rule_id,
+            alert_id=row.alert_id,
+            phase=row.phase,
+            action_index=row.action_index,
+            action=row.action,
+            tool_id=row.tool_id,
+            status=row.status,
+            message=row.message,
+            ticket_id=row.ticket_id,
+            approval_id=row.approval_id,
+            created_at=row.created_at,
+        )

@@ -30,8 +30,14 @@ def _require_admin(actor: Caller) -> None:
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, rule: AlertRule) -> None:
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome=what, detail={"alert_rule": rule.id, "name": rule.name})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome=what,
+        detail={"alert_rule": rule.id, "name": rule.name},
+    )
 
 
 async def create_rule(session: AsyncSession, *, actor: Caller, data: RuleIn) -> AlertRule:
@@ -40,9 +46,14 @@ async def create_rule(session: AsyncSession, *, actor: Caller, data: RuleIn) -> 
     owner = actor.on_behalf_of_user_id or actor.user_id
     if owner is None:
         raise PermissionDenied("an alert rule needs a person to own it")
-    rule = AlertRule(org_id=actor.org_id, name=data.name, owner_user_id=owner, enabled=data.enabled,
-                     match=data.match.model_dump(mode="json"),
-                     actions=[a.model_dump(mode="json") for a in data.actions])  # fmt: skip
+    rule = AlertRule(
+        org_id=actor.org_id,
+        name=data.name,
+        owner_user_id=owner,
+        enabled=data.enabled,
+        match=data.match.model_dump(mode="json"),
+        actions=[a.model_dump(mode="json") for a in data.actions],
+    )
     session.add(rule)
     await session.flush()
     _audit(session, actor, "created", rule)
@@ -92,8 +103,11 @@ async def dry_run(
     """What the rule would have done for the alerts of the last 24 hours (nothing is run or recorded)."""
     rule = await get_rule(session, org_id=org_id, rule_id=rule_id)
     since = (now or utcnow()) - LOOKBACK
-    alerts = (await session.scalars(
-        select(Alert).where(Alert.org_id == org_id, Alert.first_seen_at >= since).order_by(Alert.id).limit(2000))).all()  # fmt: skip
+    alerts = (
+        await session.scalars(
+            select(Alert).where(Alert.org_id == org_id, Alert.first_seen_at >= since).order_by(Alert.id).limit(2000)
+        )
+    ).all()
     where = await placements(session, alerts)
     match = RuleMatch.model_validate(rule.match)
     actions = ACTIONS.validate_python(rule.actions)
@@ -107,14 +121,33 @@ async def dry_run(
             try:
                 tool = registry.resolve(step.tool or "", org_id)
             except UnknownToolError:
-                steps.append(DryRunStep(action=step.action, tool=step.tool, policy="-",
-                                        would="skip: the tool is not available (connector not present?)"))  # fmt: skip
+                steps.append(
+                    DryRunStep(
+                        action=step.action,
+                        tool=step.tool,
+                        policy="-",
+                        would="skip: the tool is not available (connector not present?)",
+                    )
+                )
                 continue
             policy = (await policy_for(session, org_id, tool)).mode.value
-            would = f"skip: {step.skipped}" if step.skipped else {
-                "auto": f"run {tool.name}", "approval": f"ask for approval of {tool.name}",
-                "never": f"be refused: {tool.name} is not allowed by policy"}[policy]  # fmt: skip
+            would = (
+                f"skip: {step.skipped}"
+                if step.skipped
+                else {
+                    "auto": f"run {tool.name}",
+                    "approval": f"ask for approval of {tool.name}",
+                    "never": f"be refused: {tool.name} is not allowed by policy",
+                }[policy]
+            )
             steps.append(DryRunStep(action=step.action, tool=tool.id, policy=policy, would=would))
-        out.append(DryRunAlert(alert_id=alert.id, severity=alert.severity, message=alert.message,
-                               first_seen_at=alert.first_seen_at, steps=steps))  # fmt: skip
+        out.append(
+            DryRunAlert(
+                alert_id=alert.id,
+                severity=alert.severity,
+                message=alert.message,
+                first_seen_at=alert.first_seen_at,
+                steps=steps,
+            )
+        )
     return DryRunResult(rule_id=rule.id, examined=len(alerts), matched=len(out), alerts=out)

@@ -43,17 +43,34 @@ def step_for(action: Action, alert: Alert, where: Placement, *, link: str) -> St
     """The gate call ``action`` makes for ``alert``."""
     text = f"{alert.message}\n\nAlert #{alert.id} ({alert.source.value}, {alert.severity.value}) first seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC."
     if isinstance(action, TicketAction):
-        args: dict[str, Any] = {"title": _title(alert), "description": text, "priority": action.priority.value,
-                                "alert_ids": [alert.id], "device_ids": [alert.device_id] if alert.device_id else []}  # fmt: skip
+        args: dict[str, Any] = {
+            "title": _title(alert),
+            "description": text,
+            "priority": action.priority.value,
+            "alert_ids": [alert.id],
+            "device_ids": [alert.device_id] if alert.device_id else [],
+        }
         return Step("ticket", CREATE_TICKET, args)
     if isinstance(action, NotifyAction):
-        return Step("notify", NOTIFY, {"channel_id": action.channel_id, "topic": "alert.raised",
-                                       "subject": _title(alert), "body": text, "link": link})  # fmt: skip
+        return Step(
+            "notify",
+            NOTIFY,
+            {
+                "channel_id": action.channel_id,
+                "topic": "alert.raised",
+                "subject": _title(alert),
+                "body": text,
+                "link": link,
+            },
+        )
     if isinstance(action, ScriptAction):
         if alert.device_id is None:
             return Step("script", RUN_SCRIPT, {}, skipped="the alert has no device to run a script on")
-        return Step("script", RUN_SCRIPT, {"script": action.script, "device_ids": [alert.device_id],
-                                           "params": dict(action.params)})  # fmt: skip
+        return Step(
+            "script",
+            RUN_SCRIPT,
+            {"script": action.script, "device_ids": [alert.device_id], "params": dict(action.params)},
+        )
     assert isinstance(action, ConnectWiseTicketAction)
     company = action.companies.get(str(where.customer_id)) if where.customer_id is not None else None
     if company is None:
@@ -63,7 +80,14 @@ def step_for(action: Action, alert: Alert, where: Placement, *, link: str) -> St
             {},
             skipped="the device's customer is not mapped to a ConnectWise company",
         )
-    return Step("connectwise_ticket", CW_CREATE_TICKET, {
-        "summary": _title(alert), "description": text, "service_board_id": action.service_board_id,
-        "source_id": action.source_id, "company_id": company,
-    })  # fmt: skip
+    return Step(
+        "connectwise_ticket",
+        CW_CREATE_TICKET,
+        {
+            "summary": _title(alert),
+            "description": text,
+            "service_board_id": action.service_board_id,
+            "source_id": action.source_id,
+            "company_id": company,
+        },
+    )

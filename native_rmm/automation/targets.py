@@ -20,9 +20,15 @@ async def resolve_targets(session: AsyncSession, *, org_id: int, target: TargetS
     if target.kind == "device":
         stmt = stmt.where(Device.id.in_(target.ids))
     elif target.kind == "site":
-        stmt = stmt.join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id).where(
-            Site.id.in_(target.ids), Customer.org_id == org_id)  # fmt: skip
+        stmt = (
+            stmt.join(Site, Site.id == Device.site_id)
+            .join(Customer, Customer.id == Site.customer_id)
+            .where(Site.id.in_(target.ids), Customer.org_id == org_id)
+        )
     else:
-        stmt = stmt.join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id).where(
-            Customer.id.in_(target.ids), Customer.org_id == org_id)  # fmt: skip
+        stmt = (
+            stmt.join(Site, Site.id == Device.site_id)
+            .join(Customer, Customer.id == Site.customer_id)
+            .where(Customer.id.in_(target.ids), Customer.org_id == org_id)
+        )
     return list((await session.scalars(stmt.order_by(Device.id))).all())

@@ -66,19 +66,50 @@ def tools(registry: ToolRegistry) -> list[Tool]:
     async def dry_run_alert_rule(ctx: ToolContext, args: RuleRef) -> DryRunResult:
         """Dry-run an alert rule against the alerts of the last 24 hours: which it matches and what each
         action would have done under today's policies. Nothing is run or recorded."""
-        return await service.dry_run(ctx.session, registry, org_id=ctx.org_id, rule_id=args.rule_id,
-                                     base_url=ctx.settings.base_url)  # fmt: skip
+        return await service.dry_run(
+            ctx.session, registry, org_id=ctx.org_id, rule_id=args.rule_id, base_url=ctx.settings.base_url
+        )
 
     read = ToolAnnotations(read_only=True, open_world=False)
     return [
-        model_tool(source=SOURCE, name="rmm-list-alert-rules", args_model=NoArgs, handler=list_alert_rules,
-                   annotations=read, min_role=Role.VIEWER, title="List alert rules", category="automation"),
-        model_tool(source=SOURCE, name="rmm-dry-run-alert-rule", args_model=RuleRef, handler=dry_run_alert_rule,
-                   annotations=read, min_role=Role.OPERATOR, title="Dry-run alert rule", category="automation"),
-        model_tool(source=SOURCE, name="rmm-create-alert-rule", args_model=RuleIn, handler=create_alert_rule,
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
-                   min_role=Role.ADMIN, title="Create alert rule", category="automation"),
-        model_tool(source=SOURCE, name="rmm-delete-alert-rule", args_model=RuleRef, handler=delete_alert_rule,
-                   annotations=ToolAnnotations(read_only=False, destructive=True, open_world=False),
-                   min_role=Role.ADMIN, title="Delete alert rule", category="automation"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-list-alert-rules",
+            args_model=NoArgs,
+            handler=list_alert_rules,
+            annotations=read,
+            min_role=Role.VIEWER,
+            title="List alert rules",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-dry-run-alert-rule",
+            args_model=RuleRef,
+            handler=dry_run_alert_rule,
+            annotations=read,
+            min_role=Role.OPERATOR,
+            title="Dry-run alert rule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-create-alert-rule",
+            args_model=RuleIn,
+            handler=create_alert_rule,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
+            min_role=Role.ADMIN,
+            title="Create alert rule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-delete-alert-rule",
+            args_model=RuleRef,
+            handler=delete_alert_rule,
+            annotations=ToolAnnotations(read_only=False, destructive=True, open_world=False),
+            min_role=Role.ADMIN,
+            title="Delete alert rule",
+            category="automation",
+        ),
+    ]

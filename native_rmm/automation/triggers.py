@@ -12,8 +12,9 @@ from native_rmm.automation.schedule_schemas import CronSpec, IntervalSpec, OnceT
 TRIGGER: TypeAdapter[Trigger] = TypeAdapter(Trigger)
 
 
-def next_fire(trigger: Trigger, *, timezone: str, after: datetime, anchor: datetime,
-              end_at: datetime | None) -> datetime | None:  # fmt: skip
+def next_fire(
+    trigger: Trigger, *, timezone: str, after: datetime, anchor: datetime, end_at: datetime | None
+) -> datetime | None:
     """The first slot strictly after ``after`` (None when there is none before ``end_at``).
 
     ``anchor`` is where an interval counts from (the schedule's creation), so slots stay on its grid.

@@ -82,11 +82,23 @@ async def _queue(ctx: ToolContext, devices: list[TargetDevice], **spec: object) 
     out = []
     for device in devices:
         command = await service.enqueue(
-            ctx.session, org_id=ctx.org_id, device_id=device.id, created_by=ctx.caller, approval_id=ctx.approval_id,
-            bus=ctx.bus, **spec,  # type: ignore[arg-type]
-        )  # fmt: skip
-        out.append(BulkTarget(device_id=device.id, label=device.label, customer=device.customer, site=device.site,
-                              command=CommandOut.of(command, max_chars=2000)))  # fmt: skip
+            ctx.session,
+            org_id=ctx.org_id,
+            device_id=device.id,
+            created_by=ctx.caller,
+            approval_id=ctx.approval_id,
+            bus=ctx.bus,
+            **spec,  # type: ignore[arg-type]
+        )
+        out.append(
+            BulkTarget(
+                device_id=device.id,
+                label=device.label,
+                customer=device.customer,
+                site=device.site,
+                command=CommandOut.of(command, max_chars=2000),
+            )
+        )
     return BulkResult(count=len(out), targets=out)
 
 
@@ -96,8 +108,15 @@ async def bulk_run_command_tool(ctx: ToolContext, args: BulkCommandArgs) -> Bulk
     shells = {d.id: _shell(d, args.shell) for d in devices}  # every device checked before any is queued
     out = []
     for device in devices:
-        queued = await _queue(ctx, [device], kind=CommandKind.SHELL, shell=shells[device.id], body=args.command,
-                              env=None, timeout=args.timeout_seconds)  # fmt: skip
+        queued = await _queue(
+            ctx,
+            [device],
+            kind=CommandKind.SHELL,
+            shell=shells[device.id],
+            body=args.command,
+            env=None,
+            timeout=args.timeout_seconds,
+        )
         out.extend(queued.targets)
     return BulkResult(count=len(out), targets=out)
 
@@ -105,8 +124,16 @@ async def bulk_run_command_tool(ctx: ToolContext, args: BulkCommandArgs) -> Bulk
 async def bulk_install_patches_tool(ctx: ToolContext, args: BulkPatchArgs) -> BulkResult:
     """Install pending OS patches (all, or the listed ones) on many devices through their package managers."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    return await _queue(ctx, devices, kind=CommandKind.INSTALL_PATCHES, shell=None, body="", env=None,
-                        timeout=PATCH_TIMEOUT_SECONDS, patch_ids=args.patch_ids)  # fmt: skip
+    return await _queue(
+        ctx,
+        devices,
+        kind=CommandKind.INSTALL_PATCHES,
+        shell=None,
+        body="",
+        env=None,
+        timeout=PATCH_TIMEOUT_SECONDS,
+        patch_ids=args.patch_ids,
+    )
 
 
 async def _target_ids(ctx: ToolContext, targets: Targets) -> list[int]:
@@ -117,14 +144,18 @@ async def describe_bulk_command(ctx: ToolContext, args: BulkCommandArgs) -> Desc
     """``Run `uname -a` on 3 devices as root`` with the command line and every target by name."""
     what = f"Run `{args.command[:200]}`" + (f" in {args.shell.value}" if args.shell else "")
     ids = await _target_ids(ctx, args.targets)
-    return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=what, body=args.command,
-                            body_label="Command line")  # fmt: skip
+    return await on_devices(
+        ctx.session, org_id=ctx.org_id, device_ids=ids, what=what, body=args.command, body_label="Command line"
+    )
 
 
 async def describe_bulk_patches(ctx: ToolContext, args: BulkPatchArgs) -> Description:
     """``Install 2 patches on 3 devices as root`` (or every pending patch) with every target by name."""
-    what = f"Install {len(args.patch_ids)} patches ({', '.join(args.patch_ids[:20])})" if args.patch_ids else (
-        "Install every pending patch")  # fmt: skip
+    what = (
+        f"Install {len(args.patch_ids)} patches ({', '.join(args.patch_ids[:20])})"
+        if args.patch_ids
+        else ("Install every pending patch")
+    )
     ids = await _target_ids(ctx, args.targets)
     return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=what)
 
@@ -132,13 +163,27 @@ async def describe_bulk_patches(ctx: ToolContext, args: BulkPatchArgs) -> Descri
 def bulk_tools() -> list[Tool]:
     """The bulk command tools (seeded like their one-device forms: they run on endpoints)."""
     return [
-        model_tool(source=SOURCE, name="rmm-bulk-run-command", args_model=BulkCommandArgs,
-                   handler=bulk_run_command_tool, describe=describe_bulk_command, annotations=ON_DEVICE, title="Run command on many devices",
-                   category="commands"),
-        model_tool(source=SOURCE, name="rmm-bulk-install-patches", args_model=BulkPatchArgs,
-                   handler=bulk_install_patches_tool, describe=describe_bulk_patches, annotations=ON_DEVICE, title="Install patches on many devices",
-                   category="patches"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-bulk-run-command",
+            args_model=BulkCommandArgs,
+            handler=bulk_run_command_tool,
+            describe=describe_bulk_command,
+            annotations=ON_DEVICE,
+            title="Run command on many devices",
+            category="commands",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-bulk-install-patches",
+            args_model=BulkPatchArgs,
+            handler=bulk_install_patches_tool,
+            describe=describe_bulk_patches,
+            annotations=ON_DEVICE,
+            title="Install patches on many devices",
+            category="patches",
+        ),
+    ]
 
 
 async def commands_by_id(session: AsyncSession, *, org_id: int, command_ids: Sequence[int]) -> list[Command]:

@@ -12,7 +12,6 @@ pushes, pings and result acks never interleave on the wire.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,11 +19,10 @@ from datetime import datetime
 from agent.protocol import WS_CLOSE_REPLACED, WS_CLOSE_UNAUTHORIZED, CommandMessage, CommandSpec
 from hub.core.db import utcnow
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
-from native_rmm.devices.credentials import CREDENTIALS_TOPIC
-from native_rmm.events import COMMAND_QUEUED
+from hub.core.tasks import start_task, stop_task
+from native_rmm.events import COMMAND_QUEUED, CREDENTIALS_CHANGED, DEVICE_CONNECTED
 
 log = logging.getLogger(__name__)
-CONNECTED_TOPIC = "device.ws_connected"
 OUTBOX_SIZE = 1000
 
 Sender = Callable[[str], Awaitable[None]]
@@ -130,19 +128,18 @@ class PushDispatcher:
 
     async def start(self) -> None:
         """Subscribe and start listening (returns once subscribed)."""
-        self._task = asyncio.create_task(self._listen(), name="rmm-push-dispatcher")
+        self._task = start_task(self._listen(), name="rmm-push-dispatcher")
         await asyncio.wait_for(self._ready.wait(), 10)
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _listen(self) -> None:
-        async with self._bus.subscribe(COMMAND_QUEUED.name, CONNECTED_TOPIC, CREDENTIALS_TOPIC, RESYNC_TOPIC) as events:
+        async with self._bus.subscribe(
+            COMMAND_QUEUED.name, DEVICE_CONNECTED.name, CREDENTIALS_CHANGED.name, RESYNC_TOPIC
+        ) as events:
             self._ready.set()
             async for event in events:
                 await self.handle(event)
@@ -163,14 +160,16 @@ class PushDispatcher:
         conn = self._registry.get(device_id)
         if conn is None:
             return
-        if event.topic == CREDENTIALS_TOPIC:
-            if event.data.get("revoked"):
+        credentials = CREDENTIALS_CHANGED.parse(event)
+        if credentials is not None:
+            if credentials.revoked:
                 self._registry.unregister(conn)
                 await conn.close(WS_CLOSE_UNAUTHORIZED, "the device credential was revoked")
                 log.info("device %s: credential revoked; closed its WebSocket", device_id)
             return
-        if event.topic == CONNECTED_TOPIC:
-            if event.data.get("connection_id") != conn.connection_id:
+        connected = DEVICE_CONNECTED.parse(event)
+        if connected is not None:
+            if connected.connection_id != conn.connection_id:
                 self._registry.unregister(conn)
                 await conn.close(WS_CLOSE_REPLACED, "another connection of this device took over")
             return

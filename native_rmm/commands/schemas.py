@@ -52,9 +52,23 @@ class CommandOut(BaseModel):
         stdout, cut_out = _trim(c.stdout, max_chars)
         stderr, cut_err = _trim(c.stderr, max_chars)
         return CommandOut(
-            id=c.id, device_id=c.device_id, kind=c.kind, shell=c.shell.value if c.shell else None, body=body,
-            status=c.status, exit_code=c.exit_code, stdout=stdout, stderr=stderr, truncated=c.truncated,
-            output_trimmed=cut_out or cut_err or cut_body, error=c.error, created_by=c.created_by,
-            approval_id=c.approval_id, script_id=c.script_id, queued_at=c.queued_at, delivered_at=c.delivered_at, started_at=c.started_at,
+            id=c.id,
+            device_id=c.device_id,
+            kind=c.kind,
+            shell=c.shell.value if c.shell else None,
+            body=body,
+            status=c.status,
+            exit_code=c.exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            truncated=c.truncated,
+            output_trimmed=cut_out or cut_err or cut_body,
+            error=c.error,
+            created_by=c.created_by,
+            approval_id=c.approval_id,
+            script_id=c.script_id,
+            queued_at=c.queued_at,
+            delivered_at=c.delivered_at,
+            started_at=c.started_at,
             finished_at=c.finished_at,
-        )  # fmt: skip
+        )

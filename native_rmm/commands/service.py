@@ -33,6 +33,7 @@ from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound, ToolError, ToolNotFoundError
 from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit, session_bus
+from hub.core.validation import describe_validation_error
 from native_rmm.errors import unknown_command
 from native_rmm.events import COMMAND_QUEUED, COMMAND_UPDATED, CommandChanged, CommandQueued
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
@@ -45,9 +46,15 @@ HANDOUT_LIMIT = 50
 def to_spec(command: Command) -> CommandSpec:
     """The wire form of a command."""
     return CommandSpec(
-        id=command.uid, kind=command.kind, shell=command.shell, body=command.body, env=command.env,
-        patch_ids=command.patch_ids, timeout_seconds=command.timeout_seconds, issued_at=command.queued_at,
-    )  # fmt: skip
+        id=command.uid,
+        kind=command.kind,
+        shell=command.shell,
+        body=command.body,
+        env=command.env,
+        patch_ids=command.patch_ids,
+        timeout_seconds=command.timeout_seconds,
+        issued_at=command.queued_at,
+    )
 
 
 def _publish(session: AsyncSession, bus: EventBus | None, command: Command, spec: CommandSpec | None = None) -> None:
@@ -102,18 +109,36 @@ async def enqueue(
     uid = f"cmd_{uuid.uuid4().hex}"
     try:
         spec = CommandSpec(
-            id=uid, kind=kind, shell=shell, body=body, env=dict(env or {}), patch_ids=list(patch_ids or []),
-            timeout_seconds=timeout, issued_at=now,
-        )  # fmt: skip
+            id=uid,
+            kind=kind,
+            shell=shell,
+            body=body,
+            env=dict(env or {}),
+            patch_ids=list(patch_ids or []),
+            timeout_seconds=timeout,
+            issued_at=now,
+        )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'command'}: {e['msg']}" for e in exc.errors())
+        problems = describe_validation_error(exc, root="command")
         raise ToolError(f"the command cannot be sent to an agent: {problems}") from exc
     by_label, by_user = (created_by.label, created_by.user_id) if isinstance(created_by, Caller) else (created_by, None)
     command = Command(
-        uid=uid, org_id=org_id, device_id=device_id, kind=kind, shell=shell, body=spec.body, env=spec.env,
-        patch_ids=spec.patch_ids, timeout_seconds=timeout, status=CommandStatus.QUEUED, created_by=by_label[:200],
-        created_by_user_id=by_user, approval_id=approval_id, script_id=script_id, queued_at=now,
-    )  # fmt: skip
+        uid=uid,
+        org_id=org_id,
+        device_id=device_id,
+        kind=kind,
+        shell=shell,
+        body=spec.body,
+        env=spec.env,
+        patch_ids=spec.patch_ids,
+        timeout_seconds=timeout,
+        status=CommandStatus.QUEUED,
+        created_by=by_label[:200],
+        created_by_user_id=by_user,
+        approval_id=approval_id,
+        script_id=script_id,
+        queued_at=now,
+    )
     if device.is_demo:
         # A demo device has no agent: nothing would ever pick the command up, so it ends at once, saying why.
         command.status, command.finished_at, command.result_at = CommandStatus.CANCELLED, now, now
@@ -232,9 +257,13 @@ def keep_timeline_monotonic(command: Command) -> None:
 
 
 async def record_running(
-    session: AsyncSession, *, device_id: int, update_msg: CommandStatusUpdate, grace_seconds: float,
+    session: AsyncSession,
+    *,
+    device_id: int,
+    update_msg: CommandStatusUpdate,
+    grace_seconds: float,
     bus: EventBus | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """The agent started a command (also counts as its acknowledgement).
 
     Raises:

@@ -102,10 +102,18 @@ async def run_command_tool(ctx: ToolContext, args: RunCommandArgs) -> CommandOut
     """Run a shell command on a device; it is pushed to the agent at once. Returns the queued command."""
     device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
     command = await service.enqueue(
-        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.SHELL,
-        shell=_shell_for(device, args.shell), body=args.command, env=None, timeout=args.timeout_seconds,
-        created_by=ctx.caller, approval_id=ctx.approval_id, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=device.id,
+        kind=CommandKind.SHELL,
+        shell=_shell_for(device, args.shell),
+        body=args.command,
+        env=None,
+        timeout=args.timeout_seconds,
+        created_by=ctx.caller,
+        approval_id=ctx.approval_id,
+        bus=ctx.bus,
+    )
     return CommandOut.of(command)
 
 
@@ -150,8 +158,9 @@ async def list_commands_tool(ctx: ToolContext, args: ListCommandsArgs) -> Comman
 
 async def cancel_command_tool(ctx: ToolContext, args: CancelArgs) -> CommandOut:
     """Cancel a command the agent has not picked up yet."""
-    command = await service.cancel(ctx.session, org_id=ctx.org_id, command_id=args.command_id, by=ctx.caller.label,
-                                   bus=ctx.bus)  # fmt: skip
+    command = await service.cancel(
+        ctx.session, org_id=ctx.org_id, command_id=args.command_id, by=ctx.caller.label, bus=ctx.bus
+    )
     return CommandOut.of(command)
 
 
@@ -159,10 +168,19 @@ async def install_patches_tool(ctx: ToolContext, args: InstallPatchesArgs) -> Co
     """Install pending OS patches on a device (all of them, or the listed ones) through its package manager."""
     device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
     command = await service.enqueue(
-        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.INSTALL_PATCHES, shell=None, body="",
-        env=None, timeout=PATCH_TIMEOUT_SECONDS, created_by=ctx.caller, approval_id=ctx.approval_id,
-        patch_ids=args.patch_ids, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=device.id,
+        kind=CommandKind.INSTALL_PATCHES,
+        shell=None,
+        body="",
+        env=None,
+        timeout=PATCH_TIMEOUT_SECONDS,
+        created_by=ctx.caller,
+        approval_id=ctx.approval_id,
+        patch_ids=args.patch_ids,
+        bus=ctx.bus,
+    )
     return CommandOut.of(command)
 
 
@@ -170,9 +188,18 @@ async def uninstall_agent_tool(ctx: ToolContext, args: DeviceArgs) -> CommandOut
     """Uninstall the agent from a device: it removes its service and files and the device shows as uninstalled."""
     device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
     command = await service.enqueue(
-        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.UNINSTALL_AGENT, shell=None, body="",
-        env=None, timeout=UNINSTALL_TIMEOUT_SECONDS, created_by=ctx.caller, approval_id=ctx.approval_id, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=device.id,
+        kind=CommandKind.UNINSTALL_AGENT,
+        shell=None,
+        body="",
+        env=None,
+        timeout=UNINSTALL_TIMEOUT_SECONDS,
+        created_by=ctx.caller,
+        approval_id=ctx.approval_id,
+        bus=ctx.bus,
+    )
     return CommandOut.of(command)
 
 
@@ -187,35 +214,91 @@ async def end_quick_support_tool(ctx: ToolContext, args: DeviceArgs) -> CommandO
     if device.uninstalled_at is not None:
         raise ToolError(f"the quick-support session of device #{device.id} ({device.label}) has already ended")
     command = await service.enqueue(
-        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.END_SESSION, shell=None, body="",
-        env=None, timeout=END_SESSION_TIMEOUT_SECONDS, created_by=ctx.caller, approval_id=ctx.approval_id,
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=device.id,
+        kind=CommandKind.END_SESSION,
+        shell=None,
+        body="",
+        env=None,
+        timeout=END_SESSION_TIMEOUT_SECONDS,
+        created_by=ctx.caller,
+        approval_id=ctx.approval_id,
         bus=ctx.bus,
-    )  # fmt: skip
+    )
     return CommandOut.of(command)
 
 
 def command_tools() -> list[Tool]:
     """The command tools (policies seeded by the classifier from names and annotations)."""
     return [
-        model_tool(source=SOURCE, name="rmm-run-command", args_model=RunCommandArgs, handler=run_command_tool,
-                   describe=describe_run_command, annotations=ON_DEVICE, title="Run command", category="commands"),
-        model_tool(source=SOURCE, name="rmm-get-command-result", args_model=CommandArgs,
-                   handler=get_command_result_tool, min_role=Role.VIEWER, title="Command result", category="commands",
-                   annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
-        model_tool(source=SOURCE, name="rmm-list-commands", args_model=ListCommandsArgs, handler=list_commands_tool,
-                   min_role=Role.VIEWER, title="Command history", category="commands",
-                   annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
-        model_tool(source=SOURCE, name="rmm-cancel-command", args_model=CancelArgs, handler=cancel_command_tool,
-                   title="Cancel command", category="commands",
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)),
-        model_tool(source=SOURCE, name="rmm-install-patches", args_model=InstallPatchesArgs,
-                   handler=install_patches_tool, describe=describe_install_patches, annotations=ON_DEVICE, title="Install patches", category="patches"),
-        model_tool(source=SOURCE, name="rmm-uninstall-agent", args_model=DeviceArgs, handler=uninstall_agent_tool,
-                   describe=describe_uninstall,
-                   annotations=ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=True),
-                   title="Uninstall agent", category="devices"),
+        model_tool(
+            source=SOURCE,
+            name="rmm-run-command",
+            args_model=RunCommandArgs,
+            handler=run_command_tool,
+            describe=describe_run_command,
+            annotations=ON_DEVICE,
+            title="Run command",
+            category="commands",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-get-command-result",
+            args_model=CommandArgs,
+            handler=get_command_result_tool,
+            min_role=Role.VIEWER,
+            title="Command result",
+            category="commands",
+            annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False),
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-list-commands",
+            args_model=ListCommandsArgs,
+            handler=list_commands_tool,
+            min_role=Role.VIEWER,
+            title="Command history",
+            category="commands",
+            annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False),
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-cancel-command",
+            args_model=CancelArgs,
+            handler=cancel_command_tool,
+            title="Cancel command",
+            category="commands",
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-install-patches",
+            args_model=InstallPatchesArgs,
+            handler=install_patches_tool,
+            describe=describe_install_patches,
+            annotations=ON_DEVICE,
+            title="Install patches",
+            category="patches",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-uninstall-agent",
+            args_model=DeviceArgs,
+            handler=uninstall_agent_tool,
+            describe=describe_uninstall,
+            annotations=ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=True),
+            title="Uninstall agent",
+            category="devices",
+        ),
         # Ending a temporary session the end user started is routine: seeded auto (idempotent, closed world).
-        model_tool(source=SOURCE, name="rmm-end-quick-support", args_model=DeviceArgs, handler=end_quick_support_tool,
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-                   title="End quick-support session", category="devices"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-end-quick-support",
+            args_model=DeviceArgs,
+            handler=end_quick_support_tool,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+            title="End quick-support session",
+            category="devices",
+        ),
+    ]

@@ -1,7 +1,7 @@
 """Seed demo devices (``is_demo=True``) with plausible inventory, apps, patches and a day of samples.
 
 Demo devices never check in; they keep the status they were seeded with (see
-:mod:`native_rmm.status`) and the UI marks them as demo. ``clear_demo_devices`` removes them all.
+:mod:`native_rmm.devices.status`) and the UI marks them as demo. ``clear_demo_devices`` removes them all.
 """
 
 from __future__ import annotations
@@ -49,18 +49,32 @@ FLEET = [
 #: device missed its last check-ins a few minutes ago; an OFFLINE one went quiet hours ago).
 _SILENT_FOR = {DeviceStatus.UNRESPONSIVE: timedelta(minutes=3), DeviceStatus.OFFLINE: timedelta(hours=3)}
 APPS: dict[OsFamily, list[tuple[str, str, str]]] = {
-    OsFamily.WINDOWS: [("Microsoft Edge", "126.0", "Microsoft"), ("7-Zip", "23.01", "Igor Pavlov"),
-                       ("Google Chrome", "126.0", "Google LLC"), ("Microsoft 365", "16.0", "Microsoft")],
-    OsFamily.LINUX: [("openssh-server", "9.2p1", "Debian"), ("nginx", "1.22.1", "Debian"),
-                     ("postgresql-15", "15.7", "Debian"), ("curl", "7.88.1", "Debian")],
-    OsFamily.MACOS: [("Safari", "17.5", "Apple"), ("Slack", "4.38", "Slack Technologies"),
-                     ("Microsoft Teams", "24124", "Microsoft")],
-}  # fmt: skip
+    OsFamily.WINDOWS: [
+        ("Microsoft Edge", "126.0", "Microsoft"),
+        ("7-Zip", "23.01", "Igor Pavlov"),
+        ("Google Chrome", "126.0", "Google LLC"),
+        ("Microsoft 365", "16.0", "Microsoft"),
+    ],
+    OsFamily.LINUX: [
+        ("openssh-server", "9.2p1", "Debian"),
+        ("nginx", "1.22.1", "Debian"),
+        ("postgresql-15", "15.7", "Debian"),
+        ("curl", "7.88.1", "Debian"),
+    ],
+    OsFamily.MACOS: [
+        ("Safari", "17.5", "Apple"),
+        ("Slack", "4.38", "Slack Technologies"),
+        ("Microsoft Teams", "24124", "Microsoft"),
+    ],
+}
 PATCHES: dict[OsFamily, list[tuple[str, str, str | None]]] = {
-    OsFamily.WINDOWS: [("KB5039212", "2024-06 Cumulative Update", "Critical"), ("KB890830", "Malicious Software Removal Tool", "Important")],
+    OsFamily.WINDOWS: [
+        ("KB5039212", "2024-06 Cumulative Update", "Critical"),
+        ("KB890830", "Malicious Software Removal Tool", "Important"),
+    ],
     OsFamily.LINUX: [("openssl", "openssl 3.0.13-1~deb12u1", "important"), ("libc6", "libc6 2.36-9+deb12u7", None)],
     OsFamily.MACOS: [("macOS Sonoma 14.5.1", "macOS Sonoma 14.5.1", None)],
-}  # fmt: skip
+}
 
 
 async def _demo_site(session: AsyncSession, org_id: int) -> Site:
@@ -90,17 +104,29 @@ def _samples(
         cpu = min(100.0, max(0.5, spec.cpu_base * (0.6 + daily) + rng.gauss(0, 4)))
         mem = min(99.0, max(5.0, 40 + daily * 25 + rng.gauss(0, 3)))
         disk_pct = min(99.0, disk_pct + rng.uniform(0, 0.002))
-        rows.append({
-            "device_id": device_id, "taken_at": at, "cpu_percent": round(cpu, 1), "memory_percent": round(mem, 1),
-            "memory_used_bytes": int(ram * mem / 100), "memory_total_bytes": ram, "disk_percent": round(disk_pct, 1),
-            "disks": [{"mountpoint": "C:\\" if spec.os_family is OsFamily.WINDOWS else "/",
-                       "used_percent": round(disk_pct, 1), "used_bytes": int(disk_total * disk_pct / 100),
-                       "total_bytes": disk_total}],
-            "load_1": None if spec.os_family is OsFamily.WINDOWS else round(cpu / 25, 2),
-            "load_5": None if spec.os_family is OsFamily.WINDOWS else round(cpu / 27, 2),
-            "load_15": None if spec.os_family is OsFamily.WINDOWS else round(cpu / 30, 2),
-            "uptime_seconds": 86400 * 12 + (minutes - m) * 60,
-        })  # fmt: skip
+        rows.append(
+            {
+                "device_id": device_id,
+                "taken_at": at,
+                "cpu_percent": round(cpu, 1),
+                "memory_percent": round(mem, 1),
+                "memory_used_bytes": int(ram * mem / 100),
+                "memory_total_bytes": ram,
+                "disk_percent": round(disk_pct, 1),
+                "disks": [
+                    {
+                        "mountpoint": "C:\\" if spec.os_family is OsFamily.WINDOWS else "/",
+                        "used_percent": round(disk_pct, 1),
+                        "used_bytes": int(disk_total * disk_pct / 100),
+                        "total_bytes": disk_total,
+                    }
+                ],
+                "load_1": None if spec.os_family is OsFamily.WINDOWS else round(cpu / 25, 2),
+                "load_5": None if spec.os_family is OsFamily.WINDOWS else round(cpu / 27, 2),
+                "load_15": None if spec.os_family is OsFamily.WINDOWS else round(cpu / 30, 2),
+                "uptime_seconds": 86400 * 12 + (minutes - m) * 60,
+            }
+        )
     return rows
 
 
@@ -116,17 +142,44 @@ async def seed_demo_devices(
         ip = f"10.20.{n // 250}.{n % 250 + 10}"
         stopped = now - _SILENT_FOR.get(spec.status, timedelta(0))
         device = Device(
-            org_id=org_id, site_id=site.id, hostname=spec.hostname, os_family=spec.os_family, os_name=spec.os_name,
-            os_version=spec.os_version, primary_ip=ip, ip_addresses=[ip],
-            interfaces=[{"name": "eth0", "mac": f"02:00:00:00:00:{n:02x}", "ipv4": [ip], "ipv6": [], "is_up": True,
-                         "speed_mbps": 1000}],
-            hardware={"cpu_model": "Demo CPU", "cpu_cores": 4, "cpu_threads": 8, "ram_bytes": spec.ram_gb * 1024**3,
-                      "disks": [{"device": "disk0", "mountpoint": "/", "fstype": "demo",
-                                 "total_bytes": spec.disk_gb * 10**9}],
-                      "manufacturer": "Demo", "model": "Demo 1", "serial_number": f"DEMO-{n:04d}"},
-            agent_version="demo", status=spec.status, status_changed_at=stopped, last_seen_at=stopped,
-            inventory_at=now, is_demo=True, boot_time=now - timedelta(days=12),
-        )  # fmt: skip
+            org_id=org_id,
+            site_id=site.id,
+            hostname=spec.hostname,
+            os_family=spec.os_family,
+            os_name=spec.os_name,
+            os_version=spec.os_version,
+            primary_ip=ip,
+            ip_addresses=[ip],
+            interfaces=[
+                {
+                    "name": "eth0",
+                    "mac": f"02:00:00:00:00:{n:02x}",
+                    "ipv4": [ip],
+                    "ipv6": [],
+                    "is_up": True,
+                    "speed_mbps": 1000,
+                }
+            ],
+            hardware={
+                "cpu_model": "Demo CPU",
+                "cpu_cores": 4,
+                "cpu_threads": 8,
+                "ram_bytes": spec.ram_gb * 1024**3,
+                "disks": [
+                    {"device": "disk0", "mountpoint": "/", "fstype": "demo", "total_bytes": spec.disk_gb * 10**9}
+                ],
+                "manufacturer": "Demo",
+                "model": "Demo 1",
+                "serial_number": f"DEMO-{n:04d}",
+            },
+            agent_version="demo",
+            status=spec.status,
+            status_changed_at=stopped,
+            last_seen_at=stopped,
+            inventory_at=now,
+            is_demo=True,
+            boot_time=now - timedelta(days=12),
+        )
         session.add(device)
         await session.flush()
         rows = _samples(device.id, spec, until=stopped, hours=hours, rng=rng)
@@ -136,12 +189,22 @@ async def seed_demo_devices(
             device.last_metrics_at = last["taken_at"]
             device.last_cpu_percent, device.last_memory_percent = last["cpu_percent"], last["memory_percent"]
             device.last_disk_percent = last["disk_percent"]
-        await session.execute(insert(InstalledApplication), [
-            {"device_id": device.id, "name": a, "version": v, "publisher": p} for a, v, p in APPS[spec.os_family]
-        ])  # fmt: skip
+        await session.execute(
+            insert(InstalledApplication),
+            [{"device_id": device.id, "name": a, "version": v, "publisher": p} for a, v, p in APPS[spec.os_family]],
+        )
         for key, title, severity in PATCHES[spec.os_family]:
-            session.add(PatchRecord(device_id=device.id, key=key, title=title, severity=severity,
-                                    status=PatchStatus.PENDING, first_seen_at=now, updated_at=now))  # fmt: skip
+            session.add(
+                PatchRecord(
+                    device_id=device.id,
+                    key=key,
+                    title=title,
+                    severity=severity,
+                    status=PatchStatus.PENDING,
+                    first_seen_at=now,
+                    updated_at=now,
+                )
+            )
         devices.append(device)
     await session.flush()
     return devices

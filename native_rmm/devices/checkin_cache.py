@@ -14,13 +14,12 @@ change made by the CLI without a bus).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, replace
 
 from hub.core.events import RESYNC_TOPIC, Event, EventBus
-from native_rmm.devices.credentials import CREDENTIALS_TOPIC
-from native_rmm.events import COMMAND_QUEUED
+from hub.core.tasks import start_task, stop_task
+from native_rmm.events import COMMAND_QUEUED, CREDENTIALS_CHANGED, DEVICE_STATUS_CHANGED
 from native_rmm.models.devices import DeviceStatus
 
 DEFAULT_TTL_SECONDS = 30.0
@@ -106,19 +105,16 @@ class CheckinCache:
     async def start(self, bus: EventBus) -> None:
         """Follow the bus (returns once subscribed)."""
         ready = asyncio.Event()
-        self._task = asyncio.create_task(self._follow(bus, ready), name="rmm-checkin-cache")
+        self._task = start_task(self._follow(bus, ready), name="rmm-checkin-cache")
         await asyncio.wait_for(ready.wait(), 10)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _follow(self, bus: EventBus, ready: asyncio.Event) -> None:
         async with bus.subscribe(
-            COMMAND_QUEUED.name, "device.status_changed", CREDENTIALS_TOPIC, RESYNC_TOPIC
+            COMMAND_QUEUED.name, DEVICE_STATUS_CHANGED.name, CREDENTIALS_CHANGED.name, RESYNC_TOPIC
         ) as events:
             ready.set()
             async for event in events:
@@ -130,8 +126,7 @@ class CheckinCache:
                     continue
                 if event.topic == COMMAND_QUEUED.name:
                     self.command_queued(device_id)
-                elif event.topic == CREDENTIALS_TOPIC:
+                elif event.topic == CREDENTIALS_CHANGED.name:
                     self.forget_device(device_id)
-                else:
-                    with contextlib.suppress(ValueError):  # an unknown status from a newer replica
-                        self.status_changed(device_id, DeviceStatus(str(event.data.get("new"))))
+                elif (changed := DEVICE_STATUS_CHANGED.parse(event)) is not None:  # None: a newer replica's status
+                    self.status_changed(changed.device_id, changed.new)

@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.core.db import utcnow
 from hub.core.security import generate_token, hash_token
 from native_rmm.bus import announce
+from native_rmm.events import CREDENTIALS_CHANGED, CredentialsChanged
 from native_rmm.models.devices import Device, DeviceCredential
-
-CREDENTIALS_TOPIC = "device.credentials_changed"
 
 CREDENTIAL_PREFIX = "rmd_"
 
@@ -55,7 +54,7 @@ async def rotate_credential(
         )
         .values(expires_at=now + grace)
     )
-    announce(session, CREDENTIALS_TOPIC, org_id=None, device_id=device_id)
+    announce(session, CREDENTIALS_CHANGED, CredentialsChanged(device_id=device_id), org_id=None)
     return await issue_credential(session, device_id=device_id)
 
 
@@ -67,5 +66,5 @@ async def revoke_credentials(session: AsyncSession, *, device_id: int, reason: s
         .values(revoked_at=now or utcnow(), revoked_reason=reason[:100])
     )
     # Every replica closes the device's live socket on this event (native_rmm.commands.push).
-    announce(session, CREDENTIALS_TOPIC, org_id=None, device_id=device_id, revoked=True)
+    announce(session, CREDENTIALS_CHANGED, CredentialsChanged(device_id=device_id, revoked=True), org_id=None)
     return int(result.rowcount)  # type: ignore[attr-defined]

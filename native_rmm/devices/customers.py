@@ -20,8 +20,9 @@ from native_rmm.models.devices import Device, DeviceStatus
 
 
 def _audit(session: AsyncSession, *, org_id: int, actor: Actor, outcome: str, **detail: object) -> None:
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome=outcome,
-                 detail=dict(detail))  # fmt: skip
+    audit.record(
+        session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome=outcome, detail=dict(detail)
+    )
 
 
 async def live_devices(session: AsyncSession, *, site_ids: list[int]) -> int:
@@ -52,9 +53,14 @@ async def create_customer(session: AsyncSession, *, org_id: int, name: str, acto
 
 
 async def update_customer(
-    session: AsyncSession, *, org_id: int, customer_id: int, actor: Actor, name: str | None = None,
+    session: AsyncSession,
+    *,
+    org_id: int,
+    customer_id: int,
+    actor: Actor,
+    name: str | None = None,
     archived: bool | None = None,
-) -> Customer:  # fmt: skip
+) -> Customer:
     """Rename and/or archive (or restore) a customer.
 
     Raises:
@@ -66,8 +72,15 @@ async def update_customer(
         raise Conflict("the Unassigned customer is where new devices land; it cannot be renamed or archived")
     if name is not None and name.strip() != customer.name:
         await _name_free(session, org_id=org_id, name=name.strip(), customer_id=customer.id)
-        _audit(session, org_id=org_id, actor=actor, outcome="customer.renamed", customer_id=customer.id,
-               old=customer.name, new=name.strip())  # fmt: skip
+        _audit(
+            session,
+            org_id=org_id,
+            actor=actor,
+            outcome="customer.renamed",
+            customer_id=customer.id,
+            old=customer.name,
+            new=name.strip(),
+        )
         customer.name = name.strip()
     if archived is not None and archived != (customer.archived_at is not None):
         if archived:
@@ -79,8 +92,13 @@ async def update_customer(
                     "(rmm-move-devices) before archiving it"
                 )
         customer.archived_at = utcnow() if archived else None
-        _audit(session, org_id=org_id, actor=actor, outcome="customer.archived" if archived else "customer.restored",
-               customer_id=customer.id)  # fmt: skip
+        _audit(
+            session,
+            org_id=org_id,
+            actor=actor,
+            outcome="customer.archived" if archived else "customer.restored",
+            customer_id=customer.id,
+        )
     await session.flush()
     return customer
 
@@ -91,15 +109,27 @@ async def create_site(session: AsyncSession, *, org_id: int, customer_id: int, n
     if customer.archived_at is not None:
         raise Conflict(f"{customer.name} is archived; restore it before adding sites")
     site = await tenancy.create_site(session, org_id=org_id, customer_id=customer_id, name=name.strip())
-    _audit(session, org_id=org_id, actor=actor, outcome="site.created", site_id=site.id, customer_id=customer_id,
-           name=site.name)  # fmt: skip
+    _audit(
+        session,
+        org_id=org_id,
+        actor=actor,
+        outcome="site.created",
+        site_id=site.id,
+        customer_id=customer_id,
+        name=site.name,
+    )
     return site
 
 
 async def update_site(
-    session: AsyncSession, *, org_id: int, site_id: int, actor: Actor, name: str | None = None,
+    session: AsyncSession,
+    *,
+    org_id: int,
+    site_id: int,
+    actor: Actor,
+    name: str | None = None,
     archived: bool | None = None,
-) -> Site:  # fmt: skip
+) -> Site:
     """Rename and/or archive (or restore) a site; the rules are those of :func:`update_customer`."""
     site = await tenancy.get_site(session, org_id, site_id)
     customer = await tenancy.get_customer(session, org_id, site.customer_id)
@@ -111,8 +141,15 @@ async def update_site(
         )
         if (await session.execute(taken.where(Site.id != site.id))).first() is not None:
             raise Conflict(f"{customer.name} already has a site called {name.strip()!r}")
-        _audit(session, org_id=org_id, actor=actor, outcome="site.renamed", site_id=site.id, old=site.name,
-               new=name.strip())  # fmt: skip
+        _audit(
+            session,
+            org_id=org_id,
+            actor=actor,
+            outcome="site.renamed",
+            site_id=site.id,
+            old=site.name,
+            new=name.strip(),
+        )
         site.name = name.strip()
     if archived is not None and archived != (site.archived_at is not None):
         if archived and (remaining := await live_devices(session, site_ids=[site.id])):
@@ -120,8 +157,13 @@ async def update_site(
                 f"site {site.name} still has {remaining} device(s); move them (rmm-move-devices) before archiving it"
             )
         site.archived_at = utcnow() if archived else None
-        _audit(session, org_id=org_id, actor=actor, outcome="site.archived" if archived else "site.restored",
-               site_id=site.id)  # fmt: skip
+        _audit(
+            session,
+            org_id=org_id,
+            actor=actor,
+            outcome="site.archived" if archived else "site.restored",
+            site_id=site.id,
+        )
     await session.flush()
     return site
 

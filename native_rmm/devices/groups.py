@@ -44,19 +44,31 @@ class GroupFilter(BaseModel):
     def device_filters(self) -> DeviceFilters:
         """The device filter this stands for."""
         return DeviceFilters(
-            customer_id=self.customer_id, site_id=self.site_id, os_family=self.os_family, status=self.status,
-            tag=self.tag or "", application=self.application or "", open_alert=self.open_alert,
-            user=self.user or "", q=self.query or "",
-        )  # fmt: skip
+            customer_id=self.customer_id,
+            site_id=self.site_id,
+            os_family=self.os_family,
+            status=self.status,
+            tag=self.tag or "",
+            application=self.application or "",
+            open_alert=self.open_alert,
+            user=self.user or "",
+            q=self.query or "",
+        )
 
     @classmethod
     def of(cls, filters: DeviceFilters) -> GroupFilter:
         """The group filter of a stored device filter."""
         return cls(
-            customer_id=filters.customer_id, site_id=filters.site_id, os_family=filters.os_family,
-            status=filters.status, tag=filters.tag or None, application=filters.application or None,
-            open_alert=filters.open_alert, user=filters.user or None, query=filters.q or None,
-        )  # fmt: skip
+            customer_id=filters.customer_id,
+            site_id=filters.site_id,
+            os_family=filters.os_family,
+            status=filters.status,
+            tag=filters.tag or None,
+            application=filters.application or None,
+            open_alert=filters.open_alert,
+            user=filters.user or None,
+            query=filters.q or None,
+        )
 
 
 def _stored(criteria: GroupFilter) -> dict[str, object]:
@@ -74,8 +86,14 @@ async def _name_free(session: AsyncSession, *, org_id: int, name: str, group_id:
 
 
 def _audit(session: AsyncSession, group: DeviceGroup, actor: Actor, outcome: str) -> None:
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=group.org_id, outcome=outcome,
-                 detail={"group_id": group.id, "name": group.name, "filters": group.filters})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=actor,
+        org_id=group.org_id,
+        outcome=outcome,
+        detail={"group_id": group.id, "name": group.name, "filters": group.filters},
+    )
 
 
 async def list_groups(session: AsyncSession, *, org_id: int) -> Sequence[DeviceGroup]:
@@ -90,8 +108,9 @@ async def create_group(
     """Save a group."""
     name = name.strip()
     await _name_free(session, org_id=org_id, name=name)
-    group = DeviceGroup(org_id=org_id, name=name, description=description.strip(), filters=_stored(criteria),
-                        created_by=actor.label)  # fmt: skip
+    group = DeviceGroup(
+        org_id=org_id, name=name, description=description.strip(), filters=_stored(criteria), created_by=actor.label
+    )
     session.add(group)
     await session.flush()
     _audit(session, group, actor, "group.created")
@@ -99,9 +118,15 @@ async def create_group(
 
 
 async def update_group(
-    session: AsyncSession, *, org_id: int, ref: int | str, actor: Actor, name: str | None = None,
-    criteria: GroupFilter | None = None, description: str | None = None,
-) -> DeviceGroup:  # fmt: skip
+    session: AsyncSession,
+    *,
+    org_id: int,
+    ref: int | str,
+    actor: Actor,
+    name: str | None = None,
+    criteria: GroupFilter | None = None,
+    description: str | None = None,
+) -> DeviceGroup:
     """Change a group's name, filter or description (only the ones given)."""
     group = await find_group(session, org_id=org_id, ref=ref)
     if name is not None and name.strip() != group.name:

@@ -66,9 +66,11 @@ async def replace_applications(
     if applications:
         await session.execute(
             insert(InstalledApplication),
-            [{"device_id": device.id, "name": a.name, "version": a.version, "publisher": a.publisher}
-             for a in applications],
-        )  # fmt: skip
+            [
+                {"device_id": device.id, "name": a.name, "version": a.version, "publisher": a.publisher}
+                for a in applications
+            ],
+        )
     device.applications_hash = content_hash
 
 
@@ -88,11 +90,16 @@ async def sync_patches(
         if record is None:
             session.add(
                 PatchRecord(
-                    device_id=device.id, key=key, title=patch.title, severity=patch.severity, status=patch.status,
-                    first_seen_at=now, updated_at=now,
+                    device_id=device.id,
+                    key=key,
+                    title=patch.title,
+                    severity=patch.severity,
+                    status=patch.status,
+                    first_seen_at=now,
+                    updated_at=now,
                     installed_at=now if patch.status is PatchStatus.INSTALLED else None,
                 )
-            )  # fmt: skip
+            )
             continue
         if (record.title, record.severity, record.status) != (patch.title, patch.severity, patch.status):
             record.title, record.severity, record.updated_at = patch.title, patch.severity, now

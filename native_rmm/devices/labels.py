@@ -25,8 +25,9 @@ MAX_TAGS_PER_DEVICE = 50
 
 
 def _changed(session: AsyncSession, *, org_id: int, actor: Actor, outcome: str, **detail: object) -> None:
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome=outcome,
-                 detail=dict(detail))  # fmt: skip
+    audit.record(
+        session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome=outcome, detail=dict(detail)
+    )
 
 
 async def all_tags(session: AsyncSession, *, org_id: int) -> list[str]:
@@ -38,9 +39,15 @@ async def all_tags(session: AsyncSession, *, org_id: int) -> list[str]:
 
 
 async def change_tags(
-    session: AsyncSession, *, org_id: int, devices: Sequence[TargetDevice], add: Sequence[str] = (),
-    remove: Sequence[str] = (), replace: Sequence[str] | None = None, actor: Actor,
-) -> dict[int, list[str]]:  # fmt: skip
+    session: AsyncSession,
+    *,
+    org_id: int,
+    devices: Sequence[TargetDevice],
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    replace: Sequence[str] | None = None,
+    actor: Actor,
+) -> dict[int, list[str]]:
     """Add / remove tags on devices (or ``replace`` their tags); returns each device's tags after.
 
     Raises:
@@ -60,8 +67,16 @@ async def change_tags(
         session.add_all(DeviceTag(device_id=device.id, tag=t) for t in sorted(want - have))
         current[device.id] = sorted(want)
     await session.flush()
-    _changed(session, org_id=org_id, actor=actor, outcome="device.tagged", device_ids=ids[:500], add=list(add),
-             remove=list(remove), replace=None if replace is None else list(replace))  # fmt: skip
+    _changed(
+        session,
+        org_id=org_id,
+        actor=actor,
+        outcome="device.tagged",
+        device_ids=ids[:500],
+        add=list(add),
+        remove=list(remove),
+        replace=None if replace is None else list(replace),
+    )
     return current
 
 
@@ -93,6 +108,13 @@ async def update_device(session: AsyncSession, device: Device, *, actor: Actor, 
     for key, value in fields.items():
         setattr(device, key, value.strip())
     await session.flush()
-    _changed(session, org_id=device.org_id, actor=actor, outcome="device.updated", device_id=device.id,
-             before=before, after={k: getattr(device, k) for k in fields})  # fmt: skip
+    _changed(
+        session,
+        org_id=device.org_id,
+        actor=actor,
+        outcome="device.updated",
+        device_id=device.id,
+        before=before,
+        after={k: getattr(device, k) for k in fields},
+    )
     return device

@@ -189,8 +189,13 @@ class GroupOut(BaseModel):
 
     @staticmethod
     def of(g: DeviceGroup) -> GroupOut:
-        return GroupOut(id=g.id, name=g.name, description=g.description, filter=GroupFilter.of(group_filters(g)),
-                        created_by=g.created_by)  # fmt: skip
+        return GroupOut(
+            id=g.id,
+            name=g.name,
+            description=g.description,
+            filter=GroupFilter.of(group_filters(g)),
+            created_by=g.created_by,
+        )
 
 
 class GroupList(BaseModel):
@@ -207,20 +212,26 @@ class GroupDevices(BaseModel):
 
 def _customer_out(c: Customer, sites: list[Site]) -> schemas.CustomerOut:
     return schemas.CustomerOut(
-        id=c.id, name=c.name, is_unassigned=c.is_unassigned, device_count=0, archived=c.archived_at is not None,
+        id=c.id,
+        name=c.name,
+        is_unassigned=c.is_unassigned,
+        device_count=0,
+        archived=c.archived_at is not None,
         sites=[_site_out(s, c) for s in sites],
-    )  # fmt: skip
+    )
 
 
 def _site_out(s: Site, c: Customer) -> schemas.SiteOut:
-    return schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=0,
-                           archived=s.archived_at is not None)  # fmt: skip
+    return schemas.SiteOut(
+        id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=0, archived=s.archived_at is not None
+    )
 
 
 async def create_customer_tool(ctx: ToolContext, args: CreateCustomerArgs) -> schemas.CustomerOut:
     """Create a customer with its first site (default 'Main')."""
-    c = await customers.create_customer(ctx.session, org_id=ctx.org_id, name=args.name, actor=ctx.caller.actor,
-                                        site=args.first_site)  # fmt: skip
+    c = await customers.create_customer(
+        ctx.session, org_id=ctx.org_id, name=args.name, actor=ctx.caller.actor, site=args.first_site
+    )
     await ctx.session.refresh(c, ["sites"])
     return _customer_out(c, list(c.sites))
 
@@ -229,16 +240,23 @@ async def update_customer_tool(ctx: ToolContext, args: UpdateCustomerArgs) -> sc
     """Rename a customer, or archive it (only once no device remains) or restore it."""
     if args.name is None and args.archived is None:
         raise InvalidRequest("give a new name and/or archived=true/false")
-    c = await customers.update_customer(ctx.session, org_id=ctx.org_id, customer_id=args.customer_id,
-                                        actor=ctx.caller.actor, name=args.name, archived=args.archived)  # fmt: skip
+    c = await customers.update_customer(
+        ctx.session,
+        org_id=ctx.org_id,
+        customer_id=args.customer_id,
+        actor=ctx.caller.actor,
+        name=args.name,
+        archived=args.archived,
+    )
     await ctx.session.refresh(c, ["sites"])
     return _customer_out(c, list(c.sites))
 
 
 async def create_site_tool(ctx: ToolContext, args: CreateSiteArgs) -> schemas.SiteOut:
     """Add a site (a location) to a customer."""
-    site = await customers.create_site(ctx.session, org_id=ctx.org_id, customer_id=args.customer_id, name=args.name,
-                                       actor=ctx.caller.actor)  # fmt: skip
+    site = await customers.create_site(
+        ctx.session, org_id=ctx.org_id, customer_id=args.customer_id, name=args.name, actor=ctx.caller.actor
+    )
     customer = await ctx.session.get_one(Customer, site.customer_id)
     return _site_out(site, customer)
 
@@ -247,8 +265,14 @@ async def update_site_tool(ctx: ToolContext, args: UpdateSiteArgs) -> schemas.Si
     """Rename a site, or archive it (only once no device remains) or restore it."""
     if args.name is None and args.archived is None:
         raise InvalidRequest("give a new name and/or archived=true/false")
-    site = await customers.update_site(ctx.session, org_id=ctx.org_id, site_id=args.site_id, actor=ctx.caller.actor,
-                                       name=args.name, archived=args.archived)  # fmt: skip
+    site = await customers.update_site(
+        ctx.session,
+        org_id=ctx.org_id,
+        site_id=args.site_id,
+        actor=ctx.caller.actor,
+        name=args.name,
+        archived=args.archived,
+    )
     customer = await ctx.session.get_one(Customer, site.customer_id)
     return _site_out(site, customer)
 
@@ -256,8 +280,9 @@ async def update_site_tool(ctx: ToolContext, args: UpdateSiteArgs) -> schemas.Si
 async def move_devices_tool(ctx: ToolContext, args: MoveDevicesArgs) -> MoveResult:
     """Move one or many devices to another site (and so customer); their history moves with them."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    customer, site = await labels.move_devices(ctx.session, org_id=ctx.org_id, devices=devices, site_id=args.site_id,
-                                               actor=ctx.caller.actor)  # fmt: skip
+    customer, site = await labels.move_devices(
+        ctx.session, org_id=ctx.org_id, devices=devices, site_id=args.site_id, actor=ctx.caller.actor
+    )
     moved = [TargetOut(id=d.id, label=d.label, customer=customer, site=site) for d in devices]
     return MoveResult(customer=customer, site=site, site_id=args.site_id, devices=moved)
 
@@ -272,19 +297,28 @@ async def update_device_tool(ctx: ToolContext, args: UpdateDeviceArgs) -> schema
         await labels.update_device(ctx.session, device, actor=ctx.caller.actor, fields=fields)
     if args.tags is not None:
         where = await placement(ctx.session, site_id=device.site_id)
-        target = TargetDevice(id=device.id, label=device.label, hostname=device.hostname, os_family=device.os_family,
-                              status=device.status, customer=where.customer_name, site=where.site_name,
-                              is_demo=device.is_demo)  # fmt: skip
-        await labels.change_tags(ctx.session, org_id=ctx.org_id, devices=[target], replace=args.tags,
-                                 actor=ctx.caller.actor)  # fmt: skip
+        target = TargetDevice(
+            id=device.id,
+            label=device.label,
+            hostname=device.hostname,
+            os_family=device.os_family,
+            status=device.status,
+            customer=where.customer_name,
+            site=where.site_name,
+            is_demo=device.is_demo,
+        )
+        await labels.change_tags(
+            ctx.session, org_id=ctx.org_id, devices=[target], replace=args.tags, actor=ctx.caller.actor
+        )
     return await get_device_tool(ctx, DeviceArgs(device=device.id))
 
 
 async def tag_devices_tool(ctx: ToolContext, args: TagDevicesArgs) -> TagResult:
     """Add and/or remove tags on one or many devices."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    after = await labels.change_tags(ctx.session, org_id=ctx.org_id, devices=devices, add=args.add, remove=args.remove,
-                                     actor=ctx.caller.actor)  # fmt: skip
+    after = await labels.change_tags(
+        ctx.session, org_id=ctx.org_id, devices=devices, add=args.add, remove=args.remove, actor=ctx.caller.actor
+    )
     out = [TaggedDevice(id=d.id, label=d.label, tags=after[d.id]) for d in devices]
     return TagResult(count=len(out), devices=out)
 
@@ -298,15 +332,28 @@ async def list_groups_tool(ctx: ToolContext, args: NoArgs) -> GroupList:
 async def create_group_tool(ctx: ToolContext, args: CreateGroupArgs) -> GroupOut:
     """Save a device group: a filter (customer, site, OS, status, tag, application, open alert) that resolves
     to its devices whenever it is used as a target."""
-    group = await groups.create_group(ctx.session, org_id=ctx.org_id, name=args.name, criteria=args.filter,
-                                      description=args.description, actor=ctx.caller.actor)  # fmt: skip
+    group = await groups.create_group(
+        ctx.session,
+        org_id=ctx.org_id,
+        name=args.name,
+        criteria=args.filter,
+        description=args.description,
+        actor=ctx.caller.actor,
+    )
     return GroupOut.of(group)
 
 
 async def update_group_tool(ctx: ToolContext, args: UpdateGroupArgs) -> GroupOut:
     """Change a saved group's name, filter or description."""
-    group = await groups.update_group(ctx.session, org_id=ctx.org_id, ref=args.group, actor=ctx.caller.actor,
-                                      name=args.name, criteria=args.filter, description=args.description)  # fmt: skip
+    group = await groups.update_group(
+        ctx.session,
+        org_id=ctx.org_id,
+        ref=args.group,
+        actor=ctx.caller.actor,
+        name=args.name,
+        criteria=args.filter,
+        description=args.description,
+    )
     return GroupOut.of(group)
 
 
@@ -327,19 +374,53 @@ async def get_group_devices_tool(ctx: ToolContext, args: GroupDevicesArgs) -> Gr
 def manage_tools() -> list[Tool]:
     """The customer, site, device-label and group tools."""
 
-    def tool(name: str, args: type[BaseModel], handler: object, title: str, *, role: Role = Role.OPERATOR,
-             annotations: ToolAnnotations = RECORD, category: str = "devices") -> Tool:  # fmt: skip
-        return model_tool(source=SOURCE, name=name, args_model=args, handler=handler,  # type: ignore[arg-type]
-                          annotations=annotations, min_role=role, title=title, category=category)  # fmt: skip
+    def tool(
+        name: str,
+        args: type[BaseModel],
+        handler: object,
+        title: str,
+        *,
+        role: Role = Role.OPERATOR,
+        annotations: ToolAnnotations = RECORD,
+        category: str = "devices",
+    ) -> Tool:
+        return model_tool(
+            source=SOURCE,
+            name=name,
+            args_model=args,
+            handler=handler,  # type: ignore[arg-type]
+            annotations=annotations,
+            min_role=role,
+            title=title,
+            category=category,
+        )
 
     return [
-        tool("rmm-create-customer", CreateCustomerArgs, create_customer_tool, "Create customer", role=Role.ADMIN,
-             category="customers"),
-        tool("rmm-update-customer", UpdateCustomerArgs, update_customer_tool, "Rename or archive customer",
-             role=Role.ADMIN, category="customers"),
+        tool(
+            "rmm-create-customer",
+            CreateCustomerArgs,
+            create_customer_tool,
+            "Create customer",
+            role=Role.ADMIN,
+            category="customers",
+        ),
+        tool(
+            "rmm-update-customer",
+            UpdateCustomerArgs,
+            update_customer_tool,
+            "Rename or archive customer",
+            role=Role.ADMIN,
+            category="customers",
+        ),
         tool("rmm-create-site", CreateSiteArgs, create_site_tool, "Create site", role=Role.ADMIN, category="customers"),
-        tool("rmm-update-site", UpdateSiteArgs, update_site_tool, "Rename or archive site", role=Role.ADMIN,
-             category="customers"),
+        tool(
+            "rmm-update-site",
+            UpdateSiteArgs,
+            update_site_tool,
+            "Rename or archive site",
+            role=Role.ADMIN,
+            category="customers",
+        ),
         tool("rmm-move-devices", MoveDevicesArgs, move_devices_tool, "Move devices"),
         tool("rmm-update-device", UpdateDeviceArgs, update_device_tool, "Edit device (user, description, tags)"),
         tool("rmm-tag-devices", TagDevicesArgs, tag_devices_tool, "Tag devices"),
@@ -347,6 +428,12 @@ def manage_tools() -> list[Tool]:
         tool("rmm-create-group", CreateGroupArgs, create_group_tool, "Create device group"),
         tool("rmm-update-group", UpdateGroupArgs, update_group_tool, "Edit device group"),
         tool("rmm-delete-group", GroupArgs, delete_group_tool, "Delete device group"),
-        tool("rmm-get-group-devices", GroupDevicesArgs, get_group_devices_tool, "Devices of a group",
-             role=Role.VIEWER, annotations=READ),
-    ]  # fmt: skip
+        tool(
+            "rmm-get-group-devices",
+            GroupDevicesArgs,
+            get_group_devices_tool,
+            "Devices of a group",
+            role=Role.VIEWER,
+            annotations=READ,
+        ),
+    ]

@@ -67,10 +67,17 @@ class DeviceFilters(BaseModel):
     def narrowed(self) -> bool:
         """Whether anything but the status narrows the list (then status counts are not the total)."""
         return bool(
-            self.customer_id is not None or self.customer or self.site_id is not None or self.q.strip()
-            or self.user.strip() or self.tag or self.os_family is not None or self.application.strip()
-            or self.open_alert is not None or self.device_ids is not None
-        )  # fmt: skip
+            self.customer_id is not None
+            or self.customer
+            or self.site_id is not None
+            or self.q.strip()
+            or self.user.strip()
+            or self.tag
+            or self.os_family is not None
+            or self.application.strip()
+            or self.open_alert is not None
+            or self.device_ids is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -214,13 +221,35 @@ async def device_page(
     from them instead of counting again. ``grouped`` orders by customer and site first (the list's
     "group by customer / site").
     """
-    columns = select(
-        Device.id, Device.display_name, Device.hostname, Customer.name, Customer.is_unassigned, Site.name,
-        Device.os_family, Device.os_name, Device.os_version, Device.status, Device.primary_ip, Device.agent_version,
-        Device.last_seen_at, Device.is_demo, Device.quick_support, Device.last_cpu_percent,
-        Device.last_memory_percent, Device.last_disk_percent, Device.site_id, Device.description,
-        Device.assigned_user_name, Device.logged_in_names, Device.last_user,
-    ).join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id)  # fmt: skip
+    columns = (
+        select(
+            Device.id,
+            Device.display_name,
+            Device.hostname,
+            Customer.name,
+            Customer.is_unassigned,
+            Site.name,
+            Device.os_family,
+            Device.os_name,
+            Device.os_version,
+            Device.status,
+            Device.primary_ip,
+            Device.agent_version,
+            Device.last_seen_at,
+            Device.is_demo,
+            Device.quick_support,
+            Device.last_cpu_percent,
+            Device.last_memory_percent,
+            Device.last_disk_percent,
+            Device.site_id,
+            Device.description,
+            Device.assigned_user_name,
+            Device.logged_in_names,
+            Device.last_user,
+        )
+        .join(Site, Site.id == Device.site_id)
+        .join(Customer, Customer.id == Site.customer_id)
+    )
     order = (Customer.is_unassigned.desc(), Customer.name, Site.name) if grouped else ()
     stmt = filter_devices(columns, org_id, filters).order_by(*order, Device.hostname, Device.id)
     stmt = stmt.offset(offset).limit(limit)
@@ -286,12 +315,26 @@ async def customer_overview(session: AsyncSession, *, org_id: int) -> list[Custo
     out = []
     for c in await list_customers(session, org_id):
         sites = [
-            SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=per_site.get(s.id, 0),
-                    archived=s.archived_at is not None)
+            SiteOut(
+                id=s.id,
+                name=s.name,
+                customer_id=c.id,
+                customer=c.name,
+                device_count=per_site.get(s.id, 0),
+                archived=s.archived_at is not None,
+            )
             for s in c.sites
-        ]  # fmt: skip
-        out.append(CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned, sites=sites,
-                               device_count=sum(s.device_count for s in sites), archived=c.archived_at is not None))  # fmt: skip
+        ]
+        out.append(
+            CustomerOut(
+                id=c.id,
+                name=c.name,
+                is_unassigned=c.is_unassigned,
+                sites=sites,
+                device_count=sum(s.device_count for s in sites),
+                archived=c.archived_at is not None,
+            )
+        )
     return out
 
 
@@ -349,11 +392,16 @@ async def sparkline_series(
     """The device's samples of the last ``minutes`` (one range scan of the (device, time) index)."""
     since = (now or utcnow()) - timedelta(minutes=minutes)
     stmt = (
-        select(MetricSample.taken_at, MetricSample.cpu_percent, MetricSample.memory_percent,
-               MetricSample.disk_percent, MetricSample.load_1)
+        select(
+            MetricSample.taken_at,
+            MetricSample.cpu_percent,
+            MetricSample.memory_percent,
+            MetricSample.disk_percent,
+            MetricSample.load_1,
+        )
         .where(MetricSample.device_id == device_id, MetricSample.taken_at >= since)
         .order_by(MetricSample.taken_at)
-    )  # fmt: skip
+    )
     rows = (await session.execute(stmt)).all()
     return Series(
         t=[r[0].timestamp() for r in rows],

@@ -52,9 +52,14 @@ async def create_device(body: DeviceCreate, session: SessionDep, admin: AdminDep
     """Create a device by hand (admin only; installers are the supported way)."""
     caller = admin.caller(CallerKind.API)
     device, plain = await service.create_device(
-        session, org_id=caller.org_id, hostname=body.hostname, actor=caller.actor, site_id=body.site_id,
-        os_family=body.os_family, display_name=body.display_name,
-    )  # fmt: skip
+        session,
+        org_id=caller.org_id,
+        hostname=body.hostname,
+        actor=caller.actor,
+        site_id=body.site_id,
+        os_family=body.os_family,
+        display_name=body.display_name,
+    )
     return DeviceCreated(device_id=device.id, hostname=device.hostname, site_id=device.site_id, device_credential=plain)
 
 
@@ -64,6 +69,12 @@ async def revoke_device_credentials(device_id: Id, session: SessionDep, admin: A
     caller = admin.caller(CallerKind.API)
     device = await service.get_device(session, org_id=caller.org_id, device_id=device_id)
     count = await credentials.revoke_credentials(session, device_id=device.id, reason=f"revoked by {caller.label}")
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=caller.actor, org_id=caller.org_id,
-                 outcome="device.credentials_revoked", detail={"device_id": device.id, "revoked": count})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=caller.actor,
+        org_id=caller.org_id,
+        outcome="device.credentials_revoked",
+        detail={"device_id": device.id, "revoked": count},
+    )
     return Revoked(device_id=device.id, revoked=count)

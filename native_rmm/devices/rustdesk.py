@@ -79,13 +79,18 @@ async def enrollment_setup(
     if not installer.rustdesk_enabled or device.quick_support:
         return None
     password = generate_password(PASSWORD_LENGTH)
-    session.add(DeviceRustDesk(device_id=device.id, org_id=device.org_id,
-                               password_encrypted=_box(session).encrypt(password)))  # fmt: skip
+    session.add(
+        DeviceRustDesk(device_id=device.id, org_id=device.org_id, password_encrypted=_box(session).encrypt(password))
+    )
     urls, sums = packages(settings)
     return RustDeskSetup(
-        id_server=installer.rustdesk_id_server, relay_server=installer.rustdesk_relay_server,
-        key=installer.rustdesk_key, password=password, packages=urls, sha256=sums,
-    )  # fmt: skip
+        id_server=installer.rustdesk_id_server,
+        relay_server=installer.rustdesk_relay_server,
+        key=installer.rustdesk_key,
+        password=password,
+        packages=urls,
+        sha256=sums,
+    )
 
 
 async def record_report(session: AsyncSession, device: Device, report: RustDeskReport, *, now: datetime) -> None:

@@ -40,16 +40,33 @@ async def reveal_password_tool(ctx: ToolContext, args: RustDeskArgs) -> RustDesk
     if row is None or row.org_id != ctx.org_id:
         raise NotFound(f"device {device.hostname} was not enrolled with RustDesk (the installer did not opt in)")
     password = rustdesk.reveal(ctx.session, row)
-    audit.record(ctx.session, event=AuditEvent.DEVICE_CHANGED, actor=ctx.caller.actor, org_id=ctx.org_id,
-                 outcome="rustdesk.password_revealed", detail={"device_id": device.id})  # fmt: skip
-    return RustDeskPassword(device_id=device.id, hostname=device.hostname, rustdesk_id=row.rustdesk_id,
-                            link=rustdesk.RustDeskPanel(row.rustdesk_id, None, None).link, password=password)  # fmt: skip
+    audit.record(
+        ctx.session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=ctx.caller.actor,
+        org_id=ctx.org_id,
+        outcome="rustdesk.password_revealed",
+        detail={"device_id": device.id},
+    )
+    return RustDeskPassword(
+        device_id=device.id,
+        hostname=device.hostname,
+        rustdesk_id=row.rustdesk_id,
+        link=rustdesk.RustDeskPanel(row.rustdesk_id, None, None).link,
+        password=password,
+    )
 
 
 def rustdesk_tools() -> list[Tool]:
     return [
-        model_tool(source=SOURCE, name="rmm-reveal-rustdesk-password", args_model=RustDeskArgs,
-                   handler=reveal_password_tool, min_role=Role.ADMIN, title="Reveal RustDesk password",
-                   category="devices",
-                   annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-reveal-rustdesk-password",
+            args_model=RustDeskArgs,
+            handler=reveal_password_tool,
+            min_role=Role.ADMIN,
+            title="Reveal RustDesk password",
+            category="devices",
+            annotations=ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False),
+        ),
+    ]

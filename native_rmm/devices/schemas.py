@@ -100,16 +100,32 @@ def summary(
 ) -> DeviceSummary:
     """The list view of a device."""
     return DeviceSummary(
-        id=device.id, hostname=device.hostname, display_name=device.display_name, status=device.status,
-        os=device.os_name or (device.os_family.value if device.os_family else ""), os_version=device.os_version,
-        ip=device.primary_ip, customer_id=customer_id, customer=customer, site_id=device.site_id, site=site,
-        last_seen_at=device.last_seen_at, agent_version=device.agent_version, cpu_percent=device.last_cpu_percent,
-        memory_percent=device.last_memory_percent, disk_percent=device.last_disk_percent, is_demo=device.is_demo,
-        quick_support=device.quick_support, support_code=device.support_code, description=device.description,
-        assigned_user_name=device.assigned_user_name, assigned_user_email=device.assigned_user_email,
+        id=device.id,
+        hostname=device.hostname,
+        display_name=device.display_name,
+        status=device.status,
+        os=device.os_name or (device.os_family.value if device.os_family else ""),
+        os_version=device.os_version,
+        ip=device.primary_ip,
+        customer_id=customer_id,
+        customer=customer,
+        site_id=device.site_id,
+        site=site,
+        last_seen_at=device.last_seen_at,
+        agent_version=device.agent_version,
+        cpu_percent=device.last_cpu_percent,
+        memory_percent=device.last_memory_percent,
+        disk_percent=device.last_disk_percent,
+        is_demo=device.is_demo,
+        quick_support=device.quick_support,
+        support_code=device.support_code,
+        description=device.description,
+        assigned_user_name=device.assigned_user_name,
+        assigned_user_email=device.assigned_user_email,
         logged_in_users=list(dict.fromkeys(u.get("name", "") for u in device.logged_in_users or [])),
-        last_user=device.last_user, tags=tags or [],
-    )  # fmt: skip
+        last_user=device.last_user,
+        tags=tags or [],
+    )
 
 
 def detail(
@@ -118,13 +134,21 @@ def detail(
     """The detail view of a device."""
     base = summary(device, site=site, customer_id=customer_id, customer=customer, tags=tags).model_dump()
     return DeviceDetail(
-        **base, os_family=device.os_family.value if device.os_family else None, ip_addresses=device.ip_addresses,
-        interfaces=device.interfaces[:32], hardware=device.hardware, boot_time=device.boot_time,
-        inventory_at=device.inventory_at, ws_connected=device.ws_connected, created_at=device.created_at,
-        uninstalled_at=device.uninstalled_at, uninstall_reason=device.uninstall_reason,
+        **base,
+        os_family=device.os_family.value if device.os_family else None,
+        ip_addresses=device.ip_addresses,
+        interfaces=device.interfaces[:32],
+        hardware=device.hardware,
+        boot_time=device.boot_time,
+        inventory_at=device.inventory_at,
+        ws_connected=device.ws_connected,
+        created_at=device.created_at,
+        uninstalled_at=device.uninstalled_at,
+        uninstall_reason=device.uninstall_reason,
         user_sessions=[UserSessionOut.model_validate(u) for u in device.logged_in_users or []],
-        last_user_at=device.last_user_at, users_reported_at=device.users_at,
-    )  # fmt: skip
+        last_user_at=device.last_user_at,
+        users_reported_at=device.users_at,
+    )
 
 
 class MetricPoint(BaseModel):
@@ -203,9 +227,16 @@ class PatchOut(BaseModel):
     @staticmethod
     def of(p: PatchRecord) -> PatchOut:
         return PatchOut(
-            id=p.id, key=p.key, title=p.title, severity=p.severity, status=p.status, first_seen_at=p.first_seen_at,
-            updated_at=p.updated_at, installed_at=p.installed_at, marked_by=p.marked_by,
-        )  # fmt: skip
+            id=p.id,
+            key=p.key,
+            title=p.title,
+            severity=p.severity,
+            status=p.status,
+            first_seen_at=p.first_seen_at,
+            updated_at=p.updated_at,
+            installed_at=p.installed_at,
+            marked_by=p.marked_by,
+        )
 
 
 class PatchList(BaseModel):

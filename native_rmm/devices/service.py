@@ -18,15 +18,15 @@ from hub.core import audit
 from hub.core.audit import Actor, AuditEvent
 from hub.core.db import get_in_org, utcnow
 from hub.core.errors import ToolError, ToolNotFoundError
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.models import Customer, Site
 from hub.core.tenancy import get_site, unassigned_site
 from hub.core.uow import publish_after_commit
 from native_rmm.devices import credentials
 from native_rmm.devices.queries import DeviceFilters, filter_devices
+from native_rmm.events import DEVICE_STATUS_CHANGED, DeviceStatusChanged
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus, InstalledApplication, PatchRecord
-from native_rmm.status import STATUS_TOPIC
 
 FUZZY_CANDIDATES = 20_000
 
@@ -148,14 +148,27 @@ async def create_device(
         raise ToolError("a device needs a hostname")
     site = await get_site(session, org_id, site_id) if site_id is not None else await unassigned_site(session, org_id)
     device = Device(
-        org_id=org_id, site_id=site.id, hostname=hostname[:255], display_name=display_name[:255],
-        os_family=os_family, status=DeviceStatus.OFFLINE, ip_addresses=[], interfaces=[], hardware={},
-    )  # fmt: skip
+        org_id=org_id,
+        site_id=site.id,
+        hostname=hostname[:255],
+        display_name=display_name[:255],
+        os_family=os_family,
+        status=DeviceStatus.OFFLINE,
+        ip_addresses=[],
+        interfaces=[],
+        hardware={},
+    )
     session.add(device)
     await session.flush()
     plain = await credentials.issue_credential(session, device_id=device.id)
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome="device.created",
-                 detail={"device_id": device.id, "hostname": device.hostname, "site_id": site.id})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome="device.created",
+        detail={"device_id": device.id, "hostname": device.hostname, "site_id": site.id},
+    )
     return device, plain
 
 
@@ -181,10 +194,12 @@ async def mark_uninstalled(
     await session.flush()
     if bus is not None and old is not DeviceStatus.UNINSTALLED:
         publish_after_commit(
-            session, bus,
-            Event(topic=STATUS_TOPIC, org_id=device.org_id,
-                  data={"device_id": device.id, "old": old.value, "new": DeviceStatus.UNINSTALLED.value}),
-        )  # fmt: skip
+            session,
+            bus,
+            DEVICE_STATUS_CHANGED.event(
+                device.org_id, DeviceStatusChanged(device_id=device.id, old=old, new=DeviceStatus.UNINSTALLED)
+            ),
+        )
 
 
 async def list_applications(

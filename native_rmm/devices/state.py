@@ -67,10 +67,12 @@ async def device_state(
     if not samples:
         latest = (
             await session.execute(
-                select(MetricSample).where(MetricSample.device_id == device.id).order_by(MetricSample.taken_at.desc())
+                select(MetricSample)
+                .where(MetricSample.device_id == device.id)
+                .order_by(MetricSample.taken_at.desc())
                 .limit(1)
             )
-        ).scalar_one_or_none()  # fmt: skip
+        ).scalar_one_or_none()
         if latest is None:
             state.note = "no metrics reported yet"
             return state

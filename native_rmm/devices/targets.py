@@ -140,17 +140,33 @@ async def match_devices(
 ) -> tuple[list[TargetDevice], int]:
     """Up to ``limit`` devices matching ``filters`` by name, and how many match in all."""
     columns = (
-        select(Device.id, Device.display_name, Device.hostname, Device.os_family, Device.status, Customer.name,
-               Site.name, Device.is_demo)
+        select(
+            Device.id,
+            Device.display_name,
+            Device.hostname,
+            Device.os_family,
+            Device.status,
+            Customer.name,
+            Site.name,
+            Device.is_demo,
+        )
         .join(Site, Site.id == Device.site_id)
         .join(Customer, Customer.id == Site.customer_id)
-    )  # fmt: skip
+    )
     stmt = filter_devices(columns, org_id, filters).order_by(Device.hostname, Device.id).limit(limit)
     rows = [
-        TargetDevice(id=r[0], label=r[1] or r[2], hostname=r[2], os_family=r[3], status=r[4], customer=r[5],
-                     site=r[6], is_demo=r[7])
+        TargetDevice(
+            id=r[0],
+            label=r[1] or r[2],
+            hostname=r[2],
+            os_family=r[3],
+            status=r[4],
+            customer=r[5],
+            site=r[6],
+            is_demo=r[7],
+        )
         for r in (await session.execute(stmt)).all()
-    ]  # fmt: skip
+    ]
     if len(rows) < limit:
         return rows, len(rows)
     count = select(func.count()).select_from(Device).join(Site, Site.id == Device.site_id)

@@ -105,19 +105,35 @@ async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.Sit
     if args.customer_id is not None:
         stmt = stmt.where(Customer.id == args.customer_id)
     rows = (await ctx.session.execute(stmt.order_by(Customer.name, Site.name))).all()
-    return [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
-                            device_count=per_site.get(s.id, 0), archived=s.archived_at is not None)
-            for s, c in rows]  # fmt: skip
+    return [
+        schemas.SiteOut(
+            id=s.id,
+            name=s.name,
+            customer_id=c.id,
+            customer=c.name,
+            device_count=per_site.get(s.id, 0),
+            archived=s.archived_at is not None,
+        )
+        for s, c in rows
+    ]
 
 
 async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs, latest: str | None = None) -> schemas.DeviceList:
     """List devices, filtered by customer, site, status, user (assigned or logged in), tag, OS, installed
     application, open alert, saved group or a (fuzzy) name/description query; flags outdated agents."""
     filters = DeviceFilters(
-        customer_id=args.customer_id, customer=args.customer, site_id=args.site_id, q=args.query or "",
-        status=args.status, include_uninstalled=args.include_uninstalled, user=args.user or "", tag=args.tag or "",
-        os_family=args.os_family, application=args.application or "", open_alert=args.open_alert,
-    )  # fmt: skip
+        customer_id=args.customer_id,
+        customer=args.customer,
+        site_id=args.site_id,
+        q=args.query or "",
+        status=args.status,
+        include_uninstalled=args.include_uninstalled,
+        user=args.user or "",
+        tag=args.tag or "",
+        os_family=args.os_family,
+        application=args.application or "",
+        open_alert=args.open_alert,
+    )
     if args.group is not None:
         group = group_filters(await find_group(ctx.session, org_id=ctx.org_id, ref=args.group))
         filters = filters.model_copy(update={k: v for k, v in group.model_dump(exclude_defaults=True).items()})
@@ -125,8 +141,12 @@ async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs, latest: str
         ctx.session, org_id=ctx.org_id, filters=filters, limit=args.limit + 1, offset=args.offset
     )
     tags = await tags_of(ctx.session, device_ids=[r.device.id for r in rows[: args.limit]])
-    items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name,
-                             tags=tags[r.device.id]) for r in rows[: args.limit]]  # fmt: skip
+    items = [
+        schemas.summary(
+            r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name, tags=tags[r.device.id]
+        )
+        for r in rows[: args.limit]
+    ]
     if latest is not None:
         for item, r in zip(items, rows, strict=False):
             item.agent_outdated = is_outdated(
@@ -187,9 +207,12 @@ async def mark_patch_applied_tool(ctx: ToolContext, args: MarkPatchArgs) -> sche
     device = await service.resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
     by_id = isinstance(args.patch, int) or str(args.patch).isdigit()
     record = await service.mark_patch_applied(
-        ctx.session, device_id=device.id, patch_id=int(args.patch) if by_id else None,
-        key=None if by_id else str(args.patch), by=ctx.caller.label,
-    )  # fmt: skip
+        ctx.session,
+        device_id=device.id,
+        patch_id=int(args.patch) if by_id else None,
+        key=None if by_id else str(args.patch),
+        by=ctx.caller.label,
+    )
     return schemas.PatchOut.of(record)
 
 
@@ -202,8 +225,16 @@ def device_tools(latest_agent_version: Callable[[], str | None] = lambda: None) 
     list_devices.__doc__ = list_devices_tool.__doc__
 
     def read(name: str, args: type[BaseModel], handler: object, title: str) -> Tool:
-        return model_tool(source=SOURCE, name=name, args_model=args, handler=handler,  # type: ignore[arg-type]
-                          annotations=READ, min_role=Role.VIEWER, title=title, category="devices")  # fmt: skip
+        return model_tool(
+            source=SOURCE,
+            name=name,
+            args_model=args,
+            handler=handler,  # type: ignore[arg-type]
+            annotations=READ,
+            min_role=Role.VIEWER,
+            title=title,
+            category="devices",
+        )
 
     return [
         read("rmm-list-customers", NoArgs, list_customers_tool, "List customers"),

@@ -37,7 +37,8 @@ from agent.protocol import CommandStatus, MetricsSample
 from hub.core.db import Database, utcnow
 from hub.core.errors import RmmHubError
 from hub.core.events import EventBus
-from native_rmm import status
+from hub.core.tasks import start_task, stop_task
+from native_rmm.devices import status
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
 from native_rmm.models.metrics import MetricSample
@@ -150,16 +151,13 @@ class IngestWriter:
 
     async def start(self) -> None:
         """Start the flusher task."""
-        self._task = asyncio.create_task(self._run(), name="rmm-ingest-writer")
-        self._evaluator = asyncio.create_task(self._evaluate_loop(), name="rmm-alert-evaluator")
+        self._task = start_task(self._run(), name="rmm-ingest-writer")
+        self._evaluator = start_task(self._evaluate_loop(), name="rmm-alert-evaluator")
 
     async def stop(self) -> None:
         """Stop the flusher and write everything still queued."""
         for task in (self._task, self._evaluator):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_task(task)
         self._task = self._evaluator = None
         await self.flush()
         await self.evaluate_pending()
@@ -241,8 +239,9 @@ class IngestWriter:
             if seen:
                 await session.execute(_UPDATE_WS_SEEN, [{"b_id": d, "b_at": at} for d, at in seen.items()])
             if delivered:
-                await session.execute(_DELIVERED, [{"b_cid": i.command_id, "b_at": i.at, "b_dl": i.deadline_at}
-                                                   for i in delivered])  # fmt: skip
+                await session.execute(
+                    _DELIVERED, [{"b_cid": i.command_id, "b_at": i.at, "b_dl": i.deadline_at} for i in delivered]
+                )
             if acked:
                 await session.execute(_ACKED, [{"b_uid": i.uid, "b_dev": i.device_id, "b_at": i.at} for i in acked])
         self.written_samples += len(samples)
@@ -312,11 +311,14 @@ _UPDATE_LIVENESS = (
     update(_devices)
     .where(_devices.c.id == bindparam("b_id"))
     .values(
-        last_seen_at=bindparam("b_seen"), last_metrics_at=bindparam("b_metrics_at"),
-        last_cpu_percent=bindparam("b_cpu"), last_memory_percent=bindparam("b_memory"),
-        last_disk_percent=bindparam("b_disk"), agent_version=bindparam("b_version"),
+        last_seen_at=bindparam("b_seen"),
+        last_metrics_at=bindparam("b_metrics_at"),
+        last_cpu_percent=bindparam("b_cpu"),
+        last_memory_percent=bindparam("b_memory"),
+        last_disk_percent=bindparam("b_disk"),
+        agent_version=bindparam("b_version"),
     )
-)  # fmt: skip
+)
 _UPDATE_WS_SEEN = update(_devices).where(_devices.c.id == bindparam("b_id")).values(ws_seen_at=bindparam("b_at"))
 _DELIVERED = (
     update(_commands)

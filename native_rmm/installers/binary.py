@@ -62,10 +62,13 @@ def machine_arch() -> str:
 def _agent_files(source: Path) -> list[Path]:
     skip = {"__pycache__", "build", "dist"}
     return sorted(
-        p for p in source.rglob("*")
-        if p.is_file() and not skip & set(p.relative_to(source).parts) and p.suffix != ".pyc"
+        p
+        for p in source.rglob("*")
+        if p.is_file()
+        and not skip & set(p.relative_to(source).parts)
+        and p.suffix != ".pyc"
         and ".egg-info" not in str(p)
-    )  # fmt: skip
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -127,11 +130,29 @@ def build_binary(dist_dir: Path, source: Path = AGENT_SOURCE) -> tuple[AgentBina
         entry = work / "entry.py"
         entry.write_text(_ENTRY)
         argv = [
-            sys.executable, "-m", "PyInstaller", "--onefile", "--name", BINARY_NAME, "--noconfirm",
-            "--log-level", "WARN", "--paths", str(work / "src"), "--collect-submodules", "agent",
-            "--collect-data", "agent.installers", "--distpath", str(work / "dist"),
-            "--workpath", str(work / "build"), "--specpath", str(work), str(entry),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--onefile",
+            "--name",
+            BINARY_NAME,
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--paths",
+            str(work / "src"),
+            "--collect-submodules",
+            "agent",
+            "--collect-data",
+            "agent.installers",
+            "--distpath",
+            str(work / "dist"),
+            "--workpath",
+            str(work / "build"),
+            "--specpath",
+            str(work),
+            str(entry),
+        ]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False)
         except subprocess.TimeoutExpired as exc:

@@ -80,9 +80,15 @@ async def ensure_base_installer(session: AsyncSession, *, org_id: int) -> Instal
         return existing
     _, token_hash, encrypted, prefix = _new_token(session)
     installer = Installer(
-        org_id=org_id, name=BASE_NAME, kind=InstallerKind.BASE, base_org_id=org_id, token_hash=token_hash,
-        token_encrypted=encrypted, token_prefix=prefix, uses=0,
-    )  # fmt: skip
+        org_id=org_id,
+        name=BASE_NAME,
+        kind=InstallerKind.BASE,
+        base_org_id=org_id,
+        token_hash=token_hash,
+        token_encrypted=encrypted,
+        token_prefix=prefix,
+        uses=0,
+    )
     session.add(installer)
     await session.flush()
     return installer
@@ -136,19 +142,39 @@ async def create_installer(
         raise ToolError("expires_at must be in the future")
     _, token_hash, encrypted, prefix = _new_token(session)
     installer = Installer(
-        org_id=org_id, name=name.strip() or "Installer", kind=InstallerKind.SCOPED, customer_id=customer_id,
-        site_id=site_id, expires_at=expires_at, max_uses=max_uses, quick_support=quick_support, uses=0,
-        token_hash=token_hash, token_encrypted=encrypted, token_prefix=prefix, created_by=actor.label,
-    )  # fmt: skip
+        org_id=org_id,
+        name=name.strip() or "Installer",
+        kind=InstallerKind.SCOPED,
+        customer_id=customer_id,
+        site_id=site_id,
+        expires_at=expires_at,
+        max_uses=max_uses,
+        quick_support=quick_support,
+        uses=0,
+        token_hash=token_hash,
+        token_encrypted=encrypted,
+        token_prefix=prefix,
+        created_by=actor.label,
+    )
     _apply_rustdesk(installer, rustdesk)
     session.add(installer)
     await session.flush()
     audit.record(
-        session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome="installer.created",
-        detail={"installer_id": installer.id, "name": installer.name, "customer_id": customer_id, "site_id": site_id,
-                "max_uses": max_uses, "expires_at": expires_at.isoformat() if expires_at else None,
-                "rustdesk": rustdesk.enabled},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome="installer.created",
+        detail={
+            "installer_id": installer.id,
+            "name": installer.name,
+            "customer_id": customer_id,
+            "site_id": site_id,
+            "max_uses": max_uses,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "rustdesk": rustdesk.enabled,
+        },
+    )
     return installer
 
 
@@ -159,8 +185,14 @@ async def revoke_installer(session: AsyncSession, *, org_id: int, installer_id: 
         raise Conflict("the Base installer cannot be revoked; regenerate its token instead")
     if installer.revoked_at is None:
         installer.revoked_at = utcnow()
-        audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id,
-                     outcome="installer.revoked", detail={"installer_id": installer.id})  # fmt: skip
+        audit.record(
+            session,
+            event=AuditEvent.DEVICE_CHANGED,
+            actor=actor,
+            org_id=org_id,
+            outcome="installer.revoked",
+            detail={"installer_id": installer.id},
+        )
     await session.flush()
     return installer
 
@@ -169,8 +201,14 @@ async def regenerate_token(session: AsyncSession, *, org_id: int, installer_id: 
     """Give an installer a new token; commands copied before stop working."""
     installer = await get_installer(session, org_id=org_id, installer_id=installer_id)
     _, installer.token_hash, installer.token_encrypted, installer.token_prefix = _new_token(session)
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id,
-                 outcome="installer.regenerated", detail={"installer_id": installer.id})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome="installer.regenerated",
+        detail={"installer_id": installer.id},
+    )
     await session.flush()
     return installer
 
@@ -207,9 +245,19 @@ async def set_rustdesk(
     """Opt an installer (the Base one too) in to RustDesk or out of it; devices enrolled from now on follow."""
     installer = await get_installer(session, org_id=org_id, installer_id=installer_id)
     _apply_rustdesk(installer, option.checked())
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome="installer.rustdesk",
-                 detail={"installer_id": installer.id, "enabled": option.enabled, "id_server": option.id_server,
-                         "relay_server": option.relay_server})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome="installer.rustdesk",
+        detail={
+            "installer_id": installer.id,
+            "enabled": option.enabled,
+            "id_server": option.id_server,
+            "relay_server": option.relay_server,
+        },
+    )
     await session.flush()
     return installer
 
@@ -274,9 +322,12 @@ async def landing_site(session: AsyncSession, installer: Installer) -> int:
         return installer.site_id
     if installer.customer_id is not None:
         stmt = (
-            select(Site.id).join(Customer).where(Customer.id == installer.customer_id, Customer.org_id == installer.org_id)
-            .order_by(Site.id).limit(1)
-        )  # fmt: skip
+            select(Site.id)
+            .join(Customer)
+            .where(Customer.id == installer.customer_id, Customer.org_id == installer.org_id)
+            .order_by(Site.id)
+            .limit(1)
+        )
         site_id = (await session.execute(stmt)).scalar_one_or_none()
         if site_id is not None:
             return site_id

@@ -69,9 +69,21 @@ def _wheel_for(wheels: Path, tag: str) -> Path | None:
 
 def _download(wheels: Path, tag: str) -> Path:
     argv = [
-        sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
-        "--only-binary", ":all:", "--platform", tag, "-d", str(wheels), f"uv=={UV_VERSION}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "-q",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--platform",
+        tag,
+        "-d",
+        str(wheels),
+        f"uv=={UV_VERSION}",
+    ]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired as exc:

@@ -56,10 +56,20 @@ class WheelBuilder:
         )
         out = self._dir / "dist"
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--disable-pip-version-check",
-            "-q", str(tree), "-w", str(out),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "-q",
+            str(tree),
+            "-w",
+            str(out),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             output, _ = await asyncio.wait_for(proc.communicate(), BUILD_TIMEOUT_SECONDS)
         except TimeoutError as exc:

@@ -18,7 +18,7 @@ def _enum(cls: type[StrEnum], length: int = 20) -> Enum:
 
 
 class DeviceStatus(StrEnum):
-    """Health of the agent channel; defined and computed in :mod:`native_rmm.status`."""
+    """Health of the agent channel; defined and computed in :mod:`native_rmm.devices.status`."""
 
     ONLINE = "online"
     UNRESPONSIVE = "unresponsive"
@@ -31,7 +31,7 @@ class Device(Base):
 
     Inventory columns are what the agent last reported (``hardware`` and ``interfaces`` hold the
     :mod:`agent.protocol` models as JSON). ``last_*_percent`` mirror the newest metric sample so
-    lists never join the samples table. ``status`` is maintained by :mod:`native_rmm.status`;
+    lists never join the samples table. ``status`` is maintained by :mod:`native_rmm.devices.status`;
     ``ws_connection_id`` names the live WebSocket (so a replica closing a replaced socket never
     marks the newer one disconnected). Demo devices (``is_demo``) are seeded, never check in, and
     keep the status they were seeded with.

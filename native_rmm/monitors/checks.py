@@ -109,11 +109,14 @@ async def check_http(spec: MonitorSpec, probes: Probes) -> CheckResult:
     try:
         async with (
             httpx.AsyncClient(
-                transport=probes.http_transport, verify=probes.trust(), timeout=spec.timeout_seconds,
-                follow_redirects=True, headers={"User-Agent": "rmmhub-monitor/1"},
+                transport=probes.http_transport,
+                verify=probes.trust(),
+                timeout=spec.timeout_seconds,
+                follow_redirects=True,
+                headers={"User-Agent": "rmmhub-monitor/1"},
             ) as client,
             client.stream("GET", spec.target) as response,
-        ):  # fmt: skip
+        ):
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body.extend(chunk)
@@ -170,9 +173,16 @@ async def check_icmp(spec: MonitorSpec, probes: Probes) -> CheckResult:
     wait = max(1, round(spec.timeout_seconds))
     start = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
-        probes.ping_binary, "-n", "-c", "1", "-W", str(wait), spec.target,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        probes.ping_binary,
+        "-n",
+        "-c",
+        "1",
+        "-W",
+        str(wait),
+        spec.target,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), wait + 5)
     except TimeoutError:

@@ -35,9 +35,13 @@ def _require_admin(actor: Caller) -> None:
 
 def _audit(session: AsyncSession, actor: Caller, what: str, monitor: Monitor, detail: dict[str, object]) -> None:
     audit.record(
-        session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-        outcome=f"rmm.monitor.{what}", detail={"monitor_id": monitor.id, "name": monitor.name, **detail},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome=f"rmm.monitor.{what}",
+        detail={"monitor_id": monitor.id, "name": monitor.name, **detail},
+    )
 
 
 async def list_monitors(session: AsyncSession, *, org_id: int, enabled: bool | None = None) -> Sequence[Monitor]:
@@ -61,9 +65,15 @@ async def create_monitor(session: AsyncSession, *, actor: Caller, data: MonitorI
     _require_admin(actor)
     now = utcnow()
     monitor = Monitor(
-        org_id=actor.org_id, **data.model_dump(), next_run_at=now, consecutive_failures=0,
-        created_at=now, created_by_label=actor.label, updated_at=now, updated_by_label=actor.label,
-    )  # fmt: skip
+        org_id=actor.org_id,
+        **data.model_dump(),
+        next_run_at=now,
+        consecutive_failures=0,
+        created_at=now,
+        created_by_label=actor.label,
+        updated_at=now,
+        updated_by_label=actor.label,
+    )
     session.add(monitor)
     await session.flush()
     _audit(session, actor, "created", monitor, {"settings": data.model_dump(mode="json")})
@@ -126,11 +136,17 @@ async def record_result(
         if monitor.consecutive_failures >= monitor.failure_threshold:
             severity = AlertSeverity.WARNING if result.state is CheckState.WARNING else AlertSeverity.CRITICAL
             await raise_alert(
-                session, org_id=monitor.org_id, key=key, source=AlertSource.MONITOR, severity=severity,
+                session,
+                org_id=monitor.org_id,
+                key=key,
+                source=AlertSource.MONITOR,
+                severity=severity,
                 message=f"Monitor {monitor.name}: {result.message} "
                 f"({monitor.consecutive_failures} consecutive failed runs)",
-                monitor_id=monitor.id, value=result.latency_ms, bus=bus,
-            )  # fmt: skip
+                monitor_id=monitor.id,
+                value=result.latency_ms,
+                bus=bus,
+            )
     await session.flush()
     return monitor
 

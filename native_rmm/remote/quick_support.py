@@ -40,22 +40,36 @@ async def create_quick_support_tool(ctx: ToolContext, args: QuickSupportArgs) ->
     """Create a temporary quick-support session: a one-use installer whose command the end user runs once."""
     name = args.name.strip() or f"Quick-support by {ctx.caller.label}"
     installer = await installers.create_installer(
-        ctx.session, org_id=ctx.org_id, name=name[:200], actor=ctx.caller.actor, max_uses=1, quick_support=True,
+        ctx.session,
+        org_id=ctx.org_id,
+        name=name[:200],
+        actor=ctx.caller.actor,
+        max_uses=1,
+        quick_support=True,
         expires_at=utcnow() + timedelta(hours=args.expires_in_hours),
-    )  # fmt: skip
+    )
     token = installers.installer_token(ctx.session, installer)
     commands = installers.install_commands(ctx.settings.base_url, token, quick_support=True)
     assert installer.expires_at is not None
     return QuickSupportOut(
-        installer_id=installer.id, name=installer.name, expires_at=installer.expires_at, token=token,
+        installer_id=installer.id,
+        name=installer.name,
+        expires_at=installer.expires_at,
+        token=token,
         commands=dict(commands),
-    )  # fmt: skip
+    )
 
 
 def quick_support_tools() -> list[Tool]:
     """The quick-support tool."""
     return [
-        model_tool(source=SOURCE, name="rmm-create-quick-support-session", args_model=QuickSupportArgs,
-                   handler=create_quick_support_tool, title="Create quick-support session", category="remote",
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False)),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-create-quick-support-session",
+            args_model=QuickSupportArgs,
+            handler=create_quick_support_tool,
+            title="Create quick-support session",
+            category="remote",
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
+        ),
+    ]

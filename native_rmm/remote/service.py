@@ -33,8 +33,11 @@ async def consent_required(session: AsyncSession, *, org_id: int, device: Device
     customer_id = await session.scalar(select(Site.customer_id).where(Site.id == device.site_id))
     rules = (await session.scalars(select(RemoteConsentRule).where(RemoteConsentRule.org_id == org_id))).all()
     by_scope = {(rule.scope, rule.scope_id): rule.required for rule in rules}
-    for key in ((ConsentScope.DEVICE, device.id), (ConsentScope.SITE, device.site_id),
-                (ConsentScope.CUSTOMER, customer_id)):  # fmt: skip
+    for key in (
+        (ConsentScope.DEVICE, device.id),
+        (ConsentScope.SITE, device.site_id),
+        (ConsentScope.CUSTOMER, customer_id),
+    ):
         if key in by_scope:
             return by_scope[key]
     return False
@@ -58,9 +61,13 @@ async def set_consent_rule(
     else:
         rule.required, rule.set_by, rule.updated_at = required, actor.label, utcnow()
     audit.record(
-        session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome="remote.consent",
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome="remote.consent",
         detail={"scope": scope.value, "scope_id": scope_id, "required": required},
-    )  # fmt: skip
+    )
     await session.flush()
     return None if required is None else rule
 
@@ -79,10 +86,18 @@ async def create_session(
 ) -> RemoteSession:
     """The row of a session a tool just opened."""
     row = RemoteSession(
-        sid=sid, org_id=org_id, device_id=device.id, kind=kind.value, opened_by=caller.label[:200],
-        opened_by_user_id=caller.user_id, command_id=command_id, relay_url=relay_url,
-        quick_support=device.quick_support, consent_required=consent, viewers=[],
-    )  # fmt: skip
+        sid=sid,
+        org_id=org_id,
+        device_id=device.id,
+        kind=kind.value,
+        opened_by=caller.label[:200],
+        opened_by_user_id=caller.user_id,
+        command_id=command_id,
+        relay_url=relay_url,
+        quick_support=device.quick_support,
+        consent_required=consent,
+        viewers=[],
+    )
     session.add(row)
     await session.flush()
     return row
@@ -110,10 +125,16 @@ async def apply_events(session: AsyncSession, events: list[SessionEvent]) -> int
         at = datetime.fromtimestamp(event.at, UTC)
         session.add(
             RemoteSessionEvent(
-                session_id=row.id, kind=event.kind.value, at=at, user=event.user, viewers=event.viewers,
-                role=event.role.value if event.role else None, detail=event.detail, data=dict(event.data),
+                session_id=row.id,
+                kind=event.kind.value,
+                at=at,
+                user=event.user,
+                viewers=event.viewers,
+                role=event.role.value if event.role else None,
+                detail=event.detail,
+                data=dict(event.data),
             )
-        )  # fmt: skip
+        )
         _summarise(session, row, event, at)
         stored += 1
     await session.flush()
@@ -137,9 +158,13 @@ def _summarise(session: AsyncSession, row: RemoteSession, event: SessionEvent, a
         row.consent = CONSENT_OUTCOMES[kind]
     elif kind is SessionEventKind.FILE_TRANSFERRED:
         audit.record(
-            session, event=AuditEvent.DEVICE_CHANGED, actor=Actor(user_id=None, label=event.user or "relay", via="relay"),
-            org_id=row.org_id, outcome="remote.file", detail={"session": row.sid, "device_id": row.device_id, **event.data},
-        )  # fmt: skip
+            session,
+            event=AuditEvent.DEVICE_CHANGED,
+            actor=Actor(user_id=None, label=event.user or "relay", via="relay"),
+            org_id=row.org_id,
+            outcome="remote.file",
+            detail={"session": row.sid, "device_id": row.device_id, **event.data},
+        )
     elif kind is SessionEventKind.ENDED:
         row.status, row.ended_at, row.end_reason, row.viewers = RemoteSessionStatus.ENDED, at, event.detail, []
         recording = event.data.get("recording")

@@ -51,9 +51,16 @@ async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> Remote
     user = ctx.caller.label[:150]
     consent = await records.consent_required(ctx.session, org_id=ctx.org_id, device=device)
     row = await records.create_session(
-        ctx.session, sid=sid, org_id=ctx.org_id, device=device, kind=kind, caller=ctx.caller, relay_url=relay_url,
-        command_id=None, consent=consent,
-    )  # fmt: skip
+        ctx.session,
+        sid=sid,
+        org_id=ctx.org_id,
+        device=device,
+        kind=kind,
+        caller=ctx.caller,
+        relay_url=relay_url,
+        command_id=None,
+        consent=consent,
+    )
     if device.is_demo:
         records.end_demo(row, DEMO_NOTE)
         return RemoteSessionOut(
@@ -70,15 +77,28 @@ async def _open(ctx: ToolContext, args: DeviceArgs, kind: SessionKind) -> Remote
         ttl_seconds=AGENT_TICKET_SECONDS,
     )
     command = await service.enqueue(
-        ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.REMOTE_SESSION, shell=None,
-        body=agent_ticket, env=None, timeout=REMOTE_COMMAND_TIMEOUT_SECONDS, created_by=ctx.caller,
-        approval_id=ctx.approval_id, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        device_id=device.id,
+        kind=CommandKind.REMOTE_SESSION,
+        shell=None,
+        body=agent_ticket,
+        env=None,
+        timeout=REMOTE_COMMAND_TIMEOUT_SECONDS,
+        created_by=ctx.caller,
+        approval_id=ctx.approval_id,
+        bus=ctx.bus,
+    )
     row.command_id = command.id
     ticket = mint(
-        secret, session=sid, role=TicketRole.CONTROLLER, kind=kind, relay=relay_url, user=user,
+        secret,
+        session=sid,
+        role=TicketRole.CONTROLLER,
+        kind=kind,
+        relay=relay_url,
+        user=user,
         ttl_seconds=VIEWER_TICKET_SECONDS,
-    )  # fmt: skip
+    )
     return RemoteSessionOut(
         session=sid, kind=kind, device_id=device.id, relay_url=relay_url, ticket=ticket, command_id=command.id
     )
@@ -115,13 +135,22 @@ async def join_session_tool(ctx: ToolContext, args: JoinArgs) -> RemoteSessionOu
         )
     role = TicketRole.VIEWER if args.view_only else TicketRole.CONTROLLER
     ticket = mint(
-        ctx.settings.secret, session=row.sid, role=role, kind=SessionKind(row.kind), relay=row.relay_url,
-        user=ctx.caller.label[:150], ttl_seconds=VIEWER_TICKET_SECONDS,
-    )  # fmt: skip
+        ctx.settings.secret,
+        session=row.sid,
+        role=role,
+        kind=SessionKind(row.kind),
+        relay=row.relay_url,
+        user=ctx.caller.label[:150],
+        ttl_seconds=VIEWER_TICKET_SECONDS,
+    )
     return RemoteSessionOut(
-        session=row.sid, kind=SessionKind(row.kind), device_id=row.device_id, relay_url=row.relay_url, ticket=ticket,
+        session=row.sid,
+        kind=SessionKind(row.kind),
+        device_id=row.device_id,
+        relay_url=row.relay_url,
+        ticket=ticket,
         command_id=row.command_id,
-    )  # fmt: skip
+    )
 
 
 class TransferArgs(BaseModel):
@@ -169,9 +198,13 @@ class ConsentOut(BaseModel):
 async def set_remote_consent_tool(ctx: ToolContext, args: ConsentArgs) -> ConsentOut:
     """Set privacy mode for a customer, site or device: whether the end user must accept each remote connection."""
     await records.set_consent_rule(
-        ctx.session, org_id=ctx.org_id, scope=args.scope, scope_id=args.scope_id, required=args.required,
+        ctx.session,
+        org_id=ctx.org_id,
+        scope=args.scope,
+        scope_id=args.scope_id,
+        required=args.required,
         actor=ctx.caller.actor,
-    )  # fmt: skip
+    )
     return ConsentOut(scope=args.scope, scope_id=args.scope_id, required=args.required)
 
 
@@ -179,23 +212,59 @@ def remote_tools() -> list[Tool]:
     """The remote-session tools."""
     return [
         *quick_support_tools(),
-        model_tool(source=SOURCE, name="rmm-open-shell-session", args_model=DeviceArgs,
-                   handler=open_shell_session_tool, annotations=ON_DEVICE, title="Open remote shell",
-                   category="remote"),
-        model_tool(source=SOURCE, name="rmm-open-screen-session", args_model=DeviceArgs,
-                   handler=open_screen_session_tool, annotations=ON_DEVICE, title="Open remote screen",
-                   category="remote"),
-        model_tool(source=SOURCE, name="rmm-join-remote-session", args_model=JoinArgs,
-                   handler=join_session_tool, annotations=ON_DEVICE, title="Join remote session",
-                   category="remote"),
-        model_tool(source=SOURCE, name="rmm-transfer-file", args_model=TransferArgs,
-                   handler=transfer_file_tool, annotations=ON_DEVICE, title="Transfer file",
-                   category="remote"),
-        model_tool(source=SOURCE, name="rmm-set-remote-consent", args_model=ConsentArgs,
-                   handler=set_remote_consent_tool, min_role=Role.ADMIN, title="Set remote consent (privacy mode)",
-                   category="remote",
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)),
-        model_tool(source=SOURCE, name="rmm-open-files-session", args_model=DeviceArgs,
-                   handler=open_files_session_tool, annotations=ON_DEVICE, title="Open remote files",
-                   category="remote"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-open-shell-session",
+            args_model=DeviceArgs,
+            handler=open_shell_session_tool,
+            annotations=ON_DEVICE,
+            title="Open remote shell",
+            category="remote",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-open-screen-session",
+            args_model=DeviceArgs,
+            handler=open_screen_session_tool,
+            annotations=ON_DEVICE,
+            title="Open remote screen",
+            category="remote",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-join-remote-session",
+            args_model=JoinArgs,
+            handler=join_session_tool,
+            annotations=ON_DEVICE,
+            title="Join remote session",
+            category="remote",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-transfer-file",
+            args_model=TransferArgs,
+            handler=transfer_file_tool,
+            annotations=ON_DEVICE,
+            title="Transfer file",
+            category="remote",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-set-remote-consent",
+            args_model=ConsentArgs,
+            handler=set_remote_consent_tool,
+            min_role=Role.ADMIN,
+            title="Set remote consent (privacy mode)",
+            category="remote",
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-open-files-session",
+            args_model=DeviceArgs,
+            handler=open_files_session_tool,
+            annotations=ON_DEVICE,
+            title="Open remote files",
+            category="remote",
+        ),
+    ]

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import bounded_int_schema
 from hub.core.describe import Description
-from hub.core.events import Event
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.uow import SessionSource, Slot, after_commit, publish_after_commit, scope_of, uow_of
 from native_rmm.commands.describe import on_devices
 from native_rmm.devices.targets import MAX_TARGETS
+from native_rmm.events import SCRIPTS_CHANGED, ScriptsChanged
 from native_rmm.models.scripts import SCRIPT_TOOL_PREFIX, Script, ScriptOsType
 from native_rmm.scripts import runs
 from native_rmm.scripts.schemas import RunResult
@@ -31,7 +31,6 @@ from policies.pipeline import Gate
 log = logging.getLogger(__name__)
 
 SOURCE = "native_rmm"
-TOPIC = "script.changed"
 #: Organisations whose tools this session already re-syncs after commit (once per unit of work).
 _SYNC_SCHEDULED: Slot[set[int]] = Slot("native_rmm.script_sync", set)
 DEVICE_IDS_SCHEMA: dict[str, Any] = {
@@ -43,9 +42,11 @@ DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "description": "ids of the devices to run the script on (see rmm-list-devices)",
 }
 _OS_LABEL = {
-    ScriptOsType.WINDOWS: "Windows", ScriptOsType.LINUX: "Linux", ScriptOsType.MACOS: "macOS",
+    ScriptOsType.WINDOWS: "Windows",
+    ScriptOsType.LINUX: "Linux",
+    ScriptOsType.MACOS: "macOS",
     ScriptOsType.ALL: "any OS",
-}  # fmt: skip
+}
 
 
 def tool_schema(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -70,9 +71,15 @@ def script_tool(script: Script) -> Tool:
     async def handler(ctx: ToolContext, args: dict[str, Any]) -> RunResult:
         params = {k: v for k, v in args.items() if k != "device_ids"}
         return await runs.run_script(
-            ctx.session, caller=ctx.caller, script_id=script_id, device_ids=args["device_ids"], params=params,
-            approval_id=ctx.approval_id, tool_id=tool_id, bus=ctx.bus,
-        )  # fmt: skip
+            ctx.session,
+            caller=ctx.caller,
+            script_id=script_id,
+            device_ids=args["device_ids"],
+            params=params,
+            approval_id=ctx.approval_id,
+            tool_id=tool_id,
+            bus=ctx.bus,
+        )
 
     name, shell, body = script.name, script.shell.value, script.body
 
@@ -129,4 +136,4 @@ def schedule_sync(session: AsyncSession, gate: Gate, org_id: int) -> None:
         await resync(db, gate.registry, org_id)
 
     after_commit(session, _sync)
-    publish_after_commit(session, gate.bus, Event(topic=TOPIC, org_id=org_id, data={"org_id": org_id}))
+    publish_after_commit(session, gate.bus, SCRIPTS_CHANGED.event(org_id, ScriptsChanged(org_id=org_id)))

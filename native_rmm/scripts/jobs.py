@@ -8,7 +8,6 @@ library seeding builds on the service: start-up sits above both, so nothing impo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
@@ -18,6 +17,8 @@ from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
 from hub.core.models import Organization
 from hub.core.roles import Role
+from hub.core.tasks import start_task, stop_task
+from native_rmm.events import SCRIPTS_CHANGED
 from native_rmm.scripts import dynamic
 from native_rmm.scripts.library import seed_default_scripts
 from policies.pipeline import Gate
@@ -38,7 +39,7 @@ async def load_all(hub: HubContext, gate: Gate) -> None:
 
 async def watch(hub: HubContext) -> None:
     """Re-sync an organisation's script tools whenever any replica changes its scripts (runs forever)."""
-    async with hub.bus.subscribe(dynamic.TOPIC) as events:
+    async with hub.bus.subscribe(SCRIPTS_CHANGED.name) as events:
         async for event in events:
             if event.org_id is None:
                 continue
@@ -50,12 +51,9 @@ async def watch(hub: HubContext) -> None:
 
 def start_watcher(hub: HubContext) -> asyncio.Task[None]:
     """Start :func:`watch` as a background task (the module cancels it on stop)."""
-    return asyncio.create_task(watch(hub), name="native-rmm-script-tools")
+    return start_task(watch(hub), name="native-rmm-script-tools")
 
 
 async def stop_watcher(task: asyncio.Task[None] | None) -> None:
     """Cancel the watcher task."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_task(task)

@@ -21,9 +21,13 @@ from policies.pipeline import Gate
 
 W, L, M = ScriptOsType.WINDOWS, ScriptOsType.LINUX, ScriptOsType.MACOS
 DAYS: dict[str, Any] = {
-    "type": "integer", "minimum": 1, "maximum": 365, "default": 7,
-    "title": "Age in days", "description": "only temporary files older than this many days are cleared",
-}  # fmt: skip
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 365,
+    "default": 7,
+    "title": "Age in days",
+    "description": "only temporary files older than this many days are cleared",
+}
 TOP: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -97,44 +101,114 @@ def _params(**props: dict[str, Any]) -> dict[str, Any]:
 
 
 DEFAULT_SCRIPTS: list[ScriptIn] = [
-    ScriptIn(name="Disk cleanup (Windows)", os_type=W, shell=Shell.POWERSHELL, body=_WIN_CLEANUP,
-             description="Frees space on C: by clearing old temporary files; optionally empties the recycle bin.",
-             parameters=_params(days=DAYS, empty_recycle_bin={"type": "boolean", "default": False,
-                                                              "title": "Empty the recycle bin too"})),
-    ScriptIn(name="Disk cleanup (Linux)", os_type=L, shell=Shell.BASH, body=_LINUX_CLEANUP,
-             description="Frees space by clearing old temporary files, package caches and old journal logs.",
-             parameters=_params(days=DAYS, journal_max_mb={"type": "integer", "minimum": 50, "maximum": 100000,
-                                                           "default": 500, "title": "Journal size to keep (MiB)"})),
-    ScriptIn(name="Disk cleanup (macOS)", os_type=M, shell=Shell.BASH, body=_MAC_CLEANUP,
-             description="Frees space by clearing old temporary and user cache files.", parameters=_params(days=DAYS)),
-    ScriptIn(name="Restart print spooler", os_type=W, shell=Shell.POWERSHELL, body=_WIN_SPOOLER,
-             description="Restarts the Windows print spooler; optionally clears stuck print jobs first.",
-             parameters=_params(clear_queue={"type": "boolean", "default": False, "title": "Clear stuck jobs"})),
-    ScriptIn(name="Restart CUPS (Linux)", os_type=L, shell=Shell.BASH,
-             body="systemctl restart cups && systemctl --no-pager status cups | head -n 5\nlpstat -p 2>/dev/null\n",
-             description="Restarts the CUPS printing service and lists printers."),
-    ScriptIn(name="Restart CUPS (macOS)", os_type=M, shell=Shell.BASH,
-             body="launchctl kickstart -k system/org.cups.cupsd && echo 'cupsd restarted'\nlpstat -p 2>/dev/null\n",
-             description="Restarts the macOS printing service (cupsd) and lists printers."),
-    ScriptIn(name="Flush DNS cache (Windows)", os_type=W, shell=Shell.POWERSHELL,
-             body="Clear-DnsClientCache\nipconfig /flushdns\nWrite-Output 'DNS client cache flushed'\n",
-             description="Flushes the Windows DNS client cache (after DNS changes or stale records)."),
-    ScriptIn(name="Flush DNS cache (Linux)", os_type=L, shell=Shell.BASH,
-             body=("if command -v resolvectl >/dev/null; then resolvectl flush-caches && echo 'systemd-resolved "
-                   "cache flushed'; fi\nif command -v nscd >/dev/null; then nscd -i hosts && echo 'nscd hosts "
-                   "cache flushed'; fi\nif systemctl is-active --quiet dnsmasq; then systemctl restart dnsmasq && "
-                   "echo 'dnsmasq restarted'; fi\n"),
-             description="Flushes the local DNS cache (systemd-resolved, nscd or dnsmasq, whichever is used)."),
-    ScriptIn(name="Flush DNS cache (macOS)", os_type=M, shell=Shell.BASH,
-             body="dscacheutil -flushcache\nkillall -HUP mDNSResponder\necho 'DNS cache flushed'\n",
-             description="Flushes the macOS DNS cache (dscacheutil and mDNSResponder)."),
-    ScriptIn(name="Top processes (Windows)", os_type=W, shell=Shell.POWERSHELL, body=_TOP_WIN,
-             description="Lists the processes using the most CPU time or memory.", parameters=TOP),
-    ScriptIn(name="Top processes (Linux)", os_type=L, shell=Shell.BASH, body=_TOP_LINUX,
-             description="Lists the processes using the most CPU or memory, with the load average.", parameters=TOP),
-    ScriptIn(name="Top processes (macOS)", os_type=M, shell=Shell.BASH, body=_TOP_MAC,
-             description="Lists the processes using the most CPU or memory, with the load average.", parameters=TOP),
-]  # fmt: skip
+    ScriptIn(
+        name="Disk cleanup (Windows)",
+        os_type=W,
+        shell=Shell.POWERSHELL,
+        body=_WIN_CLEANUP,
+        description="Frees space on C: by clearing old temporary files; optionally empties the recycle bin.",
+        parameters=_params(
+            days=DAYS, empty_recycle_bin={"type": "boolean", "default": False, "title": "Empty the recycle bin too"}
+        ),
+    ),
+    ScriptIn(
+        name="Disk cleanup (Linux)",
+        os_type=L,
+        shell=Shell.BASH,
+        body=_LINUX_CLEANUP,
+        description="Frees space by clearing old temporary files, package caches and old journal logs.",
+        parameters=_params(
+            days=DAYS,
+            journal_max_mb={
+                "type": "integer",
+                "minimum": 50,
+                "maximum": 100000,
+                "default": 500,
+                "title": "Journal size to keep (MiB)",
+            },
+        ),
+    ),
+    ScriptIn(
+        name="Disk cleanup (macOS)",
+        os_type=M,
+        shell=Shell.BASH,
+        body=_MAC_CLEANUP,
+        description="Frees space by clearing old temporary and user cache files.",
+        parameters=_params(days=DAYS),
+    ),
+    ScriptIn(
+        name="Restart print spooler",
+        os_type=W,
+        shell=Shell.POWERSHELL,
+        body=_WIN_SPOOLER,
+        description="Restarts the Windows print spooler; optionally clears stuck print jobs first.",
+        parameters=_params(clear_queue={"type": "boolean", "default": False, "title": "Clear stuck jobs"}),
+    ),
+    ScriptIn(
+        name="Restart CUPS (Linux)",
+        os_type=L,
+        shell=Shell.BASH,
+        body="systemctl restart cups && systemctl --no-pager status cups | head -n 5\nlpstat -p 2>/dev/null\n",
+        description="Restarts the CUPS printing service and lists printers.",
+    ),
+    ScriptIn(
+        name="Restart CUPS (macOS)",
+        os_type=M,
+        shell=Shell.BASH,
+        body="launchctl kickstart -k system/org.cups.cupsd && echo 'cupsd restarted'\nlpstat -p 2>/dev/null\n",
+        description="Restarts the macOS printing service (cupsd) and lists printers.",
+    ),
+    ScriptIn(
+        name="Flush DNS cache (Windows)",
+        os_type=W,
+        shell=Shell.POWERSHELL,
+        body="Clear-DnsClientCache\nipconfig /flushdns\nWrite-Output 'DNS client cache flushed'\n",
+        description="Flushes the Windows DNS client cache (after DNS changes or stale records).",
+    ),
+    ScriptIn(
+        name="Flush DNS cache (Linux)",
+        os_type=L,
+        shell=Shell.BASH,
+        body=(
+            "if command -v resolvectl >/dev/null; then resolvectl flush-caches && echo 'systemd-resolved "
+            "cache flushed'; fi\nif command -v nscd >/dev/null; then nscd -i hosts && echo 'nscd hosts "
+            "cache flushed'; fi\nif systemctl is-active --quiet dnsmasq; then systemctl restart dnsmasq && "
+            "echo 'dnsmasq restarted'; fi\n"
+        ),
+        description="Flushes the local DNS cache (systemd-resolved, nscd or dnsmasq, whichever is used).",
+    ),
+    ScriptIn(
+        name="Flush DNS cache (macOS)",
+        os_type=M,
+        shell=Shell.BASH,
+        body="dscacheutil -flushcache\nkillall -HUP mDNSResponder\necho 'DNS cache flushed'\n",
+        description="Flushes the macOS DNS cache (dscacheutil and mDNSResponder).",
+    ),
+    ScriptIn(
+        name="Top processes (Windows)",
+        os_type=W,
+        shell=Shell.POWERSHELL,
+        body=_TOP_WIN,
+        description="Lists the processes using the most CPU time or memory.",
+        parameters=TOP,
+    ),
+    ScriptIn(
+        name="Top processes (Linux)",
+        os_type=L,
+        shell=Shell.BASH,
+        body=_TOP_LINUX,
+        description="Lists the processes using the most CPU or memory, with the load average.",
+        parameters=TOP,
+    ),
+    ScriptIn(
+        name="Top processes (macOS)",
+        os_type=M,
+        shell=Shell.BASH,
+        body=_TOP_MAC,
+        description="Lists the processes using the most CPU or memory, with the load average.",
+        parameters=TOP,
+    ),
+]
 
 
 async def seed_default_scripts(session: AsyncSession, gate: Gate, *, actor: Caller) -> int:

@@ -133,8 +133,11 @@ def normalise_schema(raw: Any) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidParameterSchema(str(exc)) from exc
     schema: dict[str, Any] = {
-        "type": "object", "properties": properties, "required": required, "additionalProperties": False,
-    }  # fmt: skip
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
     Draft202012Validator.check_schema(schema)
     return schema
 

@@ -95,10 +95,19 @@ async def run_script(
     queued = []
     for device_id in wanted:
         command = await commands.enqueue(
-            session, org_id=caller.org_id, device_id=device_id, kind=CommandKind.SCRIPT, shell=script.shell,
-            body=script.body, env=env, timeout=script.timeout_seconds, created_by=caller,
-            approval_id=approval_id, script_id=script.id, bus=bus,
-        )  # fmt: skip
+            session,
+            org_id=caller.org_id,
+            device_id=device_id,
+            kind=CommandKind.SCRIPT,
+            shell=script.shell,
+            body=script.body,
+            env=env,
+            timeout=script.timeout_seconds,
+            created_by=caller,
+            approval_id=approval_id,
+            script_id=script.id,
+            bus=bus,
+        )
         queued.append(QueuedRun(command_id=command.id, device_id=device_id, status=command.status))
     return RunResult(script_id=script.id, script=script.slug, commands=queued)
 

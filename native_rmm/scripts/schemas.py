@@ -82,11 +82,19 @@ class ScriptSummary(BaseModel):
     def of(cls, script: Script) -> ScriptSummary:
         """Build from the ORM row."""
         return cls(
-            id=script.id, name=script.name, slug=script.slug, tool=script.tool_name, description=script.description,
-            os_type=script.os_type, shell=script.shell, parameters=script.parameters,
-            timeout_seconds=script.timeout_seconds, enabled=script.enabled, is_builtin=script.is_builtin,
+            id=script.id,
+            name=script.name,
+            slug=script.slug,
+            tool=script.tool_name,
+            description=script.description,
+            os_type=script.os_type,
+            shell=script.shell,
+            parameters=script.parameters,
+            timeout_seconds=script.timeout_seconds,
+            enabled=script.enabled,
+            is_builtin=script.is_builtin,
             revision=script.revision,
-        )  # fmt: skip
+        )
 
 
 class ScriptOut(ScriptSummary):
@@ -102,9 +110,13 @@ class ScriptOut(ScriptSummary):
     def of(cls, script: Script) -> ScriptOut:
         """Build from the ORM row."""
         return cls(
-            **ScriptSummary.of(script).model_dump(), body=script.body, created_at=script.created_at,
-            created_by=script.created_by_label, updated_at=script.updated_at, updated_by=script.updated_by_label,
-        )  # fmt: skip
+            **ScriptSummary.of(script).model_dump(),
+            body=script.body,
+            created_at=script.created_at,
+            created_by=script.created_by_label,
+            updated_at=script.updated_at,
+            updated_by=script.updated_by_label,
+        )
 
 
 class RunScriptRequest(BaseModel):

@@ -45,9 +45,13 @@ def _check_shell(os_type: ScriptOsType, shell: Shell) -> None:
 
 def _audit(session: AsyncSession, actor: Caller, what: str, script: Script, detail: dict[str, Any]) -> None:
     audit.record(
-        session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=script.org_id,
-        outcome=f"rmm.script.{what}", detail={"script_id": script.id, "slug": script.slug, **detail},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=script.org_id,
+        outcome=f"rmm.script.{what}",
+        detail={"script_id": script.id, "slug": script.slug, **detail},
+    )
 
 
 async def list_scripts(
@@ -111,11 +115,23 @@ async def create_script(
         raise Conflict(f"the slug {data.slug!r} is taken by another script; pick another or leave it out")
     now = utcnow()
     script = Script(
-        org_id=actor.org_id, name=data.name, slug=data.slug or unique_slug(slugify(data.name), taken),
-        description=data.description, os_type=data.os_type, shell=data.shell, body=data.body,
-        parameters=parameters, timeout_seconds=data.timeout_seconds, enabled=data.enabled, is_builtin=builtin,
-        revision=1, created_at=now, created_by_label=actor.label, updated_at=now, updated_by_label=actor.label,
-    )  # fmt: skip
+        org_id=actor.org_id,
+        name=data.name,
+        slug=data.slug or unique_slug(slugify(data.name), taken),
+        description=data.description,
+        os_type=data.os_type,
+        shell=data.shell,
+        body=data.body,
+        parameters=parameters,
+        timeout_seconds=data.timeout_seconds,
+        enabled=data.enabled,
+        is_builtin=builtin,
+        revision=1,
+        created_at=now,
+        created_by_label=actor.label,
+        updated_at=now,
+        updated_by_label=actor.label,
+    )
     session.add(script)
     await session.flush()
     _audit(session, actor, "created", script, {"name": script.name, "os_type": script.os_type.value})

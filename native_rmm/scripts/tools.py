@@ -93,9 +93,12 @@ class RunList(BaseModel):
 async def list_scripts(ctx: ToolContext, args: ListScriptsArgs) -> ScriptList:
     """List the scripts of the RMM script library with their parameters (not their bodies)."""
     rows = await service.list_scripts(
-        ctx.session, org_id=ctx.org_id, enabled=None if args.include_disabled else True, os_type=args.os_type,
+        ctx.session,
+        org_id=ctx.org_id,
+        enabled=None if args.include_disabled else True,
+        os_type=args.os_type,
         search=args.search,
-    )  # fmt: skip
+    )
     return ScriptList(count=len(rows), scripts=[ScriptSummary.of(s) for s in rows])
 
 
@@ -103,9 +106,14 @@ async def run_script(ctx: ToolContext, args: RunScriptArgs) -> RunResult:
     """Run a script from the RMM library on devices; params are validated against the script's schema."""
     script = await service.find_script(ctx.session, org_id=ctx.org_id, ref=args.script)
     return await runs.run_script(
-        ctx.session, caller=ctx.caller, script_id=script.id, device_ids=await args.resolved_ids(ctx), params=args.params,
-        approval_id=ctx.approval_id, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        caller=ctx.caller,
+        script_id=script.id,
+        device_ids=await args.resolved_ids(ctx),
+        params=args.params,
+        approval_id=ctx.approval_id,
+        bus=ctx.bus,
+    )
 
 
 async def run_script_targets(ctx: ToolContext, args: RunScriptArgs) -> list[PolicyTarget]:
@@ -158,17 +166,34 @@ def static_tools() -> list[Tool]:
     read = ToolAnnotations(read_only=True, open_world=False)
     return [
         model_tool(
-            source=SOURCE, name="rmm-list-scripts", args_model=ListScriptsArgs, handler=list_scripts,
-            annotations=read, min_role=Role.VIEWER, title="List scripts", category="scripts",
+            source=SOURCE,
+            name="rmm-list-scripts",
+            args_model=ListScriptsArgs,
+            handler=list_scripts,
+            annotations=read,
+            min_role=Role.VIEWER,
+            title="List scripts",
+            category="scripts",
         ),
         model_tool(
-            source=SOURCE, name="rmm-run-script", args_model=RunScriptArgs, handler=run_script,
-            policy_targets=run_script_targets, describe=describe_run_script,
+            source=SOURCE,
+            name="rmm-run-script",
+            args_model=RunScriptArgs,
+            handler=run_script,
+            policy_targets=run_script_targets,
+            describe=describe_run_script,
             annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
-            title="Run script", category="scripts",
+            title="Run script",
+            category="scripts",
         ),
         model_tool(
-            source=SOURCE, name="rmm-list-script-runs", args_model=ListRunsArgs, handler=list_script_runs,
-            annotations=read, min_role=Role.VIEWER, title="List script runs", category="scripts",
+            source=SOURCE,
+            name="rmm-list-script-runs",
+            args_model=ListRunsArgs,
+            handler=list_script_runs,
+            annotations=read,
+            min_role=Role.VIEWER,
+            title="List script runs",
+            category="scripts",
         ),
-    ]  # fmt: skip
+    ]

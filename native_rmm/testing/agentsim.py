@@ -72,23 +72,44 @@ def sample_metrics(
     """A plausible metrics sample."""
     total = 16 * 1024**3
     return MetricsSample(
-        taken_at=at or now(), cpu_percent=cpu, memory_percent=memory, memory_used_bytes=int(total * memory / 100),
-        memory_total_bytes=total, uptime_seconds=3600, load_1=0.5, load_5=0.4, load_15=0.3,
-        disks=[DiskUsage(mountpoint="/", used_percent=disk, used_bytes=int(250e9 * disk / 100), total_bytes=250_000_000_000)],
-    )  # fmt: skip
+        taken_at=at or now(),
+        cpu_percent=cpu,
+        memory_percent=memory,
+        memory_used_bytes=int(total * memory / 100),
+        memory_total_bytes=total,
+        uptime_seconds=3600,
+        load_1=0.5,
+        load_5=0.4,
+        load_15=0.3,
+        disks=[
+            DiskUsage(
+                mountpoint="/", used_percent=disk, used_bytes=int(250e9 * disk / 100), total_bytes=250_000_000_000
+            )
+        ],
+    )
 
 
 def sample_inventory(hostname: str) -> InventoryDelta:
     """A full inventory."""
     return InventoryDelta(
-        hostname=hostname, os_family=OsFamily.LINUX, os_name="Debian GNU/Linux", os_version="12",
+        hostname=hostname,
+        os_family=OsFamily.LINUX,
+        os_name="Debian GNU/Linux",
+        os_version="12",
         ip_addresses=["127.0.0.1", "10.0.0.17"],
         interfaces=[NetworkInterface(name="eth0", mac="02:00:00:00:00:01", ipv4=["10.0.0.17"], speed_mbps=1000)],
-        hardware=Hardware(cpu_model="Sim CPU", cpu_cores=4, cpu_threads=8, ram_bytes=16 * 1024**3,
-                          disks=[DiskInfo(device="/dev/sda1", mountpoint="/", fstype="ext4", total_bytes=250_000_000_000)],
-                          manufacturer="Sim", model="Sim 1", serial_number="SIM-0001"),
+        hardware=Hardware(
+            cpu_model="Sim CPU",
+            cpu_cores=4,
+            cpu_threads=8,
+            ram_bytes=16 * 1024**3,
+            disks=[DiskInfo(device="/dev/sda1", mountpoint="/", fstype="ext4", total_bytes=250_000_000_000)],
+            manufacturer="Sim",
+            model="Sim 1",
+            serial_number="SIM-0001",
+        ),
         boot_time=now(),
-    )  # fmt: skip
+    )
 
 
 class SimAgent:
@@ -121,9 +142,14 @@ class SimAgent:
 
     async def enroll_raw(self, token: str, **overrides: object) -> httpx.Response:
         body = EnrollRequest(
-            installer_token=token, hostname=self.hostname, os_family=OsFamily.LINUX, os_name="Debian GNU/Linux",
-            os_version="12", agent_version=AGENT_VERSION, protocol_version=PROTOCOL_VERSION,
-        ).model_copy(update=overrides)  # fmt: skip
+            installer_token=token,
+            hostname=self.hostname,
+            os_family=OsFamily.LINUX,
+            os_name="Debian GNU/Linux",
+            os_version="12",
+            agent_version=AGENT_VERSION,
+            protocol_version=PROTOCOL_VERSION,
+        ).model_copy(update=overrides)
         return await self.post(ENROLL_PATH, body.model_dump_json(), auth=False)
 
     async def enroll(self, token: str, **overrides: object) -> EnrollResponse:
@@ -144,13 +170,15 @@ class SimAgent:
         patches: Sequence[Patch] | None = None,
     ) -> CheckinRequest:
         return CheckinRequest(
-            protocol_version=PROTOCOL_VERSION, agent_version=AGENT_VERSION, metrics=metrics or sample_metrics(),
+            protocol_version=PROTOCOL_VERSION,
+            agent_version=AGENT_VERSION,
+            metrics=metrics or sample_metrics(),
             inventory=inventory,
             applications_hash=content_hash(applications) if applications is not None else None,
             applications=list(applications) if applications is not None else None,
             patches_hash=content_hash(patches) if patches is not None else None,
             pending_patches=list(patches) if patches is not None else None,
-        )  # fmt: skip
+        )
 
     async def checkin(self, **kwargs: object) -> CheckinResponse:
         """One check-in; raises on any non-200."""
@@ -207,9 +235,12 @@ class SimSocket:
 
     async def open(self, protocol_version: int = PROTOCOL_VERSION) -> None:
         self._ws = await connect(
-            self.url, additional_headers={PROTOCOL_HEADER: str(protocol_version)}, max_size=MAX_MESSAGE_BYTES,
-            compression=None, open_timeout=10,
-        )  # fmt: skip
+            self.url,
+            additional_headers={PROTOCOL_HEADER: str(protocol_version)},
+            max_size=MAX_MESSAGE_BYTES,
+            compression=None,
+            open_timeout=10,
+        )
         hello = HelloMessage(
             device_credential=self.credential, protocol_version=protocol_version, agent_version=AGENT_VERSION
         )

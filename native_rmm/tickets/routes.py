@@ -57,10 +57,18 @@ async def list_tickets(
 ) -> list[TicketSummary]:
     """Tickets of the organisation, newest first (``active=true``: open, in progress or waiting)."""
     rows = await service.list_tickets(
-        session, org_id=caller.org_id, status=status, active_only=active, priority=priority,
-        customer_id=customer_id, device_id=device_id,
-        assignee_user_id=assignee_user_id, search=q, before_id=before_id, limit=limit,
-    )  # fmt: skip
+        session,
+        org_id=caller.org_id,
+        status=status,
+        active_only=active,
+        priority=priority,
+        customer_id=customer_id,
+        device_id=device_id,
+        assignee_user_id=assignee_user_id,
+        search=q,
+        before_id=before_id,
+        limit=limit,
+    )
     return await service.summaries(session, rows)
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import selectinload
 from hub.core.caller import Caller
 from hub.core.db import get_in_org, utcnow
 from hub.core.errors import NotFound, ToolError
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.models import Customer, Site, User
 from hub.core.uow import publish_after_commit
+from native_rmm.events import TICKET_TOPICS, TicketChanged
 from native_rmm.models.alerts import Alert
 from native_rmm.models.devices import Device
 from native_rmm.models.tickets import (
@@ -38,7 +39,7 @@ CHANGEABLE = {"title", "status", "priority", "assignee_user_id", "external_ref",
 
 def _announce(session: AsyncSession, bus: EventBus | None, topic: str, ticket: Ticket) -> None:
     if bus is not None:
-        event = Event(topic=f"ticket.{topic}", org_id=ticket.org_id, data={"ticket_id": ticket.id})
+        event = TICKET_TOPICS[topic].event(ticket.org_id, TicketChanged(ticket_id=ticket.id))
         publish_after_commit(session, bus, event)
 
 
@@ -66,10 +67,16 @@ async def _assignee(session: AsyncSession, org_id: int, user_id: int) -> User:
 
 
 async def _link(session: AsyncSession, ticket_id: int, devices: list[int], alerts: list[int]) -> None:
-    existing_d = set((await session.execute(
-        select(ticket_devices.c.device_id).where(ticket_devices.c.ticket_id == ticket_id))).scalars())  # fmt: skip
-    existing_a = set((await session.execute(
-        select(ticket_alerts.c.alert_id).where(ticket_alerts.c.ticket_id == ticket_id))).scalars())  # fmt: skip
+    existing_d = set(
+        (
+            await session.execute(select(ticket_devices.c.device_id).where(ticket_devices.c.ticket_id == ticket_id))
+        ).scalars()
+    )
+    existing_a = set(
+        (
+            await session.execute(select(ticket_alerts.c.alert_id).where(ticket_alerts.c.ticket_id == ticket_id))
+        ).scalars()
+    )
     new_d = [{"ticket_id": ticket_id, "device_id": d} for d in devices if d not in existing_d]
     new_a = [{"ticket_id": ticket_id, "alert_id": a} for a in alerts if a not in existing_a]
     if new_d:
@@ -108,10 +115,13 @@ async def _customer_of(session: AsyncSession, devices: list[int], alerts: list[i
 
 def _comment(ticket: Ticket, actor: Caller, body: str, *, system: bool = False) -> TicketComment:
     comment = TicketComment(
-        ticket_id=ticket.id, author_user_id=None if system else actor.user_id,
-        author_label=f"system ({actor.label})" if system else actor.label, via=actor.kind.value, body=body,
+        ticket_id=ticket.id,
+        author_user_id=None if system else actor.user_id,
+        author_label=f"system ({actor.label})" if system else actor.label,
+        via=actor.kind.value,
+        body=body,
         created_at=utcnow(),
-    )  # fmt: skip
+    )
     ticket.comments.append(comment)
     return comment
 
@@ -145,11 +155,21 @@ async def create_ticket(
         customer_id = await _customer_of(session, devices, alerts)
     now = utcnow()
     ticket = Ticket(
-        org_id=actor.org_id, title=title, description=description, status=TicketStatus.OPEN, priority=priority,
-        assignee_user_id=assignee_user_id, created_by_user_id=actor.user_id, created_by_label=actor.label,
-        created_at=now, updated_at=now, comments=[], customer_id=customer_id, site_id=site_id,
+        org_id=actor.org_id,
+        title=title,
+        description=description,
+        status=TicketStatus.OPEN,
+        priority=priority,
+        assignee_user_id=assignee_user_id,
+        created_by_user_id=actor.user_id,
+        created_by_label=actor.label,
+        created_at=now,
+        updated_at=now,
+        comments=[],
+        customer_id=customer_id,
+        site_id=site_id,
         external_ref=external_ref.strip(),
-    )  # fmt: skip
+    )
     session.add(ticket)
     await session.flush()
     await _link(session, ticket.id, devices, alerts)
@@ -303,15 +323,22 @@ def _summary(
 ) -> TicketSummary:
     customers, sites = places
     return TicketSummary(
-        customer_id=ticket.customer_id, customer=customers.get(ticket.customer_id) if ticket.customer_id else None,
-        site_id=ticket.site_id, site=sites.get(ticket.site_id) if ticket.site_id else None,
+        customer_id=ticket.customer_id,
+        customer=customers.get(ticket.customer_id) if ticket.customer_id else None,
+        site_id=ticket.site_id,
+        site=sites.get(ticket.site_id) if ticket.site_id else None,
         external_ref=ticket.external_ref,
-        id=ticket.id, title=ticket.title, status=ticket.status, priority=ticket.priority,
+        id=ticket.id,
+        title=ticket.title,
+        status=ticket.status,
+        priority=ticket.priority,
         assignee_user_id=ticket.assignee_user_id,
         assignee=labels.get(ticket.assignee_user_id) if ticket.assignee_user_id else None,
-        created_by=ticket.created_by_label, created_at=ticket.created_at, updated_at=ticket.updated_at,
+        created_by=ticket.created_by_label,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
         closed_at=ticket.closed_at,
-    )  # fmt: skip
+    )
 
 
 async def summaries(session: AsyncSession, tickets: Sequence[Ticket]) -> list[TicketSummary]:
@@ -348,6 +375,11 @@ async def detail(session: AsyncSession, ticket: Ticket) -> TicketDetail:
         for c in ticket.comments
     ]
     return TicketDetail(
-        **_summary(ticket, labels, places).model_dump(), description=ticket.description, device_ids=device_ids,
-        alert_ids=alert_ids, devices=devices, alerts=alerts, comments=comments,
-    )  # fmt: skip
+        **_summary(ticket, labels, places).model_dump(),
+        description=ticket.description,
+        device_ids=device_ids,
+        alert_ids=alert_ids,
+        devices=devices,
+        alerts=alerts,
+        comments=comments,
+    )

@@ -25,9 +25,17 @@ async def list_tickets(ctx: ToolContext, args: ListTicketsArgs) -> TicketList:
     assignee or text (title, description, external reference)."""
     status = None if args.status in ("active", "any") else TicketStatus(args.status)
     rows = await service.list_tickets(
-        ctx.session, org_id=ctx.org_id, status=status, active_only=args.status == "active",
-        priority=args.priority, customer_id=args.customer_id, device_id=args.device_id, assignee_user_id=args.assignee_user_id, search=args.search, limit=args.limit,
-    )  # fmt: skip
+        ctx.session,
+        org_id=ctx.org_id,
+        status=status,
+        active_only=args.status == "active",
+        priority=args.priority,
+        customer_id=args.customer_id,
+        device_id=args.device_id,
+        assignee_user_id=args.assignee_user_id,
+        search=args.search,
+        limit=args.limit,
+    )
     return TicketList(count=len(rows), tickets=await service.summaries(ctx.session, rows))
 
 
@@ -41,10 +49,19 @@ async def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> TicketDetai
     """Create a native RMM ticket for a customer (default: the first device's), optionally for one of its sites,
     with an external (PSA) reference, assigned and linked to devices and alerts."""
     ticket = await service.create_ticket(
-        ctx.session, actor=ctx.caller, title=args.title, description=args.description, priority=args.priority,
-        assignee_user_id=args.assignee_user_id, device_ids=args.device_ids, alert_ids=args.alert_ids,
-        customer_id=args.customer_id, site_id=args.site_id, external_ref=args.external_ref, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        actor=ctx.caller,
+        title=args.title,
+        description=args.description,
+        priority=args.priority,
+        assignee_user_id=args.assignee_user_id,
+        device_ids=args.device_ids,
+        alert_ids=args.alert_ids,
+        customer_id=args.customer_id,
+        site_id=args.site_id,
+        external_ref=args.external_ref,
+        bus=ctx.bus,
+    )
     return await service.detail(
         ctx.session, await service.get_ticket(ctx.session, org_id=ctx.org_id, ticket_id=ticket.id)
     )
@@ -55,9 +72,15 @@ async def update_ticket(ctx: ToolContext, args: UpdateTicketArgs) -> TicketDetai
     customer/site, linked devices/alerts."""
     changes = args.model_dump(include=service.CHANGEABLE, exclude_unset=True)
     ticket = await service.update_ticket(
-        ctx.session, actor=ctx.caller, ticket_id=args.ticket_id, changes=changes, add_device_ids=args.add_device_ids,
-        add_alert_ids=args.add_alert_ids, note=args.note, bus=ctx.bus,
-    )  # fmt: skip
+        ctx.session,
+        actor=ctx.caller,
+        ticket_id=args.ticket_id,
+        changes=changes,
+        add_device_ids=args.add_device_ids,
+        add_alert_ids=args.add_alert_ids,
+        note=args.note,
+        bus=ctx.bus,
+    )
     return await service.detail(ctx.session, ticket)
 
 
@@ -72,14 +95,51 @@ def tools() -> list[Tool]:
     read = ToolAnnotations(read_only=True, open_world=False)
     write = ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False)
     return [
-        model_tool(source=SOURCE, name="rmm-list-tickets", args_model=ListTicketsArgs, handler=list_tickets,
-                   annotations=read, min_role=Role.VIEWER, title="List tickets", category="tickets"),
-        model_tool(source=SOURCE, name="rmm-get-ticket", args_model=TicketRef, handler=get_ticket,
-                   annotations=read, min_role=Role.VIEWER, title="Get ticket", category="tickets"),
-        model_tool(source=SOURCE, name="rmm-create-ticket", args_model=CreateTicketArgs, handler=create_ticket,
-                   annotations=write, title="Create ticket", category="tickets"),
-        model_tool(source=SOURCE, name="rmm-update-ticket", args_model=UpdateTicketArgs, handler=update_ticket,
-                   annotations=write, title="Update ticket", category="tickets"),
-        model_tool(source=SOURCE, name="rmm-comment-ticket", args_model=CommentTicketArgs, handler=comment_ticket,
-                   annotations=write, title="Comment on ticket", category="tickets"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-list-tickets",
+            args_model=ListTicketsArgs,
+            handler=list_tickets,
+            annotations=read,
+            min_role=Role.VIEWER,
+            title="List tickets",
+            category="tickets",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-get-ticket",
+            args_model=TicketRef,
+            handler=get_ticket,
+            annotations=read,
+            min_role=Role.VIEWER,
+            title="Get ticket",
+            category="tickets",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-create-ticket",
+            args_model=CreateTicketArgs,
+            handler=create_ticket,
+            annotations=write,
+            title="Create ticket",
+            category="tickets",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-update-ticket",
+            args_model=UpdateTicketArgs,
+            handler=update_ticket,
+            annotations=write,
+            title="Update ticket",
+            category="tickets",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-comment-ticket",
+            args_model=CommentTicketArgs,
+            handler=comment_ticket,
+            annotations=write,
+            title="Comment on ticket",
+            category="tickets",
+        ),
+    ]

@@ -59,8 +59,14 @@ async def set_settings(session: AsyncSession, *, caller: Caller, auto_update: bo
         row = AgentUpdateSetting(org_id=caller.org_id)
         session.add(row)
     row.auto_update, row.updated_at, row.updated_by_label = auto_update, utcnow(), caller.label
-    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=caller.actor, org_id=caller.org_id,
-                 outcome="agent_updates.settings", detail={"auto_update": auto_update})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.DEVICE_CHANGED,
+        actor=caller.actor,
+        org_id=caller.org_id,
+        outcome="agent_updates.settings",
+        detail={"auto_update": auto_update},
+    )
     await session.flush()
     return await get_settings(session, caller.org_id)
 
@@ -87,23 +93,39 @@ async def run_auto_updates(plane: DevicePlane, gate: Gate) -> int:
     since = utcnow() - timedelta(hours=plane.settings.agent_auto_update_retry_hours)
     invoked = 0
     async with plane.db.transaction() as session:
-        orgs = list((await session.execute(
-            select(AgentUpdateSetting.org_id).where(AgentUpdateSetting.auto_update.is_(True))
-        )).scalars())  # fmt: skip
+        orgs = list(
+            (
+                await session.execute(select(AgentUpdateSetting.org_id).where(AgentUpdateSetting.auto_update.is_(True)))
+            ).scalars()
+        )
     for org_id in orgs:
         async with plane.db.transaction() as session:
             asked = await _recently_asked(session, org_id, since)
-            stmt = select(Device).where(
-                Device.org_id == org_id, Device.uninstalled_at.is_(None), Device.os_family == OsFamily.LINUX,
-                Device.is_demo.is_(False), Device.quick_support.is_(False),
-            ).order_by(Device.id)  # fmt: skip
-            due = [d.id for d in (await session.execute(stmt)).scalars()
-                   if d.id not in asked and is_outdated(d.agent_version, d.os_family, latest)]  # fmt: skip
-        caller = Caller(user_id=None, label=CALLER_LABEL, role=Role.OPERATOR, org_id=org_id,
-                        kind=CallerKind.AUTOMATION)  # fmt: skip
+            stmt = (
+                select(Device)
+                .where(
+                    Device.org_id == org_id,
+                    Device.uninstalled_at.is_(None),
+                    Device.os_family == OsFamily.LINUX,
+                    Device.is_demo.is_(False),
+                    Device.quick_support.is_(False),
+                )
+                .order_by(Device.id)
+            )
+            due = [
+                d.id
+                for d in (await session.execute(stmt)).scalars()
+                if d.id not in asked and is_outdated(d.agent_version, d.os_family, latest)
+            ]
+        caller = Caller(user_id=None, label=CALLER_LABEL, role=Role.OPERATOR, org_id=org_id, kind=CallerKind.AUTOMATION)
         for device_id in due:
             async with plane.db.transaction() as session:
-                await gate.invoke(session, caller, TOOL, {"device": device_id},
-                                  reason=f"automatic update to {latest} (organisation setting)")  # fmt: skip
+                await gate.invoke(
+                    session,
+                    caller,
+                    TOOL,
+                    {"device": device_id},
+                    reason=f"automatic update to {latest} (organisation setting)",
+                )
             invoked += 1
     return invoked

@@ -48,11 +48,14 @@ class Release:
     def manifest(self, signer: UpdateSigner, *, confirm_within_seconds: int) -> UpdateManifest:
         size = self.path.stat().st_size
         return UpdateManifest(
-            version=self.version, platform=self.platform, sha256=self.sha256, size=size,
+            version=self.version,
+            platform=self.platform,
+            sha256=self.sha256,
+            size=size,
             path=f"{RELEASES_PATH}/{self.platform}/{self.version}/{release_file(self.platform)}",
             signature=signer.sign(update_signed_message(self.version, self.platform, self.sha256, size)),
             confirm_within_seconds=confirm_within_seconds,
-        )  # fmt: skip
+        )
 
 
 def _published(dist_dir: Path, platform: str) -> list[Release]:

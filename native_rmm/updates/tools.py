@@ -120,8 +120,11 @@ def current_offer(dist_dir: Path) -> Offer | None:
     if not found:
         return None
     version = max((r.version for r in found), key=version_key)
-    return Offer(version, binary if binary and binary.version == version else None,
-                 wheel if wheel and wheel.version == version else None)  # fmt: skip
+    return Offer(
+        version,
+        binary if binary and binary.version == version else None,
+        wheel if wheel and wheel.version == version else None,
+    )
 
 
 def _skip_reason(device: Device, release: Offer | None) -> str | None:
@@ -157,16 +160,36 @@ def update_tools(config: Callable[[], UpdateConfig]) -> list[Tool]:
                 continue
             manifest = release.manifest(signer, settings.confirm_within_seconds)
             command = await commands.enqueue(
-                ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.UPDATE_AGENT, shell=None,
-                body=manifest.model_dump_json(), env=None, timeout=UPDATE_TIMEOUT_SECONDS, created_by=ctx.caller,
-                approval_id=ctx.approval_id, bus=ctx.bus,
-            )  # fmt: skip
-            queued.append(QueuedUpdate(device_id=device.id, hostname=device.hostname,
-                                       from_version=device.agent_version, command_id=command.id))  # fmt: skip
+                ctx.session,
+                org_id=ctx.org_id,
+                device_id=device.id,
+                kind=CommandKind.UPDATE_AGENT,
+                shell=None,
+                body=manifest.model_dump_json(),
+                env=None,
+                timeout=UPDATE_TIMEOUT_SECONDS,
+                created_by=ctx.caller,
+                approval_id=ctx.approval_id,
+                bus=ctx.bus,
+            )
+            queued.append(
+                QueuedUpdate(
+                    device_id=device.id,
+                    hostname=device.hostname,
+                    from_version=device.agent_version,
+                    command_id=command.id,
+                )
+            )
         return UpdateAgentsOut(version=release.version if release else None, queued=queued, skipped=skipped)
 
     return [
-        model_tool(source=SOURCE, name="rmm-update-agents", args_model=UpdateAgentsArgs, handler=update_agents_tool,
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-                   title="Update agents", category="devices"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="rmm-update-agents",
+            args_model=UpdateAgentsArgs,
+            handler=update_agents_tool,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
+            title="Update agents",
+            category="devices",
+        ),
+    ]

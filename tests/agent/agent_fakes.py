@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,10 +145,13 @@ class FakeHub:
                 datetime.now(UTC) + state.quick_support_ttl if body.quick_support and state.quick_support_ttl else None
             )
             response = p.EnrollResponse(
-                device_id=device_id, device_credential=credential, checkin_interval_seconds=state.checkin_interval,
-                protocol_version=p.PROTOCOL_VERSION, support_code="123-456" if body.quick_support else None,
+                device_id=device_id,
+                device_credential=credential,
+                checkin_interval_seconds=state.checkin_interval,
+                protocol_version=p.PROTOCOL_VERSION,
+                support_code="123-456" if body.quick_support else None,
                 session_expires_at=expires,
-            )  # fmt: skip
+            )
             return Response(response.model_dump_json(), status_code=201, media_type="application/json")
 
         @app.post(p.CHECKIN_PATH)
@@ -162,9 +167,11 @@ class FakeHub:
             if body.applications is not None and body.applications_hash:
                 state.apps_hash[device] = body.applications_hash
             response = p.CheckinResponse(
-                protocol_version=p.PROTOCOL_VERSION, commands=state.queued.get(device, []),
-                checkin_interval_seconds=state.checkin_interval, applications_hash=state.apps_hash.get(device),
-            )  # fmt: skip
+                protocol_version=p.PROTOCOL_VERSION,
+                commands=state.queued.get(device, []),
+                checkin_interval_seconds=state.checkin_interval,
+                applications_hash=state.apps_hash.get(device),
+            )
             return Response(response.model_dump_json(), media_type="application/json")
 
         @app.post(p.COMMAND_STATUS_PATH)
@@ -257,3 +264,48 @@ class AgentProcess:
 
 
 StartAgent = Callable[..., Awaitable[AgentProcess]]
+
+
+def agent_env(**extra: str) -> dict[str, str]:
+    """The environment of an agent under test: the repository's ``agent`` package, 1 s check-ins."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "RMMHUB_AGENT_CHECKIN_INTERVAL": "1",
+        "RMMHUB_AGENT_RECONNECT_MAX": "0.5",
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def agent_processes(tmp_path: Path) -> AsyncIterator[StartAgent]:
+    """``await start(*args, program=..., env=..., cwd=...)`` starts ``program -m agent *args`` (its log in
+    ``tmp_path``; ``env`` defaults to :func:`agent_env`); every agent started is stopped on exit."""
+    started: list[AgentProcess] = []
+
+    async def start(
+        *args: str, program: str = sys.executable, env: dict[str, str] | None = None, cwd: Path = REPO
+    ) -> AgentProcess:
+        log_path = tmp_path / f"agent-{len(started)}.log"
+        with log_path.open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                program,
+                "-m",
+                "agent",
+                *args,
+                cwd=cwd,
+                env=env or agent_env(),
+                stdout=log,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        agent = AgentProcess(proc, log_path)
+        started.append(agent)
+        return agent
+
+    try:
+        yield start
+    finally:
+        for agent in started:
+            await agent.stop()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from agent_fakes import REPO, AgentProcess, FakeHub, StartAgent
+from agent_fakes import AgentProcess, FakeHub, StartAgent, agent_env, agent_processes
 
 
 @pytest.fixture
@@ -24,26 +21,10 @@ async def fake_hub() -> AsyncIterator[FakeHub]:
 
 @pytest.fixture
 async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
-    started: list[AgentProcess] = []
+    """``await start_agent(*args, env={...})``: an agent process (``env`` adds to :func:`agent_env`)."""
+    async with agent_processes(tmp_path) as start:
 
-    async def start(*args: str, env: dict[str, str] | None = None) -> AgentProcess:
-        log_path = tmp_path / f"agent-{len(started)}.log"
-        environment = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "RMMHUB_AGENT_CHECKIN_INTERVAL": "1",
-            "RMMHUB_AGENT_RECONNECT_MAX": "0.5",
-            **(env or {}),
-        }
-        with log_path.open("wb") as log:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agent", *args, cwd=REPO, env=environment, stdout=log, stderr=log,
-                stdin=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-        agent = AgentProcess(proc, log_path)
-        started.append(agent)
-        return agent
+        async def start_with(*args: str, env: dict[str, str] | None = None) -> AgentProcess:
+            return await start(*args, env=agent_env(**(env or {})))
 
-    yield start
-    for agent in started:
-        await agent.stop()
+        yield start_with

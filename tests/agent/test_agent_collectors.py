@@ -139,6 +139,10 @@ def test_live_collectors_on_this_machine() -> None:
     assert installed == [] or all(a.name for a in installed)
     # Both go on the wire as they are.
     p.CheckinRequest(
-        protocol_version=1, agent_version="0", metrics=metrics, inventory=inventory,
-        applications=installed, applications_hash=p.content_hash(installed),
-    )  # fmt: skip
+        protocol_version=1,
+        agent_version="0",
+        metrics=metrics,
+        inventory=inventory,
+        applications=installed,
+        applications_hash=p.content_hash(installed),
+    )

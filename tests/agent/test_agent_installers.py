@@ -112,8 +112,13 @@ def test_launchd_plist_is_valid() -> None:
     plist = plistlib.loads(render_launchd_plist("/usr/local/rmmhub-agent").encode())
     assert plist["Label"] == "com.rmmhub.agent"
     assert plist["ProgramArguments"] == [
-        "/usr/local/rmmhub-agent/venv/bin/python", "-m", "agent", "run", "--state-dir", "/usr/local/rmmhub-agent/state",
-    ]  # fmt: skip
+        "/usr/local/rmmhub-agent/venv/bin/python",
+        "-m",
+        "agent",
+        "run",
+        "--state-dir",
+        "/usr/local/rmmhub-agent/state",
+    ]
     assert plist["RunAtLoad"] is True and plist["KeepAlive"] == {"SuccessfulExit": False}
     with pytest.raises(InstallerError):
         render_launchd_plist("/tmp/a&b")
@@ -144,9 +149,20 @@ def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     shutil.copytree(REPO / "agent", work / "agent", ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"), str(work / "agent")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(work / "dist"),
+            str(work / "agent"),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     (wheel,) = (work / "dist").glob("rmmhub_agent-*.whl")
     return wheel
 
@@ -193,9 +209,17 @@ async def test_linux_installer_installs_enrolls_and_uninstalls(
     # The installed agent runs as the unit would start it, and uninstalls everything it installed.
     run_env = {**env, "RMMHUB_AGENT_CHECKIN_INTERVAL": "1"}
     agent = await asyncio.create_subprocess_exec(
-        str(python), "-m", "agent", "run", "--state-dir", str(prefix / "state"), cwd=prefix, env=run_env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        str(python),
+        "-m",
+        "agent",
+        "run",
+        "--state-dir",
+        str(prefix / "state"),
+        cwd=prefix,
+        env=run_env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         await eventually(lambda: "dev-1" in fake_hub.sockets, message="the installed agent's push channel")
         command = p.CommandSpec(id="u1", kind=p.CommandKind.UNINSTALL_AGENT, issued_at=datetime.now(UTC))

@@ -28,8 +28,12 @@ MIRROR = "https://mirror.example.com/python-build-standalone"
 def _render(os_name: str) -> str:
     return render_installer(
         os_name,  # type: ignore[arg-type]
-        hub_url=HUB, token=TOKEN, uv=UV, binaries=BINARIES, python_mirror=MIRROR,
-    ).replace(__version__, "@VERSION@")  # fmt: skip
+        hub_url=HUB,
+        token=TOKEN,
+        uv=UV,
+        binaries=BINARIES,
+        python_mirror=MIRROR,
+    ).replace(__version__, "@VERSION@")
 
 
 @pytest.mark.parametrize("os_name", ["windows", "macos", "linux"])
@@ -46,16 +50,29 @@ def test_windows_installer_needs_no_python_and_no_winget() -> None:
     assert "winget" not in script.replace("no winget", "") and "Find-Python" not in script
     assert f"$UvList = '{' '.join(f'{k}:{v}' for k, v in sorted(UV.items()))}'" in script
     assert f"$PythonMirror = '{MIRROR}'" in script
-    for step in ("uv python install", "--managed-python", "uv pip install", "Get-FileHash -Algorithm SHA256",
-                 "$HubUrl/agent/v1/download/uv/$platform", "UV_PYTHON_INSTALL_MIRROR", "UV_PYTHON_INSTALL_DIR"):  # fmt: skip
+    for step in (
+        "uv python install",
+        "--managed-python",
+        "uv pip install",
+        "Get-FileHash -Algorithm SHA256",
+        "$HubUrl/agent/v1/download/uv/$platform",
+        "UV_PYTHON_INSTALL_MIRROR",
+        "UV_PYTHON_INSTALL_DIR",
+    ):
         assert step.replace("uv ", "$uv ", 1) in script or step in script, step
 
 
 def test_macos_installer_provisions_cpython_with_uv() -> None:
     script = _render("macos")
     assert f"PYTHON_MIRROR={MIRROR}\n" in script
-    for step in ('"$uv" python install', "--managed-python", '"$uv" pip install', "shasum -a 256",
-                 '"$HUB_URL/agent/v1/download/uv/$2"', "UV_PYTHON_INSTALL_MIRROR"):  # fmt: skip
+    for step in (
+        '"$uv" python install',
+        "--managed-python",
+        '"$uv" pip install',
+        "shasum -a 256",
+        '"$HUB_URL/agent/v1/download/uv/$2"',
+        "UV_PYTHON_INSTALL_MIRROR",
+    ):
         assert step in script, step
 
 

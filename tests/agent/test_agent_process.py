@@ -160,9 +160,15 @@ async def test_quick_support_ends_on_ctrl_c_or_end_session(
     assert not (tmp_path / "qs1").exists()
 
     second = await start_agent(
-        "run", "--state-dir", str(tmp_path / "qs2"), "--hub", fake_hub.url, "--token", fake_hub.state.token,
+        "run",
+        "--state-dir",
+        str(tmp_path / "qs2"),
+        "--hub",
+        fake_hub.url,
+        "--token",
+        fake_hub.state.token,
         "--quick-support",
-    )  # fmt: skip
+    )
     await eventually(lambda: "dev-2" in fake_hub.sockets, message="the second session's push channel")
     await fake_hub.push("dev-2", _command("c-end", "", kind="end_session", shell=None))
     assert await second.wait() == 0

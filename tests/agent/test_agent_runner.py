@@ -18,9 +18,16 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
 
 def _spec(body: str, *, kind: str = "shell", shell: str = "bash", timeout: int = 30, **extra: object) -> p.CommandSpec:
     return p.CommandSpec.model_validate(
-        {"id": "c1", "kind": kind, "shell": shell, "body": body, "timeout_seconds": timeout,
-         "issued_at": datetime.now(UTC), **extra}
-    )  # fmt: skip
+        {
+            "id": "c1",
+            "kind": kind,
+            "shell": shell,
+            "body": body,
+            "timeout_seconds": timeout,
+            "issued_at": datetime.now(UTC),
+            **extra,
+        }
+    )
 
 
 async def test_shell_command_succeeds_and_reports_started() -> None:

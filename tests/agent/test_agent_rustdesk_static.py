@@ -93,8 +93,9 @@ def test_config_string_decodes_as_rustdesk_does() -> None:
     # RustDesk's own example (key + host, from its custom_server tests) decodes the same way.
     example = "0nI900VsFHZVBVdIlncwpHS4V0bOZ0dtVldrpVO4JHdCp0YV5WdzUGZzdnYRVjI6ISeltmIsISMuEjLx4SMiojI0N3boJye"
     assert json.loads(base64.urlsafe_b64decode(example[::-1] + "==")) == {
-        "host": "1.1.1.1", "key": "5Qbwsde3unUcJBtrx9ZkvUmwFNoExHzpryHuPUdqlWM="
-    }  # fmt: skip
+        "host": "1.1.1.1",
+        "key": "5Qbwsde3unUcJBtrx9ZkvUmwFNoExHzpryHuPUdqlWM=",
+    }
 
 
 def test_package_kind_follows_the_package_tools() -> None:
@@ -122,8 +123,14 @@ def test_setup_and_report_are_strict_where_they_come_in() -> None:
 def test_tampered_package_is_refused(tmp_path: Path) -> None:
     """A download whose SHA-256 is not the published one is refused before anything is installed."""
     body = b"#!/bin/sh\necho tampered\n"
-    app = Starlette(routes=[Route("/agent/v1/download/rustdesk/linux-appimage",
-                                  lambda request: Response(body, media_type="application/octet-stream"))])  # fmt: skip
+    app = Starlette(
+        routes=[
+            Route(
+                "/agent/v1/download/rustdesk/linux-appimage",
+                lambda request: Response(body, media_type="application/octet-stream"),
+            )
+        ]
+    )
     port = free_port()
     server = ThreadedServer(app, port=port, name="package server")
     server.start()
@@ -132,8 +139,12 @@ def test_tampered_package_is_refused(tmp_path: Path) -> None:
         published = hashlib.sha256(b"the genuine package").hexdigest()
         with pytest.raises(RustDeskError, match="refused the RustDesk package"):
             _download("/agent/v1/download/rustdesk/linux-appimage", f"http://127.0.0.1:{port}", published, target)
-        _download("/agent/v1/download/rustdesk/linux-appimage", f"http://127.0.0.1:{port}",
-                  hashlib.sha256(body).hexdigest(), target)  # fmt: skip
+        _download(
+            "/agent/v1/download/rustdesk/linux-appimage",
+            f"http://127.0.0.1:{port}",
+            hashlib.sha256(body).hexdigest(),
+            target,
+        )
         assert target.read_bytes() == body
     finally:
         server.stop()

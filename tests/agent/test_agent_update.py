@@ -22,10 +22,13 @@ DATA = b"\x7fELF pretend this is the next agent" * 100
 def _manifest(signer: UpdateSigner, data: bytes = DATA, version: str = "0.1.1") -> UpdateManifest:
     sha = hashlib.sha256(data).hexdigest()
     return UpdateManifest(
-        version=version, platform="linux-x86_64", sha256=sha, size=len(data),
+        version=version,
+        platform="linux-x86_64",
+        sha256=sha,
+        size=len(data),
         path=f"/agent/v1/download/releases/linux-x86_64/{version}/rmmhub-agent",
         signature=signer.sign(update_signed_message(version, "linux-x86_64", sha, len(data))),
-    )  # fmt: skip
+    )
 
 
 def test_a_release_signed_by_the_pinned_key_verifies() -> None:

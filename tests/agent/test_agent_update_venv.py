@@ -37,8 +37,15 @@ def _wheel(version: str, *, extra: dict[str, str] | None = None, requires: tuple
 
 
 def _manifest(version: str) -> UpdateManifest:
-    return UpdateManifest(version=version, platform="python", path="/agent/v1/download/releases/python/x", sha256=SHA,
-                          size=1, signature="s", confirm_within_seconds=30)  # fmt: skip
+    return UpdateManifest(
+        version=version,
+        platform="python",
+        path="/agent/v1/download/releases/python/x",
+        sha256=SHA,
+        size=1,
+        signature="s",
+        confirm_within_seconds=30,
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ teardown, and everything runs on both database backends (the ``database_url`` pa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -24,11 +23,12 @@ import pytest
 from sqlalchemy import select
 
 from hub.core.db import Database
-from native_rmm.installers.service import ensure_base_installer, installer_token
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
-from tests.agent.agent_fakes import AgentProcess, StartAgent
-from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, free_port
+from tests.agent.agent_fakes import AgentProcess as AgentProcess  # re-exported for the e2e tests
+from tests.agent.agent_fakes import StartAgent, agent_processes
+from tests.agent.agent_fakes import agent_env as agent_env  # re-exported for the e2e tests
+from tests.conftest import SECRET, LiveServer, Tenancy, TestUser, base_token, free_port
 from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,38 +37,11 @@ REPO = Path(__file__).resolve().parents[2]
 # --- agent processes ----------------------------------------------------------------------------
 
 
-def agent_env(**extra: str) -> dict[str, str]:
-    """The environment of an agent under test: the repository's ``agent`` package, 1 s check-ins."""
-    return {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "PYTHONUNBUFFERED": "1",
-        "RMMHUB_AGENT_CHECKIN_INTERVAL": "1",
-        "RMMHUB_AGENT_RECONNECT_MAX": "0.5",
-        **extra,
-    }
-
-
 @pytest.fixture
 async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
     """``await start_agent("run", "--hub", url, ...)``: an agent process, stopped at teardown."""
-    started: list[AgentProcess] = []
-
-    async def start(*args: str, program: str = sys.executable, env: dict[str, str] | None = None,
-                    cwd: Path = REPO) -> AgentProcess:  # fmt: skip
-        log_path = tmp_path / f"agent-{len(started)}.log"
-        with log_path.open("wb") as log:
-            proc = await asyncio.create_subprocess_exec(
-                program, "-m", "agent", *args, cwd=cwd, env=env or agent_env(), stdout=log, stderr=log,
-                stdin=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-        agent = AgentProcess(proc, log_path)
-        started.append(agent)
-        return agent
-
-    yield start
-    for agent in started:
-        await agent.stop()
+    async with agent_processes(tmp_path) as start:
+        yield start
 
 
 # --- the hub ------------------------------------------------------------------------------------
@@ -120,12 +93,6 @@ class E2EHub:
         return result
 
 
-async def base_token(db: Database, org_id: int) -> str:
-    """The plain token of the organisation's Base installer (created on first use)."""
-    async with db.transaction() as session:
-        return installer_token(session, await ensure_base_installer(session, org_id=org_id))
-
-
 @pytest.fixture
 async def e2e_hub(db: Database, tenancy: Tenancy, live_server: LiveServer) -> AsyncIterator[E2EHub]:
     """The in-process live hub (uvicorn on loopback) with users of every role."""
@@ -168,8 +135,9 @@ async def approve(approver: httpx.AsyncClient, approval_id: int) -> dict[str, An
     return approval
 
 
-async def finished_command(client: httpx.AsyncClient, command_id: int, *, within: float = 30,
-                           max_chars: int = 8000) -> dict[str, Any]:  # fmt: skip
+async def finished_command(
+    client: httpx.AsyncClient, command_id: int, *, within: float = 30, max_chars: int = 8000
+) -> dict[str, Any]:
     """Poll ``rmm-get-command-result`` until the command has ended."""
 
     async def check() -> dict[str, Any] | None:
@@ -221,9 +189,14 @@ class HubProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve", *args], cwd=self.workdir, env=self.env, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "hub.cli", "serve", *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + within
         while True:
             try:

@@ -33,8 +33,10 @@ from tests.e2e.conftest import (
 )
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
-              pytest.mark.slow]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+    pytest.mark.slow,
+]
 
 
 async def _enrolled_agent(hub: E2EHub, start_agent: StartAgent, tmp_path: Path) -> Device:
@@ -139,8 +141,10 @@ async def test_pushed_command_arrives_in_well_under_a_second(
         assert command.started_at >= before
     record_property("push_receipt_seconds", receipts)
     record_property("push_round_trip_seconds", round_trips)
-    print(f"\npush enqueue->agent start: {[f'{r * 1000:.0f} ms' for r in receipts]}; "
-          f"invoke->result visible: {[f'{r * 1000:.0f} ms' for r in round_trips]}")  # fmt: skip
+    print(
+        f"\npush enqueue->agent start: {[f'{r * 1000:.0f} ms' for r in receipts]}; "
+        f"invoke->result visible: {[f'{r * 1000:.0f} ms' for r in round_trips]}"
+    )
     assert max(receipts) < 1.0, receipts
     assert statistics.median(receipts) < 0.5, receipts
 
@@ -151,20 +155,33 @@ async def test_script_with_parameters_approved_by_another_user(
     device = await _enrolled_agent(e2e_hub, start_agent, tmp_path)
     t = e2e_hub.tenancy
     admin, operator, approver = e2e_hub.client(t.admin), e2e_hub.client(t.operator), e2e_hub.client(t.approver)
-    created = await admin.post("/api/v1/rmm/scripts", json={
-        "name": "E2E greet", "slug": "e2e-greet", "os_type": "LINUX", "shell": "bash",
-        "description": "Greets someone a number of times.",
-        "body": 'for _ in $(seq "$RMM_PARAM_TIMES"); do echo "hello $RMM_PARAM_WHO"; done\necho "loud=$RMM_PARAM_LOUD"\n',
-        "parameters": {"type": "object", "properties": {
-            "who": {"type": "string", "maxLength": 40}, "times": {"type": "integer", "minimum": 1, "maximum": 5},
-            "loud": {"type": "boolean", "default": False}}, "required": ["who", "times"]},
-    })  # fmt: skip
+    created = await admin.post(
+        "/api/v1/rmm/scripts",
+        json={
+            "name": "E2E greet",
+            "slug": "e2e-greet",
+            "os_type": "LINUX",
+            "shell": "bash",
+            "description": "Greets someone a number of times.",
+            "body": 'for _ in $(seq "$RMM_PARAM_TIMES"); do echo "hello $RMM_PARAM_WHO"; done\necho "loud=$RMM_PARAM_LOUD"\n',
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "who": {"type": "string", "maxLength": 40},
+                    "times": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "loud": {"type": "boolean", "default": False},
+                },
+                "required": ["who", "times"],
+            },
+        },
+    )
     assert created.status_code == 201, created.text
     script = created.json()
     assert script["tool"] == "rmm-script-e2e-greet"
 
-    outcome = await invoke(operator, "rmm-script-e2e-greet", {"device_ids": [device.id], "who": "world", "times": 2},
-                           reason="e2e: greet")  # fmt: skip
+    outcome = await invoke(
+        operator, "rmm-script-e2e-greet", {"device_ids": [device.id], "who": "world", "times": 2}, reason="e2e: greet"
+    )
     assert outcome["status"] == "pending_approval", outcome
     denied_self = await operator.post(f"/api/v1/approvals/{outcome['approval_id']}/approve", json={})
     assert denied_self.status_code == 403

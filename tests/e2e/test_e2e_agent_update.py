@@ -83,8 +83,13 @@ async def installed(
     admin = e2e_hub.client(e2e_hub.tenancy.admin)
     (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
     prefix = tmp_path / "opt" / "rmmhub-agent"
-    env = {"HOME": str(tmp_path), "PATH": _python_free_path(tmp_path / "bin"), "RMMHUB_AGENT_PREFIX": str(prefix),
-           "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"), "RMMHUB_AGENT_NO_START": "1"}  # fmt: skip
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": _python_free_path(tmp_path / "bin"),
+        "RMMHUB_AGENT_PREFIX": str(prefix),
+        "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
+        "RMMHUB_AGENT_NO_START": "1",
+    }
     code, output = await _run(base["commands"]["linux"].replace("| sudo bash", "| bash"), env)
     assert code == 0, output
     exe, state = prefix / "bin" / "rmmhub-agent", prefix / "state"
@@ -144,8 +149,11 @@ async def test_update_from_n_to_n_plus_1(e2e_hub: E2EHub, installed: Installed, 
     assert done["status"] == "succeeded" and "updating from 0.1.0 to 0.1.1" in done["stdout"], done
     await eventually(lambda: _version(e2e_hub, installed.device_id, "0.1.1"), within=60, message="N+1 checks in")
     assert _sha(installed.exe) == next_binary.sha256
-    await eventually(lambda: asyncio.sleep(0, _pending(installed.state).get("state") == "confirmed"), within=30,
-                     message="the update confirmed")  # fmt: skip
+    await eventually(
+        lambda: asyncio.sleep(0, _pending(installed.state).get("state") == "confirmed"),
+        within=30,
+        message="the update confirmed",
+    )
     prev = installed.exe.with_name("rmmhub-agent.prev")
     await eventually(lambda: asyncio.sleep(0, not prev.exists()), within=30, message="the watchdog done")
     assert installed.agent.proc.returncode is None  # same process, re-executed as N+1
@@ -179,8 +187,11 @@ async def test_broken_n_plus_1_is_rolled_back(e2e_hub: E2EHub, installed: Instal
 
     await eventually(back_online, within=60, message="N restarted and checking in again")
     await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-run-command", "auto")
-    queued = await result_of(e2e_hub.client(e2e_hub.tenancy.operator), "rmm-run-command",
-                             {"device": installed.device_id, "command": "echo still-n"})  # fmt: skip
+    queued = await result_of(
+        e2e_hub.client(e2e_hub.tenancy.operator),
+        "rmm-run-command",
+        {"device": installed.device_id, "command": "echo still-n"},
+    )
     ran = await finished_command(e2e_hub.client(e2e_hub.tenancy.operator), queued["id"], within=30)
     assert ran["stdout"] == "still-n\n", ran
 

@@ -24,13 +24,15 @@ from native_rmm.installers.wheel import AGENT_SOURCE
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings
 from native_rmm.updates.releases import WHEEL_PLATFORM, publish
-from tests.agent.agent_fakes import AgentProcess
+from tests.agent.agent_fakes import AgentProcess, agent_env
 from tests.conftest import LiveServer
-from tests.e2e.conftest import E2EHub, agent_env, eventually, finished_command, result_of, set_policy
+from tests.e2e.conftest import E2EHub, eventually, finished_command, result_of, set_policy
 from tests.e2e.test_e2e_agent_update import _kill_restarted, _pending, _update, _version
 
-pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the installer on Linux"),
-              pytest.mark.slow]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the installer on Linux"),
+    pytest.mark.slow,
+]
 CONFIRM_SECONDS = 30
 PURELIB = sysconfig.get_paths()["purelib"]  # the agent's dependencies come from the test environment
 
@@ -47,9 +49,20 @@ def _build_wheel(version: str, *, broken: bool = False) -> Path:
     if broken:  # starts, never checks in
         (source / "__main__.py").write_text("import time\n\ntime.sleep(600)\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
-         str(work / "dist"), str(source)], check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(work / "dist"),
+            str(source),
+        ],
+        check=True,
+    )
     (wheel,) = (work / "dist").glob("rmmhub_agent-*.whl")
     return wheel
 
@@ -76,9 +89,18 @@ async def _start(prefix: Path, log_path: Path) -> AgentProcess:
     env = agent_env(PYTHONPATH=PURELIB)
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            str(prefix / "venv" / "bin" / "python"), "-m", "agent", "run", "--state-dir", str(prefix / "state"),
-            cwd=prefix, env=env, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            str(prefix / "venv" / "bin" / "python"),
+            "-m",
+            "agent",
+            "run",
+            "--state-dir",
+            str(prefix / "state"),
+            cwd=prefix,
+            env=env,
+            stdout=log,
+            stderr=log,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
     return AgentProcess(proc, log_path)
 
 
@@ -96,12 +118,19 @@ async def venv_agent(e2e_hub: E2EHub, live_server: LiveServer, tmp_path: Path) -
     admin = e2e_hub.client(e2e_hub.tenancy.admin)
     (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
     prefix = tmp_path / "opt" / "rmmhub-agent"
-    env = {**os.environ, "RMMHUB_AGENT_PREFIX": str(prefix), "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
-           "RMMHUB_AGENT_PYTHON": sys.executable, "RMMHUB_AGENT_NO_START": "1",
-           "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index", "PYTHONPATH": PURELIB}  # fmt: skip
+    env = {
+        **os.environ,
+        "RMMHUB_AGENT_PREFIX": str(prefix),
+        "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
+        "RMMHUB_AGENT_PYTHON": sys.executable,
+        "RMMHUB_AGENT_NO_START": "1",
+        "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index",
+        "PYTHONPATH": PURELIB,
+    }
     command = base["commands"]["linux"].replace("| sudo bash", "| bash")
-    done = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], env=env, capture_output=True, text=True,
-                          timeout=240, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command}"], env=env, capture_output=True, text=True, timeout=240, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no single-file agent for" in done.stderr and "falling back to a Python virtualenv" in done.stderr
     (site,) = (prefix / "venv" / "lib").glob("python3*/site-packages")

@@ -49,9 +49,14 @@ def _python_free_path(where: Path, *, skip: tuple[str, ...] = ()) -> str:
 
 async def _run(command: str, env: dict[str, str]) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        "/bin/bash", "-c", f"set -o pipefail; {command}", env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        "/bin/bash",
+        "-c",
+        f"set -o pipefail; {command}",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
     try:
         out = (await asyncio.wait_for(proc.communicate(), 120))[0].decode(errors="replace")
     finally:
@@ -69,9 +74,16 @@ async def _start_binary(exe: Path, state: Path, log_path: Path) -> AgentProcess:
     }
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            str(exe), "run", "--state-dir", str(state), cwd=state.parent, env=env, stdout=log, stderr=log,
+            str(exe),
+            "run",
+            "--state-dir",
+            str(state),
+            cwd=state.parent,
+            env=env,
+            stdout=log,
+            stderr=log,
             stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        )
     return AgentProcess(proc, log_path)
 
 
@@ -85,9 +97,12 @@ async def test_linux_one_liner_installs_the_single_file_agent_without_python(
     assert command.endswith("| sudo bash")
     prefix, systemd_dir = tmp_path / "opt" / "rmmhub-agent", tmp_path / "systemd"
     env = {
-        "HOME": str(tmp_path), "PATH": _python_free_path(tmp_path / "bin"), "RMMHUB_AGENT_PREFIX": str(prefix),
-        "RMMHUB_AGENT_SYSTEMD_DIR": str(systemd_dir), "RMMHUB_AGENT_NO_START": "1",
-    }  # fmt: skip
+        "HOME": str(tmp_path),
+        "PATH": _python_free_path(tmp_path / "bin"),
+        "RMMHUB_AGENT_PREFIX": str(prefix),
+        "RMMHUB_AGENT_SYSTEMD_DIR": str(systemd_dir),
+        "RMMHUB_AGENT_NO_START": "1",
+    }
     code, output = await _run(command.replace("| sudo bash", "| bash"), env)
     assert code == 0, output
     assert f"downloading the single-file agent for {agent_binary.arch} from {e2e_hub.url}" in output
@@ -132,8 +147,12 @@ async def test_linux_one_liner_says_it_falls_back_when_no_binary_for_the_arch(e2
     path = _python_free_path(tmp_path / "bin", skip=("uname",))
     (tmp_path / "bin" / "uname").write_text("#!/bin/sh\necho riscv64\n")
     (tmp_path / "bin" / "uname").chmod(0o755)
-    env = {"HOME": str(tmp_path), "PATH": path, "RMMHUB_AGENT_PREFIX": str(tmp_path / "p"),
-           "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd")}  # fmt: skip
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": path,
+        "RMMHUB_AGENT_PREFIX": str(tmp_path / "p"),
+        "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
+    }
     (tmp_path / "install.sh").write_text(script)
     code, output = await _run(f"bash {tmp_path / 'install.sh'}", env)
     assert "no single-file agent for riscv64 on this hub: falling back to a Python virtualenv" in output
@@ -155,10 +174,15 @@ async def test_linux_uv_route_installs_from_the_hub_served_uv(e2e_hub: E2EHub, t
     (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
     prefix = tmp_path / "opt" / "rmmhub-agent"
     env = {
-        **os.environ, "RMMHUB_AGENT_PREFIX": str(prefix), "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
-        "RMMHUB_AGENT_NO_START": "1", "RMMHUB_AGENT_FORCE_VENV": "1", "RMMHUB_AGENT_PYTHON": sys.executable,
-        "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index", "PYTHONPATH": sysconfig.get_paths()["purelib"],
-    }  # fmt: skip
+        **os.environ,
+        "RMMHUB_AGENT_PREFIX": str(prefix),
+        "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
+        "RMMHUB_AGENT_NO_START": "1",
+        "RMMHUB_AGENT_FORCE_VENV": "1",
+        "RMMHUB_AGENT_PYTHON": sys.executable,
+        "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index",
+        "PYTHONPATH": sysconfig.get_paths()["purelib"],
+    }
     code, output = await _run(base["commands"]["linux"].replace("| sudo bash", "| bash"), env)
     assert code == 0, output
     assert (

@@ -74,9 +74,14 @@ async def _install_from_admin_page(hub: E2EHub, tmp_path: Path) -> Installed:
         "PYTHONPATH": sysconfig.get_paths()["purelib"],
     }
     proc = await asyncio.create_subprocess_exec(
-        "bash", "-c", f"set -o pipefail; {command.replace('| sudo bash', '| bash')}", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        "bash",
+        "-c",
+        f"set -o pipefail; {command.replace('| sudo bash', '| bash')}",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
     try:
         output = (await asyncio.wait_for(proc.communicate(), INSTALL_TIMEOUT_SECONDS))[0].decode(errors="replace")
     finally:
@@ -99,9 +104,13 @@ async def _run_as_the_unit_would(installed: Installed, start_agent: StartAgent) 
     """``ExecStart`` of the unit, in its ``WorkingDirectory``, with 1 s check-ins for the test."""
     env = agent_env(PYTHONPATH=installed.env["PYTHONPATH"])
     return await start_agent(
-        "run", "--state-dir", str(installed.prefix / "state"), program=str(installed.python), env=env,
+        "run",
+        "--state-dir",
+        str(installed.prefix / "state"),
+        program=str(installed.python),
+        env=env,
         cwd=installed.prefix,
-    )  # fmt: skip
+    )
 
 
 async def _checked_in(hub: E2EHub) -> Device:
@@ -123,9 +132,14 @@ async def test_install_command_from_admin_page_installs_enrolls_and_checks_in(
     site = list((installed.prefix / "venv").glob("lib/python3*/site-packages/agent/protocol.py"))
     assert site, "the wheel served by the hub is installed in the agent's own virtualenv"
     where = subprocess.run(
-        [str(python), "-c", "import agent; print(agent.__file__)"], env=installed.env, cwd=installed.prefix,
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        [str(python), "-c", "import agent; print(agent.__file__)"],
+        env=installed.env,
+        cwd=installed.prefix,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert where.stdout.startswith(str(installed.prefix / "venv")), where.stdout
     assert stat.S_IMODE((installed.prefix / "state" / "credential").stat().st_mode) == 0o600
     unit = installed.unit.read_text()

@@ -47,17 +47,20 @@ async def test_serve_with_local_agent_shows_this_machine_online(
                 if device.last_cpu_percent is None:  # the latest-sample columns land with the batched writer
                     return None
                 apps = await session.scalar(
-                    select(func.count()).select_from(InstalledApplication).where(
-                        InstalledApplication.device_id == device.id)
-                )  # fmt: skip
+                    select(func.count())
+                    .select_from(InstalledApplication)
+                    .where(InstalledApplication.device_id == device.id)
+                )
                 samples = await session.scalar(
                     select(func.count()).select_from(MetricSample).where(MetricSample.device_id == device.id)
                 )
             return device if apps and samples else None
 
         device = await eventually(live_device, within=60, every=0.25, message="this machine as an ONLINE device")
-        print(f"\nlocal agent: ONLINE with inventory and samples {asyncio.get_running_loop().time() - started:.1f} s "
-              "after the hub answered")  # fmt: skip
+        print(
+            f"\nlocal agent: ONLINE with inventory and samples {asyncio.get_running_loop().time() - started:.1f} s "
+            "after the hub answered"
+        )
         assert device.hostname == socket.gethostname() and device.ip_addresses and device.os_family is not None
         assert device.hardware and device.last_cpu_percent is not None and device.ws_connected
         log = process.workdir / "var" / "local-agent" / "agent.log"

@@ -21,7 +21,8 @@ import pytest
 from hub.core.audit import Actor
 from hub.core.db import utcnow
 from native_rmm.devices.service import create_device
-from tests.e2e.conftest import E2EHub, StartAgent, agent_env, finished_command, invoke, result_of
+from tests.agent.agent_fakes import agent_env
+from tests.e2e.conftest import E2EHub, StartAgent, finished_command, invoke, result_of
 from tests.waiting import eventually
 
 pytestmark = [
@@ -61,9 +62,17 @@ async def test_one_shot_session_shows_code_and_is_removed_when_ended(e2e_hub: E2
     shell_command = f"set -o pipefail; {command.replace('| sudo bash', '| bash')}"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            "script", "-qefc", f"bash -c {_quote(shell_command)}", "/dev/null", env=env, cwd=tmp_path,
-            stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            "script",
+            "-qefc",
+            f"bash -c {_quote(shell_command)}",
+            "/dev/null",
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=log,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         device = await e2e_hub.connected_device(within=90)
         assert device.quick_support and device.support_code
@@ -98,9 +107,15 @@ async def test_session_ends_itself_at_expiry(e2e_hub: E2EHub, start_agent: Start
     installer = await _quick_installer(e2e_hub, expires_at=expires.isoformat())
     state_dir = tmp_path / "qs"
     agent = await start_agent(
-        "run", "--foreground", "--quick-support", "--hub", e2e_hub.url, "--state-dir", str(state_dir),
+        "run",
+        "--foreground",
+        "--quick-support",
+        "--hub",
+        e2e_hub.url,
+        "--state-dir",
+        str(state_dir),
         env=agent_env(RMMHUB_AGENT_TOKEN=installer["token"]),
-    )  # fmt: skip
+    )
     device = await e2e_hub.connected_device()
     assert device.quick_support and device.session_expires_at is not None
     assert abs((device.session_expires_at - expires).total_seconds()) < 1

@@ -26,8 +26,10 @@ from tests.relay.conftest import recv_control
 from tests.relay.test_bridge import read_until
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
-              pytest.mark.slow]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+    pytest.mark.slow,
+]
 
 
 async def test_shell_session_through_the_gate_the_relay_and_a_real_agent(

@@ -16,16 +16,22 @@ import pytest
 from sqlalchemy import select
 
 from native_rmm.models.remote import RemoteSession, RemoteSessionEvent
+from tests.agent.agent_fakes import agent_env
 from tests.csp import CspWatch, watch_csp
-from tests.e2e.conftest import E2EHub, StartAgent, agent_env, set_policy
+from tests.e2e.conftest import E2EHub, StartAgent, set_policy
 from tests.vnc import RED_BOX, Desktop, vnc_server_fixture  # noqa: F401 (the vnc_server fixture)
 from tests.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = [
@@ -154,9 +160,15 @@ async def test_screen_tab_shows_the_remote_desktop(
     e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, browser: Any, vnc_server: Desktop
 ) -> None:
     await start_agent(
-        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token,
+        "run",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--hub",
+        e2e_hub.url,
+        "--token",
+        e2e_hub.base_token,
         env=agent_env(RMMHUB_AGENT_VNC_PORT=str(vnc_server.port)),
-    )  # fmt: skip
+    )
     device = await e2e_hub.connected_device()
     await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-open-screen-session", "auto")
     context, window, csp = await open_window(e2e_hub, browser, device.id, "#remote-open-screen")
@@ -274,9 +286,15 @@ async def test_quick_support_tab_creates_a_session_and_joins_the_machine(
         token = command.split("/install/")[1].split("/")[0]
         # The end user runs the one-shot command: a quick-support agent with that token.
         await start_agent(
-            "run", "--foreground", "--quick-support", "--hub", e2e_hub.url, "--state-dir", str(tmp_path / "qs"),
+            "run",
+            "--foreground",
+            "--quick-support",
+            "--hub",
+            e2e_hub.url,
+            "--state-dir",
+            str(tmp_path / "qs"),
             env=agent_env(RMMHUB_AGENT_TOKEN=token),
-        )  # fmt: skip
+        )
         device = await e2e_hub.connected_device()
         connect = page.locator(f'[data-qs-connect="{device.id}"]')
         await connect.wait_for(timeout=30_000)  # the machine appears by itself

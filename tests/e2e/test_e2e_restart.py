@@ -14,12 +14,11 @@ import pytest
 
 from agent.protocol import CommandStatus
 from hub.core.db import Database
-from tests.conftest import Tenancy
+from tests.conftest import Tenancy, base_token
 from tests.e2e.conftest import (
     E2EHub,
     HubProcess,
     StartAgent,
-    base_token,
     finished_command,
     result_of,
     set_policy,

@@ -12,11 +12,14 @@ import pytest
 
 from agent.collectors.users import USER_PROCESS, UtmpRecord, pack_utmp
 from native_rmm.models.devices import Device
-from tests.e2e.conftest import E2EHub, StartAgent, agent_env, result_of
+from tests.agent.agent_fakes import agent_env
+from tests.e2e.conftest import E2EHub, StartAgent, result_of
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
-              pytest.mark.slow]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+    pytest.mark.slow,
+]
 
 
 def _write(path: Path, *records: UtmpRecord) -> None:
@@ -32,8 +35,16 @@ async def test_agent_reports_logged_in_and_last_user(e2e_hub: E2EHub, start_agen
     priya = UtmpRecord(type=USER_PROCESS, pid=os.getpid(), line="tty1", user="priya", host="", seconds=login)
     _write(utmp, priya)
     _write(wtmp, priya)
-    await start_agent("run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token",
-                      e2e_hub.base_token, env=agent_env(RMMHUB_AGENT_UTMP=str(utmp), RMMHUB_AGENT_WTMP=str(wtmp)))  # fmt: skip
+    await start_agent(
+        "run",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--hub",
+        e2e_hub.url,
+        "--token",
+        e2e_hub.base_token,
+        env=agent_env(RMMHUB_AGENT_UTMP=str(utmp), RMMHUB_AGENT_WTMP=str(wtmp)),
+    )
     device = await e2e_hub.connected_device()
 
     async def reported() -> Device | None:

@@ -31,9 +31,12 @@ from tests.conftest import LiveServer, Tenancy
 EXAMPLES = int(os.environ.get("RMMHUB_FUZZ_EXAMPLES", "12"))
 SEED = 20261201
 CHECKS = [
-    not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
     positive_data_acceptance,
-]  # fmt: skip
+]
 #: Operations left out, each with why.
 EXCLUDED = {
     "POST /api/v1/integrations/connectwise-rmm": "connects to ConnectWise's cloud (internet); covered by respx tests",
@@ -64,9 +67,13 @@ class Tally:
 def _run_operation(operation: schemathesis.APIOperation, base_url: str, token: str, tally: Tally) -> None:
     @seed(SEED)
     @settings(
-        max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, phases=[Phase.explicit, Phase.generate],
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+    )
     @given(data=st.data())
     def fuzz(data: st.DataObject) -> None:
         case = data.draw(operation.as_strategy())

@@ -74,9 +74,13 @@ def test_serve_on_fresh_database_prints_admin_once(tmp_path: Path) -> None:
     outputs = []
     for _ in range(2):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "hub.cli", "serve"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while True:

@@ -44,10 +44,17 @@ async def test_a_crashing_tool_handler_returns_only_the_error_id(
         raise KeyError(SECRET_DETAIL)
 
     hub.registry.register(
-        Tool(source="native_rmm", name="rmm-get-crash", description="Get a crash (test).",
-             input_schema={"type": "object", "properties": {}}, handler=crash,
-             annotations=ToolAnnotations(read_only=True), min_role=Role.VIEWER, result_type=None)
-    )  # fmt: skip
+        Tool(
+            source="native_rmm",
+            name="rmm-get-crash",
+            description="Get a crash (test).",
+            input_schema={"type": "object", "properties": {}},
+            handler=crash,
+            annotations=ToolAnnotations(read_only=True),
+            min_role=Role.VIEWER,
+            result_type=None,
+        )
+    )
     with caplog.at_level(logging.ERROR):
         response = await client_for(tenancy.admin).post("/api/v1/tools/rmm-get-crash/invoke", json={"args": {}})
     assert response.status_code == 500, response.text

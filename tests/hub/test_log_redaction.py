@@ -46,16 +46,32 @@ async def test_the_access_log_of_a_real_hub_shows_no_token(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ, "RMMHUB_ENV": "dev", "RMMHUB_SECRET_KEY": SECRET, "RMMHUB_DATABASE_URL": clean_db,
-        "RMMHUB_PUBLIC_URL": url, "RMMHUB_SCHEDULER_ENABLED": "false", "RMMHUB_LOG_LEVEL": "INFO",
-    }  # fmt: skip
+        **os.environ,
+        "RMMHUB_ENV": "dev",
+        "RMMHUB_SECRET_KEY": SECRET,
+        "RMMHUB_DATABASE_URL": clean_db,
+        "RMMHUB_PUBLIC_URL": url,
+        "RMMHUB_SCHEDULER_ENABLED": "false",
+        "RMMHUB_LOG_LEVEL": "INFO",
+    }
     env.pop("RMMHUB_REDIS_URL", None)
     log_path = tmp_path / "hub.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hub.cli", "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port),
-            env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--no-migrate",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+        )
     try:
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
             deadline = time.monotonic() + 30

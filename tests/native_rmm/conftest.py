@@ -22,6 +22,7 @@ from policies import approvals
 from policies.outcome import Outcome
 from policies.pipeline import Gate
 from tests.conftest import Tenancy, TestUser
+from tests.conftest import base_token as installer_base_token
 
 
 @pytest.fixture
@@ -34,9 +35,7 @@ def plane(hub: HubContext) -> DevicePlane:
 @pytest.fixture
 async def base_token(db: Database, tenancy: Tenancy) -> str:
     """The plain token of the organisation's Base installer."""
-    async with db.transaction() as session:
-        installer = await installers.ensure_base_installer(session, org_id=tenancy.org_id)
-        return installers.installer_token(session, installer)
+    return await installer_base_token(db, tenancy.org_id)
 
 
 @pytest.fixture
@@ -101,9 +100,14 @@ async def make_device(
     async with db.transaction() as session:
         installer = await installers.ensure_base_installer(session, org_id=org_id)
         request = EnrollRequest(
-            installer_token=installers.installer_token(session, installer), hostname=hostname, os_family=os_family,
-            os_name=os_family.value.title(), os_version="1", agent_version="1.0.0", protocol_version=PROTOCOL_VERSION,
-        )  # fmt: skip
+            installer_token=installers.installer_token(session, installer),
+            hostname=hostname,
+            os_family=os_family,
+            os_name=os_family.value.title(),
+            os_version="1",
+            agent_version="1.0.0",
+            protocol_version=PROTOCOL_VERSION,
+        )
         device, _ = await enroll(session, request, settings=RmmSettings(_env_file=None))  # type: ignore[call-arg]
         return device.id
 

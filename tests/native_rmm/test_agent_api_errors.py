@@ -87,16 +87,29 @@ async def test_wrong_or_missing_credentials_and_header(agent: SimAgent) -> None:
 async def _command(db: Database, tenancy: Tenancy, device_id: int) -> Command:
     async with db.transaction() as session:
         return await commands.enqueue(
-            session, org_id=tenancy.org_id, device_id=device_id, kind=CommandKind.SHELL, shell=Shell.BASH,
-            body="yes | head -c 5000000", env=None, timeout=60, created_by="tests",
-        )  # fmt: skip
+            session,
+            org_id=tenancy.org_id,
+            device_id=device_id,
+            kind=CommandKind.SHELL,
+            shell=Shell.BASH,
+            body="yes | head -c 5000000",
+            env=None,
+            timeout=60,
+            created_by="tests",
+        )
 
 
 async def test_over_cap_output_is_truncated_server_side(agent: SimAgent, db: Database, tenancy: Tenancy) -> None:
     command = await _command(db, tenancy, agent.device_id or 0)
     five_mib = "y\n" * (5 * MAX_OUTPUT_BYTES // 2)
-    data = {"command_id": command.uid, "status": "succeeded", "exit_code": 0, "stdout": five_mib, "stderr": "err",
-            "finished_at": now().isoformat()}  # fmt: skip
+    data = {
+        "command_id": command.uid,
+        "status": "succeeded",
+        "exit_code": 0,
+        "stdout": five_mib,
+        "stderr": "err",
+        "finished_at": now().isoformat(),
+    }
     raw = json.dumps(data)
     response = await agent.post(COMMAND_RESULT_PATH, raw)
     assert response.status_code == 204, response.text

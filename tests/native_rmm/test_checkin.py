@@ -16,8 +16,9 @@ PATCHES = [Patch(id="openssl", title="openssl 3.0.15", severity="important"), Pa
 
 
 async def test_first_checkin_populates_everything(agent: SimAgent, plane: DevicePlane, db: Database) -> None:
-    answer = await agent.checkin(inventory=sample_inventory("SIM-01"), applications=APPS, patches=PATCHES,
-                                 metrics=sample_metrics(cpu=33.0))  # fmt: skip
+    answer = await agent.checkin(
+        inventory=sample_inventory("SIM-01"), applications=APPS, patches=PATCHES, metrics=sample_metrics(cpu=33.0)
+    )
     assert answer.commands == []
     assert answer.applications_hash is not None and answer.patches_hash is not None
     assert answer.inventory_requested is False

@@ -68,16 +68,30 @@ async def test_cancel_before_pickup_only(
 async def test_timeouts(agent: SimAgent, plane: DevicePlane, db: Database, tenancy: Tenancy) -> None:
     async with db.transaction() as session:
         delivered = await commands.enqueue(
-            session, org_id=tenancy.org_id, device_id=agent.device_id or 0, kind=CommandKind.SHELL, shell="bash",  # type: ignore[arg-type]
-            body="sleep 100", env=None, timeout=5, created_by="tests",
-        )  # fmt: skip
+            session,
+            org_id=tenancy.org_id,
+            device_id=agent.device_id or 0,
+            kind=CommandKind.SHELL,
+            shell="bash",  # type: ignore[arg-type]
+            body="sleep 100",
+            env=None,
+            timeout=5,
+            created_by="tests",
+        )
     await agent.checkin()
     await plane.writer.flush()
     async with db.transaction() as session:
         never = await commands.enqueue(
-            session, org_id=tenancy.org_id, device_id=agent.device_id or 0, kind=CommandKind.SHELL, shell="bash",  # type: ignore[arg-type]
-            body="true", env=None, timeout=5, created_by="tests",
-        )  # fmt: skip
+            session,
+            org_id=tenancy.org_id,
+            device_id=agent.device_id or 0,
+            kind=CommandKind.SHELL,
+            shell="bash",  # type: ignore[arg-type]
+            body="true",
+            env=None,
+            timeout=5,
+            created_by="tests",
+        )
     later = utcnow() + timedelta(seconds=5 + plane.settings.command_grace_seconds + 1)
     async with db.transaction() as session:
         assert await commands.expire_overdue(session, now=later, queue_ttl=timedelta(hours=1)) == 1
@@ -124,9 +138,13 @@ async def test_uninstall_is_never_by_default_and_deregister_marks_uninstalled(
 
 
 async def test_timeline_stays_monotonic_for_a_fast_command(
-    agent: SimAgent, plane: DevicePlane, db: Database, invoke: Invoke, approve: Callable[..., Awaitable[Any]],
+    agent: SimAgent,
+    plane: DevicePlane,
+    db: Database,
+    invoke: Invoke,
+    approve: Callable[..., Awaitable[Any]],
     tenancy: Tenancy,
-) -> None:  # fmt: skip
+) -> None:
     """The agent reports the result before the batched "delivered" mark is written (issue 17, item 7)."""
     await agent.checkin(inventory=sample_inventory("SIM-01"))
     command_id = await _run(invoke, approve, tenancy, {"device": "sim-01", "command": "true"})
@@ -143,9 +161,14 @@ async def test_timeline_stays_monotonic_for_a_fast_command(
 
 def test_timeline_clock_skew_is_clamped() -> None:
     t0 = utcnow()
-    c = Command(queued_at=t0, delivered_at=t0 + timedelta(seconds=2), acked_at=t0 + timedelta(seconds=3),
-                started_at=t0 - timedelta(seconds=5), finished_at=t0 - timedelta(seconds=4),
-                result_at=t0 + timedelta(seconds=3))  # fmt: skip
+    c = Command(
+        queued_at=t0,
+        delivered_at=t0 + timedelta(seconds=2),
+        acked_at=t0 + timedelta(seconds=3),
+        started_at=t0 - timedelta(seconds=5),
+        finished_at=t0 - timedelta(seconds=4),
+        result_at=t0 + timedelta(seconds=3),
+    )
     commands.keep_timeline_monotonic(c)
     stamps = [c.queued_at, c.delivered_at, c.acked_at, c.started_at, c.finished_at, c.result_at]
     assert stamps == sorted(stamps), stamps

@@ -43,9 +43,10 @@ async def test_script_approval_lists_body_params_and_every_target(
     assert (await admin.post("/api/v1/rmm/scripts", json=WIPE)).status_code == 201
     await admin.put(f"/api/v1/policies/{WIPE_TOOL}", json={"mode": "approval"})
     asked = await _invoke(
-        client_for(tenancy.operator), "rmm-run-script",
+        client_for(tenancy.operator),
+        "rmm-run-script",
         {"script": "wipe-user-profile", "device_ids": devices, "params": {"user": "kim"}},
-    )  # fmt: skip
+    )
     assert asked.status_code == 202, asked.text
     shown = (await admin.get(f"/api/v1/approvals/{asked.json()['approval_id']}")).json()
     detail = shown["description_detail"]

@@ -67,9 +67,14 @@ async def _tool_ids(invoke: Invoke, tenancy: Tenancy, args: dict[str, Any]) -> l
     ],
 )
 async def test_page_and_tool_return_the_same_devices(
-    fleet: dict[str, int], db: Database, tenancy: Tenancy, invoke: Invoke,
-    filters: DeviceFilters, args: dict[str, Any], expected: list[str],
-) -> None:  # fmt: skip
+    fleet: dict[str, int],
+    db: Database,
+    tenancy: Tenancy,
+    invoke: Invoke,
+    filters: DeviceFilters,
+    args: dict[str, Any],
+    expected: list[str],
+) -> None:
     wanted = [fleet[name] for name in expected]
     page = await _page_ids(db, tenancy.org_id, filters)
     tool = await _tool_ids(invoke, tenancy, args)

@@ -60,8 +60,9 @@ async def test_customers_and_sites(fleet: dict[str, SimAgent], invoke: Invoke, t
         await invoke(tenancy.operator, "rmm-move-devices", {"targets": {"device_ids": ids}, "site_id": bristol})
     )
     assert {(d["label"], d["customer"], d["site"]) for d in moved["devices"]} == {
-        ("BRS-FS-01", "Contoso Ltd", "Bristol"), ("BRS-PC-07", "Contoso Ltd", "Bristol")
-    }  # fmt: skip
+        ("BRS-FS-01", "Contoso Ltd", "Bristol"),
+        ("BRS-PC-07", "Contoso Ltd", "Bristol"),
+    }
     listed = _ok(await invoke(tenancy.viewer, "rmm-list-devices", {"customer_id": contoso["id"]}))
     assert sorted(d["hostname"] for d in listed["devices"]) == ["BRS-FS-01", "BRS-PC-07"]
     customers = _ok(await invoke(tenancy.viewer, "rmm-list-customers", {}))
@@ -72,15 +73,21 @@ async def test_customers_and_sites(fleet: dict[str, SimAgent], invoke: Invoke, t
     assert busy.error_status == 409
     empty_site = _ok(await invoke(admin, "rmm-update-site", {"site_id": london["id"], "archived": True}))
     assert empty_site["archived"] is True
-    into_archived = await invoke(tenancy.operator, "rmm-move-devices",
-                                 {"targets": {"device_ids": ids}, "site_id": london["id"]})  # fmt: skip
+    into_archived = await invoke(
+        tenancy.operator, "rmm-move-devices", {"targets": {"device_ids": ids}, "site_id": london["id"]}
+    )
     assert into_archived.status is InvocationStatus.FAILED and "archived" in into_archived.message
     unassigned = customers[0]
     never = await invoke(admin, "rmm-update-customer", {"customer_id": unassigned["id"], "archived": True})
     assert never.status is InvocationStatus.FAILED and "Unassigned" in never.message
     # Move them back by site, then the customer may be archived.
-    _ok(await invoke(tenancy.operator, "rmm-move-devices",
-                     {"targets": {"site_id": bristol}, "site_id": unassigned["sites"][0]["id"]}))  # fmt: skip
+    _ok(
+        await invoke(
+            tenancy.operator,
+            "rmm-move-devices",
+            {"targets": {"site_id": bristol}, "site_id": unassigned["sites"][0]["id"]},
+        )
+    )
     archived = _ok(await invoke(admin, "rmm-update-customer", {"customer_id": contoso["id"], "archived": True}))
     assert archived["archived"] is True
     other_org = await invoke(admin, "rmm-create-site", {"customer_id": 999999, "name": "x"})
@@ -90,17 +97,29 @@ async def test_customers_and_sites(fleet: dict[str, SimAgent], invoke: Invoke, t
 async def test_who_uses_each_device(fleet: dict[str, SimAgent], invoke: Invoke, tenancy: Tenancy) -> None:
     fs, pc = fleet["BRS-FS-01"], fleet["BRS-PC-07"]
     since = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
-    users = UserSessions(logged_in=[UserSession(name="Priya.Shah", terminal="tty1", started_at=since)],
-                         last_user="Priya.Shah", last_login_at=since)  # fmt: skip
+    users = UserSessions(
+        logged_in=[UserSession(name="Priya.Shah", terminal="tty1", started_at=since)],
+        last_user="Priya.Shah",
+        last_login_at=since,
+    )
     await pc.checkin(inventory=sample_inventory("BRS-PC-07").model_copy(update={"users": users}))
     seen = _ok(await invoke(tenancy.viewer, "rmm-get-device", {"device": "brs-pc-07"}))
     assert seen["logged_in_users"] == ["Priya.Shah"] and seen["last_user"] == "Priya.Shah"
     assert seen["user_sessions"][0]["terminal"] == "tty1" and seen["last_user_at"].startswith("2026-12-01T08:30")
 
-    edited = _ok(await invoke(tenancy.operator, "rmm-update-device", {
-        "device": fs.device_id, "description": "Bristol file server", "assigned_user_name": "Tom Jones",
-        "assigned_user_email": "tom@contoso.example", "tags": ["Servers", "backup"],
-    }))  # fmt: skip
+    edited = _ok(
+        await invoke(
+            tenancy.operator,
+            "rmm-update-device",
+            {
+                "device": fs.device_id,
+                "description": "Bristol file server",
+                "assigned_user_name": "Tom Jones",
+                "assigned_user_email": "tom@contoso.example",
+                "tags": ["Servers", "backup"],
+            },
+        )
+    )
     assert edited["description"] == "Bristol file server" and edited["tags"] == ["backup", "servers"]
     assert edited["assigned_user_email"] == "tom@contoso.example"
     with pytest.raises(ToolArgumentError, match="assigned_user_email"):
@@ -136,32 +155,51 @@ async def test_tags_and_groups(fleet: dict[str, SimAgent], invoke: Invoke, tenan
         await invoke(op, "rmm-tag-devices", {"targets": {"device_ids": ids}, "add": ["no spaces"]})
     both = await invoke(op, "rmm-tag-devices", {"targets": {"device_ids": ids, "tag": "finance"}, "add": ["x"]})
     assert both.status is InvocationStatus.FAILED and "exactly one way" in both.message and both.error_status == 422
-    _ok(await invoke(op, "rmm-tag-devices", {"targets": {"device_ids": [fleet["LON-PC-02"].device_id]},
-                                             "remove": ["finance"]}))  # fmt: skip
+    _ok(
+        await invoke(
+            op, "rmm-tag-devices", {"targets": {"device_ids": [fleet["LON-PC-02"].device_id]}, "remove": ["finance"]}
+        )
+    )
 
-    group = _ok(await invoke(op, "rmm-create-group", {"name": "Finance Linux",
-                                                      "filter": {"tag": "finance", "os_family": "LINUX"}}))  # fmt: skip
+    group = _ok(
+        await invoke(
+            op, "rmm-create-group", {"name": "Finance Linux", "filter": {"tag": "finance", "os_family": "LINUX"}}
+        )
+    )
     assert group["filter"]["tag"] == "finance"
     empty = await invoke(op, "rmm-create-group", {"name": "Everything", "filter": {}})
     assert empty.status is InvocationStatus.FAILED and "at least one filter" in empty.message
     members = _ok(await invoke(tenancy.viewer, "rmm-get-group-devices", {"group": "finance linux"}))
     assert sorted(d["hostname"] for d in members["devices"]) == ["BRS-FS-01", "BRS-PC-07"]
     # A group resolves when used: tag one more device and it is a member.
-    _ok(await invoke(op, "rmm-tag-devices", {"targets": {"device_ids": [fleet["LON-PC-02"].device_id]},
-                                             "add": ["finance"]}))  # fmt: skip
+    _ok(
+        await invoke(
+            op, "rmm-tag-devices", {"targets": {"device_ids": [fleet["LON-PC-02"].device_id]}, "add": ["finance"]}
+        )
+    )
     assert _ok(await invoke(tenancy.viewer, "rmm-get-group-devices", {"group": group["id"]}))["count"] == 3
     in_list = _ok(await invoke(tenancy.viewer, "rmm-list-devices", {"group": group["id"], "query": "brs"}))
     assert in_list["count"] == 2
-    updated = _ok(await invoke(op, "rmm-update-group", {"group": group["id"], "name": "Finance",
-                                                        "filter": {"tag": "finance", "query": "lon"}}))  # fmt: skip
+    updated = _ok(
+        await invoke(
+            op,
+            "rmm-update-group",
+            {"group": group["id"], "name": "Finance", "filter": {"tag": "finance", "query": "lon"}},
+        )
+    )
     assert updated["name"] == "Finance"
     assert [d["hostname"] for d in _ok(await invoke(op, "rmm-get-group-devices", {"group": "Finance"}))["devices"]] == [
         "LON-PC-02"
     ]
     groups = _ok(await invoke(tenancy.viewer, "rmm-list-groups", {}))
     assert groups["count"] == 1 and groups["groups"][0]["name"] == "Finance"
-    moved = _ok(await invoke(op, "rmm-move-devices", {"targets": {"group": "Finance"},
-                                                      "site_id": (await _unassigned_site(invoke, tenancy))}))  # fmt: skip
+    moved = _ok(
+        await invoke(
+            op,
+            "rmm-move-devices",
+            {"targets": {"group": "Finance"}, "site_id": (await _unassigned_site(invoke, tenancy))},
+        )
+    )
     assert [d["label"] for d in moved["devices"]] == ["LON-PC-02"]
     # Deleting is seeded "never" by the classifier (destructive verb) until an admin relaxes it.
     deleted = await invoke(tenancy.admin, "rmm-delete-group", {"group": "Finance"})
@@ -177,10 +215,21 @@ async def _unassigned_site(invoke: Invoke, tenancy: Tenancy) -> int:
 async def test_target_limits(fleet: dict[str, SimAgent], invoke: Invoke, tenancy: Tenancy, db: Database) -> None:
     site = await _unassigned_site(invoke, tenancy)
     async with db.transaction() as session:
-        await session.execute(insert(Device), [
-            {"org_id": tenancy.org_id, "site_id": site, "hostname": f"BULK-{i:04d}", "status": DeviceStatus.OFFLINE,
-             "ip_addresses": [], "interfaces": [], "hardware": {}} for i in range(MAX_TARGETS)
-        ])  # fmt: skip
+        await session.execute(
+            insert(Device),
+            [
+                {
+                    "org_id": tenancy.org_id,
+                    "site_id": site,
+                    "hostname": f"BULK-{i:04d}",
+                    "status": DeviceStatus.OFFLINE,
+                    "ip_addresses": [],
+                    "interfaces": [],
+                    "hardware": {},
+                }
+                for i in range(MAX_TARGETS)
+            ],
+        )
     too_many = await invoke(tenancy.operator, "rmm-tag-devices", {"targets": {"site_id": site}, "add": ["all"]})
     assert too_many.status is InvocationStatus.FAILED
     assert f"{MAX_TARGETS + 3} devices match, but one action may target at most {MAX_TARGETS}" in too_many.message

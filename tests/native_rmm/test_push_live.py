@@ -48,9 +48,16 @@ async def _enqueue(live_server: LiveServer, tenancy: Tenancy, device_id: int, bo
     async def work() -> Command:
         async with plane.db.transaction() as session:
             return await commands.enqueue(
-                session, org_id=tenancy.org_id, device_id=device_id, kind=CommandKind.SHELL, shell=Shell.BASH,
-                body=body, env={"GREETING": "hi"}, timeout=30, created_by="tests",
-            )  # fmt: skip
+                session,
+                org_id=tenancy.org_id,
+                device_id=device_id,
+                kind=CommandKind.SHELL,
+                shell=Shell.BASH,
+                body=body,
+                env={"GREETING": "hi"},
+                timeout=30,
+                created_by="tests",
+            )
 
     loop = live_server.app.state.loop
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))

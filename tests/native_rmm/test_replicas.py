@@ -62,8 +62,9 @@ async def test_push_crosses_replicas(replicas: list[str], base_token: str, tenan
         (
             await api.put("/api/v1/policies/native_rmm:rmm-run-command", json={"mode": PolicyMode.AUTO.value})
         ).raise_for_status()
-        invoked = await api.post("/api/v1/tools/rmm-run-command/invoke",
-                                 json={"args": {"device": sim.device_id, "command": "hostname"}})  # fmt: skip
+        invoked = await api.post(
+            "/api/v1/tools/rmm-run-command/invoke", json={"args": {"device": sim.device_id, "command": "hostname"}}
+        )
         assert invoked.status_code == 200, invoked.text
     while True:  # other test sessions may share this Redis channel; skip what is not ours
         # The simulated agent never checks in: arriving on its socket at all is the cross-replica push.

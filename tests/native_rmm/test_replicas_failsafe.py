@@ -126,8 +126,9 @@ async def _auto_run_command(url: str, token: str) -> None:
 
 async def _invoke(url: str, token: str, device_id: int, command: str) -> None:
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
-        r = await api.post("/api/v1/tools/rmm-run-command/invoke",
-                           json={"args": {"device": device_id, "command": command}})  # fmt: skip
+        r = await api.post(
+            "/api/v1/tools/rmm-run-command/invoke", json={"args": {"device": device_id, "command": command}}
+        )
         assert r.status_code == 200, r.text
 
 
@@ -166,8 +167,10 @@ async def test_push_latency_across_replicas(start_replica: StartReplica, base_to
         latencies.append(await _arrival(sock, f"echo {n}") - started)
     latencies.sort()
     p50, p99 = statistics.median(latencies), latencies[-1]
-    print(f"\nFIGURE cross-replica push (invoke on A -> command on B's socket), 20 runs: "
-          f"p50 {p50 * 1000:.0f} ms, max/p99 {p99 * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"\nFIGURE cross-replica push (invoke on A -> command on B's socket), 20 runs: "
+        f"p50 {p50 * 1000:.0f} ms, max/p99 {p99 * 1000:.0f} ms"
+    )
     await sock.close()
     await sim.aclose()
 
@@ -188,8 +191,10 @@ async def test_subscriber_killed_by_redis_resubscribes(
     await _invoke(a.url, tenancy.admin.token, sim.device_id, "after-kill")
     # Over the healed bus: the simulated agent never checks in, so the socket is the only way it arrives.
     pushed = await _arrival(sock, "after-kill", within=5) - started
-    print(f"\nFIGURE bus recovery after CLIENT KILL: resubscribed {recovered * 1000:.0f} ms after the kill "
-          f"(outage seen by the bus {b.bus.last_outage_seconds * 1000:.0f} ms); next push {pushed * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"\nFIGURE bus recovery after CLIENT KILL: resubscribed {recovered * 1000:.0f} ms after the kill "
+        f"(outage seen by the bus {b.bus.last_outage_seconds * 1000:.0f} ms); next push {pushed * 1000:.0f} ms"
+    )
     await sock.close()
     await sim.aclose()
 
@@ -212,8 +217,10 @@ async def test_bus_down_is_degraded_and_missed_commands_arrive_after(
         redis_link.restore()
         arrived = await _arrival(sock, "while-down", within=15)
         assert (await anon.get("/healthz")).json() == {**health, "status": "ok", "bus": "connected"}
-    print(f"\nFIGURE bus down -> restored: the missed command reached the agent {(arrived - restored) * 1000:.0f} ms "
-          "after the link came back (resync)")  # fmt: skip
+    print(
+        f"\nFIGURE bus down -> restored: the missed command reached the agent {(arrived - restored) * 1000:.0f} ms "
+        "after the link came back (resync)"
+    )
     await sock.close()
     await sim.aclose()
 
@@ -281,9 +288,12 @@ async def test_result_on_a_revoked_socket_is_refused_even_without_the_event(
 
 
 async def test_shutdown_flushes_writes_with_a_dead_lock_session_and_a_dead_bus(
-    start_replica: StartReplica, redis_link: LoopbackProxy, base_token: str, db: Database,
+    start_replica: StartReplica,
+    redis_link: LoopbackProxy,
+    base_token: str,
+    db: Database,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     if db.dialect != "postgresql":
         pytest.skip("the leader lock exists on PostgreSQL only (SQLite always leads)")
     caplog.set_level(logging.INFO)
@@ -343,8 +353,10 @@ async def test_killed_lock_session_moves_leadership_without_overlap(start_replic
     )
     handover = time.monotonic() - killed
     assert len(leader) == 1
-    print(f"\nFIGURE hub, default intervals: leader stopped jobs {stopped:.1f} s after pg_terminate_backend, "
-          f"replica {'AB'[[a, b].index(leader[0])]} leads {handover:.1f} s after")  # fmt: skip
+    print(
+        f"\nFIGURE hub, default intervals: leader stopped jobs {stopped:.1f} s after pg_terminate_backend, "
+        f"replica {'AB'[[a, b].index(leader[0])]} leads {handover:.1f} s after"
+    )
 
 
 async def test_leadership_moves_after_sigterm_of_a_serve_process(
@@ -355,16 +367,31 @@ async def test_leadership_moves_after_sigterm_of_a_serve_process(
         pytest.skip("the leader lock exists on PostgreSQL only (SQLite always leads)")
     port = free_port()
     env = {
-        **os.environ, "RMMHUB_ENV": "dev", "RMMHUB_SECRET_KEY": SECRET, "RMMHUB_DATABASE_URL": settings.database_url,
-        "RMMHUB_PORT": str(port), "RMMHUB_PUBLIC_URL": f"http://127.0.0.1:{port}", "RMMHUB_SCHEDULER_ENABLED": "true", "RMMHUB_REDIS_URL": REDIS_URL,
-        "RMMHUB_REDIS_CHANNEL": f"rmmhub-test:sigterm-{port}", "RMMHUB_LOG_LEVEL": "INFO",
-    }  # fmt: skip
+        **os.environ,
+        "RMMHUB_ENV": "dev",
+        "RMMHUB_SECRET_KEY": SECRET,
+        "RMMHUB_DATABASE_URL": settings.database_url,
+        "RMMHUB_PORT": str(port),
+        "RMMHUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "RMMHUB_SCHEDULER_ENABLED": "true",
+        "RMMHUB_REDIS_URL": REDIS_URL,
+        "RMMHUB_REDIS_CHANNEL": f"rmmhub-test:sigterm-{port}",
+        "RMMHUB_LOG_LEVEL": "INFO",
+    }
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hub.cli", "serve", "--no-migrate", cwd=tmp_path, env=env, stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--no-migrate",
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
 
         async def a_leads() -> bool:
@@ -378,8 +405,11 @@ async def test_leadership_moves_after_sigterm_of_a_serve_process(
                 return bool(held.scalar_one())
 
         await eventually(a_leads, within=60, message=f"serve holds the lock\n{log_path.read_text(errors='replace')}")
-        await eventually(lambda: "this replica leads scheduled jobs" in log_path.read_text(errors="replace"),
-                         within=15, message="serve runs the jobs")  # fmt: skip
+        await eventually(
+            lambda: "this replica leads scheduled jobs" in log_path.read_text(errors="replace"),
+            within=15,
+            message="serve runs the jobs",
+        )
         b = start_replica(scheduler_enabled=True)
         assert not b.scheduler.is_leader
         stopped = time.monotonic()

@@ -56,8 +56,13 @@ def cluster(settings: Settings) -> Iterator[Cluster]:
     try:
         for n in range(2):
             port = free_port()
-            s = make_settings(settings.database_url, port=port, public_url=public, redis_url=REDIS_URL,
-                              redis_channel=f"rmmhub-test:lb-{lb_port}")  # fmt: skip
+            s = make_settings(
+                settings.database_url,
+                port=port,
+                public_url=public,
+                redis_url=REDIS_URL,
+                redis_channel=f"rmmhub-test:lb-{lb_port}",
+            )
             app = create_app(s)
             server = ThreadedServer(app, port=port, name=f"replica-{n}", ws="websockets-sansio")
             server.start()
@@ -93,8 +98,9 @@ async def agent_process(tmp_path: Path) -> AsyncIterator[list[asyncio.subprocess
 async def test_install_commands_carry_the_public_url(cluster: Cluster, tenancy: Tenancy, base_token: str) -> None:
     for server in cluster.servers:
         port = server.config.port
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
-                                     headers={"Authorization": f"Bearer {tenancy.admin.token}"}) as api:  # fmt: skip
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {tenancy.admin.token}"}
+        ) as api:
             listed = (await api.get("/api/v1/rmm/installers")).json()
             script = await api.get(f"/install/{base_token}/linux")
         commands = [c for i in listed for c in i["commands"].values()]
@@ -103,9 +109,13 @@ async def test_install_commands_carry_the_public_url(cluster: Cluster, tenancy: 
 
 
 async def test_agent_fails_over_to_another_replica(
-    cluster: Cluster, tenancy: Tenancy, base_token: str, db: Database, tmp_path: Path,
+    cluster: Cluster,
+    tenancy: Tenancy,
+    base_token: str,
+    db: Database,
+    tmp_path: Path,
     agent_process: list[asyncio.subprocess.Process],
-) -> None:  # fmt: skip
+) -> None:
     log_path = tmp_path / "agent.log"
     env = {**os.environ, "PYTHONPATH": str(REPO), "RMMHUB_AGENT_RECONNECT_MAX": "2"}
     with log_path.open("wb") as log:
@@ -140,15 +150,20 @@ async def test_agent_fails_over_to_another_replica(
     lost_at = time.monotonic()
     cluster.servers[holder].stop()
     other = 1 - holder
-    await eventually(lambda: cluster.holder(dev) == other, within=30,
-                     message=f"the agent reconnected to replica {other}\n{log_path.read_text(errors='replace')}")  # fmt: skip
+    await eventually(
+        lambda: cluster.holder(dev) == other,
+        within=30,
+        message=f"the agent reconnected to replica {other}\n{log_path.read_text(errors='replace')}",
+    )
     failover = time.monotonic() - lost_at
-    async with httpx.AsyncClient(base_url=cluster.lb.url,
-                                 headers={"Authorization": f"Bearer {tenancy.admin.token}"}) as api:  # fmt: skip
+    async with httpx.AsyncClient(
+        base_url=cluster.lb.url, headers={"Authorization": f"Bearer {tenancy.admin.token}"}
+    ) as api:
         r = await api.put("/api/v1/policies/native_rmm:rmm-run-command", json={"mode": PolicyMode.AUTO.value})
         r.raise_for_status()
-        invoked = await api.post("/api/v1/tools/rmm-run-command/invoke",
-                                 json={"args": {"device": dev, "command": "echo after-failover"}})  # fmt: skip
+        invoked = await api.post(
+            "/api/v1/tools/rmm-run-command/invoke", json={"args": {"device": dev, "command": "echo after-failover"}}
+        )
         assert invoked.status_code == 200, invoked.text
 
     async def result() -> str | None:

@@ -10,13 +10,13 @@ from sqlalchemy import update
 from agent.protocol import CommandKind, Shell
 from hub.core.context import HubContext
 from hub.core.db import Database, utcnow
-from native_rmm import status
 from native_rmm.commands import service as commands
+from native_rmm.devices import status
+from native_rmm.devices.status import StatusInputs, compute_status
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings
-from native_rmm.status import StatusInputs, compute_status
 from native_rmm.testing.agentsim import SimAgent
 from tests.conftest import Tenancy
 from tests.waiting import eventually
@@ -69,14 +69,22 @@ async def test_transitions_are_stored_and_published(
             assert device is not None and device.status is DeviceStatus.ONLINE
         async with db.transaction() as session:
             command = await commands.enqueue(
-                session, org_id=tenancy.org_id, device_id=agent.device_id or 0, kind=CommandKind.SHELL,
-                shell=Shell.BASH, body="true", env=None, timeout=30, created_by="tests",
-            )  # fmt: skip
+                session,
+                org_id=tenancy.org_id,
+                device_id=agent.device_id or 0,
+                kind=CommandKind.SHELL,
+                shell=Shell.BASH,
+                body="true",
+                env=None,
+                timeout=30,
+                created_by="tests",
+            )
             await session.flush()
             await session.execute(
-                update(Command).where(Command.id == command.id)
+                update(Command)
+                .where(Command.id == command.id)
                 .values(status="delivered", delivered_at=utcnow() - timedelta(minutes=5))
-            )  # fmt: skip
+            )
         async with db.transaction() as session:
             changes = await status.refresh_statuses(session, hub.bus, now=utcnow(), settings=plane.settings)
         assert [c.new for c in changes] == [DeviceStatus.UNRESPONSIVE]
@@ -87,7 +95,7 @@ async def test_transitions_are_stored_and_published(
 async def test_hub_ends_quick_support_sessions_whose_agent_vanished(
     agent: SimAgent, plane: DevicePlane, db: Database
 ) -> None:
-    from native_rmm.jobs import QUICK_SUPPORT_GRACE, end_expired_quick_support
+    from native_rmm.devices.jobs import QUICK_SUPPORT_GRACE, end_expired_quick_support
 
     async with db.transaction() as session:
         await session.execute(

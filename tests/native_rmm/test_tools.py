@@ -21,10 +21,11 @@ async def _populated(agent: SimAgent, plane: DevicePlane) -> None:
     for minutes, cpu in ((50, 10.0), (30, 30.0), (1, 50.0)):
         await agent.checkin(metrics=sample_metrics(cpu=cpu, at=now() - timedelta(minutes=minutes)))
     await agent.checkin(
-        inventory=sample_inventory("LON-DC-01"), applications=APPS,
+        inventory=sample_inventory("LON-DC-01"),
+        applications=APPS,
         patches=[Patch(id="KB5034441", title="Security update", severity="Critical"), Patch(id="KB1", title="x")],
         metrics=sample_metrics(cpu=20.0),
-    )  # fmt: skip
+    )
     await plane.writer.flush()
 
 
@@ -56,8 +57,9 @@ async def test_state_apps_patches(agent: SimAgent, plane: DevicePlane, invoke: I
     assert state["cpu_percent"] == 20.0 and state["samples"] == 4
     assert state["cpu_trend"] == {"minimum": 10.0, "average": 27.5, "maximum": 50.0}
     assert state["load"] == [0.5, 0.4, 0.3] and len(state["points"]) == 4
-    apps = (await invoke(tenancy.viewer, "rmm-list-device-apps", {"device": agent.device_id, "search": "acme",
-                                                                   "limit": 10})).result  # fmt: skip
+    apps = (
+        await invoke(tenancy.viewer, "rmm-list-device-apps", {"device": agent.device_id, "search": "acme", "limit": 10})
+    ).result
     assert apps["total"] == 60 and len(apps["applications"]) == 10 and apps["more"] is True
     patches = (await invoke(tenancy.viewer, "rmm-get-device-patches", {"device": agent.device_id})).result
     assert patches["pending"] == 2

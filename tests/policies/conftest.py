@@ -49,12 +49,32 @@ def demo_tools(hub: HubContext) -> DemoTools:
 
     hub.registry.register_all(
         [
-            Tool("testsrc", "get-device-info", "Get details of a device.", SCHEMA, handler("get-device-info"),
-                 ToolAnnotations(read_only=True), min_role=Role.VIEWER, result_type=dict[str, Any]),
-            Tool("testsrc", "restart-service", "Restart a service on a device.", SCHEMA, handler("restart-service"),
-                 result_type=dict[str, Any]),
-            Tool("testsrc", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device"),
-                 result_type=dict[str, Any]),
+            Tool(
+                "testsrc",
+                "get-device-info",
+                "Get details of a device.",
+                SCHEMA,
+                handler("get-device-info"),
+                ToolAnnotations(read_only=True),
+                min_role=Role.VIEWER,
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "testsrc",
+                "restart-service",
+                "Restart a service on a device.",
+                SCHEMA,
+                handler("restart-service"),
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "testsrc",
+                "wipe-device",
+                "Erase every disk of a device.",
+                SCHEMA,
+                handler("wipe-device"),
+                result_type=dict[str, Any],
+            ),
         ]
-    )  # fmt: skip
+    )
     return demo

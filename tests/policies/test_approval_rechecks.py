@@ -202,9 +202,14 @@ async def test_digest_is_an_hmac_not_a_plain_hash(
     assert approval is not None
     assert approval.args_digest != sha256_of(approval.args)
     expected = request_digest(
-        SECRET, org_id=tenancy.org_id, tool_id="testsrc:restart-service", via_tool_id=None,
-        requester_user_id=tenancy.operator.id, on_behalf_of_user_id=None, args={"device": "srv-2"},
-    )  # fmt: skip
+        SECRET,
+        org_id=tenancy.org_id,
+        tool_id="testsrc:restart-service",
+        via_tool_id=None,
+        requester_user_id=tenancy.operator.id,
+        on_behalf_of_user_id=None,
+        args={"device": "srv-2"},
+    )
     assert approval.args_digest == expected
     shown = (await client_for(tenancy.admin).get(f"/api/v1/approvals/{approval_id}")).json()
     assert shown["args_digest"] == expected and "args_sha256" not in shown
@@ -216,9 +221,14 @@ async def test_rewriting_args_and_digest_in_the_database_is_refused(
     """The reproduction: args and their digest both rewritten (as a plain SHA-256 would allow) -> not run."""
     forged_args = {"device": "TAMPERED-WITH-HASH"}
     wrong_key = request_digest(
-        "another-secret-key-" + "y" * 40, org_id=tenancy.org_id, tool_id="testsrc:restart-service", via_tool_id=None,
-        requester_user_id=tenancy.operator.id, on_behalf_of_user_id=None, args=forged_args,
-    )  # fmt: skip
+        "another-secret-key-" + "y" * 40,
+        org_id=tenancy.org_id,
+        tool_id="testsrc:restart-service",
+        via_tool_id=None,
+        requester_user_id=tenancy.operator.id,
+        on_behalf_of_user_id=None,
+        args=forged_args,
+    )
     for forged_digest in (sha256_of(forged_args), wrong_key):
         approval_id = await _request(client_for(tenancy.operator))
         async with db.transaction() as s:

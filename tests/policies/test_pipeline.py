@@ -261,7 +261,12 @@ async def test_every_step_is_audited(
     entries = [e for e in (await client_for(tenancy.admin).get("/api/v1/audit")).json() if e["tool"]]
     events = [e["event"] for e in reversed(entries)]
     assert events == [
-        "tool.requested", "approval.requested", "approval.approved", "tool.executed", "tool.requested", "tool.refused",
-    ]  # fmt: skip
+        "tool.requested",
+        "approval.requested",
+        "approval.approved",
+        "tool.executed",
+        "tool.requested",
+        "tool.refused",
+    ]
     assert all(e["seq"] is not None and e["hash"] for e in entries), "entries are sealed after commit"
     assert entries[-1]["args_sha256"] == entries[-3]["args_sha256"]

@@ -36,9 +36,18 @@ def bulk(hub: HubContext, demo_tools: DemoTools) -> DemoTools:
         return {"ran": args["tools"]}
 
     hub.registry.register(
-        Tool("testsrc", "bulk-act", "Get several things at once.", BULK_SCHEMA, run, ToolAnnotations(read_only=True),
-             min_role=Role.VIEWER, policy_targets=targets, result_type=dict[str, Any])
-    )  # fmt: skip
+        Tool(
+            "testsrc",
+            "bulk-act",
+            "Get several things at once.",
+            BULK_SCHEMA,
+            run,
+            ToolAnnotations(read_only=True),
+            min_role=Role.VIEWER,
+            policy_targets=targets,
+            result_type=dict[str, Any],
+        )
+    )
     return demo_tools
 
 
@@ -66,8 +75,10 @@ async def test_the_strictest_target_asks_and_owns_the_approval(
     assert r.status_code == 202, r.text
     shown = (await client_for(tenancy.admin).get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
     assert (shown["tool"], shown["via_tool"], shown["args"]) == (
-        "testsrc:restart-service", "testsrc:bulk-act", {"device": "pc-1"},
-    )  # fmt: skip
+        "testsrc:restart-service",
+        "testsrc:bulk-act",
+        {"device": "pc-1"},
+    )
     approved = await client_for(tenancy.approver).post(f"/api/v1/approvals/{shown['id']}/approve", json={})
     assert approved.json()["status"] == "executed"
     assert bulk.ran("restart-service") == [{"device": "pc-1"}] and bulk.ran("bulk-act") == []

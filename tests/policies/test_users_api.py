@@ -11,14 +11,10 @@ from hub.core.auth.service import create_user
 from hub.core.db import Database
 from hub.core.roles import Role
 from hub.core.tenancy import create_organization
-from tests.conftest import Tenancy, TestUser
+from tests.conftest import Tenancy, TestUser, rest_login
 from tests.ui.conftest import ui_login
 
 Clients = Callable[[TestUser], httpx.AsyncClient]
-
-
-async def _login(anon: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    return await anon.post("/api/v1/auth/login", json={"username": username, "password": password})
 
 
 async def test_admin_manages_users_over_rest(tenancy: Tenancy, client_for: Clients, anon: httpx.AsyncClient) -> None:
@@ -27,19 +23,19 @@ async def test_admin_manages_users_over_rest(tenancy: Tenancy, client_for: Clien
     assert made.status_code == 201, made.text
     ann, password = made.json()["user"], made.json()["password"]
     assert ann["username"] == "ann" and ann["role"] == "approver" and len(password) >= 10
-    assert (await _login(anon, "ann", password)).status_code == 200
+    assert (await rest_login(anon, "ann", password)).status_code == 200
     assert "ann" in [u["username"] for u in (await admin.get("/api/v1/users")).json()]
 
     changed = await admin.patch(f"/api/v1/users/{ann['id']}", json={"role": "operator"})
     assert changed.json()["user"]["role"] == "operator"
     reset = await admin.post(f"/api/v1/users/{ann['id']}/password")
     assert reset.status_code == 200 and reset.json()["password"] != password
-    assert (await _login(anon, "ann", password)).status_code == 401
-    assert (await _login(anon, "ann", reset.json()["password"])).status_code == 200
+    assert (await rest_login(anon, "ann", password)).status_code == 401
+    assert (await rest_login(anon, "ann", reset.json()["password"])).status_code == 200
 
     disabled = await admin.patch(f"/api/v1/users/{ann['id']}", json={"disabled": True})
     assert disabled.json()["user"]["disabled"] is True
-    assert (await _login(anon, "ann", reset.json()["password"])).status_code == 401
+    assert (await rest_login(anon, "ann", reset.json()["password"])).status_code == 401
 
     assert (await admin.patch(f"/api/v1/users/{tenancy.admin.id}", json={"disabled": True})).status_code == 409
     assert (await client_for(tenancy.approver).get("/api/v1/users")).status_code == 403
@@ -63,8 +59,8 @@ async def test_users_change_their_own_password(tenancy: Tenancy, client_for: Cli
         json={"current_password": tenancy.operator.password, "new_password": "olga-new-password-1"},
     )
     assert ok.status_code == 204
-    assert (await _login(anon, "olga", "olga-new-password-1")).status_code == 200
-    assert (await _login(anon, "olga", tenancy.operator.password)).status_code == 401
+    assert (await rest_login(anon, "olga", "olga-new-password-1")).status_code == 200
+    assert (await rest_login(anon, "olga", tenancy.operator.password)).status_code == 401
 
 
 async def test_lone_admin_sees_the_second_person_banner_and_can_create_an_approver(
@@ -84,13 +80,23 @@ async def test_lone_admin_sees_the_second_person_banner_and_can_create_an_approv
     assert made.status_code == 200 and "Password for second" in made.text
     assert 'data-testid="second-person-banner"' not in (await anon.get("/policies")).text
 
-    form = await anon.post("/account/password", data={
-        "current_password": "solo-password-1", "new_password": "solo-password-2", "confirm_password": "solo-password-2",
-    })  # fmt: skip
+    form = await anon.post(
+        "/account/password",
+        data={
+            "current_password": "solo-password-1",
+            "new_password": "solo-password-2",
+            "confirm_password": "solo-password-2",
+        },
+    )
     assert form.status_code == 200 and "Password changed" in form.text
-    mismatch = await anon.post("/account/password", data={
-        "current_password": "solo-password-2", "new_password": "aaaaaaaaaaaa", "confirm_password": "bbbbbbbbbbbb",
-    })  # fmt: skip
+    mismatch = await anon.post(
+        "/account/password",
+        data={
+            "current_password": "solo-password-2",
+            "new_password": "aaaaaaaaaaaa",
+            "confirm_password": "bbbbbbbbbbbb",
+        },
+    )
     assert mismatch.status_code == 400 and "do not match" in mismatch.text
 
 

@@ -23,9 +23,14 @@ from tests.relay.test_bridge import read_until
 
 def consenting_bridge(relay: RelayNode, sid: str, command: str) -> Bridge:
     return Bridge(
-        relay.url, relay.ticket(sid, TicketRole.AGENT), "shell", shell_argv=["/bin/bash", "--norc", "-i"],
-        consent=True, technician="olga", remote_settings=RemoteSettings(consent_command=command, consent_timeout=20),
-    )  # fmt: skip
+        relay.url,
+        relay.ticket(sid, TicketRole.AGENT),
+        "shell",
+        shell_argv=["/bin/bash", "--norc", "-i"],
+        consent=True,
+        technician="olga",
+        remote_settings=RemoteSettings(consent_command=command, consent_timeout=20),
+    )
 
 
 async def consent_messages(ws: ClientConnection) -> list[dict[str, object]]:

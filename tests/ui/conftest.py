@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -18,9 +18,14 @@ from hub.core.roles import Role
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "ui"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCHEMA = {
     "type": "object",
     "properties": {"device": {"type": "string", "minLength": 1}, "service": {"type": "string"}},
@@ -28,6 +33,11 @@ SCHEMA = {
     "additionalProperties": False,
 }
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+    from tests.conftest import TestUser
 
 
 @dataclass
@@ -50,14 +60,36 @@ def register_ui_tools(registry: ToolRegistry) -> UiTools:
 
     registry.register_all(
         [
-            Tool("uitest", "get-device-info", "Get details of a device.", SCHEMA, handler("get-device-info"),
-                 ToolAnnotations(read_only=True), min_role=Role.VIEWER, title="Device info", result_type=dict[str, Any]),
-            Tool("uitest", "restart-service", "Restart a service on a device.", SCHEMA, handler("restart-service"),
-                 title="Restart service", result_type=dict[str, Any]),
-            Tool("uitest", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device"),
-                 result_type=dict[str, Any]),
+            Tool(
+                "uitest",
+                "get-device-info",
+                "Get details of a device.",
+                SCHEMA,
+                handler("get-device-info"),
+                ToolAnnotations(read_only=True),
+                min_role=Role.VIEWER,
+                title="Device info",
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "uitest",
+                "restart-service",
+                "Restart a service on a device.",
+                SCHEMA,
+                handler("restart-service"),
+                title="Restart service",
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "uitest",
+                "wipe-device",
+                "Erase every disk of a device.",
+                SCHEMA,
+                handler("wipe-device"),
+                result_type=dict[str, Any],
+            ),
         ]
-    )  # fmt: skip
+    )
     return record
 
 
@@ -94,3 +126,12 @@ async def browser(artifacts: Path) -> AsyncIterator[Any]:
         instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         await instance.close()
+
+
+async def sign_in(page: Page, user: TestUser, *, target: str = "/policies") -> None:
+    """Sign ``user`` in through the login form of a headless browser and wait until ``target`` shows."""
+    await page.goto(f"/login?next={target}")
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"**{target}")

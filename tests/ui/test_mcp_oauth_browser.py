@@ -30,16 +30,28 @@ async def test_oauth_code_pkce_consent_token_revoke(live_server: LiveServer, ten
         assert meta["code_challenge_methods_supported"] == ["S256"]
         registered = await client.post(
             meta["registration_endpoint"],
-            json={"client_name": "Test Desktop", "redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none",
-                  "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]},
-        )  # fmt: skip
+            json={
+                "client_name": "Test Desktop",
+                "redirect_uris": [CALLBACK],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+            },
+        )
         assert registered.status_code == 201, registered.text
         client_id = registered.json()["client_id"]
 
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        query = {"response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK, "state": "s-42",
-                 "code_challenge": challenge, "code_challenge_method": "S256", "scope": "mcp"}  # fmt: skip
+        query = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": CALLBACK,
+            "state": "s-42",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "scope": "mcp",
+        }
         authorize = f"{meta['authorization_endpoint']}?{urlencode(query)}"
 
         context = await browser.new_context()
@@ -67,15 +79,25 @@ async def test_oauth_code_pkce_consent_token_revoke(live_server: LiveServer, ten
 
             wrong = await client.post(
                 meta["token_endpoint"],
-                data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-                      "client_id": client_id, "code_verifier": "x" * 50},
-            )  # fmt: skip
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": CALLBACK,
+                    "client_id": client_id,
+                    "code_verifier": "x" * 50,
+                },
+            )
             assert wrong.status_code == 400  # PKCE: a wrong verifier gets nothing
             issued = await client.post(
                 meta["token_endpoint"],
-                data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-                      "client_id": client_id, "code_verifier": verifier},
-            )  # fmt: skip
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": CALLBACK,
+                    "client_id": client_id,
+                    "code_verifier": verifier,
+                },
+            )
             assert issued.status_code == 200, issued.text
             first = issued.json()
             # Refresh rotates the access token in place (one API-token row per grant); the old one stops working.
@@ -88,9 +110,13 @@ async def test_oauth_code_pkce_consent_token_revoke(live_server: LiveServer, ten
             assert token != first["access_token"]
             init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
             stale = await client.post(
-                "/mcp", json=init,
-                headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {first['access_token']}"},
-            )  # fmt: skip
+                "/mcp",
+                json=init,
+                headers={
+                    "Accept": "application/json, text/event-stream",
+                    "Authorization": f"Bearer {first['access_token']}",
+                },
+            )
             assert stale.status_code == 401
 
             async with mcp_session(live_server, token) as session:
@@ -111,7 +137,8 @@ async def test_oauth_code_pkce_consent_token_revoke(live_server: LiveServer, ten
             await context.close()
         body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
         refused = await client.post(
-            "/mcp", json=body,
+            "/mcp",
+            json=body,
             headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"},
-        )  # fmt: skip
+        )
         assert refused.status_code == 401

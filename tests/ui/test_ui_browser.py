@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer, Tenancy, TestUser
 from tests.csp import watch_csp
-from tests.ui.conftest import UiTools, register_ui_tools
+from tests.ui.conftest import UiTools, register_ui_tools, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -49,14 +49,6 @@ async def api(live_server: LiveServer) -> AsyncIterator[Any]:
     yield make
     for client in clients:
         await client.aclose()
-
-
-async def sign_in(page: Page, user: TestUser, *, target: str = "/policies") -> None:
-    await page.goto(f"/login?next={target}")
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password").fill(user.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"**{target}")
 
 
 async def request_restart(client: httpx.AsyncClient, device: str, reason: str = "spooler hung") -> int:

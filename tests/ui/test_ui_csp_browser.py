@@ -11,9 +11,9 @@ import pytest_asyncio
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from hub.core.db import Database
-from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.conftest import LiveServer, Tenancy, base_token
 from tests.csp import CspWatch, watch_csp
-from tests.ui.rmm.conftest import base_token
+from tests.ui.conftest import sign_in
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -27,14 +27,6 @@ async def watched(browser: Browser, live_server: LiveServer) -> AsyncIterator[tu
     watch = await watch_csp(context)
     yield await context.new_page(), watch
     await context.close()
-
-
-async def sign_in(page: Page, user: TestUser, *, target: str) -> None:
-    await page.goto(f"/login?next={target}")
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password").fill(user.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"**{target}")
 
 
 async def test_an_inline_script_is_blocked_and_reported(watched: tuple[Page, CspWatch], tenancy: Tenancy) -> None:

@@ -57,12 +57,23 @@ def open_stream(app: FastAPI, session_cookie: str) -> Stream:
             chunks.put_nowait(message["body"])
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/ui/events", "raw_path": b"/ui/events", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"hub.test"), (b"accept", b"text/event-stream"),
-                    (b"cookie", f"rmmhub_session={session_cookie}".encode())],
-        "client": ("127.0.0.1", 50000), "server": ("hub.test", 80),
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/ui/events",
+        "raw_path": b"/ui/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"hub.test"),
+            (b"accept", b"text/event-stream"),
+            (b"cookie", f"rmmhub_session={session_cookie}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("hub.test", 80),
+    }
     stream.task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
     return stream
 
@@ -73,9 +84,12 @@ async def _signed_in_cookie(anon: httpx.AsyncClient, user: TestUser) -> str:
 
 
 async def test_stream_sends_org_events_and_ends_when_the_client_leaves(
-    app: FastAPI, hub: HubContext, anon: httpx.AsyncClient, tenancy: Tenancy,
+    app: FastAPI,
+    hub: HubContext,
+    anon: httpx.AsyncClient,
+    tenancy: Tenancy,
     client_for: Callable[[TestUser], httpx.AsyncClient],
-) -> None:  # fmt: skip
+) -> None:
     register_ui_tools(hub.registry)
     streams: LiveStreams = hub.components.get(LiveStreams)
     stream = open_stream(app, await _signed_in_cookie(anon, tenancy.approver))

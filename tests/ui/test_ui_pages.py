@@ -145,10 +145,18 @@ async def test_every_page_renders(anon: httpx.AsyncClient, tenancy: Tenancy, hub
     register_ui_tools(hub.registry)
     await ui_login(anon, "alice", tenancy.admin.password)
     for url in [
-        "/policies", "/policies?tab=policies&source=uitest&q=restart", "/policies?tab=audit",
-        "/policies?tab=audit&event=auth.login", "/admin/users", "/admin/tokens", "/assistant", "/integrations",
-        "/policies/approvals", "/policies/tools?q=wipe", "/ui/pending-count",
-    ]:  # fmt: skip
+        "/policies",
+        "/policies?tab=policies&source=uitest&q=restart",
+        "/policies?tab=audit",
+        "/policies?tab=audit&event=auth.login",
+        "/admin/users",
+        "/admin/tokens",
+        "/assistant",
+        "/integrations",
+        "/policies/approvals",
+        "/policies/tools?q=wipe",
+        "/ui/pending-count",
+    ]:
         response = await anon.get(url)
         assert response.status_code == 200, (url, response.text)
     assistant = await anon.get("/assistant")
@@ -178,9 +186,12 @@ async def test_vendor_assets_are_served_locally(anon: httpx.AsyncClient) -> None
 
 
 async def test_deciding_an_expired_request_says_expired(
-    anon: httpx.AsyncClient, tenancy: Tenancy, hub: HubContext, db: Database,
+    anon: httpx.AsyncClient,
+    tenancy: Tenancy,
+    hub: HubContext,
+    db: Database,
     client_for: Callable[[TestUser], httpx.AsyncClient],
-) -> None:  # fmt: skip
+) -> None:
     register_ui_tools(hub.registry)
     invoked = await client_for(tenancy.operator).post(
         "/api/v1/tools/uitest:restart-service/invoke", json={"args": {"device": "pc-late"}}

@@ -30,7 +30,7 @@ from hub.core.models import User
 from hub.core.roles import Role
 from hub.core.security import generate_password
 from policies.access import set_user_disabled, set_user_role
-from ui.page import Page, PageDep, render
+from ui.page import AdminPageDep, Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,9 +46,8 @@ async def _org_user(session: DbSession, page: Page, user_id: int) -> User:
 
 
 @router.get("/admin")
-async def admin_home(page: PageDep) -> RedirectResponse:
+async def admin_home(page: AdminPageDep) -> RedirectResponse:
     """The first admin section."""
-    page.require(Role.ADMIN)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -59,16 +58,14 @@ async def _users_page(page: Page, session: DbSession, **extra: Any) -> HTMLRespo
 
 
 @router.get("/admin/users")
-async def users(page: PageDep, session: SessionDep, new: Role | None = None) -> HTMLResponse:
+async def users(page: AdminPageDep, session: SessionDep, new: Role | None = None) -> HTMLResponse:
     """Users of the organisation (``?new=approver`` pre-selects the role of the add-user form)."""
-    page.require(Role.ADMIN)
     return await _users_page(page, session, new_role=(new or Role.OPERATOR).value)
 
 
 @router.post("/admin/users/{user_id}/password")
-async def reset_password(user_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def reset_password(user_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Give a user a new generated password (shown once) and end their sign-ins."""
-    page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)
     password = generate_password()
     await set_password(session, user, password, actor=page.caller.actor)
@@ -112,7 +109,7 @@ async def change_password(
 
 @router.post("/admin/users")
 async def add_user(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     username: Annotated[str, Form(min_length=1, max_length=150, pattern=r"^[A-Za-z0-9_.@-]+$")],
     role: Annotated[Role, Form()],
@@ -120,13 +117,18 @@ async def add_user(
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> HTMLResponse:
     """Create a user with a generated password, shown once."""
-    page.require(Role.ADMIN)
     password = generate_password()
     try:
         user = await create_user(
-            session, org_id=page.org.id, username=username, password=password, role=role,
-            display_name=display_name.strip(), email=email.strip() or None, actor=page.caller.actor,
-        )  # fmt: skip
+            session,
+            org_id=page.org.id,
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name.strip(),
+            email=email.strip() or None,
+            actor=page.caller.actor,
+        )
     except WeakPasswordError as exc:  # cannot happen with a generated password; keep the message honest
         raise ToolError(str(exc)) from exc
     return await _users_page(page, session, created=user, password=password)
@@ -134,10 +136,9 @@ async def add_user(
 
 @router.post("/admin/users/{user_id}/disabled")
 async def toggle_user(
-    user_id: Id, page: PageDep, session: SessionDep, disabled: Annotated[bool, Form()]
+    user_id: Id, page: AdminPageDep, session: SessionDep, disabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
     """Disable (ends sessions, revokes tokens, fails pending approvals) or re-enable a user."""
-    page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)
     if user.id == page.user.id and disabled:
         raise Conflict("you cannot disable your own account; ask another admin")
@@ -146,9 +147,10 @@ async def toggle_user(
 
 
 @router.post("/admin/users/{user_id}/role")
-async def change_role(user_id: Id, page: PageDep, session: SessionDep, role: Annotated[Role, Form()]) -> HTMLResponse:
+async def change_role(
+    user_id: Id, page: AdminPageDep, session: SessionDep, role: Annotated[Role, Form()]
+) -> HTMLResponse:
     """Change a user's role; a demotion fails the pending approvals they asked for with the higher role."""
-    page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)
     if user.id == page.user.id:
         raise Conflict("you cannot change your own role; ask another admin")
@@ -163,22 +165,20 @@ async def _tokens_page(page: Page, session: DbSession, **extra: Any) -> HTMLResp
 
 
 @router.get("/admin/tokens")
-async def tokens(page: PageDep, session: SessionDep) -> HTMLResponse:
+async def tokens(page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """API tokens of the organisation's users."""
-    page.require(Role.ADMIN)
     return await _tokens_page(page, session)
 
 
 @router.post("/admin/tokens")
 async def add_token(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     user_id: Annotated[Id, Form()],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     expires_in_days: Annotated[int, Form(ge=0, le=3650)] = 0,
 ) -> HTMLResponse:
     """Create a token for a user; the plain token is shown once."""
-    page.require(Role.ADMIN)
     user = await _org_user(session, page, user_id)
     token, row = await create_api_token(
         session, user, name=name.strip(), expires_in_days=expires_in_days or None, actor=page.caller.actor
@@ -187,9 +187,8 @@ async def add_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-async def revoke_token(token_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def revoke_token(token_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Revoke a token at once."""
-    page.require(Role.ADMIN)
     owned = {t.id for t in await list_api_tokens(session) if t.user.org_id == page.org.id}
     if token_id not in owned:
         raise NotFound(f"API token #{token_id} does not exist")

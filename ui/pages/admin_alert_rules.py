@@ -23,8 +23,10 @@ async def rules_page(page: PageDep, session: SessionDep) -> HTMLResponse:
     """Every rule with its match, actions and newest steps."""
     page.require(Role.OPERATOR)
     rules = [RuleOut.of(r) for r in await service.list_rules(session, org_id=page.org.id)]
-    runs = {r.id: [RuleRunOut.of(x) for x in await service.rule_runs(session, org_id=page.org.id, rule_id=r.id,
-                                                                      limit=10)] for r in rules}  # fmt: skip
+    runs = {
+        r.id: [RuleRunOut.of(x) for x in await service.rule_runs(session, org_id=page.org.id, rule_id=r.id, limit=10)]
+        for r in rules
+    }
     return render(page, "admin/alert_rules.html", rules=rules, runs=runs)
 
 

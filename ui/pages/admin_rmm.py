@@ -19,14 +19,14 @@ from hub.core.bounds import DB_INT_MAX, Id
 from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
 from hub.core.errors import ToolError
-from hub.core.roles import Role
+from hub.core.validation import validation_problems
 from native_rmm.alerts import thresholds as threshold_service
 from native_rmm.alerts.schemas import Thresholds
 from native_rmm.devices import queries as q
 from native_rmm.installers import service as installers
 from native_rmm.models.alerts import MetricName
 from native_rmm.updates import auto as agent_updates
-from ui.page import Page, PageDep, render
+from ui.page import AdminPageDep, Page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,21 +60,28 @@ async def _installers_page(page: Page, session: DbSession, **extra: Any) -> HTML
     names = {s.id: f"{s.customer_name} / {s.name}" for s in sites}
     customers = {s.customer_id: s.customer_name for s in sites}
     return render(
-        page, "admin/rmm_installers.html", views=views, sites=sites, site_names=names, customers=customers,
-        expiries=EXPIRY_CHOICES, now=utcnow(), updates=await agent_updates.get_settings(session, page.org.id), **extra,
-    )  # fmt: skip
+        page,
+        "admin/rmm_installers.html",
+        views=views,
+        sites=sites,
+        site_names=names,
+        customers=customers,
+        expiries=EXPIRY_CHOICES,
+        now=utcnow(),
+        updates=await agent_updates.get_settings(session, page.org.id),
+        **extra,
+    )
 
 
 @router.get("/admin/rmm/installers")
-async def installers_page(page: PageDep, session: SessionDep) -> HTMLResponse:
+async def installers_page(page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Installers with their per-OS install commands."""
-    page.require(Role.ADMIN)
     return await _installers_page(page, session)
 
 
 @router.post("/admin/rmm/installers")
 async def create_installer(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     scope: Annotated[str, Form(max_length=40)] = "",
@@ -87,7 +94,6 @@ async def create_installer(
     rustdesk_key: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse:
     """Create a scoped installer (``scope`` is ``customer:<id>`` or ``site:<id>``; empty means Unassigned)."""
-    page.require(Role.ADMIN)
     kind, _, raw_id = scope.partition(":")
     if scope and (kind not in ("customer", "site") or not raw_id.isdigit() or int(raw_id) > DB_INT_MAX):
         raise ToolError("choose a customer or a site for the installer")
@@ -95,19 +101,23 @@ async def create_installer(
     if uses and (not uses.isdigit() or int(uses) > DB_INT_MAX):
         raise ToolError("the use limit must be a whole number (leave it empty for no limit)")
     installer = await installers.create_installer(
-        session, org_id=page.org.id, name=name, actor=page.caller.actor,
-        customer_id=int(raw_id) if kind == "customer" else None, site_id=int(raw_id) if kind == "site" else None,
+        session,
+        org_id=page.org.id,
+        name=name,
+        actor=page.caller.actor,
+        customer_id=int(raw_id) if kind == "customer" else None,
+        site_id=int(raw_id) if kind == "site" else None,
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
-        max_uses=int(uses) if uses else None, quick_support=quick_support,
+        max_uses=int(uses) if uses else None,
+        quick_support=quick_support,
         rustdesk=installers.RustDeskOption(rustdesk, rustdesk_id_server, rustdesk_relay_server, rustdesk_key),
-    )  # fmt: skip
+    )
     return await _installers_page(page, session, notice=f"Installer {installer.name!r} created.", fresh=installer.id)
 
 
 @router.post("/admin/rmm/installers/{installer_id}/revoke")
-async def revoke_installer(installer_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def revoke_installer(installer_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Revoke a scoped installer: its commands stop enrolling new devices."""
-    page.require(Role.ADMIN)
     installer = await installers.revoke_installer(
         session, org_id=page.org.id, installer_id=installer_id, actor=page.caller.actor
     )
@@ -115,9 +125,8 @@ async def revoke_installer(installer_id: Id, page: PageDep, session: SessionDep)
 
 
 @router.post("/admin/rmm/installers/{installer_id}/regenerate")
-async def regenerate_installer(installer_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def regenerate_installer(installer_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Give an installer a new token; commands copied before stop working."""
-    page.require(Role.ADMIN)
     installer = await installers.regenerate_token(
         session, org_id=page.org.id, installer_id=installer_id, actor=page.caller.actor
     )
@@ -129,7 +138,7 @@ async def regenerate_installer(installer_id: Id, page: PageDep, session: Session
 @router.post("/admin/rmm/installers/{installer_id}/rustdesk")
 async def set_installer_rustdesk(
     installer_id: Id,
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     rustdesk: Annotated[bool, Form()] = False,
     rustdesk_id_server: Annotated[str, Form(max_length=255)] = "",
@@ -137,7 +146,6 @@ async def set_installer_rustdesk(
     rustdesk_key: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse:
     """Opt an installer in to RustDesk (or out of it) for devices it enrolls from now on."""
-    page.require(Role.ADMIN)
     option = installers.RustDeskOption(rustdesk, rustdesk_id_server, rustdesk_relay_server, rustdesk_key)
     installer = await installers.set_rustdesk(
         session, org_id=page.org.id, installer_id=installer_id, option=option, actor=page.caller.actor
@@ -148,10 +156,9 @@ async def set_installer_rustdesk(
 
 @router.post("/admin/rmm/agent-updates")
 async def save_agent_updates(
-    page: PageDep, session: SessionDep, auto_update: Annotated[bool, Form()] = False
+    page: AdminPageDep, session: SessionDep, auto_update: Annotated[bool, Form()] = False
 ) -> HTMLResponse:
     """Turn automatic agent updates on or off (the leader's job runs the update tool through the gate)."""
-    page.require(Role.ADMIN)
     saved = await agent_updates.set_settings(session, caller=page.caller, auto_update=auto_update)
     state = "on: outdated agents are updated automatically" if saved.auto_update else "off"
     return await _installers_page(page, session, notice=f"Automatic agent updates {state}.")
@@ -164,34 +171,38 @@ def _threshold_rows(values: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
 
 
 @router.get("/admin/rmm/thresholds")
-async def thresholds_page(page: PageDep, session: SessionDep) -> HTMLResponse:
+async def thresholds_page(page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """The organisation's warn/danger percentages."""
-    page.require(Role.ADMIN)
     current = await threshold_service.get_thresholds(session, page.org.id)
-    return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(current.model_dump()),
-                  errors=[])  # fmt: skip
+    return render(
+        page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(current.model_dump()), errors=[]
+    )
 
 
 @router.post("/admin/rmm/thresholds")
-async def save_thresholds(request: Request, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def save_thresholds(request: Request, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Validate (``0 < warn < danger <= 100``) and save; errors re-render the form with what was typed."""
-    page.require(Role.ADMIN)
     form = await request.form()
     typed = {name: str(form.get(name, "")).strip() for name in Thresholds.model_fields}
     try:
         values = Thresholds.model_validate(typed)
     except ValidationError as exc:
         current = await threshold_service.get_thresholds(session, page.org.id)
-        errors = [_problem(e) for e in exc.errors()]
-        return render(page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(typed), errors=errors,
-                      status_code=422)  # fmt: skip
+        errors = validation_problems(exc, root="thresholds")
+        return render(
+            page,
+            "admin/rmm_thresholds.html",
+            current=current,
+            rows=_threshold_rows(typed),
+            errors=errors,
+            status_code=422,
+        )
     saved = await threshold_service.set_thresholds(session, actor=page.caller, values=values)
-    return render(page, "admin/rmm_thresholds.html", current=saved, rows=_threshold_rows(saved.model_dump()),
-                  errors=[], notice="Thresholds saved; they apply to the next samples.")  # fmt: skip
-
-
-def _problem(error: Any) -> str:
-    loc = ".".join(str(p) for p in error.get("loc", ()))
-    field = loc.replace("_", " ") if loc else "thresholds"
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{field}: {message}" if loc else message
+    return render(
+        page,
+        "admin/rmm_thresholds.html",
+        current=saved,
+        rows=_threshold_rows(saved.model_dump()),
+        errors=[],
+        notice="Thresholds saved; they apply to the next samples.",
+    )

@@ -22,6 +22,11 @@ async def assistant(
     caller = assistant_caller(principal.user)
     conversations = await list_conversations(session, caller, everyone=everyone)
     return render(
-        page, "assistant/index.html", conversations=conversations, current=c, model=helper.active.label,
-        builtin=helper.active.builtin, everyone=everyone,
-    )  # fmt: skip
+        page,
+        "assistant/index.html",
+        conversations=conversations,
+        current=c,
+        model=helper.active.label,
+        builtin=helper.active.builtin,
+        everyone=everyone,
+    )

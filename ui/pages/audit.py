@@ -13,8 +13,7 @@ from hub.core.audit import AuditEvent
 from hub.core.bounds import Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
-from hub.core.roles import Role
-from ui.page import PageDep, render
+from ui.page import AdminPageDep, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,9 +31,13 @@ class AuditFilters(BaseModel):
 async def audit_context(session: DbSession, org_id: int, filters: AuditFilters) -> dict[str, Any]:
     """One page of the organisation's audit entries and the link parameters of the next page."""
     rows = await audit_log.entries(
-        session, org_id=org_id, event=filters.event, tool=filters.tool, before_id=filters.before_id,
+        session,
+        org_id=org_id,
+        event=filters.event,
+        tool=filters.tool,
+        before_id=filters.before_id,
         limit=PAGE_SIZE + 1,
-    )  # fmt: skip
+    )
     entries = list(rows[:PAGE_SIZE])
     older = (
         {"event": filters.event, "tool": filters.tool, "before_id": entries[-1].id} if len(rows) > PAGE_SIZE else None
@@ -43,8 +46,7 @@ async def audit_context(session: DbSession, org_id: int, filters: AuditFilters) 
 
 
 @router.get("/policies/audit/verify")
-async def verify(page: PageDep, session: SessionDep) -> HTMLResponse:
+async def verify(page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """Recompute the tamper-evident chain (admin) and say OK or name the first altered entry."""
-    page.require(Role.ADMIN)
     report = await audit.verify_against_witness(session, page.hub.settings)
     return render(page, "policies/_verify.html", report=report)

@@ -71,9 +71,12 @@ async def login(
     next_url = safe_next(next)
     if not login_csrf.valid(settings.secret, request.cookies.get(login_csrf.COOKIE), csrf_token):
         return _login_page(
-            settings, next_url=next_url, username=username, status=403,
+            settings,
+            next_url=next_url,
+            username=username,
+            status=403,
             error="The sign-in form expired or was not sent from this site. Please sign in again.",
-        )  # fmt: skip
+        )
     if not username or not password:
         return _login_page(
             settings, next_url=next_url, username=username, status=400, error="Enter a username and a password."

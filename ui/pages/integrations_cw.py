@@ -16,15 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm import service
-from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
-from connectors.connectwise_rmm.scopes import DEFAULT_SCOPES
-from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
+from connectors.connectwise_rmm.service import DEFAULT_REGION, Region
 from hub.core.deps import SessionDep
-from hub.core.roles import Role
 from policies.service import policies_for
-from ui.page import Page, PageDep, render
-from ui.pages.policies import MODE_CHOICES
+from ui.page import AdminPageDep, Page, PageDep, render
+from ui.pages.policies import MODE_CHOICES, ROLES
 
 router = APIRouter(include_in_schema=False)
 PATH = "/integrations/connectwise-rmm"
@@ -35,33 +31,30 @@ REGIONS: list[tuple[str, str]] = [
 ]
 
 
-def _manager(page: Page) -> ConnectionManager:
-    return page.hub.components.get(ConnectionManager)
-
-
 async def _page(
     page: Page, session: SessionDep, *, status_code: int = 200, notice: tuple[str, str] | None = None, **form: Any
 ) -> HTMLResponse:
-    manager = _manager(page)
+    manager = service.manager_of(page.hub)
     connection = await service.status(session, manager, page.org.id)
-    tools = manager.tools_of(page.org.id)
-    policies = await policies_for(session, page.org.id, tools)
-    static = [(t, policies[t.id]) for t in tools if not t.name.startswith(SCRIPT_PREFIX)]
-    scripts = [(t, policies[t.id]) for t in tools if t.name.startswith(SCRIPT_PREFIX)]
+    static_tools, script_tools = service.connection_tools(manager, page.org.id)
+    policies = await policies_for(session, page.org.id, [*static_tools, *script_tools])
+    static = [(t, policies[t.id]) for t in static_tools]
+    scripts = [(t, policies[t.id]) for t in script_tools]
     return render(
         page,
         "integrations/connectwise_rmm.html",
         status_code=status_code,
         connection=connection,
-        missing_scopes=[s for s in DEFAULT_SCOPES if connection.scopes and s not in connection.scopes],
+        missing_scopes=service.missing_default_scopes(connection),
         static_rows=static,
         script_rows=scripts,
         modes=MODE_CHOICES,
+        role_choices=ROLES,
         regions=REGIONS,
         form_client_id=form.get("client_id", connection.client_id or ""),
         form_region=form.get("region", (connection.region or DEFAULT_REGION).value),
         notice=notice,
-        source=SOURCE,
+        source=service.SOURCE,
     )
 
 
@@ -76,7 +69,7 @@ async def detail(page: PageDep, session: SessionDep, done: str = "") -> HTMLResp
     """Status, the connect form (admins), and every tool of the connection with its policy."""
     notice = NOTICES.get(done)
     if done == "rediscovered":
-        counts = (await service.status(session, _manager(page), page.org.id)).last_discovery_counts
+        counts = (await service.status(session, service.manager_of(page.hub), page.org.id)).last_discovery_counts
         notice = (
             "ok",
             f"Rediscovered {counts.get('scripts', 0)} active scripts: {counts.get('added', 0)} added, "
@@ -87,16 +80,20 @@ async def detail(page: PageDep, session: SessionDep, done: str = "") -> HTMLResp
 
 @router.post(f"{PATH}/connect")
 async def connect(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     client_id: Annotated[str, Form(min_length=1, max_length=200)],
     client_secret: Annotated[SecretStr, Form(min_length=1, max_length=1000)],
     region: Annotated[Region, Form()] = DEFAULT_REGION,
 ) -> Response:
     """Save: authenticate against ConnectWise; Connected, or the exact reason it failed."""
-    page.require(Role.ADMIN)
     result = await service.connect(
-        session, _manager(page), caller=page.caller, client_id=client_id, client_secret=client_secret, region=region
+        session,
+        service.manager_of(page.hub),
+        caller=page.caller,
+        client_id=client_id,
+        client_secret=client_secret,
+        region=region,
     )
     if result.status == "connected":
         return RedirectResponse(f"{PATH}?done=connected", status_code=303)
@@ -111,18 +108,18 @@ async def connect(
 
 
 @router.post(f"{PATH}/disconnect")
-async def disconnect(page: PageDep, session: SessionDep) -> Response:
+async def disconnect(page: AdminPageDep, session: SessionDep) -> Response:
     """Disconnect: forget the key, remove the tools, fail their pending approvals."""
-    page.require(Role.ADMIN)
-    await service.disconnect(session, _manager(page), caller=page.caller)
+    await service.disconnect(session, service.manager_of(page.hub), caller=page.caller)
     return RedirectResponse(f"{PATH}?done=disconnected", status_code=303)
 
 
 @router.post(f"{PATH}/rediscover")
-async def rediscover(page: PageDep, session: SessionDep) -> Response:
+async def rediscover(page: AdminPageDep, session: SessionDep) -> Response:
     """List the tenant's shell scripts now and update the script tools."""
-    page.require(Role.ADMIN)
-    result = await service.rediscover(session, _manager(page), org_id=page.org.id, actor=page.caller.actor)
+    result = await service.rediscover(
+        session, service.manager_of(page.hub), org_id=page.org.id, actor=page.caller.actor
+    )
     if result.status == "ok":
         return RedirectResponse(f"{PATH}?done=rediscovered", status_code=303)
     return await _page(page, session, status_code=result.http_status, notice=("bad", result.message))

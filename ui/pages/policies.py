@@ -15,7 +15,7 @@ from policies.deps import GateDep
 from policies.models import PolicyMode, ToolPolicy
 from policies.pipeline import Gate
 from policies.service import policies_for, policy_for, reset_policy, set_policy
-from ui.page import PageDep, render
+from ui.page import AdminPageDep, PageDep, render
 from ui.pages.approvals import queue_context
 from ui.pages.audit import AuditFilters, audit_context
 
@@ -86,7 +86,7 @@ RoleModeForm = Annotated[Literal["", "auto", "approval", "never"], Form()]
 
 @router.post("/policies/tools/advanced")
 async def change_advanced(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     gate: GateDep,
     tool: Annotated[str, Form(max_length=200)],
@@ -97,7 +97,6 @@ async def change_advanced(
     admin_required: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     """An admin sets per-role modes and two-person approval of one tool (audited by the policy service)."""
-    page.require(Role.ADMIN)
     resolved = gate.registry.resolve(tool, page.org.id)
     chosen = {Role.OPERATOR: role_operator, Role.APPROVER: role_approver, Role.ADMIN: role_admin}
     role_modes = {role: PolicyMode(value) if value else None for role, value in chosen.items()}
@@ -114,14 +113,13 @@ async def change_advanced(
 
 @router.post("/policies/tools/mode")
 async def change_mode(
-    page: PageDep,
+    page: AdminPageDep,
     session: SessionDep,
     gate: GateDep,
     tool: Annotated[str, Form(max_length=200)],
     mode: Annotated[PolicyMode, Form()],
 ) -> HTMLResponse:
     """An admin override of one tool's mode (audited by the policy service)."""
-    page.require(Role.ADMIN)
     resolved = gate.registry.resolve(tool, page.org.id)
     policy = await set_policy(session, caller=page.caller, tool=resolved, mode=mode)
     return _row(page, resolved, policy, saved=f"saved: {mode.value}")
@@ -129,10 +127,9 @@ async def change_mode(
 
 @router.post("/policies/tools/reset")
 async def reset_mode(
-    page: PageDep, session: SessionDep, gate: GateDep, tool: Annotated[str, Form(max_length=200)]
+    page: AdminPageDep, session: SessionDep, gate: GateDep, tool: Annotated[str, Form(max_length=200)]
 ) -> HTMLResponse:
     """Drop an admin override: back to the classifier's mode (audited)."""
-    page.require(Role.ADMIN)
     resolved = gate.registry.resolve(tool, page.org.id)
     policy = await reset_policy(session, caller=page.caller, tool=resolved)
     return _row(page, resolved, policy, saved="reset to default")

@@ -46,9 +46,11 @@ async def recording(session_id: Id, page: PageDep, session: SessionDep) -> FileR
     if path is None or not path.is_file():
         raise NotFound(f"remote session #{session_id} has no recording (none was made, or retention removed it)")
     return FileResponse(
-        path, media_type="application/x-asciicast", filename=f"remote-session-{session_id}.cast",
+        path,
+        media_type="application/x-asciicast",
+        filename=f"remote-session-{session_id}.cast",
         headers={"Cache-Control": "no-store"},
-    )  # fmt: skip
+    )
 
 
 @router.post("/remote-sessions/{session_id}/connect")
@@ -57,9 +59,14 @@ async def connect(session_id: Id, page: PageDep, session: SessionDep, gate: Gate
     row = await queries.get_session(session, org_id=page.org.id, session_id=session_id)
     outcome = await invoke(page, session, gate, "rmm-join-remote-session", {"session": row.session.sid})
     return render(
-        page, "rmm/_remote_opened.html", outcome=outcome, action=f"Join session #{session_id}", S=InvocationStatus,
-        device_id=row.device_id, kind=row.session.kind,
-    )  # fmt: skip
+        page,
+        "rmm/_remote_opened.html",
+        outcome=outcome,
+        action=f"Join session #{session_id}",
+        S=InvocationStatus,
+        device_id=row.device_id,
+        kind=row.session.kind,
+    )
 
 
 @router.post("/remote-sessions/{session_id}/end")

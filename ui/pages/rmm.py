@@ -63,10 +63,13 @@ class ListQuery(BaseModel):
         """The device filter (a saved group's filter combined with the rest)."""
         valid = {s.value for s in DeviceStatus}
         filters = DeviceFilters(
-            customer_id=_int_or_none(self.customer_id), site_id=_int_or_none(self.site_id),
-            status=DeviceStatus(self.status) if self.status in valid else None, q=self.q.strip(),
-            user=self.user.strip(), tag=self.tag.strip().lower(),
-        )  # fmt: skip
+            customer_id=_int_or_none(self.customer_id),
+            site_id=_int_or_none(self.site_id),
+            status=DeviceStatus(self.status) if self.status in valid else None,
+            q=self.q.strip(),
+            user=self.user.strip(),
+            tag=self.tag.strip().lower(),
+        )
         group_id = _int_or_none(self.group_id)
         if group_id is None:
             return filters
@@ -78,15 +81,19 @@ class ListQuery(BaseModel):
         return urlencode({k: v for k, v in self.model_dump().items() if v})
 
 
+DeviceFiltersDep = Annotated[ListQuery, Query()]
+"""The device list's filters, parsed once from the query string for every route that lists devices."""
+
+
 def _outdated_ids(page: Page, rows: list[q.DeviceListRow]) -> set[int]:
     """Devices whose agent is older than the hub's current single-file release (the OUTDATED badge)."""
     plane: DevicePlane | None = page.hub.components.find(DevicePlane)
     latest = latest_version(plane.settings.agent_dist_dir) if plane is not None else None
     return {
-        r.id for r in rows
-        if is_outdated(r.agent_version, r.os_family, latest,
-                       managed=not (r.is_demo or r.quick_support))
-    }  # fmt: skip
+        r.id
+        for r in rows
+        if is_outdated(r.agent_version, r.os_family, latest, managed=not (r.is_demo or r.quick_support))
+    }
 
 
 async def devices_context(
@@ -96,19 +103,34 @@ async def devices_context(
     filters = await query.filters(session, page.org.id)
     counts = await count_by_status(session, org_id=page.org.id) if with_choices else None
     result = await q.device_page(
-        session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE, status_counts=counts,
+        session,
+        org_id=page.org.id,
+        filters=filters,
+        offset=offset,
+        limit=PAGE_SIZE,
+        status_counts=counts,
         grouped=query.group_by == "customer",
-    )  # fmt: skip
-    context: dict[str, Any] = {"devices": result, "filters": filters, "query": query,
-                               "filter_qs": query.query_string(), "max_targets": MAX_TARGETS}  # fmt: skip
+    )
+    context: dict[str, Any] = {
+        "devices": result,
+        "filters": filters,
+        "query": query,
+        "filter_qs": query.query_string(),
+        "max_targets": MAX_TARGETS,
+    }
     context["outdated_ids"] = _outdated_ids(page, result.rows)
     if with_choices:
         sites = await q.site_choices(session, org_id=page.org.id)
         customers = list({s.customer_id: s.customer_name for s in sites}.items())
-        context.update(sites=sites, customers=customers, statuses=list(DeviceStatus), status_counts=counts,
-                       groups=await list_groups(session, org_id=page.org.id),
-                       tags=await all_tags(session, org_id=page.org.id),
-                       scripts=await scripts.list_scripts(session, org_id=page.org.id, enabled=True))  # fmt: skip
+        context.update(
+            sites=sites,
+            customers=customers,
+            statuses=list(DeviceStatus),
+            status_counts=counts,
+            groups=await list_groups(session, org_id=page.org.id),
+            tags=await all_tags(session, org_id=page.org.id),
+            scripts=await scripts.list_scripts(session, org_id=page.org.id, enabled=True),
+        )
     return context
 
 
@@ -116,7 +138,7 @@ async def devices_context(
 async def rmm_index(
     page: PageDep,
     session: SessionDep,
-    query: Annotated[ListQuery, Query()],
+    query: DeviceFiltersDep,
     tab: Tab = "devices",
     offset: Annotated[int, Query(ge=0)] = 0,
     priority: Annotated[str, Query(max_length=20)] = "",
@@ -156,7 +178,7 @@ async def rmm_index(
 async def devices_table(
     page: PageDep,
     session: SessionDep,
-    query: Annotated[ListQuery, Query()],
+    query: DeviceFiltersDep,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
     """The device table fragment (filters and paging re-render only the table)."""
@@ -188,6 +210,11 @@ async def alert_action(
     if not rows:
         return outcome_html(page, outcome, action=f"{verb} alert #{alert_id}")
     return render(
-        page, "rmm/_alert_row.html", row=rows[0], where=where, outcome=outcome, action=f"{verb} alert #{alert_id}",
+        page,
+        "rmm/_alert_row.html",
+        row=rows[0],
+        where=where,
+        outcome=outcome,
+        action=f"{verb} alert #{alert_id}",
         S=InvocationStatus,
-    )  # fmt: skip
+    )

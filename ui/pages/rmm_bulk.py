@@ -44,8 +44,14 @@ from ui.pages.rmm_device import approval_trigger, command_trigger
 
 router = APIRouter(include_in_schema=False)
 Action = Literal["script", "command", "patches", "move", "tag", "untag"]
-LABELS = {"script": "Run script", "command": "Run command", "patches": "Install patches", "move": "Move devices",
-          "tag": "Add tag", "untag": "Remove tag"}  # fmt: skip
+LABELS = {
+    "script": "Run script",
+    "command": "Run command",
+    "patches": "Install patches",
+    "move": "Move devices",
+    "tag": "Add tag",
+    "untag": "Remove tag",
+}
 
 
 def _id(value: str, what: str) -> int:
@@ -103,8 +109,10 @@ async def _boxes(session: DbSession, page: Page, value: Any) -> list[tuple[int, 
     labels = {
         i: label for i, label, _ in await devices_by_id(session, org_id=page.org.id, ids=[c.device_id for c in rows])
     }
-    return [(c.device_id, labels.get(c.device_id, f"device #{c.device_id}"), CommandOut.of(c, max_chars=FULL_OUTPUT))
-            for c in rows]  # fmt: skip
+    return [
+        (c.device_id, labels.get(c.device_id, f"device #{c.device_id}"), CommandOut.of(c, max_chars=FULL_OUTPUT))
+        for c in rows
+    ]
 
 
 def _html(page: Page, **context: Any) -> HTMLResponse:
@@ -139,8 +147,14 @@ async def bulk_action(
         session, page.caller, tool, args, reason=reason, context={"via": page.path, "targets": names(devices)}
     )
     boxes = await _boxes(session, page, outcome.value) if outcome.status is InvocationStatus.DONE else []
-    return _html(page, outcome=outcome, action=f"{LABELS[action]} on {len(devices)} device(s)", devices=devices,
-                 boxes=boxes, poll=approval_trigger(outcome.approval_id or 0))  # fmt: skip
+    return _html(
+        page,
+        outcome=outcome,
+        action=f"{LABELS[action]} on {len(devices)} device(s)",
+        devices=devices,
+        boxes=boxes,
+        poll=approval_trigger(outcome.approval_id or 0),
+    )
 
 
 @router.get("/rmm/bulk/approvals/{approval_id}")
@@ -148,5 +162,11 @@ async def bulk_approval(approval_id: Id, page: PageDep, session: SessionDep, gat
     """A pending bulk request, re-read until it has run; then one live box per device."""
     approval = await get_approval(session, page.org.id, approval_id)
     boxes = await _boxes(session, page, executed_result(gate.registry, approval))
-    return render(page, "rmm/_bulk_approval.html", approval=approval, boxes=boxes, poll=approval_trigger(approval.id),
-                  command_trigger=command_trigger)  # fmt: skip
+    return render(
+        page,
+        "rmm/_bulk_approval.html",
+        approval=approval,
+        boxes=boxes,
+        poll=approval_trigger(approval.id),
+        command_trigger=command_trigger,
+    )

@@ -82,9 +82,14 @@ async def apps_context(session: DbSession, device: Device, search: str, offset: 
 
 @router.get("/rmm/devices/{device_id}")
 async def device_page(
-    device_id: Id, page: PageDep, session: SessionDep, gate: GateDep, tab: DeviceTab = "system",
-    app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
-) -> HTMLResponse:  # fmt: skip
+    device_id: Id,
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+    tab: DeviceTab = "system",
+    app_q: Annotated[str, Query(alias="q", max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
     """The device header, its actions and the selected tab (rendered server-side)."""
     device = await _device(session, page, device_id)
     context: dict[str, Any] = {
@@ -123,12 +128,18 @@ async def metrics_json(device_id: Id, page: PageDep, session: SessionDep) -> JSO
     latest = None
     if sample is not None:
         latest = {
-            "taken_at": sample.taken_at.isoformat(), "cpu": sample.cpu_percent, "memory": sample.memory_percent,
-            "disk": sample.disk_percent, "load_1": sample.load_1, "load_5": sample.load_5, "load_15": sample.load_15,
-            "memory_used": sample.memory_used_bytes, "memory_total": sample.memory_total_bytes,
+            "taken_at": sample.taken_at.isoformat(),
+            "cpu": sample.cpu_percent,
+            "memory": sample.memory_percent,
+            "disk": sample.disk_percent,
+            "load_1": sample.load_1,
+            "load_5": sample.load_5,
+            "load_15": sample.load_15,
+            "memory_used": sample.memory_used_bytes,
+            "memory_total": sample.memory_total_bytes,
             "cores": (device.hardware or {}).get("cpu_threads") or (device.hardware or {}).get("cpu_cores"),
             "disks": sample.disks,
-        }  # fmt: skip
+        }
     return JSONResponse(
         {
             "device_id": device.id,
@@ -149,9 +160,12 @@ async def metrics_json(device_id: Id, page: PageDep, session: SessionDep) -> JSO
 
 @router.get("/rmm/devices/{device_id}/applications")
 async def applications(
-    device_id: Id, page: PageDep, session: SessionDep,
-    app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
-) -> HTMLResponse:  # fmt: skip
+    device_id: Id,
+    page: PageDep,
+    session: SessionDep,
+    app_q: Annotated[str, Query(alias="q", max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
     """The applications table fragment (search and paging)."""
     device = await _device(session, page, device_id)
     context = await apps_context(session, device, app_q.strip(), offset)
@@ -220,29 +234,43 @@ async def approval_progress(
 
 @router.post("/rmm/devices/{device_id}/uninstall")
 async def uninstall_agent(
-    device_id: Id, page: PageDep, session: SessionDep, gate: GateDep,
+    device_id: Id,
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
     reason: Annotated[str, Form(max_length=2000)] = "",
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """Invoke ``rmm-uninstall-agent`` (seeded ``never``: the page shows the refusal)."""
     outcome = await invoke(page, session, gate, "rmm-uninstall-agent", {"device": device_id}, reason=reason)
-    return outcome_html(page, outcome, action="Uninstall agent",
-                        done_text="The agent removes itself at its next contact; the device then shows as uninstalled.")  # fmt: skip
+    return outcome_html(
+        page,
+        outcome,
+        action="Uninstall agent",
+        done_text="The agent removes itself at its next contact; the device then shows as uninstalled.",
+    )
 
 
 @router.post("/rmm/devices/{device_id}/end-session")
 async def end_quick_support(device_id: Id, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
     """Invoke ``rmm-end-quick-support``: the temporary agent signs off and removes itself."""
     outcome = await invoke(page, session, gate, "rmm-end-quick-support", {"device": device_id})
-    return outcome_html(page, outcome, action="End quick-support session",
-                        done_text="The quick-support agent ends the session and removes itself from the computer.")  # fmt: skip
+    return outcome_html(
+        page,
+        outcome,
+        action="End quick-support session",
+        done_text="The quick-support agent ends the session and removes itself from the computer.",
+    )
 
 
 @router.post("/rmm/devices/{device_id}/patches/install")
 async def install_patches(
-    device_id: Id, page: PageDep, session: SessionDep, gate: GateDep,
+    device_id: Id,
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
     patch_ids: Annotated[list[str], Form()] = [],  # noqa: B006
     reason: Annotated[str, Form(max_length=2000)] = "",
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """Invoke ``rmm-install-patches`` (every pending patch, or the ticked ones)."""
     args: dict[str, Any] = {"device": device_id, "patch_ids": [p for p in patch_ids if p]}
     outcome = await invoke(page, session, gate, "rmm-install-patches", args, reason=reason)
@@ -258,5 +286,12 @@ async def mark_applied(device_id: Id, patch_id: Id, page: PageDep, session: Sess
     patch = next((p for p in await devices.list_patches(session, device_id=device.id) if p.id == patch_id), None)
     if patch is None:
         return outcome_html(page, outcome, action=f"Mark patch #{patch_id} applied")
-    return render(page, "rmm/_patch_row.html", device=device, p=patch, outcome=outcome,
-                  action=f"Mark {patch.key} applied", S=InvocationStatus)  # fmt: skip
+    return render(
+        page,
+        "rmm/_patch_row.html",
+        device=device,
+        p=patch,
+        outcome=outcome,
+        action=f"Mark {patch.key} applied",
+        S=InvocationStatus,
+    )

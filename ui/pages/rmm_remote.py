@@ -73,9 +73,14 @@ async def open_session(
     """The device page's panel: invoke the kind's tool; when it runs, the answer links the window."""
     outcome = await invoke(page, session, gate, TOOLS[kind], {"device": device_id})
     return render(
-        page, "rmm/_remote_opened.html", outcome=outcome, action=f"Open {kind} session", S=InvocationStatus,
-        device_id=device_id, kind=kind,
-    )  # fmt: skip
+        page,
+        "rmm/_remote_opened.html",
+        outcome=outcome,
+        action=f"Open {kind} session",
+        S=InvocationStatus,
+        device_id=device_id,
+        kind=kind,
+    )
 
 
 @router.post("/rmm/devices/{device_id}/remote/{kind}/ticket")

@@ -25,8 +25,13 @@ RUNS_SHOWN = 5
 async def schedules_context(session: DbSession, page: Page) -> dict[str, Any]:
     """What the Schedules tab shows."""
     rows = [ScheduleOut.of(s) for s in await schedules.list_schedules(session, org_id=page.org.id)]
-    runs = {s.id: [ScheduleRunOut.of(r) for r in await schedules.schedule_runs(
-        session, org_id=page.org.id, schedule_id=s.id, limit=RUNS_SHOWN)] for s in rows}  # fmt: skip
+    runs = {
+        s.id: [
+            ScheduleRunOut.of(r)
+            for r in await schedules.schedule_runs(session, org_id=page.org.id, schedule_id=s.id, limit=RUNS_SHOWN)
+        ]
+        for s in rows
+    }
     ids = [c for rs in runs.values() for r in rs for c in r.command_ids]
     devices = await schedules.command_devices(session, org_id=page.org.id, command_ids=ids)
     return {"schedules": rows, "schedule_runs": runs, "command_devices": devices}
@@ -39,5 +44,11 @@ async def pause(
     """Pause or resume through the gate; answers the refreshed tab body with the outcome."""
     outcome = await invoke(page, session, gate, "rmm-pause-schedule", {"schedule_id": schedule_id, "paused": paused})
     context = await schedules_context(session, page)
-    return render(page, "rmm/_schedules_tab.html", outcome=outcome, S=InvocationStatus,
-                  action=f"{'Pause' if paused else 'Resume'} schedule #{schedule_id}", **context)  # fmt: skip
+    return render(
+        page,
+        "rmm/_schedules_tab.html",
+        outcome=outcome,
+        S=InvocationStatus,
+        action=f"{'Pause' if paused else 'Resume'} schedule #{schedule_id}",
+        **context,
+    )

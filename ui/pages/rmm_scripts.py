@@ -19,13 +19,13 @@ from hub.core.bounds import Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.errors import RmmHubError, ToolArgumentError, ToolError
-from hub.core.roles import Role
+from hub.core.validation import validation_problems
 from native_rmm.devices import queries as q
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import service as scripts
 from native_rmm.scripts.schemas import ScriptIn, ScriptUpdate
 from policies.deps import GateDep
-from ui.page import Page, PageDep, render
+from ui.page import AdminPageDep, Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
 from ui.pages.rmm_device import SHELLS
 
@@ -124,16 +124,16 @@ async def run_script(
     outcome = await invoke(page, session, gate, script.tool_name, args, reason=reason)
     count = len(device_ids)
     done = f"{count} command{'s' if count != 1 else ''} queued; output appears in each device's Script Runs tab."
-    return outcome_html(page, outcome, action=f"Run {script.name} on {count} device{'s' if count != 1 else ''}",
-                        done_text=done)  # fmt: skip
+    return outcome_html(
+        page, outcome, action=f"Run {script.name} on {count} device{'s' if count != 1 else ''}", done_text=done
+    )
 
 
 @router.post("/rmm/scripts/{script_id}/enabled")
 async def toggle_script(
-    script_id: Id, page: PageDep, session: SessionDep, gate: GateDep, enabled: Annotated[bool, Form()]
+    script_id: Id, page: AdminPageDep, session: SessionDep, gate: GateDep, enabled: Annotated[bool, Form()]
 ) -> HTMLResponse:
     """Enable or disable a script (admin): its tool appears or disappears."""
-    page.require(Role.ADMIN)
     script = await scripts.update_script(
         session, gate, actor=page.caller, script_id=script_id, data=ScriptUpdate(enabled=enabled)
     )
@@ -142,49 +142,61 @@ async def toggle_script(
 
 def _form_values(script: Script | None) -> dict[str, Any]:
     if script is None:
-        return {"name": "", "description": "", "os_type": "LINUX", "shell": "bash", "body": "", "timeout_seconds": 300,
-                "enabled": True, "parameters": "{}"}  # fmt: skip
+        return {
+            "name": "",
+            "description": "",
+            "os_type": "LINUX",
+            "shell": "bash",
+            "body": "",
+            "timeout_seconds": 300,
+            "enabled": True,
+            "parameters": "{}",
+        }
     return {
-        "name": script.name, "description": script.description, "os_type": script.os_type.value,
-        "shell": script.shell.value, "body": script.body, "timeout_seconds": script.timeout_seconds,
-        "enabled": script.enabled, "parameters": json.dumps(script.parameters, indent=2),
-    }  # fmt: skip
+        "name": script.name,
+        "description": script.description,
+        "os_type": script.os_type.value,
+        "shell": script.shell.value,
+        "body": script.body,
+        "timeout_seconds": script.timeout_seconds,
+        "enabled": script.enabled,
+        "parameters": json.dumps(script.parameters, indent=2),
+    }
 
 
 def _editor(
     page: Page, script: Script | None, values: dict[str, Any], errors: list[str], status: int = 200
 ) -> HTMLResponse:
     return render(
-        page, "rmm/script_edit.html", script=script, values=values, errors=errors, status_code=status,
-        os_types=[o.value for o in ScriptOsType], shells=SHELLS,
-    )  # fmt: skip
+        page,
+        "rmm/script_edit.html",
+        script=script,
+        values=values,
+        errors=errors,
+        status_code=status,
+        os_types=[o.value for o in ScriptOsType],
+        shells=SHELLS,
+    )
 
 
 @router.get("/rmm/scripts/new")
-async def new_script(page: PageDep) -> HTMLResponse:
+async def new_script(page: AdminPageDep) -> HTMLResponse:
     """The script editor for a new script (admin)."""
-    page.require(Role.ADMIN)
     return _editor(page, None, _form_values(None), [])
 
 
 @router.get("/rmm/scripts/{script_id}/edit")
-async def edit_script(script_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+async def edit_script(script_id: Id, page: AdminPageDep, session: SessionDep) -> HTMLResponse:
     """The script editor (admin)."""
-    page.require(Role.ADMIN)
     script = await scripts.get_script(session, org_id=page.org.id, script_id=script_id)
     return _editor(page, script, _form_values(script), [])
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc']) or 'script'}: {e['msg']}" for e in exc.errors()]
-
-
 @router.post("/rmm/scripts/save", response_model=None)
 async def save_script(
-    request: Request, page: PageDep, session: SessionDep, gate: GateDep
+    request: Request, page: AdminPageDep, session: SessionDep, gate: GateDep
 ) -> HTMLResponse | RedirectResponse:
     """Create (no ``script_id``) or update a script (admin); errors re-render the editor."""
-    page.require(Role.ADMIN)
     form = await request.form()
     raw_id = str(form.get("script_id", ""))
     script = await scripts.get_script(session, org_id=page.org.id, script_id=int(raw_id)) if raw_id.isdigit() else None
@@ -206,7 +218,7 @@ async def save_script(
                 session, gate, actor=page.caller, script_id=script.id, data=ScriptUpdate(**data)
             )
     except ValidationError as exc:
-        return _editor(page, script, values, _errors(exc), 422)
+        return _editor(page, script, values, validation_problems(exc, root="script"), 422)
     except RmmHubError as exc:
         return _editor(page, script, values, [exc.message], exc.status_code)
     return RedirectResponse(f"/rmm?tab=scripts&saved={saved.id}", status_code=303)

@@ -55,9 +55,13 @@ async def create_user(
     session.add(user)
     await session.flush()
     audit.record(
-        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=org_id, outcome="created",
+        session,
+        event=AuditEvent.USER_CHANGED,
+        actor=actor,
+        org_id=org_id,
+        outcome="created",
         detail={"username": username, "role": role.value},
-    )  # fmt: skip
+    )
     return user
 
 
@@ -85,9 +89,13 @@ async def set_disabled(session: AsyncSession, user: User, disabled: bool, *, act
         for token in (await session.execute(select(ApiToken).where(ApiToken.user_id == user.id))).scalars():
             token.revoked = True
     audit.record(
-        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=user.org_id,
-        outcome="disabled" if disabled else "enabled", detail={"username": user.username},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.USER_CHANGED,
+        actor=actor,
+        org_id=user.org_id,
+        outcome="disabled" if disabled else "enabled",
+        detail={"username": user.username},
+    )
     await session.flush()
 
 
@@ -96,9 +104,13 @@ async def set_role(session: AsyncSession, user: User, role: Role, *, actor: Acto
     old = user.role
     user.role = role
     audit.record(
-        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=user.org_id, outcome="role",
+        session,
+        event=AuditEvent.USER_CHANGED,
+        actor=actor,
+        org_id=user.org_id,
+        outcome="role",
         detail={"username": user.username, "from": old.value, "to": role.value},
-    )  # fmt: skip
+    )
     await session.flush()
     return old
 
@@ -120,9 +132,13 @@ async def set_password(
     await session.execute(ended)
     own = actor.user_id == user.id
     audit.record(
-        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=user.org_id,
-        outcome="password changed" if own else "password reset", detail={"username": user.username},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.USER_CHANGED,
+        actor=actor,
+        org_id=user.org_id,
+        outcome="password changed" if own else "password reset",
+        detail={"username": user.username},
+    )
     await session.flush()
 
 
@@ -168,17 +184,25 @@ async def authenticate(
     if user is None or user.disabled or not verify_password(user.password_hash, password):
         await throttle.record_failure(session, keys, settings=settings, now=now)
         audit.record(
-            session, event=AuditEvent.LOGIN_FAILED, actor=Actor(None, username[:200], "ui"),
-            org_id=user.org_id if user else None, outcome="failed", detail={"ip": ip},
-        )  # fmt: skip
+            session,
+            event=AuditEvent.LOGIN_FAILED,
+            actor=Actor(None, username[:200], "ui"),
+            org_id=user.org_id if user else None,
+            outcome="failed",
+            detail={"ip": ip},
+        )
         await session.flush()
         return LoginResult(None, "wrong username or password")
     await throttle.clear_pair(session, keys)
     user.last_login_at = now
     audit.record(
-        session, event=AuditEvent.LOGIN_SUCCEEDED, actor=Actor(user.id, user.label, "ui"), org_id=user.org_id,
-        outcome="ok", detail={"ip": ip},
-    )  # fmt: skip
+        session,
+        event=AuditEvent.LOGIN_SUCCEEDED,
+        actor=Actor(user.id, user.label, "ui"),
+        org_id=user.org_id,
+        outcome="ok",
+        detail={"ip": ip},
+    )
     return LoginResult(user)
 
 
@@ -230,9 +254,13 @@ async def create_api_token(
     session.add(row)
     await session.flush()
     audit.record(
-        session, event=AuditEvent.TOKEN_CHANGED, actor=actor, org_id=user.org_id, outcome="created",
+        session,
+        event=AuditEvent.TOKEN_CHANGED,
+        actor=actor,
+        org_id=user.org_id,
+        outcome="created",
         detail={"user": user.username, "name": name, "prefix": row.prefix},
-    )  # fmt: skip
+    )
     return token, row
 
 
@@ -262,8 +290,12 @@ async def revoke_api_token(session: AsyncSession, token_id: int, *, actor: Actor
         raise NotFound(f"API token #{token_id} does not exist")
     row.revoked = True
     audit.record(
-        session, event=AuditEvent.TOKEN_CHANGED, actor=actor, org_id=row.user.org_id, outcome="revoked",
+        session,
+        event=AuditEvent.TOKEN_CHANGED,
+        actor=actor,
+        org_id=row.user.org_id,
+        outcome="revoked",
         detail={"prefix": row.prefix},
-    )  # fmt: skip
+    )
     await session.flush()
     return row

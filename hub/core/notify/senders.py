@@ -55,10 +55,20 @@ def payload(kind: ChannelKind, message: Message) -> dict[str, Any]:
     if kind is ChannelKind.SLACK:
         return {"text": text}
     if kind is ChannelKind.TEAMS:
-        return {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": message.subject,
-                "title": message.subject, "text": message.body + (f"\n\n{message.link}" if message.link else "")}  # fmt: skip
-    return {"topic": message.topic, "subject": message.subject, "body": message.body, "link": message.link,
-            "count": message.count}  # fmt: skip
+        return {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": message.subject,
+            "title": message.subject,
+            "text": message.body + (f"\n\n{message.link}" if message.link else ""),
+        }
+    return {
+        "topic": message.topic,
+        "subject": message.subject,
+        "body": message.body,
+        "link": message.link,
+        "count": message.count,
+    }
 
 
 async def deliver(
@@ -92,8 +102,9 @@ def _send_mail(cfg: EmailConfig, password: str | None, message: Message) -> None
     try:
         smtp: smtplib.SMTP
         if cfg.security == "tls":
-            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS,
-                                    context=ssl.create_default_context())  # fmt: skip
+            smtp = smtplib.SMTP_SSL(
+                cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS)
         with smtp:

@@ -45,12 +45,24 @@ async def create_channel(session: AsyncSession, *, actor: Caller, data: ChannelI
         config = {"url": str(data.url)}
         signing = secrets.token_urlsafe(32) if data.kind is ChannelKind.WEBHOOK else None
         secret = box.encrypt(signing) if signing else None
-    row = NotificationChannel(org_id=actor.org_id, name=data.name, kind=data.kind, config=config,
-                              secret_enc=secret, per_minute=data.per_minute)  # fmt: skip
+    row = NotificationChannel(
+        org_id=actor.org_id,
+        name=data.name,
+        kind=data.kind,
+        config=config,
+        secret_enc=secret,
+        per_minute=data.per_minute,
+    )
     session.add(row)
     await session.flush()
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome="created", detail={"notification_channel": row.id, "kind": row.kind.value})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome="created",
+        detail={"notification_channel": row.id, "kind": row.kind.value},
+    )
     return CreatedChannel(channel=ChannelOut.of(row), signing_secret=signing)
 
 
@@ -76,8 +88,14 @@ async def delete_channel(session: AsyncSession, *, actor: Caller, channel_id: in
     """Delete a channel and its delivery log."""
     row = await get_channel(session, org_id=actor.org_id, channel_id=channel_id)
     await session.delete(row)
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome="deleted", detail={"notification_channel": channel_id})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome="deleted",
+        detail={"notification_channel": channel_id},
+    )
 
 
 async def enqueue(
@@ -96,8 +114,16 @@ async def enqueue(
         NotFound: no such channel in the organisation.
     """
     await get_channel(session, org_id=org_id, channel_id=channel_id)
-    row = OutboxMessage(org_id=org_id, channel_id=channel_id, topic=topic[:80], subject=subject[:300], body=body,
-                        link=link, status=DeliveryStatus.PENDING, next_attempt_at=utcnow())  # fmt: skip
+    row = OutboxMessage(
+        org_id=org_id,
+        channel_id=channel_id,
+        topic=topic[:80],
+        subject=subject[:300],
+        body=body,
+        link=link,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=utcnow(),
+    )
     session.add(row)
     await session.flush()
     return row
@@ -112,8 +138,11 @@ async def deliveries(session: AsyncSession, *, org_id: int, limit: int = 50) -> 
 async def send_test(session: AsyncSession, *, actor: Caller, channel_id: int) -> OutboxMessage:
     """Send a test message now (the Test button) and log it; the row says delivered or why not."""
     channel = await get_channel(session, org_id=actor.org_id, channel_id=channel_id)
-    message = Message(topic="test", subject=f"rmmhub test message for {channel.name}",
-                      body=f"{actor.label} sent this test from Admin -> Notifications.")  # fmt: skip
+    message = Message(
+        topic="test",
+        subject=f"rmmhub test message for {channel.name}",
+        body=f"{actor.label} sent this test from Admin -> Notifications.",
+    )
     error: str | None = None
     try:
         secret = secret_box(session).decrypt(channel.secret_enc) if channel.secret_enc else None
@@ -123,10 +152,17 @@ async def send_test(session: AsyncSession, *, actor: Caller, channel_id: int) ->
         error = str(exc)
     now = utcnow()
     row = OutboxMessage(
-        org_id=actor.org_id, channel_id=channel.id, topic=message.topic, subject=message.subject, body=message.body,
-        status=DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED, attempts=1, last_error=error,
-        next_attempt_at=now, delivered_at=None if error else now,
-    )  # fmt: skip
+        org_id=actor.org_id,
+        channel_id=channel.id,
+        topic=message.topic,
+        subject=message.subject,
+        body=message.body,
+        status=DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED,
+        attempts=1,
+        last_error=error,
+        next_attempt_at=now,
+        delivered_at=None if error else now,
+    )
     session.add(row)
     await session.flush()
     return row

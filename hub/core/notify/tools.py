@@ -32,15 +32,28 @@ class Queued(BaseModel):
 
 async def post_message(ctx: ToolContext, args: PostMessageArgs) -> Queued:
     """Queue a message on a notification channel; the outbox delivers it (retried, digested in a burst)."""
-    row = await service.enqueue(ctx.session, org_id=ctx.org_id, channel_id=args.channel_id, topic=args.topic,
-                                subject=args.subject, body=args.body, link=args.link)  # fmt: skip
+    row = await service.enqueue(
+        ctx.session,
+        org_id=ctx.org_id,
+        channel_id=args.channel_id,
+        topic=args.topic,
+        subject=args.subject,
+        body=args.body,
+        link=args.link,
+    )
     return Queued(outbox_id=row.id, channel_id=row.channel_id)
 
 
 def tools() -> list[Tool]:
     """The notification tools."""
     return [
-        model_tool(source=SOURCE, name="notify-post-message", args_model=PostMessageArgs, handler=post_message,
-                   annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-                   title="Post a notification", category="notifications"),
-    ]  # fmt: skip
+        model_tool(
+            source=SOURCE,
+            name="notify-post-message",
+            args_model=PostMessageArgs,
+            handler=post_message,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
+            title="Post a notification",
+            category="notifications",
+        ),
+    ]

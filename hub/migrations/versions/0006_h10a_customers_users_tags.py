@@ -68,8 +68,16 @@ def downgrade() -> None:
     op.drop_index("ix_rmm_device_tags_tag", table_name="rmm_device_tags")
     op.drop_table("rmm_device_tags")
     with op.batch_alter_table("rmm_devices", schema=None) as batch_op:
-        for column in ("users_at", "last_user_at", "last_user", "logged_in_names", "logged_in_users",
-                       "description", "assigned_user_email", "assigned_user_name"):  # fmt: skip
+        for column in (
+            "users_at",
+            "last_user_at",
+            "last_user",
+            "logged_in_names",
+            "logged_in_users",
+            "description",
+            "assigned_user_email",
+            "assigned_user_name",
+        ):
             batch_op.drop_column(column)
     for table in ("sites", "customers"):
         with op.batch_alter_table(table, schema=None) as batch_op:

@@ -20,10 +20,10 @@ from cw_world import CWWorld, default_scripts
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client.regions import Region
+from connectors.connectwise_rmm.client.retry import RetryPolicy
+from connectors.connectwise_rmm.client.signin import SIGN_IN_GUARD
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.retry import RetryPolicy
-from connectors.connectwise_rmm.signin import SIGN_IN_GUARD
 from hub.core.context import HubContext
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.connectwise_rmm.regions import Region
+from connectors.connectwise_rmm.client.regions import Region
 
 BASE_URL = Region.AU.api_base_url
 CLIENT_ID = "0e32a1b2-client"

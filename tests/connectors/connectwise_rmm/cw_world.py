@@ -10,9 +10,9 @@ from cw_tenant import FakeTenant, shell_script
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client.regions import Region
+from connectors.connectwise_rmm.client.retry import RetryPolicy
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.retry import RetryPolicy
 from connectors.connectwise_rmm.settings import ConnectWiseSettings
 
 

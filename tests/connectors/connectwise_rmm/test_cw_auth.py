@@ -13,9 +13,9 @@ import pytest
 import respx
 from cw_fakes import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, token_json
 
-from connectors.connectwise_rmm.auth import DEFAULT_SCOPES
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import AuthenticationError, KeyLockedError
+from connectors.connectwise_rmm.client.auth import DEFAULT_SCOPES
+from connectors.connectwise_rmm.client.errors import AuthenticationError, KeyLockedError
 
 GROUPS = "/api/platform/v1/device-groups"
 

@@ -12,8 +12,8 @@ import respx
 from cw_fakes import SleepRecorder
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import AuthenticationError, NotFoundError, ValidationError
-from connectors.connectwise_rmm.schemas import POWERSHELL_TEMPLATE_ID
+from connectors.connectwise_rmm.client.errors import AuthenticationError, NotFoundError, ValidationError
+from connectors.connectwise_rmm.client.schemas import POWERSHELL_TEMPLATE_ID
 
 SCHEDULE = "/api/platform/v2/automation/endpoints/schedule-tasks"
 TASK = "7d1c5f0e-0000-4000-8000-000000000001"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from cw_fakes import CLIENT_SECRET
 
-from connectors.connectwise_rmm import session as session_module
 from connectors.connectwise_rmm.client import ConnectWiseClient
+from connectors.connectwise_rmm.client import session as session_module
 
 
 class _SpyAsyncClient(httpx.AsyncClient):

@@ -11,8 +11,8 @@ from cw_tenant import FakeTenant
 from cw_world import CWWorld, connect_org
 from sqlalchemy import select, text
 
+from connectors.connectwise_rmm.client.scopes import MINIMAL_SCOPES
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection
-from connectors.connectwise_rmm.scopes import MINIMAL_SCOPES
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
 from hub.core.audit import AuditEntry
 from hub.core.context import HubContext
@@ -101,8 +101,13 @@ async def test_refused_scope_retries_once_with_the_minimal_set(
     gate = hub.components.get(Gate)
     from hub.core.caller import Caller, CallerKind
 
-    caller = Caller(user_id=tenancy.operator.id, label="olga", role=tenancy.operator.role,
-                    org_id=tenancy.org_id, kind=CallerKind.API)  # fmt: skip
+    caller = Caller(
+        user_id=tenancy.operator.id,
+        label="olga",
+        role=tenancy.operator.role,
+        org_id=tenancy.org_id,
+        kind=CallerKind.API,
+    )
     async with hub.db.transaction() as session:
         outcome = await gate.invoke(session, caller, "cw-rmm-list-tickets", {})
     assert outcome.status == "failed"

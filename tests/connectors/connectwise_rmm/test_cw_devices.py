@@ -10,8 +10,8 @@ import respx
 from cw_fakes import BASE_URL
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import AuthenticationError, NotFoundError, UpstreamUnavailableError
-from connectors.connectwise_rmm.schemas import DeviceCategory
+from connectors.connectwise_rmm.client.errors import AuthenticationError, NotFoundError, UpstreamUnavailableError
+from connectors.connectwise_rmm.client.schemas import DeviceCategory
 
 PLATFORM = "/api/platform/v2/device/categories/platform/endpoints"
 ALL = "/api/platform/v2/device/categories/all/endpoints"

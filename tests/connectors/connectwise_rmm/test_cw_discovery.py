@@ -8,9 +8,9 @@ import httpx
 from cw_tenant import FakeTenant, shell_script
 from cw_world import CWWorld, connect_org
 
+from connectors.connectwise_rmm.client.schemas import ShellScript
 from connectors.connectwise_rmm.discovery import assign_slugs
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.schemas import ShellScript
 from connectors.connectwise_rmm.script_tools import MAX_SLUG, slugify
 from hub.core.context import HubContext
 from hub.core.registry import ToolRegistry
@@ -64,8 +64,12 @@ async def test_rediscover_adds_renames_and_removes_with_stable_slugs(
     assert r.status_code == 200, r.text
     counts = r.json()
     assert (counts["scripts"], counts["added"], counts["updated"], counts["removed"], counts["renamed"]) == (
-        4, 2, 1, 0, 1,
-    )  # fmt: skip
+        4,
+        2,
+        1,
+        0,
+        1,
+    )
     assert hub.registry.version > unchanged_version
     assert _script_names(hub, tenancy.org_id) == [
         "cw-rmm-script-disk-cleanup",
@@ -122,9 +126,13 @@ async def test_tools_come_back_after_a_restart_without_the_network(
 
     registry = ToolRegistry()
     restarted = ConnectionManager(
-        db=hub.db, registry=registry, bus=hub.bus, gate=hub.components.get(Gate), secret_key=SECRET,
+        db=hub.db,
+        registry=registry,
+        bus=hub.bus,
+        gate=hub.components.get(Gate),
+        secret_key=SECRET,
         client_factory=cw_world.build,
-    )  # fmt: skip
+    )
     try:
         assert await restarted.load_all() == 1
         assert {t.id: t.input_schema for t in registry.visible(tenancy.org_id)} == before

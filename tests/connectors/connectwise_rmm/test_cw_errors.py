@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from connectors.connectwise_rmm.errors import (
+from connectors.connectwise_rmm.client.errors import (
     AuthenticationError,
     ConnectWiseError,
     KeyLockedError,

@@ -17,15 +17,15 @@ from cw_world import CWWorld, connect_org
 from pydantic import SecretStr
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import (
+from connectors.connectwise_rmm.client.errors import (
     AuthenticationError,
     KeyLockedError,
     SignInDeferredError,
     rest_status,
 )
+from connectors.connectwise_rmm.client.regions import Region
+from connectors.connectwise_rmm.client.retry import RetryPolicy
 from connectors.connectwise_rmm.manager import ConnectionManager
-from connectors.connectwise_rmm.regions import Region
-from connectors.connectwise_rmm.retry import RetryPolicy
 from hub.core.context import HubContext
 from tests.conftest import Tenancy, TestUser
 
@@ -169,10 +169,16 @@ def respx_world(hub: HubContext, router: respx.Router, token_route: respx.Route)
 
     def build(*, client_id: str, client_secret: SecretStr, region: Region, base_url: str | None, scopes: Any) -> Any:
         return ConnectWiseClient(
-            client_id=client_id, client_secret=client_secret, region=region, base_url=base_url, scopes=scopes,
-            transport=httpx.MockTransport(router.async_handler), rate_limit=None,
-            retry=RetryPolicy(jitter=0.0, max_attempts=2), sleep=instant,
-        )  # fmt: skip
+            client_id=client_id,
+            client_secret=client_secret,
+            region=region,
+            base_url=base_url,
+            scopes=scopes,
+            transport=httpx.MockTransport(router.async_handler),
+            rate_limit=None,
+            retry=RetryPolicy(jitter=0.0, max_attempts=2),
+            sleep=instant,
+        )
 
     manager.client_factory = build
     router.get(SHELL_SCRIPTS, name=SHELL_ROUTE).mock(
@@ -233,9 +239,13 @@ FAILURES = [
 
 @pytest.mark.parametrize(("upstream", "status"), FAILURES)
 async def test_connect_maps_upstream_failures(
-    tenancy: Tenancy, client_for: Clients, respx_world: respx.Router, token_route: respx.Route, upstream: Any,
+    tenancy: Tenancy,
+    client_for: Clients,
+    respx_world: respx.Router,
+    token_route: respx.Route,
+    upstream: Any,
     status: int,
-) -> None:  # fmt: skip
+) -> None:
     _answer(token_route, upstream)
     failed = await client_for(tenancy.admin).post(
         URL, json={"client_id": CLIENT_ID, "client_secret": "k", "region": "au"}

@@ -8,8 +8,14 @@ import respx
 from cw_fakes import BASE_URL
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import PaginationLimitError, ProtocolError
-from connectors.connectwise_rmm.pagination import NumberedPage, Page, iter_link_pages, iter_numbered_pages, next_link
+from connectors.connectwise_rmm.client.errors import PaginationLimitError, ProtocolError
+from connectors.connectwise_rmm.client.pagination import (
+    NumberedPage,
+    Page,
+    iter_link_pages,
+    iter_numbered_pages,
+    next_link,
+)
 
 COMPANIES = "/api/platform/v1/company/companies"
 TICKETS = "/api/platform/v2/service/ticketing/tickets"

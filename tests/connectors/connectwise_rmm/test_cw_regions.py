@@ -8,7 +8,7 @@ import respx
 from cw_fakes import token_json
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region, guess_region_from_client_id
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region, guess_region_from_client_id
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ import respx
 from cw_fakes import FakeClock, SleepRecorder
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import RateLimitedError, UpstreamUnavailableError
-from connectors.connectwise_rmm.ratelimit import AsyncTokenBucket, RateLimit
-from connectors.connectwise_rmm.retry import RetryPolicy, parse_retry_after
-from connectors.connectwise_rmm.schemas import TicketCreate
+from connectors.connectwise_rmm.client.errors import RateLimitedError, UpstreamUnavailableError
+from connectors.connectwise_rmm.client.ratelimit import AsyncTokenBucket, RateLimit
+from connectors.connectwise_rmm.client.retry import RetryPolicy, parse_retry_after
+from connectors.connectwise_rmm.client.schemas import TicketCreate
 
 GROUPS = "/api/platform/v1/device-groups"
 SCHEDULE = "/api/platform/v2/automation/endpoints/schedule-tasks"

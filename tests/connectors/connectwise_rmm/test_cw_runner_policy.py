@@ -54,8 +54,11 @@ async def test_approval_script_asks_through_an_auto_run_task_against_the_script_
     shown = (await admin.get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
     assert shown["tool"] == CLEANUP_TOOL and shown["via_tool"] == RUNNER
     assert shown["args"] == {
-        "parameters": {"days": 7}, "targetType": "MANAGED_ENDPOINT", "endpoint_ids": [EP1], "wait_seconds": 0,
-    }  # fmt: skip
+        "parameters": {"days": 7},
+        "targetType": "MANAGED_ENDPOINT",
+        "endpoint_ids": [EP1],
+        "wait_seconds": 0,
+    }
     decided = await client_for(tenancy.approver).post(f"/api/v1/approvals/{shown['id']}/approve", json={})
     assert decided.json()["status"] == "executed", decided.text
     [body] = tenant.scheduled

@@ -9,8 +9,8 @@ import pytest
 import respx
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
-from connectors.connectwise_rmm.errors import NotFoundError, ProtocolError, ValidationError
-from connectors.connectwise_rmm.schemas import IdRef, TicketCreate, TicketSortField
+from connectors.connectwise_rmm.client.errors import NotFoundError, ProtocolError, ValidationError
+from connectors.connectwise_rmm.client.schemas import IdRef, TicketCreate, TicketSortField
 
 TICKETS = "/api/platform/v2/service/ticketing/tickets"
 TICKET = {

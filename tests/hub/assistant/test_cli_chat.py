@@ -18,8 +18,20 @@ def test_chat_json_shape_with_the_builtin_model(live_server: LiveServer, tenancy
     turn = json.loads(result.output)
     assert set(turn) == {"conversation_id", "reply", "tool_calls"}
     assert turn["tool_calls"] == [{"tool": "rmm-list-alerts", "args": {}, "status": "done", "approval_id": None}]
-    again = runner.invoke(main, ["chat", "uninstall the agent from ldn-fs2", "--conversation", str(turn["conversation_id"]),
-                                 "--json", "--url", live_server.url, "--token", tenancy.operator.token])  # fmt: skip
+    again = runner.invoke(
+        main,
+        [
+            "chat",
+            "uninstall the agent from ldn-fs2",
+            "--conversation",
+            str(turn["conversation_id"]),
+            "--json",
+            "--url",
+            live_server.url,
+            "--token",
+            tenancy.operator.token,
+        ],
+    )
     follow = json.loads(again.output)
     assert follow["conversation_id"] == turn["conversation_id"]
     assert follow["tool_calls"] == [] and "can't" in follow["reply"]  # uninstall is never: not offered, said plainly

@@ -33,10 +33,13 @@ SEEN: list[dict[str, Any]] = []
 
 def _completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-loopback", "object": "chat.completion", "created": int(time.time()), "model": "loopback-1",
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "loopback-1",
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-    }  # fmt: skip
+    }
 
 
 def chat_app() -> FastAPI:
@@ -51,8 +54,11 @@ def chat_app() -> FastAPI:
             return _completion({"role": "assistant", "content": f"tool said: {last['content']}"}, "stop")
         names = [t["function"]["name"] for t in body.get("tools", [])]
         if "restart" in str(last.get("content")) and "restart-service" in names:
-            call = {"id": "call_rs1", "type": "function",
-                    "function": {"name": "restart-service", "arguments": json.dumps({"device": "srv-7"})}}  # fmt: skip
+            call = {
+                "id": "call_rs1",
+                "type": "function",
+                "function": {"name": "restart-service", "arguments": json.dumps({"device": "srv-7"})},
+            }
             return _completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
         return _completion({"role": "assistant", "content": "hello from loopback"}, "stop")
 
@@ -71,8 +77,9 @@ def llm_url() -> Iterator[str]:
 async def test_openai_compatible_endpoint_tool_call_approval_pause_and_resume(
     hub: HubContext, tenancy: Tenancy, demo_tools: DemoTools, llm_url: str
 ) -> None:
-    settings = make_settings(hub.settings.database_url, assistant_base_url=llm_url, assistant_model="loopback-1",
-                             assistant_api_key="k-test")  # fmt: skip
+    settings = make_settings(
+        hub.settings.database_url, assistant_base_url=llm_url, assistant_model="loopback-1", assistant_api_key="k-test"
+    )
     active = configured_model(settings)
     assert not active.builtin and llm_url in active.label
     assistant = hub.components.get(Assistant)

@@ -15,8 +15,21 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bench_devices_smoke(backend: str) -> None:
-    args = ["devices", "--devices", "30", "--week-hours", "3", "--recent-minutes", "5", "--apps", "3",
-            "--requests", "3", "--timeout", "240"]  # fmt: skip
+    args = [
+        "devices",
+        "--devices",
+        "30",
+        "--week-hours",
+        "3",
+        "--recent-minutes",
+        "5",
+        "--apps",
+        "3",
+        "--requests",
+        "3",
+        "--timeout",
+        "240",
+    ]
     if backend == "postgresql":
         args += ["--database-url", PG_URL]
     result = CliRunner().invoke(bench, args, catch_exceptions=False)

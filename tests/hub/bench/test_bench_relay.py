@@ -14,7 +14,13 @@ def test_bench_relay_prints_every_figure() -> None:
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert set(figures) == {
-        "tcp_mb_s", "relay_mb_s", "ratio", "vnc_path_mb_s", "fanout4_mb_s_per_viewer", "rtt_p50_ms", "rtt_p99_ms",
-    }  # fmt: skip
+        "tcp_mb_s",
+        "relay_mb_s",
+        "ratio",
+        "vnc_path_mb_s",
+        "fanout4_mb_s_per_viewer",
+        "rtt_p50_ms",
+        "rtt_p99_ms",
+    }
     assert all(value > 0 for value in figures.values())
     assert abs(figures["ratio"] - figures["relay_mb_s"] / figures["tcp_mb_s"]) < 0.01

@@ -6,15 +6,11 @@ import httpx
 
 from hub.core.context import HubContext
 from hub.core.deps import SESSION_COOKIE
-from tests.conftest import Tenancy
-
-
-async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    return await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+from tests.conftest import Tenancy, rest_login
 
 
 async def test_login_sets_httponly_cookie_and_me_works(tenancy: Tenancy, anon: httpx.AsyncClient) -> None:
-    r = await _login(anon, "olga", tenancy.operator.password)
+    r = await rest_login(anon, "olga", tenancy.operator.password)
     assert r.status_code == 200, r.text
     cookie = r.headers["set-cookie"]
     assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
@@ -26,12 +22,12 @@ async def test_secure_cookie_when_public_url_is_https(
     tenancy: Tenancy, anon: httpx.AsyncClient, hub: HubContext
 ) -> None:
     hub.settings.public_url = "https://hub.example.com"
-    r = await _login(anon, "olga", tenancy.operator.password)
+    r = await rest_login(anon, "olga", tenancy.operator.password)
     assert "Secure" in r.headers["set-cookie"]
 
 
 async def test_wrong_password_is_401_and_unauthenticated_is_401(tenancy: Tenancy, anon: httpx.AsyncClient) -> None:
-    r = await _login(anon, "olga", "wrong-password")
+    r = await rest_login(anon, "olga", "wrong-password")
     assert r.status_code == 401 and r.json()["message"] == "wrong username or password"
     assert (await anon.get("/api/v1/me")).status_code == 401
     assert (await anon.get("/api/v1/tools")).status_code == 401
@@ -39,13 +35,13 @@ async def test_wrong_password_is_401_and_unauthenticated_is_401(tenancy: Tenancy
 
 async def test_login_throttling(tenancy: Tenancy, anon: httpx.AsyncClient) -> None:
     for _ in range(5):
-        assert (await _login(anon, "olga", "nope")).status_code == 401
-    r = await _login(anon, "olga", tenancy.operator.password)
+        assert (await rest_login(anon, "olga", "nope")).status_code == 401
+    r = await rest_login(anon, "olga", tenancy.operator.password)
     assert r.status_code == 429 and "too many failed sign-ins" in r.json()["message"]
 
 
 async def test_cookie_writes_need_csrf(tenancy: Tenancy, anon: httpx.AsyncClient) -> None:
-    me = (await _login(anon, "alice", tenancy.admin.password)).json()
+    me = (await rest_login(anon, "alice", tenancy.admin.password)).json()
     body = {"args": {}, "reason": ""}
     r = await anon.post("/api/v1/tools/anything/invoke", json=body)
     assert r.status_code == 403 and "CSRF" in r.json()["message"]
@@ -56,7 +52,7 @@ async def test_cookie_writes_need_csrf(tenancy: Tenancy, anon: httpx.AsyncClient
 
 
 async def test_logout_ends_session(tenancy: Tenancy, anon: httpx.AsyncClient) -> None:
-    me = (await _login(anon, "olga", tenancy.operator.password)).json()
+    me = (await rest_login(anon, "olga", tenancy.operator.password)).json()
     assert (await anon.post("/api/v1/auth/logout", headers={"X-CSRF-Token": me["csrf_token"]})).status_code == 204
     assert (await anon.get("/api/v1/me")).status_code == 401
 

@@ -51,8 +51,9 @@ class Replica:
     def __init__(self, name: str, url: str, runs: list[tuple[str, float]]) -> None:
         self.name = name
         self.db = Database(create_cli_engine(url), secret_key="x" * 40)
-        self.scheduler = Scheduler(self.db, retry_seconds=RETRY, check_seconds=CHECK,
-                                   check_timeout_seconds=CHECK_TIMEOUT)  # fmt: skip
+        self.scheduler = Scheduler(
+            self.db, retry_seconds=RETRY, check_seconds=CHECK, check_timeout_seconds=CHECK_TIMEOUT
+        )
 
         async def job() -> None:
             runs.append((self.name, time.monotonic()))
@@ -103,8 +104,9 @@ async def _activity(pg_url: str, pid: int) -> asyncpg.Record:
     return row
 
 
-async def test_lock_session_is_idle_outside_any_transaction(pair: tuple[Replica, Replica, list[tuple[str, float]]],
-                                                            pg_url: str) -> None:  # fmt: skip
+async def test_lock_session_is_idle_outside_any_transaction(
+    pair: tuple[Replica, Replica, list[tuple[str, float]]], pg_url: str
+) -> None:
     a, _, _ = pair
     pid = a.scheduler.lock_backend_pid
     assert pid is not None
@@ -138,8 +140,10 @@ async def test_killed_lock_session_stops_jobs_before_the_other_replica_runs_them
     assert "lost the scheduler lock" in caplog.text or "no longer held" in caplog.text
     assert stopped < CHECK + CHECK_TIMEOUT + SLACK
     assert handover < RETRY * 1.2 + CHECK + CHECK_TIMEOUT + SLACK
-    print(f"\nFIGURE leader stopped {stopped * 1000:.0f} ms after pg_terminate_backend; "
-          f"follower ran jobs {handover * 1000:.0f} ms after (retry {RETRY} s, check {CHECK} s)")  # fmt: skip
+    print(
+        f"\nFIGURE leader stopped {stopped * 1000:.0f} ms after pg_terminate_backend; "
+        f"follower ran jobs {handover * 1000:.0f} ms after (retry {RETRY} s, check {CHECK} s)"
+    )
     # and a re-won lock resumes: a leads again once b stops
     await b.scheduler.stop()
     await _until(lambda: a.scheduler.is_leader, 10)
@@ -161,8 +165,9 @@ async def test_stopped_leader_hands_over_within_the_bound(
     print(f"\nFIGURE hand-over after a clean stop: {handover * 1000:.0f} ms (retry {RETRY} s, check {CHECK} s)")
 
 
-async def test_stop_survives_a_dead_lock_session(pair: tuple[Replica, Replica, list[tuple[str, float]]],
-                                                 pg_url: str) -> None:  # fmt: skip
+async def test_stop_survives_a_dead_lock_session(
+    pair: tuple[Replica, Replica, list[tuple[str, float]]], pg_url: str
+) -> None:
     a, _, _ = pair
     checks = a.scheduler.lock_checks
     a.scheduler.check_seconds = 3600  # the watch does not notice: stop() meets the dead connection itself

@@ -27,8 +27,16 @@ def test_tools_list_and_invoke_json(live_server: LiveServer, tenancy: Tenancy) -
     rows = json.loads(listed.stdout)
     assert {"id", "name", "mode", "min_role", "description"} <= set(rows[0])
     assert any(r["name"] == "hub-get-approval" for r in rows)
-    invoked = _cli(live_server, tenancy.viewer.token, "tools", "invoke", "hub-get-approval", "--args",
-                   '{"approval_id": 999}', "--json")  # fmt: skip
+    invoked = _cli(
+        live_server,
+        tenancy.viewer.token,
+        "tools",
+        "invoke",
+        "hub-get-approval",
+        "--args",
+        '{"approval_id": 999}',
+        "--json",
+    )
     assert invoked.returncode == 1
     assert "does not exist" in json.loads(invoked.stdout)["message"]
     bad = _cli(live_server, tenancy.viewer.token, "tools", "invoke", "hub-get-approval", "--args", "[1]")
@@ -38,9 +46,10 @@ def test_tools_list_and_invoke_json(live_server: LiveServer, tenancy: Tenancy) -
 async def test_stdio_proxy_driven_by_the_sdk_client(live_server: LiveServer, tenancy: Tenancy) -> None:
     calls = register_tools(live_server)
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "hub.cli", "mcp", "--stdio"],
+        command=sys.executable,
+        args=["-m", "hub.cli", "mcp", "--stdio"],
         env={**os.environ, "RMMHUB_URL": live_server.url, "RMMHUB_TOKEN": tenancy.operator.token},
-    )  # fmt: skip
+    )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = {t.name: t for t in (await session.list_tools()).tools}

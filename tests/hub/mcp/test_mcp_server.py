@@ -36,14 +36,36 @@ def register_tools(live: LiveServer) -> list[tuple[str, dict[str, Any]]]:
 
     live.app.state.hub.registry.register_all(
         [
-            Tool("mcptest", "get-device-info", "Get details of a device.", SCHEMA, handler("get-device-info"),
-                 ToolAnnotations(read_only=True, open_world=False), min_role=Role.VIEWER, result_type=dict[str, Any]),
-            Tool("mcptest", "restart-service", "Restart a service on a device.", SCHEMA, handler("restart-service"),
-                 ToolAnnotations(read_only=False, destructive=False, idempotent=True), result_type=dict[str, Any]),
-            Tool("mcptest", "wipe-device", "Erase every disk of a device.", SCHEMA, handler("wipe-device"),
-                 ToolAnnotations(destructive=True), result_type=dict[str, Any]),
+            Tool(
+                "mcptest",
+                "get-device-info",
+                "Get details of a device.",
+                SCHEMA,
+                handler("get-device-info"),
+                ToolAnnotations(read_only=True, open_world=False),
+                min_role=Role.VIEWER,
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "mcptest",
+                "restart-service",
+                "Restart a service on a device.",
+                SCHEMA,
+                handler("restart-service"),
+                ToolAnnotations(read_only=False, destructive=False, idempotent=True),
+                result_type=dict[str, Any],
+            ),
+            Tool(
+                "mcptest",
+                "wipe-device",
+                "Erase every disk of a device.",
+                SCHEMA,
+                handler("wipe-device"),
+                ToolAnnotations(destructive=True),
+                result_type=dict[str, Any],
+            ),
         ]
-    )  # fmt: skip
+    )
     return calls
 
 

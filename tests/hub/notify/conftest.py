@@ -41,8 +41,9 @@ def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
             return AuthResult(success=user == "mailer" and password == "s3cret", handled=False)
         return AuthResult(success=False, handled=False)
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-                            auth_require_tls=False)  # fmt: skip
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     yield controller, inbox
     controller.stop()

@@ -22,8 +22,10 @@ from tests.hub.notify.conftest import Inbox, Receiver
 
 
 async def _webhook(client: httpx.AsyncClient, receiver: Receiver, *, per_minute: int = 10) -> int:
-    resp = await client.post("/api/v1/notifications/channels",
-                             json={"name": "ops hook", "kind": "webhook", "url": receiver.url, "per_minute": per_minute})  # fmt: skip
+    resp = await client.post(
+        "/api/v1/notifications/channels",
+        json={"name": "ops hook", "kind": "webhook", "url": receiver.url, "per_minute": per_minute},
+    )
     assert resp.status_code == 201, resp.text
     body = resp.json()
     receiver.secret = body["signing_secret"]
@@ -34,8 +36,14 @@ async def _webhook(client: httpx.AsyncClient, receiver: Receiver, *, per_minute:
 async def _enqueue(db: Database, org_id: int, channel_id: int, n: int, start: int = 0) -> None:
     async with db.transaction() as session:
         for i in range(start, start + n):
-            await service.enqueue(session, org_id=org_id, channel_id=channel_id, topic="alert.raised",
-                                  subject=f"alert {i}", body=f"CPU high on host-{i}")  # fmt: skip
+            await service.enqueue(
+                session,
+                org_id=org_id,
+                channel_id=channel_id,
+                topic="alert.raised",
+                subject=f"alert {i}",
+                body=f"CPU high on host-{i}",
+            )
 
 
 async def test_email_channel_test_button_over_real_smtp(
@@ -46,11 +54,22 @@ async def test_email_channel_test_button_over_real_smtp(
 ) -> None:
     controller, inbox = smtp_server
     admin = client_for(tenancy.admin)
-    resp = await admin.post("/api/v1/notifications/channels", json={
-        "name": "noc mail", "kind": "email", "password": "s3cret",
-        "email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "username": "mailer",  # type: ignore[attr-defined]
-                  "sender": "rmmhub@example.test", "recipients": ["noc@example.test"]},
-    })  # fmt: skip
+    resp = await admin.post(
+        "/api/v1/notifications/channels",
+        json={
+            "name": "noc mail",
+            "kind": "email",
+            "password": "s3cret",
+            "email": {
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "security": "none",
+                "username": "mailer",  # type: ignore[attr-defined]
+                "sender": "rmmhub@example.test",
+                "recipients": ["noc@example.test"],
+            },
+        },
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["signing_secret"] is None
     channel_id = resp.json()["channel"]["id"]
@@ -70,11 +89,22 @@ async def test_wrong_smtp_password_is_logged_not_raised(
 ) -> None:
     controller, inbox = smtp_server
     admin = client_for(tenancy.admin)
-    resp = await admin.post("/api/v1/notifications/channels", json={
-        "name": "bad mail", "kind": "email", "password": "wrong",
-        "email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "username": "mailer",  # type: ignore[attr-defined]
-                  "sender": "rmmhub@example.test", "recipients": ["noc@example.test"]},
-    })  # fmt: skip
+    resp = await admin.post(
+        "/api/v1/notifications/channels",
+        json={
+            "name": "bad mail",
+            "kind": "email",
+            "password": "wrong",
+            "email": {
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "security": "none",
+                "username": "mailer",  # type: ignore[attr-defined]
+                "sender": "rmmhub@example.test",
+                "recipients": ["noc@example.test"],
+            },
+        },
+    )
     resp = await admin.post(f"/api/v1/notifications/channels/{resp.json()['channel']['id']}/test")
     assert resp.json()["status"] == "failed"
     assert "refused the credentials" in resp.json()["last_error"]

@@ -12,9 +12,13 @@ from tests.conftest import Tenancy
 
 def hot(cpu: float) -> MetricsSample:
     return MetricsSample(
-        taken_at=datetime.now(UTC), cpu_percent=cpu, memory_percent=1, memory_used_bytes=1, memory_total_bytes=2,
+        taken_at=datetime.now(UTC),
+        cpu_percent=cpu,
+        memory_percent=1,
+        memory_used_bytes=1,
+        memory_total_bytes=2,
         uptime_seconds=1,
-    )  # fmt: skip
+    )
 
 
 async def raise_cpu_alert(hub: HubContext, org_id: int, device_id: int, cpu: float = 95) -> int:

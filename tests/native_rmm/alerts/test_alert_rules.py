@@ -22,10 +22,14 @@ from tests.conftest import Tenancy
 
 def sample(cpu: float = 10, memory: float = 20, disks: dict[str, float] | None = None) -> MetricsSample:
     return MetricsSample(
-        taken_at=datetime.now(UTC), cpu_percent=cpu, memory_percent=memory, memory_used_bytes=1, memory_total_bytes=2,
+        taken_at=datetime.now(UTC),
+        cpu_percent=cpu,
+        memory_percent=memory,
+        memory_used_bytes=1,
+        memory_total_bytes=2,
         disks=[DiskUsage(mountpoint=m, used_percent=p, used_bytes=1, total_bytes=2) for m, p in (disks or {}).items()],
         uptime_seconds=100,
-    )  # fmt: skip
+    )
 
 
 async def evaluate(db: Database, org_id: int, device_id: int, s: MetricsSample) -> None:
@@ -49,8 +53,11 @@ async def test_warning_escalates_deescalates_and_auto_resolves(db: Database, ten
     await evaluate(db, org, device, sample(cpu=80))  # at the warn threshold counts
     [alert] = await alerts_of(db, device)
     assert (alert.source, alert.metric, alert.severity, alert.status) == (
-        AlertSource.METRIC, MetricName.CPU, AlertSeverity.WARNING, AlertStatus.OPEN,
-    )  # fmt: skip
+        AlertSource.METRIC,
+        MetricName.CPU,
+        AlertSeverity.WARNING,
+        AlertStatus.OPEN,
+    )
     assert alert.value == 80 and "warn threshold of 80%" in alert.message
 
     await evaluate(db, org, device, sample(cpu=95))

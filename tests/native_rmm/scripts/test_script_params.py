@@ -27,9 +27,16 @@ def test_a_good_schema_is_normalised() -> None:
     schema = normalise_schema(GOOD)
     assert schema["type"] == "object" and schema["additionalProperties"] is False
     assert schema["required"] == ["path"] and set(schema["properties"]) == set(GOOD["properties"])
-    assert normalise_schema(None) == normalise_schema({}) == {
-        "type": "object", "properties": {}, "required": [], "additionalProperties": False,
-    }  # fmt: skip
+    assert (
+        normalise_schema(None)
+        == normalise_schema({})
+        == {
+            "type": "object",
+            "properties": {},
+            "required": [],
+            "additionalProperties": False,
+        }
+    )
 
 
 @pytest.mark.parametrize(

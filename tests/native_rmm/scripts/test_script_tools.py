@@ -10,8 +10,8 @@ from sqlalchemy import select
 from agent.protocol import CommandKind, CommandStatus, OsFamily, Shell
 from hub.core.context import HubContext
 from hub.core.db import Database
+from native_rmm.events import SCRIPTS_CHANGED, ScriptsChanged
 from native_rmm.models.commands import Command
-from native_rmm.scripts import dynamic
 from native_rmm.scripts import jobs as script_jobs
 from native_rmm.scripts.library import DEFAULT_SCRIPTS
 from policies.pipeline import Gate
@@ -198,12 +198,20 @@ async def test_run_errors_are_clear(tenancy: Tenancy, hub: HubContext, client_fo
 
 async def test_other_replicas_resync_on_script_changed(tenancy: Tenancy, hub: HubContext, db: Database) -> None:
     """A script written by another replica shows up here once ``script.changed`` arrives on the bus."""
-    from hub.core.events import Event
     from native_rmm.models.scripts import Script, ScriptOsType
 
     async with db.transaction() as session:  # another replica's write: no local re-sync scheduled
-        session.add(Script(org_id=tenancy.org_id, name="Remote", slug="remote", os_type=ScriptOsType.ALL,
-                           shell=Shell.PYTHON, body="print(1)", parameters={"type": "object", "properties": {}}))  # fmt: skip
+        session.add(
+            Script(
+                org_id=tenancy.org_id,
+                name="Remote",
+                slug="remote",
+                os_type=ScriptOsType.ALL,
+                shell=Shell.PYTHON,
+                body="print(1)",
+                parameters={"type": "object", "properties": {}},
+            )
+        )
     assert "rmm-script-remote" not in tool_names(hub, tenancy.org_id)
-    await hub.bus.publish(Event(topic=dynamic.TOPIC, org_id=tenancy.org_id, data={"org_id": tenancy.org_id}))
+    await hub.bus.publish(SCRIPTS_CHANGED.event(tenancy.org_id, ScriptsChanged(org_id=tenancy.org_id)))
     await eventually(lambda: "rmm-script-remote" in tool_names(hub, tenancy.org_id), within=5, message="the tool")

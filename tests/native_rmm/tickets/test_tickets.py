@@ -27,9 +27,13 @@ async def invoke(client: httpx.AsyncClient, tool: str, args: dict[str, Any]) -> 
 
 async def an_alert(hub: HubContext, org_id: int, device_id: int) -> int:
     sample = MetricsSample(
-        taken_at=datetime.now(UTC), cpu_percent=99, memory_percent=1, memory_used_bytes=1, memory_total_bytes=2,
+        taken_at=datetime.now(UTC),
+        cpu_percent=99,
+        memory_percent=1,
+        memory_used_bytes=1,
+        memory_total_bytes=2,
         uptime_seconds=1,
-    )  # fmt: skip
+    )
     async with hub.db.transaction() as session:
         await alerts.evaluate_sample(session, org_id=org_id, device_id=device_id, sample=sample)
         [alert] = await alerts.list_alerts(session, org_id=org_id, device_id=device_id)
@@ -41,8 +45,14 @@ async def test_ticket_lifecycle_with_approvals(tenancy: Tenancy, hub: HubContext
     device = await device_factory(tenancy.org_id)
     alert_id = await an_alert(hub, tenancy.org_id, device)
 
-    body = {"title": "Server slow", "description": "CPU pegged since 9am", "priority": "high",
-            "device_ids": [device], "alert_ids": [alert_id], "reason": "customer called"}  # fmt: skip
+    body = {
+        "title": "Server slow",
+        "description": "CPU pegged since 9am",
+        "priority": "high",
+        "device_ids": [device],
+        "alert_ids": [alert_id],
+        "reason": "customer called",
+    }
     asked = await operator.post("/api/v1/rmm/tickets", json=body)
     own = await operator.post(f"/api/v1/approvals/{asked.json()['approval_id']}/approve", json={})
     assert own.status_code == 403  # an operator cannot approve, and nobody approves their own request

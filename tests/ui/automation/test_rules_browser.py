@@ -50,15 +50,31 @@ async def _seed(db: Database, tenancy: Tenancy) -> int:
     now = utcnow()
     admin = Caller(user_id=tenancy.admin.id, label="alice", role=Role.ADMIN, org_id=tenancy.org_id, kind=CallerKind.UI)
     async with db.transaction() as session:
-        for i, (severity, hours) in enumerate([(AlertSeverity.CRITICAL, 2), (AlertSeverity.WARNING, 3),
-                                               (AlertSeverity.CRITICAL, 30)]):  # fmt: skip
+        for i, (severity, hours) in enumerate(
+            [(AlertSeverity.CRITICAL, 2), (AlertSeverity.WARNING, 3), (AlertSeverity.CRITICAL, 30)]
+        ):
             seen = now - timedelta(hours=hours)
-            session.add(Alert(org_id=tenancy.org_id, source=AlertSource.METRIC, metric=MetricName.CPU,
-                              severity=severity, status=AlertStatus.RESOLVED, message=f"CPU {95 - i}% on host-{i}",
-                              first_seen_at=seen, last_seen_at=seen))  # fmt: skip
-        rule = await service.create_rule(session, actor=admin, data=RuleIn(
-            name="cpu critical", match=RuleMatch(severities=[AlertSeverity.CRITICAL]),
-            actions=[TicketAction(), NotifyAction(channel_id=1)]))  # fmt: skip
+            session.add(
+                Alert(
+                    org_id=tenancy.org_id,
+                    source=AlertSource.METRIC,
+                    metric=MetricName.CPU,
+                    severity=severity,
+                    status=AlertStatus.RESOLVED,
+                    message=f"CPU {95 - i}% on host-{i}",
+                    first_seen_at=seen,
+                    last_seen_at=seen,
+                )
+            )
+        rule = await service.create_rule(
+            session,
+            actor=admin,
+            data=RuleIn(
+                name="cpu critical",
+                match=RuleMatch(severities=[AlertSeverity.CRITICAL]),
+                actions=[TicketAction(), NotifyAction(channel_id=1)],
+            ),
+        )
     return rule.id
 
 

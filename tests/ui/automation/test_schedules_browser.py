@@ -56,14 +56,34 @@ async def _seed(db: Database, tenancy: Tenancy, hub: HubContext) -> int:
     async with db.transaction() as session:
         tool = hub.registry.resolve("native_rmm:rmm-run-command", tenancy.org_id)
         await set_policy(session, caller=admin, tool=tool, mode=PolicyMode.AUTO, note="browser test")
-        nightly = await schedules.create_schedule(session, actor=admin, secret_key=hub.settings.secret, approval_id=None,
-            data=ScheduleIn(name="nightly disk report", tool="run-command", args={"command": "df -h"},
-                            target=TargetSpec(kind="device", ids=[device_id]), trigger=CronSpec(cron="30 2 * * *"),
-                            timezone="Europe/London"))  # fmt: skip
-        await schedules.create_schedule(session, actor=admin, secret_key=hub.settings.secret, approval_id=None,
-            data=ScheduleIn(name="hourly uptime", tool="run-command", args={"command": "uptime"},
-                            target=TargetSpec(kind="site", ids=[1]), trigger=IntervalSpec(seconds=3600),
-                            end_at=utcnow() + timedelta(days=30)))  # fmt: skip
+        nightly = await schedules.create_schedule(
+            session,
+            actor=admin,
+            secret_key=hub.settings.secret,
+            approval_id=None,
+            data=ScheduleIn(
+                name="nightly disk report",
+                tool="run-command",
+                args={"command": "df -h"},
+                target=TargetSpec(kind="device", ids=[device_id]),
+                trigger=CronSpec(cron="30 2 * * *"),
+                timezone="Europe/London",
+            ),
+        )
+        await schedules.create_schedule(
+            session,
+            actor=admin,
+            secret_key=hub.settings.secret,
+            approval_id=None,
+            data=ScheduleIn(
+                name="hourly uptime",
+                tool="run-command",
+                args={"command": "uptime"},
+                target=TargetSpec(kind="site", ids=[1]),
+                trigger=IntervalSpec(seconds=3600),
+                end_at=utcnow() + timedelta(days=30),
+            ),
+        )
         slot = nightly.next_run_at
     gate = Gate(registry=hub.registry, bus=create_bus(None, "browser-test"), settings=hub.settings)
     assert slot is not None

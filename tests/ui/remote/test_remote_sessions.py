@@ -54,13 +54,23 @@ async def test_session_row_trail_pages_connect_and_end(
         row = await session.scalar(select(RemoteSession).where(RemoteSession.sid == grant["session"]))
     assert row is not None and row.status.value == "pending" and row.opened_by == tenancy.operator.username
     # The relay's reports (as a standalone node would post them, signed with the shared secret).
-    batch = SessionEventBatch(events=[
-        event(row.sid, SessionEventKind.OPENED, detail="shell"),
-        event(row.sid, SessionEventKind.VIEWER_JOINED, user="olga", role=TicketRole.CONTROLLER, viewers=1),
-        event(row.sid, SessionEventKind.ELEVATION_USED, detail="the shell runs as root"),
-        event(row.sid, SessionEventKind.FILE_TRANSFERRED, user="olga",
-              data={"name": "a.txt", "size": 3, "sha256": "ab" * 32, "direction": "download"}),
-    ]).model_dump_json().encode()  # fmt: skip
+    batch = (
+        SessionEventBatch(
+            events=[
+                event(row.sid, SessionEventKind.OPENED, detail="shell"),
+                event(row.sid, SessionEventKind.VIEWER_JOINED, user="olga", role=TicketRole.CONTROLLER, viewers=1),
+                event(row.sid, SessionEventKind.ELEVATION_USED, detail="the shell runs as root"),
+                event(
+                    row.sid,
+                    SessionEventKind.FILE_TRANSFERRED,
+                    user="olga",
+                    data={"name": "a.txt", "size": 3, "sha256": "ab" * 32, "direction": "download"},
+                ),
+            ]
+        )
+        .model_dump_json()
+        .encode()
+    )
     anonymous = httpx.AsyncClient(transport=operator._transport, base_url=str(operator.base_url))
     forged = await anonymous.post("/relay/v1/events", content=batch, headers={"X-Relay-Signature": "0" * 64})
     assert forged.status_code == 403
@@ -114,12 +124,15 @@ async def test_consent_rule_most_specific_scope_wins(enroll: Fleet, tenancy: Ten
     async with hub.db.transaction() as session:
         device = await devices.get_device(session, org_id=tenancy.org_id, device_id=web.device_id)
         assert not await records.consent_required(session, org_id=tenancy.org_id, device=device)
-        await records.set_consent_rule(session, org_id=tenancy.org_id, scope=ConsentScope.SITE,
-                                       scope_id=device.site_id, required=True, actor=actor)  # fmt: skip
+        await records.set_consent_rule(
+            session, org_id=tenancy.org_id, scope=ConsentScope.SITE, scope_id=device.site_id, required=True, actor=actor
+        )
         assert await records.consent_required(session, org_id=tenancy.org_id, device=device)
-        await records.set_consent_rule(session, org_id=tenancy.org_id, scope=ConsentScope.DEVICE,
-                                       scope_id=device.id, required=False, actor=actor)  # fmt: skip
+        await records.set_consent_rule(
+            session, org_id=tenancy.org_id, scope=ConsentScope.DEVICE, scope_id=device.id, required=False, actor=actor
+        )
         assert not await records.consent_required(session, org_id=tenancy.org_id, device=device)
-        await records.set_consent_rule(session, org_id=tenancy.org_id, scope=ConsentScope.DEVICE,
-                                       scope_id=device.id, required=None, actor=actor)  # fmt: skip
+        await records.set_consent_rule(
+            session, org_id=tenancy.org_id, scope=ConsentScope.DEVICE, scope_id=device.id, required=None, actor=actor
+        )
         assert await records.consent_required(session, org_id=tenancy.org_id, device=device)

@@ -14,19 +14,10 @@ from fastapi import FastAPI
 
 from agent.protocol import Application, OsFamily, Patch
 from hub.core.db import Database
-from native_rmm.installers import service as installers
 from native_rmm.plane import DevicePlane
 from native_rmm.testing.agentsim import SimAgent, now, sample_inventory, sample_metrics
-from tests.conftest import Tenancy, TestUser
+from tests.conftest import Tenancy, TestUser, base_token
 from tests.ui.conftest import ui_login
-
-
-async def base_token(db: Database, org_id: int) -> str:
-    """The plain token of the organisation's Base installer."""
-    async with db.transaction() as session:
-        installer = await installers.ensure_base_installer(session, org_id=org_id)
-        return installers.installer_token(session, installer)
-
 
 APPS = [
     Application(name="Mozilla Firefox", version="128.0", publisher="Mozilla"),

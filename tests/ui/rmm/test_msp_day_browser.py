@@ -17,9 +17,9 @@ from native_rmm.scripts import jobs as script_jobs
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from policies.pipeline import Gate
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
-from tests.conftest import LiveServer, Tenancy
+from tests.conftest import LiveServer, Tenancy, base_token
 from tests.csp import watch_csp
-from tests.ui.rmm.conftest import Enrolled, base_token, enroll_and_checkin
+from tests.ui.rmm.conftest import Enrolled, enroll_and_checkin
 from tests.ui.rmm.test_rmm_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]

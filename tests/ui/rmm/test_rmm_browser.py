@@ -17,9 +17,10 @@ from playwright.async_api import Browser, Page, expect
 from hub.core.db import Database
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
-from tests.conftest import LiveServer, Tenancy, TestUser
+from tests.conftest import LiveServer, Tenancy, base_token
 from tests.csp import watch_csp
-from tests.ui.rmm.conftest import Enrolled, base_token, enroll_and_checkin
+from tests.ui.conftest import sign_in
+from tests.ui.rmm.conftest import Enrolled, enroll_and_checkin
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -58,14 +59,6 @@ async def fleet(live_server: LiveServer, db: Database, tenancy: Tenancy) -> Asyn
     finally:
         for agent in agents:
             await agent.aclose()
-
-
-async def sign_in(page: Page, user: TestUser, *, target: str) -> None:
-    await page.goto(f"/login?next={target}")
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password").fill(user.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"**{target}")
 
 
 async def wait_for_samples(page: Page, device_id: int, at_least: int) -> None:

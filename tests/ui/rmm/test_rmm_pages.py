@@ -221,10 +221,15 @@ async def test_script_runs_tab_and_run_dialog(
 async def test_admin_creates_edits_and_disables_a_script(ui_as: UiAs, tenancy: Tenancy, hub: HubContext) -> None:
     admin = await ui_as(tenancy.admin)
     form = {
-        "name": "Restart nginx", "os_type": "LINUX", "shell": "bash", "body": "systemctl restart nginx",
-        "timeout_seconds": "60", "enabled": ["false", "true"], "description": "restarts the web server",
+        "name": "Restart nginx",
+        "os_type": "LINUX",
+        "shell": "bash",
+        "body": "systemctl restart nginx",
+        "timeout_seconds": "60",
+        "enabled": ["false", "true"],
+        "description": "restarts the web server",
         "parameters": '{"type": "object", "properties": {"graceful": {"type": "boolean", "default": true}}}',
-    }  # fmt: skip
+    }
     broken = await admin.post("/rmm/scripts/save", data={**form, "parameters": "{nope"})
     assert broken.status_code == 422 and "not valid JSON" in broken.text
     saved = await admin.post("/rmm/scripts/save", data=form)
@@ -277,8 +282,14 @@ async def test_thresholds_are_validated_and_saved(ui_as: UiAs, tenancy: Tenancy)
     admin = await ui_as(tenancy.admin)
     page = await admin.get("/admin/rmm/thresholds")
     assert "These are the defaults" in page.text and 'name="cpu_warn" value="80.0"' in page.text
-    values = {"cpu_warn": "70", "cpu_danger": "85", "memory_warn": "80", "memory_danger": "90",
-              "disk_warn": "85", "disk_danger": "95"}  # fmt: skip
+    values = {
+        "cpu_warn": "70",
+        "cpu_danger": "85",
+        "memory_warn": "80",
+        "memory_danger": "90",
+        "disk_warn": "85",
+        "disk_danger": "95",
+    }
     wrong = await admin.post("/admin/rmm/thresholds", data={**values, "disk_warn": "96"})
     assert wrong.status_code == 422
     assert "must be below the danger threshold" in wrong.text and 'name="disk_warn" value="96"' in wrong.text
@@ -358,8 +369,15 @@ async def test_admin_manages_synthetic_monitors(ui_as: UiAs, tenancy: Tenancy) -
     bad = await admin.post("/admin/rmm/monitors", data={"name": "Web", "kind": "http", "target": "example.com"})
     assert bad.status_code == 422 and "needs an http:// or https:// URL" in bad.text
     assert 'value="example.com"' in bad.text
-    form = {"name": "Acme web", "kind": "http", "target": "https://acme.example/", "expected_status": "200",
-            "interval_seconds": "60", "failure_threshold": "2", "content_match": "Welcome"}  # fmt: skip
+    form = {
+        "name": "Acme web",
+        "kind": "http",
+        "target": "https://acme.example/",
+        "expected_status": "200",
+        "interval_seconds": "60",
+        "failure_threshold": "2",
+        "content_match": "Welcome",
+    }
     created = await admin.post("/admin/rmm/monitors", data=form)
     assert created.status_code == 200 and "Monitor &#39;Acme web&#39; created" in created.text
     monitor_id = int(re.search(r'data-monitor-id="(\d+)"', created.text).group(1))  # type: ignore[union-attr]

@@ -35,10 +35,17 @@ async def test_tickets_tab_answers_and_lists_with_filters(
     tab = await client.get("/rmm", params={"tab": "tickets"})
     assert tab.status_code == 200 and 'aria-label="Tickets"' in tab.text and "No tickets match" in tab.text
 
-    made = await client.post("/rmm/tickets", data={
-        "title": "Printer jammed", "priority": "high", "customer_id": str(contoso.id), "site_id": str(office.id),
-        "external_ref": "CW-10234", "assignee": str(tenancy.operator.id),
-    })  # fmt: skip
+    made = await client.post(
+        "/rmm/tickets",
+        data={
+            "title": "Printer jammed",
+            "priority": "high",
+            "customer_id": str(contoso.id),
+            "site_id": str(office.id),
+            "external_ref": "CW-10234",
+            "assignee": str(tenancy.operator.id),
+        },
+    )
     assert made.status_code == 204 and made.headers["HX-Redirect"].startswith("/rmm/tickets/"), made.text
     printer = int(made.headers["HX-Redirect"].rsplit("/", 1)[1])
     from_device = await client.post("/rmm/tickets", data={"title": "Disk nearly full", "device_id": str(web.device_id)})

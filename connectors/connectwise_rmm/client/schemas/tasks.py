@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from connectors.connectwise_rmm.schemas.base import CWModel
+from connectors.connectwise_rmm.client.schemas.base import CWModel
 
 #: Built-in "custom script" templates (public copies of ConnectWise's tasking service).
 POWERSHELL_TEMPLATE_ID = "51a74346-e19b-11e7-9809-0800279505d9"

@@ -1,7 +1,7 @@
 """Which OAuth scopes a connection asks for, and what a tool needs (reference §1.2).
 
 A token request may only name scopes the key was granted, so a connection first asks for the full set
-the tools use (:data:`~connectors.connectwise_rmm.auth.DEFAULT_SCOPES`) and, when ConnectWise refuses a
+the tools use (:data:`~connectors.connectwise_rmm.client.auth.DEFAULT_SCOPES`) and, when ConnectWise refuses a
 *scope*, once more for the minimum the Rallied set-up guide tells admins to grant. The scopes the
 token was minted with are stored on the connection; a tool whose scopes are missing says so clearly
 instead of sending a request bound to fail.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from connectors.connectwise_rmm.auth import DEFAULT_SCOPES
-from connectors.connectwise_rmm.errors import ConnectWiseError
+from connectors.connectwise_rmm.client.auth import DEFAULT_SCOPES
+from connectors.connectwise_rmm.client.errors import ConnectWiseError
 
 #: The seed's "select at minimum": Devices Read, Automation Read + Create, Companies Read, Agent Read, Assets Read.
 MINIMAL_SCOPES: tuple[str, ...] = (

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from connectors.connectwise_rmm.schemas.automation import InstanceSummary, TaskExecutionResult
-from connectors.connectwise_rmm.schemas.base import truncate
-from connectors.connectwise_rmm.schemas.tasks import EndpointRunResult, TaskRunReport
+from connectors.connectwise_rmm.client.schemas.automation import InstanceSummary, TaskExecutionResult
+from connectors.connectwise_rmm.client.schemas.base import truncate
+from connectors.connectwise_rmm.client.schemas.tasks import EndpointRunResult, TaskRunReport
 
 DEFAULT_TERMINAL_STATUSES: frozenset[str] = frozenset(
     {

@@ -23,17 +23,17 @@ from typing import Self
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from connectors.connectwise_rmm.auth import DEFAULT_SCOPES
-from connectors.connectwise_rmm.automation import AutomationMethods
-from connectors.connectwise_rmm.companies import CompanyMethods
-from connectors.connectwise_rmm.devices import DeviceMethods
-from connectors.connectwise_rmm.pagination import DEFAULT_MAX_PAGES
-from connectors.connectwise_rmm.ratelimit import RateLimit, SleepFunc
-from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
-from connectors.connectwise_rmm.retry import RetryPolicy
-from connectors.connectwise_rmm.session import ConnectWiseSession
-from connectors.connectwise_rmm.task_runs import DEFAULT_TERMINAL_STATUSES, normalise_status
-from connectors.connectwise_rmm.tickets import TicketMethods
+from connectors.connectwise_rmm.client.auth import DEFAULT_SCOPES
+from connectors.connectwise_rmm.client.automation import AutomationMethods
+from connectors.connectwise_rmm.client.companies import CompanyMethods
+from connectors.connectwise_rmm.client.devices import DeviceMethods
+from connectors.connectwise_rmm.client.pagination import DEFAULT_MAX_PAGES
+from connectors.connectwise_rmm.client.ratelimit import RateLimit, SleepFunc
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region
+from connectors.connectwise_rmm.client.retry import RetryPolicy
+from connectors.connectwise_rmm.client.session import ConnectWiseSession
+from connectors.connectwise_rmm.client.task_runs import DEFAULT_TERMINAL_STATUSES, normalise_status
+from connectors.connectwise_rmm.client.tickets import TicketMethods
 
 _DEFAULT_RATE_LIMIT = RateLimit()
 

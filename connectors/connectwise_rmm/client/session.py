@@ -20,11 +20,11 @@ import httpx
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from connectors.connectwise_rmm.auth import DEFAULT_SCOPES, TokenManager
-from connectors.connectwise_rmm.errors import AuthenticationError, ProtocolError, normalise_error
-from connectors.connectwise_rmm.pagination import DEFAULT_MAX_PAGES, Page, iter_link_pages
-from connectors.connectwise_rmm.ratelimit import AsyncTokenBucket, RateLimit, SleepFunc
-from connectors.connectwise_rmm.retry import RetryingSender, RetryPolicy
+from connectors.connectwise_rmm.client.auth import DEFAULT_SCOPES, TokenManager
+from connectors.connectwise_rmm.client.errors import AuthenticationError, ProtocolError, normalise_error
+from connectors.connectwise_rmm.client.pagination import DEFAULT_MAX_PAGES, Page, iter_link_pages
+from connectors.connectwise_rmm.client.ratelimit import AsyncTokenBucket, RateLimit, SleepFunc
+from connectors.connectwise_rmm.client.retry import RetryingSender, RetryPolicy
 
 M = TypeVar("M", bound=BaseModel)
 

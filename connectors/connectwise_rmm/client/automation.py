@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.connectwise_rmm.errors import NotFoundError, ValidationError
-from connectors.connectwise_rmm.ratelimit import SleepFunc
-from connectors.connectwise_rmm.schemas import (
+from connectors.connectwise_rmm.client.errors import NotFoundError, ValidationError
+from connectors.connectwise_rmm.client.ratelimit import SleepFunc
+from connectors.connectwise_rmm.client.schemas import (
     InstanceSummary,
     InstanceSummaryList,
     Schedule,
@@ -31,8 +31,8 @@ from connectors.connectwise_rmm.schemas import (
     TaskRunReport,
     TaskSummary,
 )
-from connectors.connectwise_rmm.session import ConnectWiseSession, decode_json, parse_list, parse_model
-from connectors.connectwise_rmm.task_runs import build_report, is_instance_finished, latest_instance
+from connectors.connectwise_rmm.client.session import ConnectWiseSession, decode_json, parse_list, parse_model
+from connectors.connectwise_rmm.client.task_runs import build_report, is_instance_finished, latest_instance
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_pascal
 
-from connectors.connectwise_rmm.schemas.base import CWModel
+from connectors.connectwise_rmm.client.schemas.base import CWModel
 
 
 class Script(CWModel):

@@ -11,10 +11,10 @@ from typing import Literal, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from connectors.connectwise_rmm.companies import fetch_companies
-from connectors.connectwise_rmm.errors import NotFoundError, ProtocolError, normalise_error
-from connectors.connectwise_rmm.pagination import Page, iter_link_pages
-from connectors.connectwise_rmm.schemas import (
+from connectors.connectwise_rmm.client.companies import fetch_companies
+from connectors.connectwise_rmm.client.errors import NotFoundError, ProtocolError, normalise_error
+from connectors.connectwise_rmm.client.pagination import Page, iter_link_pages
+from connectors.connectwise_rmm.client.schemas import (
     RESOURCE_LIMITS,
     CpuSample,
     Device,
@@ -30,7 +30,7 @@ from connectors.connectwise_rmm.schemas import (
     MemorySample,
     SystemState,
 )
-from connectors.connectwise_rmm.session import ConnectWiseSession, decode_json, parse_list, parse_model
+from connectors.connectwise_rmm.client.session import ConnectWiseSession, decode_json, parse_list, parse_model
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from connectors.connectwise_rmm.regions import DEFAULT_REGION, Region
+from connectors.connectwise_rmm.client.regions import DEFAULT_REGION, Region
 
 
 class ConnectRequest(BaseModel):

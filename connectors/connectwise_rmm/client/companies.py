@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.connectwise_rmm.schemas import Company, Site
-from connectors.connectwise_rmm.session import ConnectWiseSession, parse_list, parse_model
+from connectors.connectwise_rmm.client.schemas import Company, Site
+from connectors.connectwise_rmm.client.session import ConnectWiseSession, parse_list, parse_model
 
 COMPANIES_PATH = "/api/platform/v1/company/companies"
 SITES_PATH = "/api/platform/v1/company/sites"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from connectors.connectwise_rmm.schemas.base import CWModel, IdName
+from connectors.connectwise_rmm.client.schemas.base import CWModel, IdName
 
 
 class ActivityStatus(CWModel):

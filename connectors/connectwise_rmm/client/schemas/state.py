@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from connectors.connectwise_rmm.schemas.base import CWModel
+from connectors.connectwise_rmm.client.schemas.base import CWModel
 
 
 class StartupStatus(CWModel):

@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 
 import httpx
 
-from connectors.connectwise_rmm.errors import PaginationLimitError, ProtocolError
+from connectors.connectwise_rmm.client.errors import PaginationLimitError, ProtocolError
 
 T = TypeVar("T")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from connectors.connectwise_rmm.pagination import NumberedPage, iter_numbered_pages
-from connectors.connectwise_rmm.schemas import SortDirection, Ticket, TicketCreate, TicketList, TicketSortField
-from connectors.connectwise_rmm.session import ConnectWiseSession, decode_json, parse_model
+from connectors.connectwise_rmm.client.pagination import NumberedPage, iter_numbered_pages
+from connectors.connectwise_rmm.client.schemas import SortDirection, Ticket, TicketCreate, TicketList, TicketSortField
+from connectors.connectwise_rmm.client.session import ConnectWiseSession, decode_json, parse_model
 
 TICKETS_PATH = "/api/platform/v2/service/ticketing/tickets"
 MAX_PAGE_SIZE = 100

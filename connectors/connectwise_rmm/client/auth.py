@@ -9,7 +9,7 @@ token, shared by every concurrent call behind an ``asyncio.Lock``: it is minted 
 shortly before it expires, and re-minted once when a call comes back 401 -- never per request.
 After a 423 no client signs in again with the same (API host, Client ID) for ``lock_cooldown``
 seconds (or ConnectWise's ``Retry-After``, if longer), and refused sign-ins back off: both are kept in
-:mod:`~connectors.connectwise_rmm.signin`, not on this object, so a reconnect (a new client) during
+:mod:`~connectors.connectwise_rmm.client.signin`, not on this object, so a reconnect (a new client) during
 the lock makes no token request and cannot extend it.
 """
 
@@ -24,13 +24,13 @@ from authlib.oauth2.rfc6749 import OAuth2Token
 from pydantic import BaseModel, ConfigDict, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
-from connectors.connectwise_rmm.errors import (
+from connectors.connectwise_rmm.client.errors import (
     AuthenticationError,
     ProtocolError,
     normalise_error,
 )
-from connectors.connectwise_rmm.retry import parse_retry_after
-from connectors.connectwise_rmm.signin import DEFAULT_LOCK_COOLDOWN, SIGN_IN_GUARD, SignInGuard
+from connectors.connectwise_rmm.client.retry import parse_retry_after
+from connectors.connectwise_rmm.client.signin import DEFAULT_LOCK_COOLDOWN, SIGN_IN_GUARD, SignInGuard
 
 logger = logging.getLogger(__name__)
 

@@ -39,13 +39,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import CommandStatus
-from hub.core.events import Event, EventBus
+from hub.core.events import EventBus
 from hub.core.uow import publish_after_commit
+from native_rmm.events import DEVICE_STATUS_CHANGED, DeviceStatusChanged
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.settings import RmmSettings
-
-STATUS_TOPIC = "device.status_changed"
 
 
 @dataclass(frozen=True)
@@ -114,9 +113,15 @@ async def refresh_statuses(
     Each change is published as ``device.status_changed`` after the caller commits.
     """
     stmt = select(
-        Device.id, Device.org_id, Device.status, Device.uninstalled_at, Device.last_seen_at,
-        Device.ws_connected, Device.ws_seen_at, Device.checkin_interval_seconds,
-    ).where(Device.is_demo.is_(False))  # fmt: skip
+        Device.id,
+        Device.org_id,
+        Device.status,
+        Device.uninstalled_at,
+        Device.last_seen_at,
+        Device.ws_connected,
+        Device.ws_seen_at,
+        Device.checkin_interval_seconds,
+    ).where(Device.is_demo.is_(False))
     if device_ids is not None:
         stmt = stmt.where(Device.id.in_(device_ids))
     else:
@@ -125,8 +130,9 @@ async def refresh_statuses(
     overdue = await overdue_devices(session, now=now, settings=settings, device_ids=device_ids)
     changes: list[StatusChange] = []
     for row in rows:
-        inputs = StatusInputs(row.uninstalled_at, row.last_seen_at, row.ws_connected, row.ws_seen_at,
-                              row.checkin_interval_seconds)  # fmt: skip
+        inputs = StatusInputs(
+            row.uninstalled_at, row.last_seen_at, row.ws_connected, row.ws_seen_at, row.checkin_interval_seconds
+        )
         new = compute_status(inputs, overdue_command=row.id in overdue, now=now, settings=settings)
         if new != row.status:
             changes.append(StatusChange(row.id, row.org_id, row.status, new))
@@ -139,10 +145,8 @@ async def refresh_statuses(
         publish_after_commit(
             session,
             bus,
-            Event(
-                topic=STATUS_TOPIC,
-                org_id=change.org_id,
-                data={"device_id": change.device_id, "old": change.old.value, "new": change.new.value},
+            DEVICE_STATUS_CHANGED.event(
+                change.org_id, DeviceStatusChanged(device_id=change.device_id, old=change.old, new=change.new)
             ),
         )
     return changes

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from connectors.connectwise_rmm.schemas.base import CWModel, IdName, IdRef, truncate
+from connectors.connectwise_rmm.client.schemas.base import CWModel, IdName, IdRef, truncate
 
 
 class TicketSortField(StrEnum):

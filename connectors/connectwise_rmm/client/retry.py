@@ -23,12 +23,12 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from connectors.connectwise_rmm.errors import (
+from connectors.connectwise_rmm.client.errors import (
     ConnectWiseError,
     UpstreamUnavailableError,
     normalise_error,
 )
-from connectors.connectwise_rmm.ratelimit import AsyncTokenBucket, SleepFunc
+from connectors.connectwise_rmm.client.ratelimit import AsyncTokenBucket, SleepFunc
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ One module per API family; everything is re-exported here so callers import from
 
 from __future__ import annotations
 
-from connectors.connectwise_rmm.schemas.automation import (
+from connectors.connectwise_rmm.client.schemas.automation import (
     ExecutionStates,
     InstanceSummary,
     InstanceSummaryList,
@@ -18,13 +18,13 @@ from connectors.connectwise_rmm.schemas.automation import (
     TaskExecutionResultList,
     TaskSummary,
 )
-from connectors.connectwise_rmm.schemas.base import (
+from connectors.connectwise_rmm.client.schemas.base import (
     CWModel,
     IdName,
     IdRef,
     truncate,
 )
-from connectors.connectwise_rmm.schemas.companies import (
+from connectors.connectwise_rmm.client.schemas.companies import (
     ActivityStatus,
     Company,
     CompanyRef,
@@ -37,7 +37,7 @@ from connectors.connectwise_rmm.schemas.companies import (
     SiteRef,
     SiteSummary,
 )
-from connectors.connectwise_rmm.schemas.devices import (
+from connectors.connectwise_rmm.client.schemas.devices import (
     RESOURCE_LIMITS,
     AntiVirus,
     Bios,
@@ -61,7 +61,7 @@ from connectors.connectwise_rmm.schemas.devices import (
     SystemInfo,
     VolumeSummary,
 )
-from connectors.connectwise_rmm.schemas.patches import (
+from connectors.connectwise_rmm.client.schemas.patches import (
     PATCH_STATUS_LABELS,
     DevicePatches,
     DevicePatchesSummary,
@@ -69,7 +69,7 @@ from connectors.connectwise_rmm.schemas.patches import (
     PatchBrief,
     PatchSummaryInfo,
 )
-from connectors.connectwise_rmm.schemas.state import (
+from connectors.connectwise_rmm.client.schemas.state import (
     CpuMetric,
     CpuSample,
     DeviceState,
@@ -85,7 +85,7 @@ from connectors.connectwise_rmm.schemas.state import (
     Storage,
     SystemState,
 )
-from connectors.connectwise_rmm.schemas.tasks import (
+from connectors.connectwise_rmm.client.schemas.tasks import (
     BASH_TEMPLATE_ID,
     CMD_TEMPLATE_ID,
     POWERSHELL_TEMPLATE_ID,
@@ -97,7 +97,7 @@ from connectors.connectwise_rmm.schemas.tasks import (
     TaskRunReport,
     encode_parameters,
 )
-from connectors.connectwise_rmm.schemas.tickets import (
+from connectors.connectwise_rmm.client.schemas.tickets import (
     ExtendedAttribute,
     SortDirection,
     Ticket,

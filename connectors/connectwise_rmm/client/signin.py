@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors.connectwise_rmm.errors import KeyLockedError, SignInDeferredError
+from connectors.connectwise_rmm.client.errors import KeyLockedError, SignInDeferredError
 
 #: Seconds to refuse signing in after a 423, unless ConnectWise asked for longer.
 DEFAULT_LOCK_COOLDOWN = 300.0

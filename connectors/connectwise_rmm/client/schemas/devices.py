@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import AliasChoices, Field
 
-from connectors.connectwise_rmm.schemas.base import CWModel
+from connectors.connectwise_rmm.client.schemas.base import CWModel
 
 
 class DeviceCategory(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from connectors.connectwise_rmm.schemas.base import CWModel
+from connectors.connectwise_rmm.client.schemas.base import CWModel
 
 #: Known meanings of ``patches[].status``. Empty on purpose: no source documents the codes yet.
 PATCH_STATUS_LABELS: dict[int, str] = {}
