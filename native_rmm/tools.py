@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from hub.core.registry import Tool
 from native_rmm.commands.tools import command_tools
+from native_rmm.devices.rustdesk_tools import rustdesk_tools
 from native_rmm.devices.tools import device_tools
 from native_rmm.remote.tools import remote_tools
 
 
 def device_plane_tools(latest_agent_version: Callable[[], str | None] = lambda: None) -> list[Tool]:
     """Devices, customers/sites, patches and commands."""
-    return [*device_tools(latest_agent_version), *command_tools(), *remote_tools()]
+    return [*device_tools(latest_agent_version), *command_tools(), *remote_tools(), *rustdesk_tools()]

@@ -29,6 +29,7 @@ from hub.core.errors import RmmHubError, ToolError, UnknownToolError, error_id
 from hub.core.events import EventBus
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.models import User
+from hub.core.redact import redact_secret_fields
 from hub.core.registry import Tool, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.settings import Settings
@@ -260,7 +261,7 @@ class Gate:
             )  # fmt: skip
             return Outcome(status=InvocationStatus.FAILED, tool=tool.id, message=message, error_status=500)
         self._audit(
-            session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(result)},
+            session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(redact_secret_fields(result))},
             approval_id=approval_id,
         )  # fmt: skip
         return Outcome(

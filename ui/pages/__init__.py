@@ -22,6 +22,7 @@ from ui.pages import (
     policies,
     rmm,
     rmm_device,
+    rmm_rustdesk,
     rmm_scripts,
     rmm_tickets,
 )
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     rmm_scripts.router,
     rmm_tickets.router,
     rmm_device.router,
+    rmm_rustdesk.router,
     admin_rmm.router,
     admin_rmm_monitors.router,
 ]
