@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
+    admin_customers,
     admin_rmm,
     admin_rmm_monitors,
     approvals,
@@ -19,9 +20,14 @@ from ui.pages import (
     integrations,
     integrations_cw,
     live,
+    oauth,
     policies,
+    remote_sessions,
     rmm,
+    rmm_bulk,
     rmm_device,
+    rmm_device_details,
+    rmm_remote,
     rmm_rustdesk,
     rmm_scripts,
     rmm_tickets,
@@ -29,6 +35,7 @@ from ui.pages import (
 
 ROUTERS: list[APIRouter] = [
     auth.router,
+    oauth.router,
     live.router,
     approvals.router,
     audit.router,
@@ -41,7 +48,12 @@ ROUTERS: list[APIRouter] = [
     rmm_scripts.router,
     rmm_tickets.router,
     rmm_device.router,
+    rmm_remote.router,
+    remote_sessions.router,
     rmm_rustdesk.router,
+    rmm_bulk.router,
+    rmm_device_details.router,
     admin_rmm.router,
+    admin_customers.router,
     admin_rmm_monitors.router,
 ]
