@@ -18,6 +18,7 @@ from tests.conftest import LiveServer, Tenancy, TestUser
 from tests.csp import watch_csp
 from tests.ui.rmm.conftest import Enrolled
 from tests.ui.rmm.test_rmm_browser import fleet, shots, sign_in
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 __all__ = ["fleet", "shots"]
@@ -149,6 +150,7 @@ async def test_two_person_approval(
     card = bob.locator(f"#approval-{approval_id}")
     await expect(card.get_by_test_id(f"approval-progress-{approval_id}")).to_have_text("1 of 2 approvals")
     await expect(card).to_contain_text("you gave the first approval")
+    await expect(bob.locator('[data-decision="first-approval"]')).to_contain_text("Nothing runs until a second person")
     await bob.screenshot(path=shots / "approval-1-of-2.png", full_page=True)
 
     bea: Page = await new_page()  # type: ignore[operator]
@@ -157,8 +159,16 @@ async def test_two_person_approval(
     decided = bea.locator(f"#decided-{approval_id}")
     await expect(decided).to_contain_text("executed")
     await expect(decided).to_contain_text("bob + bea")
-    await decided.get_by_test_id(f"approval-output-{approval_id}").click()
-    await expect(decided.locator(".approval-output-body table")).to_contain_text("uname -a")
+    output = decided.locator(".approval-output-body table")
+
+    async def shown() -> bool:
+        # The queue re-renders on the decision's own live event; a click on the row it replaced is lost, so ask again.
+        if await output.count() == 0:
+            await decided.get_by_test_id(f"approval-output-{approval_id}").click()
+        return await output.count() > 0
+
+    await eventually(shown, within=20, every=0.3, message="the approval card shows the command it ran")
+    await expect(output).to_contain_text("uname -a")
     await bea.screenshot(path=shots / "approval-2-of-2-output.png", full_page=True)
 
 
