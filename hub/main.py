@@ -25,6 +25,7 @@ from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
 from hub.core.jsonutil import clip
 from hub.core.module import HubModule
+from hub.core.notify.module import NotifyModule
 from hub.core.openapi import install_documented_openapi
 from hub.core.redact import install_access_log_redaction
 from hub.core.registry import ToolRegistry
@@ -47,6 +48,7 @@ AUDIT_SEAL_INTERVAL_SECONDS = 10
 MODEL_MODULES = (
     "hub.core.models",
     "hub.core.audit",
+    "hub.core.notify.models",
     "policies.models",
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
@@ -67,6 +69,7 @@ def default_modules(gate: Gate) -> list[HubModule]:
     """Every feature module of the hub, in start order; the ones that invoke tools get the gate."""
     return [
         PoliciesModule(gate),
+        NotifyModule(),
         NativeRmmModule(gate),
         ConnectWiseModule(gate),
         RelayModule(),

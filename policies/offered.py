@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.caller import Caller
 from hub.core.registry import Tool, ToolRegistry
-from policies.models import PolicyMode
+from policies.models import PolicyMode, ToolPolicy
 from policies.service import policies_for
 
 
@@ -40,11 +41,18 @@ async def tools_offered_to(
     what is hidden); the assistant and MCP never pass it.
     """
     tools = registry.visible(caller.org_id)
-    policies = await policies_for(session, caller.org_id, tools)
+    # Plain columns of the organisation's policies (thousands of script tools: no ORM objects, no huge IN list).
+    stmt = select(ToolPolicy.tool_id, ToolPolicy.mode, ToolPolicy.reason).where(ToolPolicy.org_id == caller.org_id)
+    known = {row.tool_id: (row.mode, row.reason) for row in await session.execute(stmt)}
+    missing = [t for t in tools if t.id not in known]
+    if missing:  # first sight: the classifier seeds them
+        known |= {
+            tool_id: (p.mode, p.reason) for tool_id, p in (await policies_for(session, caller.org_id, missing)).items()
+        }
     offered: list[OfferedTool] = []
     for tool in tools:
-        policy = policies[tool.id]
-        if not include_hidden and (policy.mode is PolicyMode.NEVER or not caller.can(tool.min_role)):
+        mode, reason = known[tool.id]
+        if not include_hidden and (mode is PolicyMode.NEVER or not caller.can(tool.min_role)):
             continue
-        offered.append(OfferedTool(tool=tool, mode=policy.mode, reason=policy.reason))
+        offered.append(OfferedTool(tool=tool, mode=PolicyMode(mode), reason=reason))
     return offered

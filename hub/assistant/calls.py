@@ -52,10 +52,9 @@ class Step:
 
 
 def approval_description(approval: Approval) -> str:
-    """The approval's readable description: its stored one when the table has it, else tool and arguments."""
-    stored = getattr(approval, "description", None)
-    if isinstance(stored, str) and stored.strip():
-        return stored
+    """The approval's readable description (stored by the gate), else its tool and arguments."""
+    if approval.description.strip():
+        return approval.description.strip().splitlines()[0]  # the summary line (the rest: parameters, script body)
     args = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(approval.args.items()))
     return clip(f"{approval.tool_name}({args})", 300)
 

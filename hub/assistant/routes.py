@@ -21,12 +21,12 @@ from hub.assistant.calls import Step
 from hub.assistant.models import AssistantEntry, Conversation
 from hub.assistant.service import Assistant, TurnResult, assistant_caller
 from hub.assistant.store import conversation_for, create_conversation, entries_of, list_conversations
+from hub.core.bounds import Id
 from hub.core.caller import Caller
 from hub.core.deps import HubDep, PrincipalDep, SessionDep
 from hub.core.errors import RmmHubError
 
 router = APIRouter(prefix="/api/v1/assistant", tags=["assistant"])
-DELTA_CHARS = 24
 
 
 def get_assistant(hub: HubDep) -> Assistant:
@@ -156,7 +156,7 @@ async def conversations(
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(
-    conversation_id: int, session: SessionDep, caller: ChatCallerDep, assistant: AssistantDep
+    conversation_id: Id, session: SessionDep, caller: ChatCallerDep, assistant: AssistantDep
 ) -> ConversationOut:
     """One conversation with its entries (yours; admins may read anyone's)."""
     conv = await conversation_for(session, caller, conversation_id, write=False)
@@ -167,19 +167,27 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def _stream(assistant: Assistant, caller: Caller, conversation_id: int, body: NewMessage) -> AsyncIterator[str]:
-    steps: asyncio.Queue[Step] = asyncio.Queue()
+async def _stream(assistant: Assistant, caller: Caller, conversation_id: Id, body: NewMessage) -> AsyncIterator[str]:
+    live: asyncio.Queue[Step | str] = asyncio.Queue()
     task = asyncio.ensure_future(
-        assistant.send(caller, conversation_id, body.text, plan=body.plan, on_step=steps.put_nowait)
+        assistant.send(
+            caller, conversation_id, body.text, plan=body.plan, on_step=live.put_nowait, on_delta=live.put_nowait
+        )
     )
+    streamed = False
     try:
-        while not task.done() or not steps.empty():
-            getter = asyncio.ensure_future(steps.get())
+        while not task.done() or not live.empty():
+            getter = asyncio.ensure_future(live.get())
             await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                yield _sse("step", _step_out(getter.result()).model_dump(mode="json"))
-            else:
+            if not getter.done():
                 getter.cancel()
+                continue
+            item = getter.result()
+            if isinstance(item, Step):
+                yield _sse("step", _step_out(item).model_dump(mode="json"))
+            else:
+                streamed = True
+                yield _sse("delta", {"text": item})
         turn = task.result()
     except RmmHubError as exc:
         yield _sse("error", {"message": exc.message})
@@ -187,14 +195,22 @@ async def _stream(assistant: Assistant, caller: Caller, conversation_id: int, bo
     finally:
         if not task.done():
             task.cancel()
-    for start in range(0, len(turn.reply), DELTA_CHARS):
-        yield _sse("delta", {"text": turn.reply[start : start + DELTA_CHARS]})
+    if not streamed:  # a turn that ended on an approval or a limit: its reply was written by the hub, not streamed
+        yield _sse("delta", {"text": turn.reply})
     yield _sse("done", turn_out(turn).model_dump(mode="json"))
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the turn (``stream=true``: ``text/event-stream`` of step, delta and done events)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut, responses=STREAM_DOC)
 async def send_message(
-    conversation_id: int,
+    conversation_id: Id,
     body: NewMessage,
     caller: ChatCallerDep,
     assistant: AssistantDep,
@@ -212,6 +228,6 @@ async def send_message(
 
 
 @router.post("/conversations/{conversation_id}/plan/run")
-async def run_plan(conversation_id: int, caller: ChatCallerDep, assistant: AssistantDep) -> TurnOut:
+async def run_plan(conversation_id: Id, caller: ChatCallerDep, assistant: AssistantDep) -> TurnOut:
     """Send every step of the conversation's plan through the gate."""
     return turn_out(await assistant.run_plan(caller, conversation_id))

@@ -9,12 +9,31 @@ rows, never from a client. :meth:`Assistant.run_plan` sends a plan's steps throu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 
-from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults, ToolApproved, ToolDenied, UsageLimits
+from pydantic_ai import (
+    Agent,
+    DeferredToolRequests,
+    DeferredToolResults,
+    RunContext,
+    ToolApproved,
+    ToolDenied,
+    UsageLimits,
+)
+from pydantic_ai.agent import EventStreamHandler
 from pydantic_ai.exceptions import UnexpectedModelBehavior, UsageLimitExceeded
-from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, UserPromptPart
+from pydantic_ai.messages import (
+    AgentStreamEvent,
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    PartDeltaEvent,
+    PartStartEvent,
+    TextPart,
+    TextPartDelta,
+    UserPromptPart,
+)  # fmt: skip
 from pydantic_ai.toolsets import AbstractToolset
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +78,8 @@ UPDATE_NOTE = "[approval update] "
 def assistant_caller(user: User) -> Caller:
     """The caller of the assistant acting for ``user``: their role and organisation, door ``assistant``."""
     return Caller(
-        user_id=user.id, label=user.label, role=user.role, org_id=user.org_id, kind=CallerKind.ASSISTANT,
+        user_id=user.id, label=f"assistant on behalf of {user.label}", role=user.role, org_id=user.org_id,
+        kind=CallerKind.ASSISTANT,
         on_behalf_of_user_id=user.id,
     )  # fmt: skip
 
@@ -96,18 +116,19 @@ class Assistant:
     ) -> tuple[ToolCaller, AbstractToolset[ToolCaller]]:
         async with self.hub.db.transaction() as session:
             offered = await tools_offered_to(session, self.hub.registry, caller)
-        full = self.toolsets.get(
-            version=self.hub.registry.version, org_id=caller.org_id, role=caller.role.value, offered=offered
-        )
         chosen = {
             t.name
             for t in self.retriever.select(offered, query, limit=self.hub.settings.assistant_tools_per_turn, keep=keep)
         }
+        toolset = self.toolsets.narrowed(
+            version=self.hub.registry.version, org_id=caller.org_id, role=caller.role.value, offered=offered,
+            names=chosen,
+        )  # fmt: skip
         deps = ToolCaller(
             hub=self.hub, gate=self.gate, caller=caller, conversation_id=conversation_id, request=request, plan=plan,
             policies={o.tool.id: o.mode.value for o in offered},
         )  # fmt: skip
-        return deps, full.filtered(lambda ctx, td: td.name in chosen)
+        return deps, toolset
 
     async def send(
         self,
@@ -117,6 +138,7 @@ class Assistant:
         *,
         plan: bool = False,
         on_step: Callable[[Step], None] | None = None,
+        on_delta: Callable[[str], None] | None = None,
     ) -> TurnResult:
         """Run one turn of ``caller`` in their conversation with ``text``; the conversation is stored."""
         async with self.hub.db.transaction() as session:
@@ -129,8 +151,9 @@ class Assistant:
         deps.on_step = on_step
         try:
             result = await self.agent.run(
-                text, message_history=history, deps=deps, toolsets=[toolset], usage_limits=self._limits()
-            )
+                text, message_history=history, deps=deps, toolsets=[toolset], usage_limits=self._limits(),
+                event_stream_handler=_forward_text(on_delta) if on_delta else None,
+            )  # fmt: skip
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
             messages = [*history, ModelRequest(parts=[UserPromptPart(content=text)]), _text(reply)]
@@ -363,6 +386,19 @@ async def _settle_entry(session: AsyncSession, entry: AssistantEntry, approval_i
         approval.error or f"approval #{approval_id} {approval.status.value} by {approval.decided_by_label}{note}"
     )
     entry.updated_at = utcnow()
+
+
+def _forward_text(on_delta: Callable[[str], None]) -> EventStreamHandler[ToolCaller]:
+    """An event handler passing the model's text deltas on as they stream in."""
+
+    async def handler(ctx: RunContext[ToolCaller], events: AsyncIterable[AgentStreamEvent]) -> None:
+        async for event in events:
+            if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
+                on_delta(event.part.content)
+            elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+                on_delta(event.delta.content_delta)
+
+    return handler
 
 
 def _text(reply: str) -> ModelResponse:

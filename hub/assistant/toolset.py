@@ -61,18 +61,28 @@ def check_args(tool: RegistryTool, args: dict[str, Any]) -> None:
 
 
 class ToolsetCache:
-    """Built toolsets by (registry version, org, role, modes); the same object while nothing changed."""
+    """Built toolsets by (registry version, org, role, modes); the same object while nothing changed.
+
+    :meth:`get` is every tool the user may use; :meth:`narrowed` the subset retrieval picked for a turn,
+    also cached (a turn's toolset is one object for all its steps, and the same one next time).
+    """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._built: OrderedDict[CacheKey, FunctionToolset[ToolCaller]] = OrderedDict()
+        self._narrowed: OrderedDict[tuple[CacheKey, tuple[str, ...]], FunctionToolset[ToolCaller]] = OrderedDict()
         self.builds = 0
+
+    @staticmethod
+    def key(*, version: int, org_id: int, role: str, offered: Sequence[OfferedTool]) -> CacheKey:
+        """The cache key of these offered tools."""
+        return (version, org_id, role, tuple((o.tool.id, o.mode.value) for o in offered))
 
     def get(
         self, *, version: int, org_id: int, role: str, offered: Sequence[OfferedTool]
     ) -> FunctionToolset[ToolCaller]:
         """The toolset of these offered tools (built on first sight of the key)."""
-        key: CacheKey = (version, org_id, role, tuple((o.tool.id, o.mode.value) for o in offered))
+        key = self.key(version=version, org_id=org_id, role=role, offered=offered)
         found = self._built.get(key)
         if found is not None:
             self._built.move_to_end(key)
@@ -85,7 +95,24 @@ class ToolsetCache:
             seen.add(one.name)
             toolset.add_tool(_pai_tool(one))
         self.builds += 1
-        self._built[key] = toolset
-        while len(self._built) > self._size:
-            self._built.popitem(last=False)
+        _remember(self._built, key, toolset, self._size)
         return toolset
+
+    def narrowed(
+        self, *, version: int, org_id: int, role: str, offered: Sequence[OfferedTool], names: set[str]
+    ) -> FunctionToolset[ToolCaller]:
+        """A toolset of only the tools named (out of :meth:`get`'s), cached per selection."""
+        key = self.key(version=version, org_id=org_id, role=role, offered=offered)
+        full = self.get(version=version, org_id=org_id, role=role, offered=offered)
+        pick = (key, tuple(sorted(names & full.tools.keys())))
+        found = self._narrowed.get(pick)
+        if found is None:
+            found = FunctionToolset([full.tools[name] for name in pick[1]], id="rmmhub-gated")
+            _remember(self._narrowed, pick, found, self._size * 4)
+        return found
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)

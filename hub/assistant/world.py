@@ -37,7 +37,7 @@ FREE_SPACE = ScriptIn(
         "min_free_gb": {"type": "integer", "minimum": 1, "maximum": 4000, "title": "Free space to leave (GB)"}}},
 )  # fmt: skip
 
-#: hostname, display name (who uses it / what it is), customer, site, OS family, OS, cpu, memory, disk (%)
+#: hostname, "<assigned user>'s <description>" or "<description>", customer, site, OS family, OS, cpu, memory, disk (%)
 DEVICES = [
     ("LDN-FS-02", "file server", "Northwind", "London", "linux", "Ubuntu 22.04", 20.0, 55.0, 91.0),
     ("LDN-FS-01", "old file server", "Northwind", "London", "linux", "Ubuntu 20.04", 5.0, 30.0, 40.0),
@@ -93,8 +93,10 @@ async def seed_world(hub: HubContext, gate: Gate) -> World:
                 ).id
         devices = {}
         for n, (host, display, _cust, site, family, os_name, cpu, mem, disk) in enumerate(DEVICES):
+            person, _, purpose = display.rpartition("'s ")  # "Priya Patel's workstation": assigned to Priya Patel
             device = Device(
-                org_id=org.id, site_id=sites[site], hostname=host, display_name=display, os_family=_OS_FAMILY[family.upper()],
+                org_id=org.id, site_id=sites[site], hostname=host, description=purpose or display,
+                assigned_user_name=person, os_family=_OS_FAMILY[family.upper()],
                 os_name=os_name, primary_ip=f"10.30.0.{n + 10}", status=DeviceStatus.ONLINE, last_seen_at=now,
                 last_metrics_at=now, last_cpu_percent=cpu, last_memory_percent=mem, last_disk_percent=disk,
                 agent_version="demo", is_demo=True, inventory_at=now, boot_time=now - timedelta(days=3),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from hub.bench.assistant import assistant_bench
 from hub.bench.checkin import checkin
 from hub.bench.devices import devices
 from hub.bench.push import push
@@ -22,3 +23,4 @@ bench.add_command(checkin)
 bench.add_command(push)
 bench.add_command(devices)
 bench.add_command(relay_bench)
+bench.add_command(assistant_bench)

@@ -10,7 +10,9 @@ from fastapi import APIRouter
 
 from ui.pages import (
     admin,
+    admin_alert_rules,
     admin_customers,
+    admin_notifications,
     admin_rmm,
     admin_rmm_monitors,
     approvals,
@@ -29,6 +31,7 @@ from ui.pages import (
     rmm_device_details,
     rmm_remote,
     rmm_rustdesk,
+    rmm_schedules,
     rmm_scripts,
     rmm_tickets,
 )
@@ -47,6 +50,7 @@ ROUTERS: list[APIRouter] = [
     rmm.router,
     rmm_scripts.router,
     rmm_tickets.router,
+    rmm_schedules.router,
     rmm_device.router,
     rmm_remote.router,
     remote_sessions.router,
@@ -56,4 +60,6 @@ ROUTERS: list[APIRouter] = [
     admin_rmm.router,
     admin_customers.router,
     admin_rmm_monitors.router,
+    admin_notifications.router,
+    admin_alert_rules.router,
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from pydantic_ai.messages import (
     ToolReturnPart,
     UserPromptPart,
 )
-from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 from pydantic_ai.tools import ToolDefinition
 
 from hub.assistant.builtin.resolve import params_from_text, rank_scripts, resolve_device
@@ -32,6 +33,7 @@ from hub.assistant.retrieval import SCRIPT_TOOL
 _TICKET = re.compile(r"(?:ticket|case)\s*#?\s*(\d+)|#(\d+)", re.I)
 _THRESHOLD = re.compile(r"if\s+(cpu|memory|mem|disk)\s+(?:usage\s+)?(?:is\s+)?(?:above|over|>)\s*(\d+)", re.I)
 _METRIC = {"cpu": "cpu_percent", "memory": "memory_percent", "mem": "memory_percent", "disk": "disk_percent"}
+STREAM_CHUNK = 12
 CAPABILITIES = (
     "check a device's health, patches or details, install patches, run a script from the library on a device, "
     "look up or comment on tickets, and list devices, alerts and tickets"
@@ -349,8 +351,27 @@ def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     return Planner(turn).next(len(messages))
 
 
+async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str | DeltaToolCalls]:
+    """The same answer as :func:`respond`, streamed: text a few words at a time, a tool call whole."""
+    response = respond(messages, info)
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            chunk = ""
+            for word in part.content.split(" "):
+                chunk += word + " "
+                if len(chunk) >= STREAM_CHUNK:
+                    yield chunk
+                    chunk = ""
+            if chunk.strip():
+                yield chunk.rstrip(" ")
+        elif isinstance(part, ToolCallPart):
+            yield {
+                0: DeltaToolCall(name=part.tool_name, json_args=part.args_as_json_str(), tool_call_id=part.tool_call_id)
+            }
+
+
 class BuiltinModel(FunctionModel):
-    """The deterministic offline model, used when no LLM is configured."""
+    """The deterministic offline model, used when no LLM is configured (it streams too)."""
 
     def __init__(self) -> None:
-        super().__init__(respond, model_name="rmmhub-builtin")
+        super().__init__(respond, stream_function=stream, model_name="rmmhub-builtin")

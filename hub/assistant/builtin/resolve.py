@@ -23,7 +23,14 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]")
 NAME_THRESHOLD = 80
 #: A second candidate this close to the best makes the request ambiguous.
 AMBIGUITY_MARGIN = 4
-_PEOPLE_FIELDS = ("assigned_user", "assigned_to", "logged_in_users", "logged_in_user", "users", "last_user")
+_PEOPLE_FIELDS = (
+    "assigned_user_name",
+    "assigned_user_email",
+    "assigned_user",
+    "logged_in_users",
+    "last_user",
+    "display_name",
+)
 _TEXT_FIELDS = ("description", "role", "tags", "customer", "site", "display_name")
 
 

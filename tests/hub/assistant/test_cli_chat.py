@@ -23,3 +23,17 @@ def test_chat_json_shape_with_the_builtin_model(live_server: LiveServer, tenancy
     follow = json.loads(again.output)
     assert follow["conversation_id"] == turn["conversation_id"]
     assert follow["tool_calls"] == [] and "can't" in follow["reply"]  # uninstall is never: not offered, said plainly
+
+
+async def test_streamed_turn_sends_steps_then_text_deltas(client_for: object, tenancy: Tenancy) -> None:
+    client = client_for(tenancy.operator)  # type: ignore[operator]
+    conv = (await client.post("/api/v1/assistant/conversations", json={})).json()["id"]
+    async with client.stream(
+        "POST", f"/api/v1/assistant/conversations/{conv}/messages?stream=true", json={"text": "show me the open alerts"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [line.removeprefix("event: ") async for line in response.aiter_lines() if line.startswith("event: ")]
+    assert events[0] == "step" and events[-1] == "done"
+    assert events.count("delta") > 1  # the built-in model's reply arrives in pieces, as it is produced
+    whole = (await client.get(f"/api/v1/assistant/conversations/{conv}")).json()
+    assert [e["kind"] for e in whole["entries"]] == ["user", "tool", "assistant"]

@@ -79,7 +79,7 @@ async def test_auto_tool_runs_through_the_gate_on_behalf_of_the_user(
             .scalars()
             .all()
         )
-    assert rows and all(r.via == "assistant" and r.actor_label == "olga" for r in rows)
+    assert rows and all(r.via == "assistant" and r.actor_label == "assistant on behalf of olga" for r in rows)
 
 
 async def test_never_tools_are_hidden_and_refused_when_forged(
