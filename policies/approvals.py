@@ -13,6 +13,7 @@ requester is never one of the two; with ``admin_required`` at least one of them 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,36 +66,51 @@ def _check_second(approver: Caller, approval: Approval) -> None:
         raise PermissionDenied(f"approval #{approval.id} needs one of its two approvals from an admin")
 
 
+async def _decidable(session: AsyncSession, approval: Approval) -> bool:
+    """Whether a pending approval can still be decided: False (and it is now ``expired``) past its deadline.
+
+    Raises:
+        Conflict: it is no longer pending.
+    """
+    if approval.status is not ApprovalStatus.PENDING:
+        raise Conflict(f"approval #{approval.id} is already {approval.status.value}")
+    if approval.expires_at <= utcnow():
+        await expire_one(session, approval)
+        await session.refresh(approval)
+        return False
+    return True
+
+
+async def _update_if(
+    session: AsyncSession, approval: Approval, condition: Any, values: dict[str, Any], lost: str
+) -> None:
+    """One conditional UPDATE of a still-pending approval; :class:`Conflict` (``lost``) when another won the race."""
+    done = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING, condition)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(lost)
+    await session.refresh(approval)
+
+
 async def _first_approval(session: AsyncSession, approval: Approval, approver: Caller, note: str) -> bool:
     """Record the first of two approvals; False (and the approval now ``expired``) when past its deadline."""
     if approver.user_id is None:
         raise PermissionDenied(f"approval #{approval.id} needs two people; it must be approved by signed-in users")
-    if approval.status is not ApprovalStatus.PENDING:
-        raise Conflict(f"approval #{approval.id} is already {approval.status.value}")
-    now = utcnow()
-    if approval.expires_at <= now:
-        await expire_one(session, approval)
-        await session.refresh(approval)
+    if not await _decidable(session, approval):
         return False
-    marked = await session.execute(
-        update(Approval)
-        .where(
-            Approval.id == approval.id,
-            Approval.status == ApprovalStatus.PENDING,
-            Approval.first_approver_user_id.is_(None),
-        )
-        .values(
-            first_approver_user_id=approver.user_id,
-            first_approver_label=approver.label,
-            first_approver_role=approver.role.value,
-            first_approved_at=now,
-            decision_note=note,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"approval #{approval.id} was approved by someone else just now; reload and approve it second")
-    await session.refresh(approval)
+    values = {
+        "first_approver_user_id": approver.user_id,
+        "first_approver_label": approver.label,
+        "first_approver_role": approver.role.value,
+        "first_approved_at": utcnow(),
+        "decision_note": note,
+    }
+    lost = f"approval #{approval.id} was approved by someone else just now; reload and approve it second"
+    await _update_if(session, approval, Approval.first_approver_user_id.is_(None), values, lost)
     return True
 
 
@@ -109,33 +125,23 @@ async def _claim(
     session: AsyncSession, approval: Approval, approver: Caller, status: ApprovalStatus, note: str
 ) -> bool:
     """Move a pending approval to ``status``; False (and the approval now ``expired``) when past its deadline."""
-    now = utcnow()
-    if approval.status is not ApprovalStatus.PENDING:
-        raise Conflict(f"approval #{approval.id} is already {approval.status.value}")
-    if approval.expires_at <= now:
-        await expire_one(session, approval)
-        await session.refresh(approval)
+    if not await _decidable(session, approval):
         return False
     # The first approval read must still be the one recorded (two-person requests): no one swaps it meanwhile.
     first = Approval.first_approver_user_id
     same_first = (
         first.is_(None) if approval.first_approver_user_id is None else first == approval.first_approver_user_id
     )
-    claimed = await session.execute(
-        update(Approval)
-        .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING, same_first)
-        .values(
-            status=status,
-            decided_by_user_id=approver.user_id,
-            decided_by_label=approver.label,
-            decided_at=now,
-            decision_note=note,
-        )
-        .execution_options(synchronize_session=False)
+    values = {
+        "status": status,
+        "decided_by_user_id": approver.user_id,
+        "decided_by_label": approver.label,
+        "decided_at": utcnow(),
+        "decision_note": note,
+    }
+    await _update_if(
+        session, approval, same_first, values, f"approval #{approval.id} was decided by someone else just now"
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"approval #{approval.id} was decided by someone else just now")
-    await session.refresh(approval)
     return True
 
 

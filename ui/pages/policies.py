@@ -93,7 +93,7 @@ async def change_advanced(
     role_operator: RoleModeForm = "",
     role_approver: RoleModeForm = "",
     role_admin: RoleModeForm = "",
-    approvals_required: Annotated[Literal[1, 2], Form()] = 1,
+    approvals_required: Annotated[int, Form(ge=1, le=2)] = 1,
     admin_required: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     """An admin sets per-role modes and two-person approval of one tool (audited by the policy service)."""

@@ -3,7 +3,6 @@ and checked in over HTTP as a (simulated) agent would. Screenshots go to ``tests
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -156,14 +155,13 @@ async def test_run_command_waits_for_approval(
 async def test_uninstall_refused_by_policy(
     page: Page, fleet: dict[str, Enrolled], tenancy: Tenancy, shots: Path
 ) -> None:
+    """Under its seeded ``never`` the Uninstall button is disabled and says why (issue 10 item 11)."""
     web = fleet["web"]
     await sign_in(page, tenancy.admin, target=f"/rmm/devices/{web.device_id}")
-    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-    await page.get_by_role("button", name="Uninstall agent").click()
-    refused = page.locator('#device-outcome [data-outcome="refused"]')
-    await expect(refused).to_contain_text("Refused")
-    await expect(refused).to_contain_text("rmm-uninstall-agent is not allowed by policy")
-    await expect(refused.get_by_role("link", name="Policies → Tool policies")).to_be_visible()
+    button = page.get_by_role("button", name="Uninstall agent")
+    await expect(button).to_be_disabled()
+    await expect(button).to_have_attribute("title", re.compile("Uninstall is not allowed by policy"))
+    await expect(page.get_by_test_id("uninstall-why")).to_contain_text("an admin can change it under Policies")
     await page.screenshot(path=shots / "rmm-uninstall-refused.png", full_page=True)
 
 

@@ -103,6 +103,8 @@ async def test_monitor_alerts_name_the_monitor(ui_as: UiAs, tenancy: Tenancy, db
         await monitors.record_result(session, monitor=monitor, result=CheckResult(CheckState.CRITICAL, "refused"))
     html = (await (await ui_as(tenancy.operator)).get("/rmm", params={"tab": "alerts"})).text
     assert "monitor “Shop website”" in html and "monitor #" not in html
+    # Every alert row offers a ticket pre-filled with the alert (issue 10 item 5).
+    assert re.search(r'href="/rmm\?tab=tickets&amp;new=1&amp;alert_id=\d+"', html)
 
 
 async def test_demo_devices_short_circuit_commands_and_agree_with_last_seen(
