@@ -93,7 +93,7 @@ class RuleEngine:
         return 0
 
     async def _invoke(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert, step: Step,
-                      phase: RulePhase, index: int) -> AlertRuleRun:  # fmt: skip
+                      phase: RulePhase, index: int, *, ticket_id: int | None = None) -> AlertRuleRun:  # fmt: skip
         run = AlertRuleRun(org_id=rule.org_id, rule_id=rule.id, alert_id=alert.id, phase=phase, action_index=index,
                            action=step.action, tool_id=step.tool)  # fmt: skip
         if step.skipped:
@@ -102,7 +102,8 @@ class RuleEngine:
             reason = f"alert rule '{rule.name}' on alert #{alert.id} ({phase.value})"
             try:
                 outcome = await self._gate.invoke(session, caller, step.tool or "", step.args, reason=reason,
-                                                  context={"alert_id": alert.id, "rule_id": rule.id})  # fmt: skip
+                                                  context={"alert_id": alert.id, "rule_id": rule.id,
+                                                           "ticket_id": ticket_id})  # fmt: skip
             except RmmHubError as exc:  # unknown tool (connector absent), arguments refused
                 run.status, run.message = "skipped", exc.message
             else:
@@ -120,9 +121,11 @@ class RuleEngine:
     async def _raised(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert,
                       where: Placement) -> int:  # fmt: skip
         link = alert_link(self._gate.settings.base_url, alert)
+        ticket_id: int | None = None  # later steps' approvals name it, so approval routing notes them there
         for index, action in enumerate(ACTIONS.validate_python(rule.actions)):
-            await self._invoke(session, caller, rule, alert, step_for(action, alert, where, link=link),
-                               RulePhase.RAISED, index)  # fmt: skip
+            run = await self._invoke(session, caller, rule, alert, step_for(action, alert, where, link=link),
+                                     RulePhase.RAISED, index, ticket_id=ticket_id)  # fmt: skip
+            ticket_id = ticket_id or run.ticket_id
         return len(rule.actions)
 
     async def _recheck(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert, where: Placement,

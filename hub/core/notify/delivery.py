@@ -103,7 +103,7 @@ async def _send_one(db: Database, box: SecretBox, row_id: int, http: httpx.Async
     if row is None or channel is None:
         return False
     message = Message(topic=row.topic, subject=row.subject, body=row.body, link=row.link,
-                      count=max(row.digest_count, 1))  # fmt: skip
+                      count=max(row.digest_count, 1), extra_to=row.extra_to)  # fmt: skip
     error: str | None = None
     try:
         secret = box.decrypt(channel.secret_enc) if channel.secret_enc else None

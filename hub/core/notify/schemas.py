@@ -44,6 +44,7 @@ class ChannelIn(BaseModel):
     password: str = Field(default="", max_length=500, description="SMTP password (stored encrypted)")
     url: HttpUrl | None = None
     per_minute: int = Field(default=10, ge=1, le=600, description="messages per minute before a burst is digested")
+    approvals: bool = Field(default=False, description="route approval requests, reminders and decisions here")
 
     @model_validator(mode="after")
     def _shape(self) -> ChannelIn:
@@ -62,6 +63,7 @@ class ChannelOut(BaseModel):
     kind: ChannelKind
     target: str = Field(description="SMTP host and recipients, or the URL's host")
     per_minute: int
+    approvals: bool
     enabled: bool
 
     @classmethod
@@ -72,7 +74,7 @@ class ChannelOut(BaseModel):
         else:
             target = HttpUrl(str(row.config["url"])).host or ""
         return cls(id=row.id, name=row.name, kind=row.kind, target=target, per_minute=row.per_minute,
-                   enabled=row.enabled)  # fmt: skip
+                   approvals=row.approvals, enabled=row.enabled)  # fmt: skip
 
 
 class CreatedChannel(BaseModel):

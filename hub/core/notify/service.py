@@ -46,7 +46,7 @@ async def create_channel(session: AsyncSession, *, actor: Caller, data: ChannelI
         signing = secrets.token_urlsafe(32) if data.kind is ChannelKind.WEBHOOK else None
         secret = box.encrypt(signing) if signing else None
     row = NotificationChannel(org_id=actor.org_id, name=data.name, kind=data.kind, config=config,
-                              secret_enc=secret, per_minute=data.per_minute)  # fmt: skip
+                              secret_enc=secret, per_minute=data.per_minute, approvals=data.approvals)  # fmt: skip
     session.add(row)
     await session.flush()
     audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
@@ -89,6 +89,7 @@ async def enqueue(
     subject: str,
     body: str,
     link: str | None = None,
+    extra_to: str | None = None,
 ) -> OutboxMessage:
     """Put one message in the outbox; it is sent by the delivery job once this unit of work commits.
 
@@ -97,7 +98,7 @@ async def enqueue(
     """
     await get_channel(session, org_id=org_id, channel_id=channel_id)
     row = OutboxMessage(org_id=org_id, channel_id=channel_id, topic=topic[:80], subject=subject[:300], body=body,
-                        link=link, status=DeliveryStatus.PENDING, next_attempt_at=utcnow())  # fmt: skip
+                        link=link, extra_to=extra_to, status=DeliveryStatus.PENDING, next_attempt_at=utcnow())  # fmt: skip
     session.add(row)
     await session.flush()
     return row
@@ -130,3 +131,11 @@ async def send_test(session: AsyncSession, *, actor: Caller, channel_id: int) ->
     session.add(row)
     await session.flush()
     return row
+
+
+async def approval_channels(session: AsyncSession, *, org_id: int) -> Sequence[NotificationChannel]:
+    """The enabled channels approval requests, reminders and decisions go to."""
+    stmt = select(NotificationChannel).where(NotificationChannel.org_id == org_id,
+                                             NotificationChannel.approvals.is_(True),
+                                             NotificationChannel.enabled.is_(True))  # fmt: skip
+    return (await session.scalars(stmt)).all()
