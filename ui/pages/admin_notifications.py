@@ -19,7 +19,7 @@ from ui.page import Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("name", "kind", "url", "host", "port", "security", "username", "password", "sender", "recipients",
-          "per_minute")  # fmt: skip
+          "per_minute", "approvals")  # fmt: skip
 DEFAULTS: dict[str, Any] = {"kind": "email", "port": "587", "security": "starttls", "per_minute": "10"}
 
 
@@ -34,7 +34,8 @@ async def _page(page: Page, session: DbSession, *, status_code: int = 200, **ext
 
 
 def _channel_in(values: dict[str, str]) -> ChannelIn:
-    data: dict[str, Any] = {"name": values["name"], "kind": values["kind"], "per_minute": values["per_minute"] or 10}
+    data: dict[str, Any] = {"name": values["name"], "kind": values["kind"], "per_minute": values["per_minute"] or 10,
+                            "approvals": values["approvals"] == "on"}  # fmt: skip
     if values["kind"] == ChannelKind.EMAIL.value:
         data["password"] = values["password"]
         data["email"] = {
