@@ -34,6 +34,7 @@ from hub.core.scheduler import Scheduler
 from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
+from hub.mcp.module import McpModule
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from policies.pipeline import Gate
@@ -52,6 +53,7 @@ MODEL_MODULES = (
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
     "hub.assistant.models",
+    "hub.mcp.models",
 )
 
 
@@ -72,6 +74,7 @@ def default_modules(gate: Gate) -> list[HubModule]:
         ConnectWiseModule(gate),
         RelayModule(),
         AssistantModule(gate),
+        McpModule(gate, base_url=gate.settings.base_url),
         UiModule(),
     ]
 

@@ -46,6 +46,7 @@ SIDEBAR: list[NavLink] = [
 ADMIN_SECTIONS: list[NavLink] = [
     NavLink("Users", "/admin/users", min_role=Role.ADMIN, group="Access"),
     NavLink("API tokens", "/admin/tokens", min_role=Role.ADMIN, group="Access"),
+    NavLink("Customers", "/admin/rmm/customers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Agent installers", "/admin/rmm/installers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Metric thresholds", "/admin/rmm/thresholds", min_role=Role.ADMIN, group="RMM"),
     NavLink("Synthetic monitors", "/admin/rmm/monitors", min_role=Role.ADMIN, group="RMM"),

@@ -1,7 +1,7 @@
 """h14 notifications
 
 Revision ID: 0006_h14
-Revises: 0006_h10b, 0006_h11, 0006_h16r (merges the heads)
+Revises: 0006_h12r
 Create Date: 2026-12-02 01:34:10.677365
 """
 
@@ -14,7 +14,7 @@ import hub.core.db
 
 
 revision: str = "0006_h14"
-down_revision: str | tuple[str, ...] | None = ("0006_h10b", "0006_h11", "0006_h16r")
+down_revision: str | None = "0006_h12r"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
