@@ -22,6 +22,7 @@ from hub.core.scheduler import Scheduler
 from native_rmm.alerts import routes as alert_routes
 from native_rmm.automation import jobs as automation_jobs
 from native_rmm.automation import routes as automation_routes
+from native_rmm.automation.approval_routing import ApprovalRouter
 from native_rmm.automation.engine import RuleEngine
 from native_rmm.automation.schedule_runner import ScheduleRunner
 from native_rmm.monitors import jobs as monitor_jobs
@@ -72,4 +73,5 @@ class Operations:
         if self._hub is not None:
             self._hub.components.remove(RuleEngine)
             self._hub.components.remove(ScheduleRunner)
+            self._hub.components.remove(ApprovalRouter)
         self._hub = None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, ApiCallerDep, SessionDep
-from native_rmm.alerts import service, thresholds
+from native_rmm.alerts import customer_thresholds, service, thresholds
 from native_rmm.alerts.schemas import AlertAction, AlertOut, Thresholds, ThresholdsOut
 from native_rmm.models.alerts import AlertSeverity, AlertSource, AlertStatus
 from policies.deps import GateDep
@@ -27,6 +27,25 @@ async def get_thresholds(session: SessionDep, admin: AdminDep) -> ThresholdsOut:
 async def put_thresholds(body: Thresholds, session: SessionDep, admin: AdminDep) -> ThresholdsOut:
     """Save the organisation's metric thresholds (admin; ``warn < danger <= 100``; audited)."""
     return await thresholds.set_thresholds(session, actor=admin.caller(CallerKind.API), values=body)
+
+
+@router.put("/thresholds/customers/{customer_id}", response_model=ThresholdsOut)
+async def put_customer_thresholds(
+    customer_id: Id, body: Thresholds, session: SessionDep, admin: AdminDep
+) -> ThresholdsOut:
+    """Save a customer's own thresholds; they override the organisation's for its devices (admin; audited)."""
+    return await customer_thresholds.set_customer_thresholds(
+        session, actor=admin.caller(CallerKind.API), customer_id=customer_id, values=body
+    )
+
+
+@router.delete("/thresholds/customers/{customer_id}", status_code=204)
+async def delete_customer_thresholds(customer_id: Id, session: SessionDep, admin: AdminDep) -> Response:
+    """Drop a customer's own thresholds (its devices follow the organisation's again)."""
+    await customer_thresholds.clear_customer_thresholds(
+        session, actor=admin.caller(CallerKind.API), customer_id=customer_id
+    )
+    return Response(status_code=204)
 
 
 @router.get("/alerts", response_model=list[AlertOut])

@@ -20,8 +20,8 @@ from hub.core.caller import Caller
 from hub.core.db import get_in_org, utcnow
 from hub.core.errors import Conflict, NotFound
 from hub.core.events import EventBus
+from native_rmm.alerts.customer_thresholds import thresholds_for_device
 from native_rmm.alerts.events import announce
-from native_rmm.alerts.thresholds import get_thresholds
 from native_rmm.models.alerts import (
     ACTIVE_STATUSES,
     Alert,
@@ -125,9 +125,10 @@ async def evaluate_sample(
     """Raise, escalate, de-escalate or auto-resolve the device's metric alerts for one accepted sample.
 
     Disk is judged by the fullest mounted volume; a sample without disks leaves disk alerts as they are.
-    Costs one thresholds lookup per organisation and session (cached) and one indexed alert query.
+    Judged by the device's customer's thresholds when it has its own, else the organisation's (each
+    cached per session), plus one indexed alert query.
     """
-    thresholds = await get_thresholds(session, org_id)
+    thresholds = await thresholds_for_device(session, org_id=org_id, device_id=device_id)
     values = _metric_values(sample)
     keys = {metric_key(device_id, metric): metric for metric in values}
     active = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
-from native_rmm.automation import schedule_runner, schedule_tools, tools
+from native_rmm.automation import approval_routing, schedule_runner, schedule_tools, tools
+from native_rmm.automation.approval_routing import ApprovalRouter
 from native_rmm.automation.engine import JOB_NAME, JOB_SECONDS, RuleEngine
 from native_rmm.automation.schedule_runner import ScheduleRunner
 from policies.pipeline import Gate
@@ -28,4 +29,11 @@ def start(hub: HubContext, scheduler: Scheduler, gate: Gate) -> RuleEngine:
         return await runner.tick()
 
     scheduler.add(schedule_runner.JOB_NAME, fire, seconds=schedule_runner.JOB_SECONDS)
+    router = ApprovalRouter(hub.db, gate)
+    hub.components.add(router)
+
+    async def route() -> int:
+        return await router.tick()
+
+    scheduler.add(approval_routing.JOB_NAME, route, seconds=approval_routing.JOB_SECONDS)
     return engine

@@ -120,7 +120,10 @@ class ScheduleRunner:
         )
         if caller is None:
             return "failed", "the schedule's owner is disabled or gone; nothing ran"
-        devices = await resolve_targets(session, org_id=row.org_id, target=TargetSpec.model_validate(row.target))
+        try:
+            devices = await resolve_targets(session, org_id=row.org_id, target=TargetSpec.model_validate(row.target))
+        except RmmHubError as exc:
+            return "skipped", exc.message
         if not devices:
             return "skipped", "the target names no installed device"
         calls = (

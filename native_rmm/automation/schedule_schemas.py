@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.core.bounds import Id
 from native_rmm.automation.cron import cron_trigger
@@ -23,12 +23,21 @@ TOOL_IDS: dict[str, str] = {
 
 
 class TargetSpec(BaseModel):
-    """Which devices: by device, site or customer ids (resolved to devices at each run)."""
+    """Which devices: device, site or customer ``ids``, or a tag / group ``name`` (resolved at each run)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["device", "site", "customer"]
-    ids: list[Id] = Field(min_length=1, max_length=200)
+    kind: Literal["device", "site", "customer", "tag", "group"]
+    ids: list[Id] = Field(default_factory=list, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="the tag or group")
+
+    @model_validator(mode="after")
+    def _shape(self) -> TargetSpec:
+        if self.kind in ("tag", "group") and not self.name:
+            raise ValueError(f"a {self.kind} target needs its name")
+        if self.kind not in ("tag", "group") and not self.ids:
+            raise ValueError(f"a {self.kind} target needs at least one id")
+        return self
 
 
 class OnceTrigger(BaseModel):

@@ -1,34 +1,31 @@
-"""Target resolution for schedules: device, site or customer ids -> the organisation's live devices.
-
-A small stand-in until the shared typed targets resolver (tags, groups) lands in ``native_rmm.devices``;
-then this module delegates to it.
-"""
+"""Target resolution for schedules: the schedule's stored target spec through the shared typed resolver
+(:mod:`native_rmm.devices.targets`), one spec per device list, site, customer, tag or group."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core.models import Customer, Site
 from native_rmm.automation.schedule_schemas import TargetSpec
-from native_rmm.models.devices import Device
+from native_rmm.devices.targets import Targets, resolve_ids
 
 
 async def resolve_targets(session: AsyncSession, *, org_id: int, target: TargetSpec) -> list[int]:
-    """Ids of the organisation's installed devices the target names, in id order."""
-    stmt = select(Device.id).where(Device.org_id == org_id, Device.uninstalled_at.is_(None))
+    """Ids of the organisation's devices the target names now, in id order.
+
+    Raises:
+        ToolError: nothing matches, or a named device/site/customer/group does not exist here.
+    """
     if target.kind == "device":
-        stmt = stmt.where(Device.id.in_(target.ids))
+        specs = [Targets(device_ids=target.ids)]
     elif target.kind == "site":
-        stmt = (
-            stmt.join(Site, Site.id == Device.site_id)
-            .join(Customer, Customer.id == Site.customer_id)
-            .where(Site.id.in_(target.ids), Customer.org_id == org_id)
-        )
+        specs = [Targets(site_id=i) for i in target.ids]
+    elif target.kind == "customer":
+        specs = [Targets(customer_id=i) for i in target.ids]
+    elif target.kind == "tag":
+        specs = [Targets(tag=target.name)]
     else:
-        stmt = (
-            stmt.join(Site, Site.id == Device.site_id)
-            .join(Customer, Customer.id == Site.customer_id)
-            .where(Customer.id.in_(target.ids), Customer.org_id == org_id)
-        )
-    return list((await session.scalars(stmt.order_by(Device.id))).all())
+        specs = [Targets(group=target.name)]
+    found: set[int] = set()
+    for spec in specs:
+        found.update(await resolve_ids(session, org_id=org_id, targets=spec))
+    return sorted(found)

@@ -72,6 +72,24 @@ class MetricThresholds(Base):
     updated_by_label: Mapped[str] = mapped_column(String(200), default="")
 
 
+class CustomerThresholds(Base):
+    """A customer's own warn/danger percentages: they override the organisation's set for its devices."""
+
+    __tablename__ = "rmm_customer_thresholds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+    cpu_warn: Mapped[float] = mapped_column(Float)
+    cpu_danger: Mapped[float] = mapped_column(Float)
+    memory_warn: Mapped[float] = mapped_column(Float)
+    memory_danger: Mapped[float] = mapped_column(Float)
+    disk_warn: Mapped[float] = mapped_column(Float)
+    disk_danger: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_label: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Alert(Base):
     """One alert in an organisation's queue."""
 

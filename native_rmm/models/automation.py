@@ -115,3 +115,16 @@ class ScheduleRun(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     approval_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     command_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class ApprovalNotice(Base):
+    """That an approval's request, reminder or decision was routed (each at most once)."""
+
+    __tablename__ = "automation_approval_notices"
+    __table_args__ = (Index("ix_automation_approval_notices_once", "approval_id", "kind", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

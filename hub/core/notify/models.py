@@ -52,6 +52,8 @@ class NotificationChannel(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     secret_enc: Mapped[str | None] = mapped_column(Text, default=None)
     per_minute: Mapped[int] = mapped_column(Integer, default=10)
+    #: Approval requests, reminders and decisions are routed to this channel.
+    approvals: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -69,6 +71,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500), default=None)
+    #: One more email recipient for this message (e.g. the requester told of a decision); email channels only.
+    extra_to: Mapped[str | None] = mapped_column(String(320), default=None)
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -44,6 +44,7 @@ class ChannelIn(BaseModel):
     password: str = Field(default="", max_length=500, description="SMTP password (stored encrypted)")
     url: HttpUrl | None = None
     per_minute: int = Field(default=10, ge=1, le=600, description="messages per minute before a burst is digested")
+    approvals: bool = Field(default=False, description="route approval requests, reminders and decisions here")
 
     @model_validator(mode="after")
     def _shape(self) -> ChannelIn:
@@ -62,6 +63,7 @@ class ChannelOut(BaseModel):
     kind: ChannelKind
     target: str = Field(description="SMTP host and recipients, or the URL's host")
     per_minute: int
+    approvals: bool
     enabled: bool
 
     @classmethod
@@ -71,9 +73,8 @@ class ChannelOut(BaseModel):
             target = f"{cfg.host}:{cfg.port} -> {', '.join(cfg.recipients)}"
         else:
             target = HttpUrl(str(row.config["url"])).host or ""
-        return cls(
-            id=row.id, name=row.name, kind=row.kind, target=target, per_minute=row.per_minute, enabled=row.enabled
-        )
+        return cls(id=row.id, name=row.name, kind=row.kind, target=target, per_minute=row.per_minute,
+                   approvals=row.approvals, enabled=row.enabled)  # fmt: skip
 
 
 class CreatedChannel(BaseModel):
@@ -100,14 +101,7 @@ class DeliveryOut(BaseModel):
     @classmethod
     def of(cls, row: OutboxMessage) -> DeliveryOut:
         return cls(
-            id=row.id,
-            channel_id=row.channel_id,
-            topic=row.topic,
-            subject=row.subject,
-            status=row.status,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            digest_count=row.digest_count,
-            created_at=row.created_at,
-            delivered_at=row.delivered_at,
-        )
+            id=row.id, channel_id=row.channel_id, topic=row.topic, subject=row.subject, status=row.status,
+            attempts=row.attempts, last_error=row.last_error, digest_count=row.digest_count,
+            created_at=row.created_at, delivered_at=row.delivered_at,
+        )  # fmt: skip

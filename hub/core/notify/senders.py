@@ -41,6 +41,7 @@ class Message:
     body: str
     link: str | None = None
     count: int = 1
+    extra_to: str | None = None
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -97,7 +98,8 @@ async def deliver(
 
 def _send_mail(cfg: EmailConfig, password: str | None, message: Message) -> None:
     mail = EmailMessage()
-    mail["Subject"], mail["From"], mail["To"] = message.subject, cfg.sender, ", ".join(cfg.recipients)
+    to = [*cfg.recipients, *([message.extra_to] if message.extra_to else [])]
+    mail["Subject"], mail["From"], mail["To"] = message.subject, cfg.sender, ", ".join(to)
     mail.set_content(message.body + (f"\n\n{message.link}\n" if message.link else "\n"))
     try:
         smtp: smtplib.SMTP
