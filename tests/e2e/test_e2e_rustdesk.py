@@ -73,7 +73,9 @@ async def _opt_in_base(hub: E2EHub) -> dict[str, Any]:
     admin = hub.client(hub.tenancy.admin)
     (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
     bad = await admin.put(f"/api/v1/rmm/installers/{base['id']}/rustdesk", json={"enabled": True, "id_server": "a b"})
-    assert bad.status_code == 400 and "host or host:port" in bad.text, bad.text
+    assert bad.status_code == 422, bad.text
+    keyless = await admin.put(f"/api/v1/rmm/installers/{base['id']}/rustdesk", json={"enabled": True, "key": KEY})
+    assert keyless.status_code == 400 and "needs the ID server" in keyless.text, keyless.text
     saved = await admin.put(f"/api/v1/rmm/installers/{base['id']}/rustdesk",
                             json={"enabled": True, "id_server": ID_SERVER, "relay_server": RELAY, "key": KEY})  # fmt: skip
     assert saved.status_code == 200, saved.text
