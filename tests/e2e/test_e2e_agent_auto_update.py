@@ -74,6 +74,16 @@ async def test_admin_page_toggles_the_setting(e2e_hub: E2EHub) -> None:
     saved = await ui.post("/admin/rmm/agent-updates", data={"auto_update": "true", "csrf_token": csrf})
     assert saved.status_code == 200 and "Automatic agent updates on" in saved.text
     assert (await e2e_hub.client(e2e_hub.tenancy.admin).get("/api/v1/rmm/agent-updates")).json()["auto_update"]
+    # The RustDesk option of an installer is set on the same page.
+    assert 'aria-label="RustDesk for Base installer"' in page.text
+    base_id = page.text.split('data-kind="base"')[0].rsplit('data-installer-id="', 1)[1].split('"')[0]
+    rustdesk = await ui.post(f"/admin/rmm/installers/{base_id}/rustdesk",
+                             data={"rustdesk": "true", "rustdesk_id_server": "rd.example.test", "csrf_token": csrf})  # fmt: skip
+    assert rustdesk.status_code == 200 and "RustDesk on for &#39;Base installer&#39;" in rustdesk.text, rustdesk.text[
+        :500
+    ]
+    listed = (await e2e_hub.client(e2e_hub.tenancy.admin).get("/api/v1/rmm/installers")).json()
+    assert [i["rustdesk"]["id_server"] for i in listed if i["kind"] == "base"] == ["rd.example.test"]
     viewer = e2e_hub.client()
     viewer_csrf = await ui_login(viewer, e2e_hub.tenancy.viewer.username, e2e_hub.tenancy.viewer.password)
     refused = await viewer.post("/admin/rmm/agent-updates", data={"auto_update": "", "csrf_token": viewer_csrf})
