@@ -94,6 +94,7 @@ async def device_page(
         "alert_count": await q.active_alert_count(session, org_id=page.org.id, device_id=device.id),
         "shells": shells_for(device) or SHELLS,
         "uninstall_refusal": await uninstall_refusal(session, gate, page),
+        "tags": (await q.tags_of(session, device_ids=[device.id]))[device.id],
     }
     if tab == "system":
         context["sample"] = await q.latest_sample(session, device_id=device.id)
@@ -162,19 +163,6 @@ async def remote_panel(device_id: Id, page: PageDep, session: SessionDep) -> HTM
     """The Remote Connection panel (the relay issue fills in screen, shell, commands and files)."""
     device = await _device(session, page, device_id)
     return render(page, "rmm/_remote.html", device=device, online=device.status is DeviceStatus.ONLINE)
-
-
-@router.post("/rmm/devices/{device_id}/remote/shell")
-async def open_shell(device_id: Id, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
-    """Invoke ``rmm-open-shell-session``; when it runs, the answer links the Remote Connection window."""
-    outcome = await invoke(page, session, gate, "rmm-open-shell-session", {"device": device_id})
-    return render(page, "rmm/_remote_opened.html", outcome=outcome, action="Open shell session", S=InvocationStatus)
-
-
-@router.get("/rmm/remote")
-async def remote_window(page: PageDep) -> HTMLResponse:
-    """The Remote Connection window (its ticket arrives in the URL fragment, read by the page's script)."""
-    return render(page, "rmm/remote_window.html")
 
 
 @router.post("/rmm/devices/{device_id}/command")
