@@ -40,6 +40,7 @@ class ApprovalReport(BaseModel):
     description: str = Field(description="what was asked, readably")
     summary: str = Field(description="one sentence: pending / approved and ran / denied with the note / expired")
     requester: str
+    reason: str = Field(default="", description="why the requester asked")
     created_at: datetime
     expires_at: datetime
     decided_by: str | None = None
@@ -52,9 +53,8 @@ class ApprovalReport(BaseModel):
 
 def describe(approval: Approval) -> str:
     """The readable description of a request (the stored one when the hub keeps one, else a summary)."""
-    stored = getattr(approval, "description", None)
-    if isinstance(stored, str) and stored.strip():
-        return stored
+    if approval.description.strip():
+        return approval.description
     args = ", ".join(f"{k}={v!r}" for k, v in sorted(approval.args.items()))
     via = f" (asked through {approval.via_tool_name})" if approval.via_tool_id else ""
     why = f" because: {approval.reason}" if approval.reason else ""
@@ -89,6 +89,7 @@ def report(approval: Approval) -> ApprovalReport:
         description=describe(approval),
         summary=_summary(approval),
         requester=approval.requester_label,
+        reason=approval.reason,
         created_at=approval.created_at,
         expires_at=approval.expires_at,
         decided_by=approval.decided_by_label,

@@ -54,5 +54,5 @@ async def test_stdio_proxy_driven_by_the_sdk_client(live_server: LiveServer, ten
             "restart-service", {"device": "PC-3"}, meta={"rmmhub/reason": "ticket 42: service hung"}
         )
         approval = (pending.structured_content or {})["approval"]
-        assert approval["status"] == "pending" and "ticket 42: service hung" in approval["description"]
+        assert approval["status"] == "pending" and approval["reason"] == "ticket 42: service hung"
     assert calls == [("get-device-info", {"device": "PC-3"})]
