@@ -7,6 +7,7 @@ SHA-256 is rendered into the installer scripts, which refuse a download that doe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -38,6 +39,12 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _file(path: Path, sha256: str, filename: str) -> FileResponse:
+    """A download with its SHA-256 in ``X-Checksum-Sha256`` (installers and agents check it)."""
+    return FileResponse(path, media_type="application/octet-stream", filename=filename,
+                        headers={"X-Checksum-Sha256": sha256})  # fmt: skip
+
+
 def _plane(request: Request) -> DevicePlane:
     plane: DevicePlane = request.app.state.hub.components.get(DevicePlane)
     return plane
@@ -49,12 +56,7 @@ async def agent_binary(arch: LinuxArch, request: Request) -> Response:
     built = available_binaries(_plane(request).settings.agent_dist_dir).get(arch)
     if built is None:
         return PlainTextResponse(f"rmmhub: this hub has no single-file agent for linux-{arch}\n", status_code=404)
-    return FileResponse(
-        built.path,
-        media_type="application/octet-stream",
-        filename=BINARY_NAME,
-        headers={"X-Checksum-Sha256": built.sha256},
-    )
+    return _file(built.path, built.sha256, BINARY_NAME)
 
 
 @router.get(API_PREFIX + "/download/uv/{platform}", response_model=None, responses=DOWNLOAD_RESPONSES)
@@ -63,12 +65,7 @@ async def uv_binary(platform: UvPlatform, request: Request) -> Response:
     staged = staged_uv(_plane(request).settings.agent_dist_dir, platform)
     if staged is None:
         return PlainTextResponse(f"rmmhub: this hub has not staged uv for {platform}\n", status_code=404)
-    return FileResponse(
-        staged.path,
-        media_type="application/octet-stream",
-        filename=staged.path.name,
-        headers={"X-Checksum-Sha256": staged.sha256},
-    )
+    return _file(staged.path, staged.sha256, staged.path.name)
 
 
 @router.get(
@@ -83,12 +80,7 @@ async def agent_release(arch: LinuxArch, version: str, request: Request) -> Resp
     release = find_release(_plane(request).settings.agent_dist_dir, f"linux-{arch}", version)
     if release is None:
         return PlainTextResponse(f"rmmhub: no agent release {version} for linux-{arch}\n", status_code=404)
-    return FileResponse(
-        release.path,
-        media_type="application/octet-stream",
-        filename=BINARY_NAME,
-        headers={"X-Checksum-Sha256": release.sha256},
-    )
+    return _file(release.path, release.sha256, BINARY_NAME)
 
 
 @router.get(API_PREFIX + "/download/rustdesk/{kind}", response_model=None, responses=DOWNLOAD_RESPONSES)
@@ -97,12 +89,7 @@ async def rustdesk_package(kind: RustDeskKind, request: Request) -> Response:
     staged = staged_package(_plane(request).settings.agent_dist_dir, kind)
     if staged is None:
         return PlainTextResponse(f"rmmhub: this hub has not staged a RustDesk {kind} package\n", status_code=404)
-    return FileResponse(
-        staged.path,
-        media_type="application/octet-stream",
-        filename=staged.path.name,
-        headers={"X-Checksum-Sha256": staged.sha256},
-    )
+    return _file(staged.path, staged.sha256, staged.path.name)
 
 
 @router.get(
@@ -115,9 +102,4 @@ async def agent_wheel_release(version: str, request: Request) -> Response:
     )
     if release is None:
         return PlainTextResponse(f"rmmhub: no agent wheel release {version[:64]}\n", status_code=404)
-    return FileResponse(
-        release.path,
-        media_type="application/octet-stream",
-        filename=WHEEL_NAME,
-        headers={"X-Checksum-Sha256": release.sha256},
-    )
+    return _file(release.path, release.sha256, WHEEL_NAME)

@@ -62,15 +62,21 @@ async def install_script(token: str, os: Literal["linux", "macos", "windows"], r
     return PlainTextResponse(script, media_type=SCRIPT_TYPES[os])
 
 
+SERVER_PATTERN = r"^[A-Za-z0-9.:\[\]_-]*$"
+
+
 class RustDeskBody(BaseModel):
     """An installer's RustDesk option (empty servers: RustDesk's public ones)."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    id_server: str = Field(default="", max_length=255, description="host or host:port of the ID (hbbs) server")
-    relay_server: str = Field(default="", max_length=255, description="host or host:port of the relay (hbbr)")
-    key: str = Field(default="", max_length=255, description="the server's public key (id_ed25519.pub)")
+    id_server: str = Field(default="", max_length=255, pattern=SERVER_PATTERN,
+                           description="host or host:port of the ID (hbbs) server")  # fmt: skip
+    relay_server: str = Field(default="", max_length=255, pattern=SERVER_PATTERN,
+                              description="host or host:port of the relay (hbbr)")  # fmt: skip
+    key: str = Field(default="", max_length=255, pattern=r"^[A-Za-z0-9+/=_-]*$",
+                     description="the server's public key (id_ed25519.pub); needs id_server")  # fmt: skip
 
     def option(self) -> service.RustDeskOption:
         return service.RustDeskOption(self.enabled, self.id_server, self.relay_server, self.key)

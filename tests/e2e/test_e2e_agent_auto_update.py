@@ -5,6 +5,7 @@ installed single-file agent from N to N+1 through the policy gate as an automati
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from hub.core.audit import AuditEntry
 from native_rmm.installers.binary import AgentBinary
+from native_rmm.plane import DevicePlane
 from native_rmm.updates.auto import JOB_NAME
 from native_rmm.updates.releases import publish
 from tests.conftest import LiveServer
@@ -24,6 +26,16 @@ pytestmark = [
     pytest.mark.slow,
 ]
 __all__ = ["agent_binary", "installed", "next_binary"]  # fixtures shared with the manual update test
+
+
+async def _run_job(live_server: LiveServer) -> int:
+    """Run the job as the leader's scheduler does: in the live hub's own event loop (its connections live there)."""
+    hub = live_server.app.state.hub
+    writer_task = hub.components.get(DevicePlane).writer._task
+    assert writer_task is not None
+    future = asyncio.run_coroutine_threadsafe(hub.scheduler.run_now(JOB_NAME), writer_task.get_loop())
+    result: int = await asyncio.wrap_future(future)
+    return result
 
 
 async def _automation_entries(hub: E2EHub) -> list[AuditEntry]:
@@ -47,23 +59,23 @@ async def test_setting_on_updates_outdated_agents_through_the_gate(
     publish(installed.dist, next_binary.path, "0.1.1")
 
     # Off: the job leaves the outdated agent alone.
-    assert await scheduler.run_now(JOB_NAME) == 0
+    assert await _run_job(live_server) == 0
     # A policy of never: the automation is refused by the gate (and audited as automation).
     await set_policy(admin, "rmm-update-agents", "never")
     saved = await admin.put("/api/v1/rmm/agent-updates", json={"auto_update": True})
     assert saved.status_code == 200 and saved.json()["auto_update"] is True and saved.json()["updated_by"]
-    assert await scheduler.run_now(JOB_NAME) == 1
+    assert await _run_job(live_server) == 1
     entries = await _automation_entries(e2e_hub)
     assert [e.event for e in entries if e.event == "tool.refused"], [e.event for e in entries]
     assert await _version(e2e_hub, installed.device_id, "0.1.0")
 
     # Auto: the job queues the update; the agent updates itself to N+1 and confirms it.
     await set_policy(admin, "rmm-update-agents", "auto")
-    assert await scheduler.run_now(JOB_NAME) == 1
+    assert await _run_job(live_server) == 1
     await eventually(lambda: _version(e2e_hub, installed.device_id, "0.1.1"), within=90, message="N+1 checks in")
     assert any(e.event == "tool.executed" for e in await _automation_entries(e2e_hub))
     # Not asked again: up to date now (and a recent update command exists anyway).
-    assert await scheduler.run_now(JOB_NAME) == 0
+    assert await _run_job(live_server) == 0
 
 
 async def test_admin_page_toggles_the_setting(e2e_hub: E2EHub) -> None:
@@ -74,6 +86,16 @@ async def test_admin_page_toggles_the_setting(e2e_hub: E2EHub) -> None:
     saved = await ui.post("/admin/rmm/agent-updates", data={"auto_update": "true", "csrf_token": csrf})
     assert saved.status_code == 200 and "Automatic agent updates on" in saved.text
     assert (await e2e_hub.client(e2e_hub.tenancy.admin).get("/api/v1/rmm/agent-updates")).json()["auto_update"]
+    # The RustDesk option of an installer is set on the same page.
+    assert 'aria-label="RustDesk for Base installer"' in page.text
+    base_id = page.text.split('data-kind="base"')[0].rsplit('data-installer-id="', 1)[1].split('"')[0]
+    rustdesk = await ui.post(f"/admin/rmm/installers/{base_id}/rustdesk",
+                             data={"rustdesk": "true", "rustdesk_id_server": "rd.example.test", "csrf_token": csrf})  # fmt: skip
+    assert rustdesk.status_code == 200 and "RustDesk on for &#39;Base installer&#39;" in rustdesk.text, rustdesk.text[
+        :500
+    ]
+    listed = (await e2e_hub.client(e2e_hub.tenancy.admin).get("/api/v1/rmm/installers")).json()
+    assert [i["rustdesk"]["id_server"] for i in listed if i["kind"] == "base"] == ["rd.example.test"]
     viewer = e2e_hub.client()
     viewer_csrf = await ui_login(viewer, e2e_hub.tenancy.viewer.username, e2e_hub.tenancy.viewer.password)
     refused = await viewer.post("/admin/rmm/agent-updates", data={"auto_update": "", "csrf_token": viewer_csrf})
