@@ -33,7 +33,7 @@ from pydantic_ai.messages import (
     TextPart,
     TextPartDelta,
     UserPromptPart,
-)  # fmt: skip
+)
 from pydantic_ai.toolsets import AbstractToolset
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +50,7 @@ from hub.assistant.store import (
     dump_history,
     load_history,
     record_steps,
-)  # fmt: skip
+)
 from hub.assistant.toolset import ToolsetCache
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
@@ -78,10 +78,13 @@ UPDATE_NOTE = "[approval update] "
 def assistant_caller(user: User) -> Caller:
     """The caller of the assistant acting for ``user``: their role and organisation, door ``assistant``."""
     return Caller(
-        user_id=user.id, label=f"assistant on behalf of {user.label}", role=user.role, org_id=user.org_id,
+        user_id=user.id,
+        label=f"assistant on behalf of {user.label}",
+        role=user.role,
+        org_id=user.org_id,
         kind=CallerKind.ASSISTANT,
         on_behalf_of_user_id=user.id,
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -101,9 +104,12 @@ class Assistant:
         self.gate = gate
         self.active = model or configured_model(hub.settings)
         self.agent: Agent[ToolCaller, str | DeferredToolRequests] = Agent(
-            self.active.model, deps_type=ToolCaller, output_type=[str, DeferredToolRequests],  # type: ignore[arg-type]
-            instructions=INSTRUCTIONS, defer_model_check=True,
-        )  # fmt: skip
+            self.active.model,
+            deps_type=ToolCaller,
+            output_type=[str, DeferredToolRequests],  # type: ignore[arg-type]
+            instructions=INSTRUCTIONS,
+            defer_model_check=True,
+        )
         self.toolsets = ToolsetCache()
         self.retriever = ToolRetriever()
 
@@ -121,13 +127,21 @@ class Assistant:
             for t in self.retriever.select(offered, query, limit=self.hub.settings.assistant_tools_per_turn, keep=keep)
         }
         toolset = self.toolsets.narrowed(
-            version=self.hub.registry.version, org_id=caller.org_id, role=caller.role.value, offered=offered,
+            version=self.hub.registry.version,
+            org_id=caller.org_id,
+            role=caller.role.value,
+            offered=offered,
             names=chosen,
-        )  # fmt: skip
+        )
         deps = ToolCaller(
-            hub=self.hub, gate=self.gate, caller=caller, conversation_id=conversation_id, request=request, plan=plan,
+            hub=self.hub,
+            gate=self.gate,
+            caller=caller,
+            conversation_id=conversation_id,
+            request=request,
+            plan=plan,
             policies={o.tool.id: o.mode.value for o in offered},
-        )  # fmt: skip
+        )
         return deps, toolset
 
     async def send(
@@ -151,9 +165,13 @@ class Assistant:
         deps.on_step = on_step
         try:
             result = await self.agent.run(
-                text, message_history=history, deps=deps, toolsets=[toolset], usage_limits=self._limits(),
+                text,
+                message_history=history,
+                deps=deps,
+                toolsets=[toolset],
+                usage_limits=self._limits(),
                 event_stream_handler=_forward_text(on_delta) if on_delta else None,
-            )  # fmt: skip
+            )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
             messages = [*history, ModelRequest(parts=[UserPromptPart(content=text)]), _text(reply)]
@@ -189,10 +207,11 @@ class Assistant:
             "; ".join(notes.values()) + ". I will carry on by myself once an approver decides; you can keep chatting."
         )
         paused = PausedRun(
-            conversation_id=conversation_id, messages=dump_history(messages),
+            conversation_id=conversation_id,
+            messages=dump_history(messages),
             approvals={cid: s.approval_id for cid, s in waiting.items() if s.approval_id},
             tools=sorted({c.tool_name for c in requests.approvals} | {s.tool for s in steps}),
-        )  # fmt: skip
+        )
         closed = close_history(closed_base if closed_base is not None else messages, {**done, **notes}, reply)
         result = await self._store(caller, conversation_id, prompt, reply, steps, closed, plan=plan, paused=paused)
         await self._resume_if_decided(paused.id)
@@ -260,9 +279,11 @@ class Assistant:
         """Continue a paused run with its approvals' decisions; None when another replica took it or it is gone."""
         async with self.hub.db.transaction() as session:
             claimed = await session.execute(
-                update(PausedRun).where(PausedRun.id == paused_id, PausedRun.status == PausedStatus.WAITING)
-                .values(status=PausedStatus.RESUMING).execution_options(synchronize_session=False)
-            )  # fmt: skip
+                update(PausedRun)
+                .where(PausedRun.id == paused_id, PausedRun.status == PausedStatus.WAITING)
+                .values(status=PausedStatus.RESUMING)
+                .execution_options(synchronize_session=False)
+            )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             paused = await session.get(PausedRun, paused_id)
@@ -298,9 +319,12 @@ class Assistant:
         )
         try:
             result = await self.agent.run(
-                message_history=snapshot, deferred_tool_results=results, deps=deps, toolsets=[toolset],
+                message_history=snapshot,
+                deferred_tool_results=results,
+                deps=deps,
+                toolsets=[toolset],
                 usage_limits=self._limits(),
-            )  # fmt: skip
+            )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
             return await self._store(
@@ -320,9 +344,11 @@ class Assistant:
         """Send every planned step of the conversation's last plan through the gate, in order."""
         async with self.hub.db.transaction() as session:
             await conversation_for(session, caller, conversation_id, write=True)
-            stmt = select(AssistantEntry).where(
-                AssistantEntry.conversation_id == conversation_id, AssistantEntry.status == StepStatus.PLANNED
-            ).order_by(AssistantEntry.id)  # fmt: skip
+            stmt = (
+                select(AssistantEntry)
+                .where(AssistantEntry.conversation_id == conversation_id, AssistantEntry.status == StepStatus.PLANNED)
+                .order_by(AssistantEntry.id)
+            )
             planned = list((await session.execute(stmt)).scalars())
         if not planned:
             raise NotFound("there is no plan to run in this conversation; ask in plan mode first")
@@ -330,9 +356,13 @@ class Assistant:
         for entry in planned:
             async with self.hub.db.transaction() as session:
                 outcome = await self.gate.invoke(
-                    session, caller, entry.tool or "", entry.args or {}, reason="assistant: run plan",
+                    session,
+                    caller,
+                    entry.tool or "",
+                    entry.args or {},
+                    reason="assistant: run plan",
                     context={"conversation_id": conversation_id, "via": "assistant"},
-                )  # fmt: skip
+                )
                 row = await session.get(AssistantEntry, entry.id)
                 assert row is not None
                 row.status = StepStatus(outcome.status.value)
@@ -377,9 +407,11 @@ async def _settle_entry(session: AsyncSession, entry: AssistantEntry, approval_i
     if approval is None or approval.status is ApprovalStatus.PENDING:
         return
     entry.status = {
-        ApprovalStatus.EXECUTED: StepStatus.DONE, ApprovalStatus.DENIED: StepStatus.DENIED,
-        ApprovalStatus.EXPIRED: StepStatus.DENIED, ApprovalStatus.FAILED: StepStatus.FAILED,
-    }.get(approval.status, entry.status)  # fmt: skip
+        ApprovalStatus.EXECUTED: StepStatus.DONE,
+        ApprovalStatus.DENIED: StepStatus.DENIED,
+        ApprovalStatus.EXPIRED: StepStatus.DENIED,
+        ApprovalStatus.FAILED: StepStatus.FAILED,
+    }.get(approval.status, entry.status)
     entry.result = approval.result
     note = f" ({approval.decision_note})" if approval.decision_note else ""
     entry.text = (

@@ -45,16 +45,36 @@ VERBS = [
     "renew",
 ]
 OBJECTS = [
-    "iis-app-pool", "outlook-profile", "teams-cache", "vpn-client", "bitlocker-key", "firewall-rules", "printer-driver",
-    "wsus-client", "chrome-policy", "onedrive-sync", "sql-backup", "exchange-queue", "defender-signatures",
-    "time-service", "ssl-certificate", "user-profile", "shadow-copies", "event-logs", "smb-shares", "hyper-v-vm",
-]  # fmt: skip
+    "iis-app-pool",
+    "outlook-profile",
+    "teams-cache",
+    "vpn-client",
+    "bitlocker-key",
+    "firewall-rules",
+    "printer-driver",
+    "wsus-client",
+    "chrome-policy",
+    "onedrive-sync",
+    "sql-backup",
+    "exchange-queue",
+    "defender-signatures",
+    "time-service",
+    "ssl-certificate",
+    "user-profile",
+    "shadow-copies",
+    "event-logs",
+    "smb-shares",
+    "hyper-v-vm",
+]
 OSES = ["windows", "linux", "macos"]
 
 
 def _defs_bytes(defs: list[ToolDefinition]) -> int:
-    return len(json.dumps([{"name": d.name, "description": d.description, "parameters": d.parameters_json_schema}
-                           for d in defs]))  # fmt: skip
+    return len(
+        json.dumps(
+            [{"name": d.name, "description": d.description, "parameters": d.parameters_json_schema} for d in defs]
+        )
+    )
 
 
 def bench_tools(count: int, org_id: int) -> list[Tool]:
@@ -67,22 +87,30 @@ def bench_tools(count: int, org_id: int) -> list[Tool]:
     for n in range(count):
         verb, obj, os_name = VERBS[n % len(VERBS)], OBJECTS[(n // len(VERBS)) % len(OBJECTS)], OSES[n % len(OSES)]
         schema = {
-            "type": "object", "additionalProperties": False, "required": ["device_ids"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["device_ids"],
             "properties": {
                 "device_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
                 "timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 120, "title": "Timeout (minutes)"},
                 "force": {"type": "boolean", "default": False, "title": "Force even when in use"},
             },
-        }  # fmt: skip
+        }
         tools.append(
             Tool(
-                source="bench_scripts", name=f"rmm-script-{verb}-{obj}-{n}", org_id=org_id,
+                source="bench_scripts",
+                name=f"rmm-script-{verb}-{obj}-{n}",
+                org_id=org_id,
                 description=f"Run the script '{verb.title()} {obj.replace('-', ' ')} #{n}' ({os_name.title()}, shell) "
                 f"on one or more devices. {verb.title()}s the {obj.replace('-', ' ')} of the device.",
-                input_schema=schema, handler=handler, result_type=dict[str, Any], min_role=Role.OPERATOR,
-                annotations=ToolAnnotations(read_only=False), title=f"{verb} {obj}",
+                input_schema=schema,
+                handler=handler,
+                result_type=dict[str, Any],
+                min_role=Role.OPERATOR,
+                annotations=ToolAnnotations(read_only=False),
+                title=f"{verb} {obj}",
             )
-        )  # fmt: skip
+        )
     return tools
 
 
@@ -124,13 +152,18 @@ async def run(scripts: int, rounds: int) -> dict[str, Any]:
                     found += 1
     per_turn = sorted(sent)
     return {
-        "scripts": scripts, "tools_offered": len(full.tools), "schema_bytes_all": all_bytes,
+        "scripts": scripts,
+        "tools_offered": len(full.tools),
+        "schema_bytes_all": all_bytes,
         "schema_bytes_per_request_p50": int(percentile(per_turn, 50)),
-        "schema_bytes_per_request_max": max(per_turn), "ratio": round(all_bytes / max(1, max(per_turn)), 1),
-        "script_requests": len(script_cases) * rounds, "script_found": found,
-        "turn_p50_ms": round(percentile(times, 50) * 1000, 1), "turn_p99_ms": round(percentile(times, 99) * 1000, 1),
+        "schema_bytes_per_request_max": max(per_turn),
+        "ratio": round(all_bytes / max(1, max(per_turn)), 1),
+        "script_requests": len(script_cases) * rounds,
+        "script_found": found,
+        "turn_p50_ms": round(percentile(times, 50) * 1000, 1),
+        "turn_p99_ms": round(percentile(times, 99) * 1000, 1),
         "turns": len(times),
-    }  # fmt: skip
+    }
 
 
 @click.command("assistant")
@@ -146,6 +179,8 @@ def assistant_bench(scripts: int, rounds: int) -> None:
         f"schema bytes per request max:  {result['schema_bytes_per_request_max']:>10,}  (ratio {result['ratio']}x)"
     )
     click.echo(f"expected script still picked:  {result['script_found']}/{result['script_requests']}")
-    click.echo(f"built-in model turn p50 / p99: {ms(result['turn_p50_ms'] / 1000)} / {ms(result['turn_p99_ms'] / 1000)}"
-               f" over {result['turns']} turns")  # fmt: skip
+    click.echo(
+        f"built-in model turn p50 / p99: {ms(result['turn_p50_ms'] / 1000)} / {ms(result['turn_p99_ms'] / 1000)}"
+        f" over {result['turns']} turns"
+    )
     click.echo(json.dumps(result))

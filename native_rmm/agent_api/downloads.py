@@ -41,8 +41,9 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _file(path: Path, sha256: str, filename: str) -> FileResponse:
     """A download with its SHA-256 in ``X-Checksum-Sha256`` (installers and agents check it)."""
-    return FileResponse(path, media_type="application/octet-stream", filename=filename,
-                        headers={"X-Checksum-Sha256": sha256})  # fmt: skip
+    return FileResponse(
+        path, media_type="application/octet-stream", filename=filename, headers={"X-Checksum-Sha256": sha256}
+    )
 
 
 def _plane(request: Request) -> DevicePlane:

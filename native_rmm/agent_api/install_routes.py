@@ -71,12 +71,18 @@ class RustDeskBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    id_server: str = Field(default="", max_length=255, pattern=SERVER_PATTERN,
-                           description="host or host:port of the ID (hbbs) server")  # fmt: skip
-    relay_server: str = Field(default="", max_length=255, pattern=SERVER_PATTERN,
-                              description="host or host:port of the relay (hbbr)")  # fmt: skip
-    key: str = Field(default="", max_length=255, pattern=r"^[A-Za-z0-9+/=_-]*$",
-                     description="the server's public key (id_ed25519.pub); needs id_server")  # fmt: skip
+    id_server: str = Field(
+        default="", max_length=255, pattern=SERVER_PATTERN, description="host or host:port of the ID (hbbs) server"
+    )
+    relay_server: str = Field(
+        default="", max_length=255, pattern=SERVER_PATTERN, description="host or host:port of the relay (hbbr)"
+    )
+    key: str = Field(
+        default="",
+        max_length=255,
+        pattern=r"^[A-Za-z0-9+/=_-]*$",
+        description="the server's public key (id_ed25519.pub); needs id_server",
+    )
 
     def option(self) -> service.RustDeskOption:
         return service.RustDeskOption(self.enabled, self.id_server, self.relay_server, self.key)

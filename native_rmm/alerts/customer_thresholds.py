@@ -45,7 +45,8 @@ async def thresholds_for_device(session: AsyncSession, *, org_id: int, device_id
     owners = uow_of(session).slot(_CUSTOMER_OF)
     if device_id not in owners:
         owners[device_id] = await session.scalar(
-            select(Site.customer_id).join(Device, Device.site_id == Site.id).where(Device.id == device_id))  # fmt: skip
+            select(Site.customer_id).join(Device, Device.site_id == Site.id).where(Device.id == device_id)
+        )
     customer_id = owners[device_id]
     own = await customer_set(session, customer_id) if customer_id is not None else None
     return own if own is not None else await get_thresholds(session, org_id)
@@ -74,9 +75,14 @@ async def set_customer_thresholds(
             setattr(row, name, value)
     row.updated_at, row.updated_by_label = utcnow(), actor.label
     await session.flush()
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome="rmm.thresholds.customer_updated",
-                 detail={"customer_id": customer.id, "new": values.model_dump()})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome="rmm.thresholds.customer_updated",
+        detail={"customer_id": customer.id, "new": values.model_dump()},
+    )
     saved = _out(row)
     uow_of(session).slot(_SETS)[customer.id] = saved
     return saved
@@ -88,6 +94,12 @@ async def clear_customer_thresholds(session: AsyncSession, *, actor: Caller, cus
     row = await session.scalar(select(CustomerThresholds).where(CustomerThresholds.customer_id == customer.id))
     if row is not None:
         await session.delete(row)
-        audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                     outcome="rmm.thresholds.customer_cleared", detail={"customer_id": customer.id})  # fmt: skip
+        audit.record(
+            session,
+            event=AuditEvent.INTEGRATION_CHANGED,
+            actor=actor.actor,
+            org_id=actor.org_id,
+            outcome="rmm.thresholds.customer_cleared",
+            detail={"customer_id": customer.id},
+        )
     uow_of(session).slot(_SETS)[customer.id] = None

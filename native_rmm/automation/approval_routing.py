@@ -46,11 +46,27 @@ class ApprovalRouter:
         now = now or utcnow()
         sent = 0
         async with self._db.transaction() as session:
-            stmt = select(Approval).where(Approval.created_at >= now - LOOKBACK, or_(
-                Approval.status == ApprovalStatus.PENDING, Approval.decided_at.is_not(None))).order_by(Approval.id)  # fmt: skip
+            stmt = (
+                select(Approval)
+                .where(
+                    Approval.created_at >= now - LOOKBACK,
+                    or_(Approval.status == ApprovalStatus.PENDING, Approval.decided_at.is_not(None)),
+                )
+                .order_by(Approval.id)
+            )
             approvals = list((await session.scalars(stmt.limit(500))).all())
-            done = {(n.approval_id, n.kind) for n in (await session.scalars(select(ApprovalNotice).where(
-                ApprovalNotice.approval_id.in_([a.id for a in approvals])))).all()} if approvals else set()  # fmt: skip
+            done = (
+                {
+                    (n.approval_id, n.kind)
+                    for n in (
+                        await session.scalars(
+                            select(ApprovalNotice).where(ApprovalNotice.approval_id.in_([a.id for a in approvals]))
+                        )
+                    ).all()
+                }
+                if approvals
+                else set()
+            )
             for approval in approvals:
                 for kind in self._due(approval, now):
                     if (approval.id, kind) not in done:
@@ -77,26 +93,47 @@ class ApprovalRouter:
         extra_to: str | None = None
         if kind == "requested":
             subject = f"Approval #{approval.id} requested: {tool} by {approval.requester_label}"
-            body = f"{approval.requester_label} asks to run {tool}.\nReason: {approval.reason or '-'}\n" \
-                   f"It expires {approval.expires_at:%Y-%m-%d %H:%M} UTC. Sign in to decide."  # fmt: skip
+            body = (
+                f"{approval.requester_label} asks to run {tool}.\nReason: {approval.reason or '-'}\n"
+                f"It expires {approval.expires_at:%Y-%m-%d %H:%M} UTC. Sign in to decide."
+            )
         elif kind == "reminder":
             subject = f"Reminder: approval #{approval.id} ({tool}) expires at {approval.expires_at:%H:%M} UTC"
             body = f"{approval.requester_label} is still waiting for a decision on {tool}."
         else:
             subject = f"Approval #{approval.id} {approval.status.value}: {tool}"
-            body = f"{approval.decided_by_label or 'the hub'} decided: {approval.status.value} ({tool}, asked by " \
-                   f"{approval.requester_label})."  # fmt: skip
+            body = (
+                f"{approval.decided_by_label or 'the hub'} decided: {approval.status.value} ({tool}, asked by "
+                f"{approval.requester_label})."
+            )
             extra_to = await _requester_email(session, approval)
         for channel in await notify.approval_channels(session, org_id=approval.org_id):
-            await notify.enqueue(session, org_id=approval.org_id, channel_id=channel.id, topic=f"approval.{kind}",
-                                 subject=subject, body=body, link=link, extra_to=extra_to)  # fmt: skip
+            await notify.enqueue(
+                session,
+                org_id=approval.org_id,
+                channel_id=channel.id,
+                topic=f"approval.{kind}",
+                subject=subject,
+                body=body,
+                link=link,
+                extra_to=extra_to,
+            )
         ticket_id = approval.context.get("ticket_id") if isinstance(approval.context, dict) else None
         if isinstance(ticket_id, int) and kind in ("requested", "decided"):
-            caller = Caller(user_id=None, label="approval routing", role=Role.OPERATOR, org_id=approval.org_id,
-                            kind=CallerKind.SYSTEM)  # fmt: skip
-            await self._gate.invoke(session, caller, "native_rmm:rmm-comment-ticket",
-                                    {"ticket_id": ticket_id, "body": f"{subject}. {link}"},
-                                    reason=f"approval routing for #{approval.id}")  # fmt: skip
+            caller = Caller(
+                user_id=None,
+                label="approval routing",
+                role=Role.OPERATOR,
+                org_id=approval.org_id,
+                kind=CallerKind.SYSTEM,
+            )
+            await self._gate.invoke(
+                session,
+                caller,
+                "native_rmm:rmm-comment-ticket",
+                {"ticket_id": ticket_id, "body": f"{subject}. {link}"},
+                reason=f"approval routing for #{approval.id}",
+            )
 
 
 async def _requester_email(session: AsyncSession, approval: Approval) -> str | None:

@@ -40,8 +40,14 @@ async def automation_caller(session: AsyncSession, *, org_id: int, owner_user_id
     owner = await session.get(User, owner_user_id)
     if owner is None or owner.disabled or owner.org_id != org_id:
         return None
-    return Caller(user_id=None, label=f"{what} for {owner.username}", role=owner.role, org_id=org_id,
-                  kind=CallerKind.AUTOMATION, on_behalf_of_user_id=owner.id)  # fmt: skip
+    return Caller(
+        user_id=None,
+        label=f"{what} for {owner.username}",
+        role=owner.role,
+        org_id=org_id,
+        kind=CallerKind.AUTOMATION,
+        on_behalf_of_user_id=owner.id,
+    )
 
 
 def alert_link(base_url: str, alert: Alert) -> str:
@@ -78,12 +84,20 @@ class RuleEngine:
         where = (await placements(session, [alert]))[alert.id]
         if not matches(RuleMatch.model_validate(rule.match), alert, where):
             return 0
-        caller = await automation_caller(session, org_id=rule.org_id, owner_user_id=rule.owner_user_id,
-                                         what=f"rule '{rule.name}'")  # fmt: skip
+        caller = await automation_caller(
+            session, org_id=rule.org_id, owner_user_id=rule.owner_user_id, what=f"rule '{rule.name}'"
+        )
         if caller is None:
             return 0
-        runs = list((await session.scalars(select(AlertRuleRun).where(
-            AlertRuleRun.rule_id == rule.id, AlertRuleRun.alert_id == alert.id).order_by(AlertRuleRun.id))).all())  # fmt: skip
+        runs = list(
+            (
+                await session.scalars(
+                    select(AlertRuleRun)
+                    .where(AlertRuleRun.rule_id == rule.id, AlertRuleRun.alert_id == alert.id)
+                    .order_by(AlertRuleRun.id)
+                )
+            ).all()
+        )
         if not any(r.phase is RulePhase.RAISED for r in runs):
             return await self._raised(session, caller, rule, alert, where)
         if alert.status in ACTIVE_STATUSES:
@@ -92,18 +106,40 @@ class RuleEngine:
             return await self._resolved(session, caller, rule, alert, runs)
         return 0
 
-    async def _invoke(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert, step: Step,
-                      phase: RulePhase, index: int, *, ticket_id: int | None = None) -> AlertRuleRun:  # fmt: skip
-        run = AlertRuleRun(org_id=rule.org_id, rule_id=rule.id, alert_id=alert.id, phase=phase, action_index=index,
-                           action=step.action, tool_id=step.tool)  # fmt: skip
+    async def _invoke(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        rule: AlertRule,
+        alert: Alert,
+        step: Step,
+        phase: RulePhase,
+        index: int,
+        *,
+        ticket_id: int | None = None,
+    ) -> AlertRuleRun:
+        run = AlertRuleRun(
+            org_id=rule.org_id,
+            rule_id=rule.id,
+            alert_id=alert.id,
+            phase=phase,
+            action_index=index,
+            action=step.action,
+            tool_id=step.tool,
+        )
         if step.skipped:
             run.status, run.message = "skipped", step.skipped
         else:
             reason = f"alert rule '{rule.name}' on alert #{alert.id} ({phase.value})"
             try:
-                outcome = await self._gate.invoke(session, caller, step.tool or "", step.args, reason=reason,
-                                                  context={"alert_id": alert.id, "rule_id": rule.id,
-                                                           "ticket_id": ticket_id})  # fmt: skip
+                outcome = await self._gate.invoke(
+                    session,
+                    caller,
+                    step.tool or "",
+                    step.args,
+                    reason=reason,
+                    context={"alert_id": alert.id, "rule_id": rule.id, "ticket_id": ticket_id},
+                )
             except RmmHubError as exc:  # unknown tool (connector absent), arguments refused
                 run.status, run.message = "skipped", exc.message
             else:
@@ -118,18 +154,35 @@ class RuleEngine:
         await session.flush()
         return run
 
-    async def _raised(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert,
-                      where: Placement) -> int:  # fmt: skip
+    async def _raised(
+        self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert, where: Placement
+    ) -> int:
         link = alert_link(self._gate.settings.base_url, alert)
         ticket_id: int | None = None  # later steps' approvals name it, so approval routing notes them there
         for index, action in enumerate(ACTIONS.validate_python(rule.actions)):
-            run = await self._invoke(session, caller, rule, alert, step_for(action, alert, where, link=link),
-                                     RulePhase.RAISED, index, ticket_id=ticket_id)  # fmt: skip
+            run = await self._invoke(
+                session,
+                caller,
+                rule,
+                alert,
+                step_for(action, alert, where, link=link),
+                RulePhase.RAISED,
+                index,
+                ticket_id=ticket_id,
+            )
             ticket_id = ticket_id or run.ticket_id
         return len(rule.actions)
 
-    async def _recheck(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert, where: Placement,
-                       runs: Sequence[AlertRuleRun], now: datetime) -> int:  # fmt: skip
+    async def _recheck(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        rule: AlertRule,
+        alert: Alert,
+        where: Placement,
+        runs: Sequence[AlertRuleRun],
+        now: datetime,
+    ) -> int:
         """The alert is still active: run each remediation script again once its cool-down passed."""
         taken = 0
         link = alert_link(self._gate.settings.base_url, alert)
@@ -144,28 +197,50 @@ class RuleEngine:
                 continue  # still waiting for a person; asking again would only add noise
             if last.created_at + timedelta(minutes=action.cooldown_minutes) > now:
                 continue
-            await self._invoke(session, caller, rule, alert, step_for(action, alert, where, link=link),
-                               RulePhase.REMEDIATION, index)  # fmt: skip
+            await self._invoke(
+                session, caller, rule, alert, step_for(action, alert, where, link=link), RulePhase.REMEDIATION, index
+            )
             taken += 1
         return taken
 
-    async def _resolved(self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert,
-                        runs: Sequence[AlertRuleRun]) -> int:  # fmt: skip
+    async def _resolved(
+        self, session: AsyncSession, caller: Caller, rule: AlertRule, alert: Alert, runs: Sequence[AlertRuleRun]
+    ) -> int:
         """Close the tickets the rule opened for an alert that resolved itself."""
         taken = 0
         actions = ACTIONS.validate_python(rule.actions)
         for run in runs:
             if run.ticket_id is None or not isinstance(actions[run.action_index], TicketAction):
                 continue
-            how = "resolved automatically (the condition cleared)" if alert.auto_resolved else \
-                f"resolved by {alert.resolved_by_label or 'someone'}"  # fmt: skip
-            step = Step("close_ticket", UPDATE_TICKET, {"ticket_id": run.ticket_id, "status": "closed",
-                                                        "note": f"Alert #{alert.id} {how}; closed by rule '{rule.name}'."})  # fmt: skip
+            how = (
+                "resolved automatically (the condition cleared)"
+                if alert.auto_resolved
+                else f"resolved by {alert.resolved_by_label or 'someone'}"
+            )
+            step = Step(
+                "close_ticket",
+                UPDATE_TICKET,
+                {
+                    "ticket_id": run.ticket_id,
+                    "status": "closed",
+                    "note": f"Alert #{alert.id} {how}; closed by rule '{rule.name}'.",
+                },
+            )
             await self._invoke(session, caller, rule, alert, step, RulePhase.RESOLVED, run.action_index)
             taken += 1
         if taken == 0:  # mark the alert done for this rule all the same
-            session.add(AlertRuleRun(org_id=rule.org_id, rule_id=rule.id, alert_id=alert.id, phase=RulePhase.RESOLVED,
-                                     action_index=-1, action="none", status="done", message="alert resolved"))  # fmt: skip
+            session.add(
+                AlertRuleRun(
+                    org_id=rule.org_id,
+                    rule_id=rule.id,
+                    alert_id=alert.id,
+                    phase=RulePhase.RESOLVED,
+                    action_index=-1,
+                    action="none",
+                    status="done",
+                    message="alert resolved",
+                )
+            )
         return taken
 
 

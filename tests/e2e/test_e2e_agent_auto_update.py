@@ -89,8 +89,10 @@ async def test_admin_page_toggles_the_setting(e2e_hub: E2EHub) -> None:
     # The RustDesk option of an installer is set on the same page.
     assert 'aria-label="RustDesk for Base installer"' in page.text
     base_id = page.text.split('data-kind="base"')[0].rsplit('data-installer-id="', 1)[1].split('"')[0]
-    rustdesk = await ui.post(f"/admin/rmm/installers/{base_id}/rustdesk",
-                             data={"rustdesk": "true", "rustdesk_id_server": "rd.example.test", "csrf_token": csrf})  # fmt: skip
+    rustdesk = await ui.post(
+        f"/admin/rmm/installers/{base_id}/rustdesk",
+        data={"rustdesk": "true", "rustdesk_id_server": "rd.example.test", "csrf_token": csrf},
+    )
     assert rustdesk.status_code == 200 and "RustDesk on for &#39;Base installer&#39;" in rustdesk.text, rustdesk.text[
         :500
     ]

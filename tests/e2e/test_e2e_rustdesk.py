@@ -30,8 +30,10 @@ from tests.e2e.conftest import E2EHub, StartAgent, agent_env, invoke, set_policy
 from tests.ui.conftest import ui_login
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
-              pytest.mark.slow]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
+    pytest.mark.slow,
+]
 STANDIN_ID = "123456789"
 ID_SERVER, RELAY, KEY = "rd.example.test", "rd.example.test:21117", "OeVuKk5nlHiXp+APNn0Y3pC1Iwpwn44JGqrQCsWqmBw="
 
@@ -76,8 +78,10 @@ async def _opt_in_base(hub: E2EHub) -> dict[str, Any]:
     assert bad.status_code == 422, bad.text
     keyless = await admin.put(f"/api/v1/rmm/installers/{base['id']}/rustdesk", json={"enabled": True, "key": KEY})
     assert keyless.status_code == 400 and "needs the ID server" in keyless.text, keyless.text
-    saved = await admin.put(f"/api/v1/rmm/installers/{base['id']}/rustdesk",
-                            json={"enabled": True, "id_server": ID_SERVER, "relay_server": RELAY, "key": KEY})  # fmt: skip
+    saved = await admin.put(
+        f"/api/v1/rmm/installers/{base['id']}/rustdesk",
+        json={"enabled": True, "id_server": ID_SERVER, "relay_server": RELAY, "key": KEY},
+    )
     assert saved.status_code == 200, saved.text
     assert saved.json()["rustdesk"] == {"enabled": True, "id_server": ID_SERVER, "relay_server": RELAY, "key": KEY}
     forbidden = await hub.client(hub.tenancy.operator).put(
@@ -106,16 +110,20 @@ async def test_rustdesk_on_path_is_configured_and_reported(
     _standin(tmp_path / "bin" / "rustdesk")
     state = tmp_path / "state"
     env = agent_env(PATH=_path_with(tmp_path / "bin"), RUSTDESK_STANDIN_DIR=str(standin_home))
-    agent = await start_agent("run", "--state-dir", str(state), "--hub", e2e_hub.url, "--token", e2e_hub.base_token,
-                              env=env)  # fmt: skip
+    agent = await start_agent(
+        "run", "--state-dir", str(state), "--hub", e2e_hub.url, "--token", e2e_hub.base_token, env=env
+    )
     device = await e2e_hub.connected_device()
     row = await eventually(lambda: _reported(e2e_hub), within=60, message="the RustDesk ID reported")
     assert row.rustdesk_id == STANDIN_ID and row.error is None, (row.error, agent.log()[-3000:])
 
     # What the client was told: the server config string and the hub's password (kept only encrypted).
     assert json.loads((standin_home / "config.json").read_text()) == {
-        "key": KEY, "host": ID_SERVER, "api": "", "relay": RELAY
-    }  # fmt: skip
+        "key": KEY,
+        "host": ID_SERVER,
+        "api": "",
+        "relay": RELAY,
+    }
     password = (standin_home / "password").read_text()
     assert len(password) == 16 and password not in row.password_encrypted
     assert json.loads((state / "rustdesk.json").read_text()) == {"done": True}  # the agent forgot the password
@@ -146,8 +154,9 @@ async def test_rustdesk_on_path_is_configured_and_reported(
     assert f'href="rustdesk://{STANDIN_ID}"' in panel.text and "rustdesk-reveal" not in panel.text
     ui_admin = e2e_hub.client()
     csrf = await ui_login(ui_admin, e2e_hub.tenancy.admin.username, e2e_hub.tenancy.admin.password)
-    shown = await ui_admin.post(f"/rmm/devices/{device.id}/rustdesk/reveal",
-                                headers={"hx-request": "true", "x-csrf-token": csrf})  # fmt: skip
+    shown = await ui_admin.post(
+        f"/rmm/devices/{device.id}/rustdesk/reveal", headers={"hx-request": "true", "x-csrf-token": csrf}
+    )
     assert shown.status_code == 200 and f'data-testid="rustdesk-password">{password}<' in shown.text, shown.text
 
     # After a restart the agent reports the ID again (and sets nothing again).
@@ -181,10 +190,14 @@ async def test_missing_client_is_installed_from_the_hub(
             assert found is not None
             (tools / tool).symlink_to(found)
         bin_dir = tmp_path / "bin"
-        env = agent_env(PATH=f"{bin_dir}{os.pathsep}{tools}", RUSTDESK_STANDIN_DIR=str(tmp_path / "rustdesk-home"),
-                        RMMHUB_AGENT_RUSTDESK_BIN_DIR=str(bin_dir))  # fmt: skip
-        agent = await start_agent("run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token",
-                                  e2e_hub.base_token, env=env)  # fmt: skip
+        env = agent_env(
+            PATH=f"{bin_dir}{os.pathsep}{tools}",
+            RUSTDESK_STANDIN_DIR=str(tmp_path / "rustdesk-home"),
+            RMMHUB_AGENT_RUSTDESK_BIN_DIR=str(bin_dir),
+        )
+        agent = await start_agent(
+            "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token, env=env
+        )
         await e2e_hub.connected_device()
         row = await eventually(lambda: _reported(e2e_hub), within=90, message="the RustDesk ID reported")
         assert row.rustdesk_id == STANDIN_ID, (row.error, agent.log()[-3000:])

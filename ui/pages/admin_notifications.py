@@ -18,8 +18,20 @@ from hub.core.roles import Role
 from ui.page import Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
-FIELDS = ("name", "kind", "url", "host", "port", "security", "username", "password", "sender", "recipients",
-          "per_minute", "approvals")  # fmt: skip
+FIELDS = (
+    "name",
+    "kind",
+    "url",
+    "host",
+    "port",
+    "security",
+    "username",
+    "password",
+    "sender",
+    "recipients",
+    "per_minute",
+    "approvals",
+)
 DEFAULTS: dict[str, Any] = {"kind": "email", "port": "587", "security": "starttls", "per_minute": "10"}
 
 
@@ -29,20 +41,35 @@ async def _page(page: Page, session: DbSession, *, status_code: int = 200, **ext
     names = {c.id: c.name for c in channels}
     extra.setdefault("values", DEFAULTS)
     extra.setdefault("errors", [])
-    return render(page, "admin/notifications.html", channels=channels, deliveries=log, names=names,
-                  kinds=[k.value for k in ChannelKind], status_code=status_code, **extra)  # fmt: skip
+    return render(
+        page,
+        "admin/notifications.html",
+        channels=channels,
+        deliveries=log,
+        names=names,
+        kinds=[k.value for k in ChannelKind],
+        status_code=status_code,
+        **extra,
+    )
 
 
 def _channel_in(values: dict[str, str]) -> ChannelIn:
-    data: dict[str, Any] = {"name": values["name"], "kind": values["kind"], "per_minute": values["per_minute"] or 10,
-                            "approvals": values["approvals"] == "on"}  # fmt: skip
+    data: dict[str, Any] = {
+        "name": values["name"],
+        "kind": values["kind"],
+        "per_minute": values["per_minute"] or 10,
+        "approvals": values["approvals"] == "on",
+    }
     if values["kind"] == ChannelKind.EMAIL.value:
         data["password"] = values["password"]
         data["email"] = {
-            "host": values["host"], "port": values["port"] or 587, "security": values["security"] or "starttls",
-            "username": values["username"], "sender": values["sender"],
+            "host": values["host"],
+            "port": values["port"] or 587,
+            "security": values["security"] or "starttls",
+            "username": values["username"],
+            "sender": values["sender"],
             "recipients": [r.strip() for r in values["recipients"].replace(";", ",").split(",") if r.strip()],
-        }  # fmt: skip
+        }
     elif values["url"]:
         data["url"] = values["url"]
     return ChannelIn.model_validate(data)
@@ -64,11 +91,14 @@ async def create_channel(request: Request, page: PageDep, session: SessionDep) -
     try:
         created = await service.create_channel(session, actor=page.caller, data=_channel_in(values))
     except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc']) or 'channel'}: {e['msg']}".replace("Value error, ", "")
-                  for e in exc.errors()]  # fmt: skip
+        errors = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'channel'}: {e['msg']}".replace("Value error, ", "")
+            for e in exc.errors()
+        ]
         return await _page(page, session, values=values | {"password": ""}, errors=errors, status_code=422)
-    return await _page(page, session, notice=f"Channel {created.channel.name!r} created.",
-                       signing_secret=created.signing_secret)  # fmt: skip
+    return await _page(
+        page, session, notice=f"Channel {created.channel.name!r} created.", signing_secret=created.signing_secret
+    )
 
 
 @router.post("/admin/notifications/{channel_id}/test")

@@ -46,9 +46,10 @@ def backoff(attempts: int) -> timedelta:
 
 async def _sent_recently(session: AsyncSession, channel_id: int, now: datetime) -> int:
     stmt = select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.channel_id == channel_id, OutboxMessage.status == DeliveryStatus.DELIVERED,
+        OutboxMessage.channel_id == channel_id,
+        OutboxMessage.status == DeliveryStatus.DELIVERED,
         OutboxMessage.delivered_at > now - WINDOW,
-    )  # fmt: skip
+    )
     return int(await session.scalar(stmt) or 0)
 
 
@@ -57,10 +58,15 @@ def _digest(channel: NotificationChannel, rows: list[OutboxMessage], now: dateti
     if len(rows) > DIGEST_LISTED:
         lines.append(f"... and {len(rows) - DIGEST_LISTED} more (see the delivery log)")
     return OutboxMessage(
-        org_id=channel.org_id, channel_id=channel.id, topic="digest",
+        org_id=channel.org_id,
+        channel_id=channel.id,
+        topic="digest",
         subject=f"{len(rows)} notifications (digest: more than {channel.per_minute} a minute)",
-        body="\n".join(lines), status=DeliveryStatus.PENDING, next_attempt_at=now, digest_count=len(rows),
-    )  # fmt: skip
+        body="\n".join(lines),
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        digest_count=len(rows),
+    )
 
 
 async def _choose(db: Database, now: datetime, report: DeliveryReport) -> list[int]:
@@ -102,8 +108,14 @@ async def _send_one(db: Database, box: SecretBox, row_id: int, http: httpx.Async
         channel = await session.get(NotificationChannel, row.channel_id) if row is not None else None
     if row is None or channel is None:
         return False
-    message = Message(topic=row.topic, subject=row.subject, body=row.body, link=row.link,
-                      count=max(row.digest_count, 1), extra_to=row.extra_to)  # fmt: skip
+    message = Message(
+        topic=row.topic,
+        subject=row.subject,
+        body=row.body,
+        link=row.link,
+        count=max(row.digest_count, 1),
+        extra_to=row.extra_to,
+    )
     error: str | None = None
     try:
         secret = box.decrypt(channel.secret_enc) if channel.secret_enc else None

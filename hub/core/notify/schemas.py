@@ -73,8 +73,15 @@ class ChannelOut(BaseModel):
             target = f"{cfg.host}:{cfg.port} -> {', '.join(cfg.recipients)}"
         else:
             target = HttpUrl(str(row.config["url"])).host or ""
-        return cls(id=row.id, name=row.name, kind=row.kind, target=target, per_minute=row.per_minute,
-                   approvals=row.approvals, enabled=row.enabled)  # fmt: skip
+        return cls(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            target=target,
+            per_minute=row.per_minute,
+            approvals=row.approvals,
+            enabled=row.enabled,
+        )
 
 
 class CreatedChannel(BaseModel):
@@ -101,7 +108,14 @@ class DeliveryOut(BaseModel):
     @classmethod
     def of(cls, row: OutboxMessage) -> DeliveryOut:
         return cls(
-            id=row.id, channel_id=row.channel_id, topic=row.topic, subject=row.subject, status=row.status,
-            attempts=row.attempts, last_error=row.last_error, digest_count=row.digest_count,
-            created_at=row.created_at, delivered_at=row.delivered_at,
-        )  # fmt: skip
+            id=row.id,
+            channel_id=row.channel_id,
+            topic=row.topic,
+            subject=row.subject,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            digest_count=row.digest_count,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+        )

@@ -45,12 +45,25 @@ async def create_channel(session: AsyncSession, *, actor: Caller, data: ChannelI
         config = {"url": str(data.url)}
         signing = secrets.token_urlsafe(32) if data.kind is ChannelKind.WEBHOOK else None
         secret = box.encrypt(signing) if signing else None
-    row = NotificationChannel(org_id=actor.org_id, name=data.name, kind=data.kind, config=config,
-                              secret_enc=secret, per_minute=data.per_minute, approvals=data.approvals)  # fmt: skip
+    row = NotificationChannel(
+        org_id=actor.org_id,
+        name=data.name,
+        kind=data.kind,
+        config=config,
+        secret_enc=secret,
+        per_minute=data.per_minute,
+        approvals=data.approvals,
+    )
     session.add(row)
     await session.flush()
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome="created", detail={"notification_channel": row.id, "kind": row.kind.value})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome="created",
+        detail={"notification_channel": row.id, "kind": row.kind.value},
+    )
     return CreatedChannel(channel=ChannelOut.of(row), signing_secret=signing)
 
 
@@ -76,8 +89,14 @@ async def delete_channel(session: AsyncSession, *, actor: Caller, channel_id: in
     """Delete a channel and its delivery log."""
     row = await get_channel(session, org_id=actor.org_id, channel_id=channel_id)
     await session.delete(row)
-    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
-                 outcome="deleted", detail={"notification_channel": channel_id})  # fmt: skip
+    audit.record(
+        session,
+        event=AuditEvent.INTEGRATION_CHANGED,
+        actor=actor.actor,
+        org_id=actor.org_id,
+        outcome="deleted",
+        detail={"notification_channel": channel_id},
+    )
 
 
 async def enqueue(
@@ -97,8 +116,17 @@ async def enqueue(
         NotFound: no such channel in the organisation.
     """
     await get_channel(session, org_id=org_id, channel_id=channel_id)
-    row = OutboxMessage(org_id=org_id, channel_id=channel_id, topic=topic[:80], subject=subject[:300], body=body,
-                        link=link, extra_to=extra_to, status=DeliveryStatus.PENDING, next_attempt_at=utcnow())  # fmt: skip
+    row = OutboxMessage(
+        org_id=org_id,
+        channel_id=channel_id,
+        topic=topic[:80],
+        subject=subject[:300],
+        body=body,
+        link=link,
+        extra_to=extra_to,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=utcnow(),
+    )
     session.add(row)
     await session.flush()
     return row
@@ -113,8 +141,11 @@ async def deliveries(session: AsyncSession, *, org_id: int, limit: int = 50) -> 
 async def send_test(session: AsyncSession, *, actor: Caller, channel_id: int) -> OutboxMessage:
     """Send a test message now (the Test button) and log it; the row says delivered or why not."""
     channel = await get_channel(session, org_id=actor.org_id, channel_id=channel_id)
-    message = Message(topic="test", subject=f"rmmhub test message for {channel.name}",
-                      body=f"{actor.label} sent this test from Admin -> Notifications.")  # fmt: skip
+    message = Message(
+        topic="test",
+        subject=f"rmmhub test message for {channel.name}",
+        body=f"{actor.label} sent this test from Admin -> Notifications.",
+    )
     error: str | None = None
     try:
         secret = secret_box(session).decrypt(channel.secret_enc) if channel.secret_enc else None
@@ -124,10 +155,17 @@ async def send_test(session: AsyncSession, *, actor: Caller, channel_id: int) ->
         error = str(exc)
     now = utcnow()
     row = OutboxMessage(
-        org_id=actor.org_id, channel_id=channel.id, topic=message.topic, subject=message.subject, body=message.body,
-        status=DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED, attempts=1, last_error=error,
-        next_attempt_at=now, delivered_at=None if error else now,
-    )  # fmt: skip
+        org_id=actor.org_id,
+        channel_id=channel.id,
+        topic=message.topic,
+        subject=message.subject,
+        body=message.body,
+        status=DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED,
+        attempts=1,
+        last_error=error,
+        next_attempt_at=now,
+        delivered_at=None if error else now,
+    )
     session.add(row)
     await session.flush()
     return row
@@ -135,7 +173,9 @@ async def send_test(session: AsyncSession, *, actor: Caller, channel_id: int) ->
 
 async def approval_channels(session: AsyncSession, *, org_id: int) -> Sequence[NotificationChannel]:
     """The enabled channels approval requests, reminders and decisions go to."""
-    stmt = select(NotificationChannel).where(NotificationChannel.org_id == org_id,
-                                             NotificationChannel.approvals.is_(True),
-                                             NotificationChannel.enabled.is_(True))  # fmt: skip
+    stmt = select(NotificationChannel).where(
+        NotificationChannel.org_id == org_id,
+        NotificationChannel.approvals.is_(True),
+        NotificationChannel.enabled.is_(True),
+    )
     return (await session.scalars(stmt)).all()

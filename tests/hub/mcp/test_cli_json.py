@@ -13,8 +13,12 @@ from tests.conftest import SECRET, Tenancy
 
 
 def _cli(database_url: str, witness: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RMMHUB_DATABASE_URL": database_url, "RMMHUB_SECRET_KEY": SECRET,
-           "RMMHUB_AUDIT_WITNESS": str(witness)}  # fmt: skip
+    env = {
+        **os.environ,
+        "RMMHUB_DATABASE_URL": database_url,
+        "RMMHUB_SECRET_KEY": SECRET,
+        "RMMHUB_AUDIT_WITNESS": str(witness),
+    }
     return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True, timeout=90)
 
 

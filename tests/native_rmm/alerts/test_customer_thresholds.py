@@ -27,8 +27,9 @@ async def test_a_customers_set_overrides_the_orgs_for_its_devices(
     async with db.transaction() as session:
         await session.execute(update(Device).where(Device.id == strict_device).values(site_id=site.id))
     admin = client_for(tenancy.admin)
-    resp = await admin.put(f"/api/v1/rmm/thresholds/customers/{strict.id}",
-                           json={"memory_warn": 40, "memory_danger": 60})  # fmt: skip
+    resp = await admin.put(
+        f"/api/v1/rmm/thresholds/customers/{strict.id}", json={"memory_warn": 40, "memory_danger": 60}
+    )
     assert resp.status_code == 200 and resp.json()["memory_warn"] == 40, resp.text
     refused = await client_for(tenancy.operator).put(f"/api/v1/rmm/thresholds/customers/{strict.id}", json={})
     assert refused.status_code == 403

@@ -24,28 +24,51 @@ from tests.native_rmm.conftest import make_device
 
 
 async def test_request_reminder_and_decision_are_routed_once(
-    hub: HubContext, db: Database, settings: Settings, tenancy: Tenancy,
-    client_for: Callable[[TestUser], httpx.AsyncClient], webhook_receiver: Receiver,
+    hub: HubContext,
+    db: Database,
+    settings: Settings,
+    tenancy: Tenancy,
+    client_for: Callable[[TestUser], httpx.AsyncClient],
+    webhook_receiver: Receiver,
     smtp_server: tuple[Controller, Inbox],
-) -> None:  # fmt: skip
+) -> None:
     controller, inbox = smtp_server
     admin, operator, approver = client_for(tenancy.admin), client_for(tenancy.operator), client_for(tenancy.approver)
-    hook = (await admin.post("/api/v1/notifications/channels", json={
-        "name": "approvals hook", "kind": "webhook", "url": webhook_receiver.url, "approvals": True})).json()  # fmt: skip
+    hook = (
+        await admin.post(
+            "/api/v1/notifications/channels",
+            json={"name": "approvals hook", "kind": "webhook", "url": webhook_receiver.url, "approvals": True},
+        )
+    ).json()
     webhook_receiver.secret = hook["signing_secret"]
-    mail = await admin.post("/api/v1/notifications/channels", json={
-        "name": "approvers mail", "kind": "email", "approvals": True,
-        "email": {"host": "127.0.0.1", "port": controller.port, "security": "none",
-                  "sender": "rmmhub@example.test", "recipients": ["approvers@example.test"]}})  # fmt: skip
+    mail = await admin.post(
+        "/api/v1/notifications/channels",
+        json={
+            "name": "approvers mail",
+            "kind": "email",
+            "approvals": True,
+            "email": {
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "security": "none",
+                "sender": "rmmhub@example.test",
+                "recipients": ["approvers@example.test"],
+            },
+        },
+    )
     assert mail.status_code == 201, mail.text
-    await admin.post("/api/v1/notifications/channels", json={"name": "alerts only", "kind": "slack",
-                                                             "url": webhook_receiver.url})  # fmt: skip
+    await admin.post(
+        "/api/v1/notifications/channels", json={"name": "alerts only", "kind": "slack", "url": webhook_receiver.url}
+    )
     async with db.transaction() as session:
         await session.execute(update(User).where(User.id == tenancy.operator.id).values(email="olga@example.test"))
     device_id = await make_device(db, tenancy.org_id)
-    asked = (await operator.post("/api/v1/tools/rmm-run-command/invoke",
-                                 json={"args": {"device": device_id, "command": "systemctl restart nginx"},
-                                       "reason": "nginx is stuck"})).json()  # fmt: skip
+    asked = (
+        await operator.post(
+            "/api/v1/tools/rmm-run-command/invoke",
+            json={"args": {"device": device_id, "command": "systemctl restart nginx"}, "reason": "nginx is stuck"},
+        )
+    ).json()
     assert asked["status"] == "pending_approval"
     router = hub.components.get(ApprovalRouter)
 

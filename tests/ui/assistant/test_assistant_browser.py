@@ -22,10 +22,14 @@ from tests.csp import watch_csp
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 SCHEMA = {
-    "type": "object", "additionalProperties": False, "required": ["device_ids"],
-    "properties": {"device_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
-                   "clear_queue": {"type": "boolean", "title": "Clear stuck jobs"}},
-}  # fmt: skip
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["device_ids"],
+    "properties": {
+        "device_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+        "clear_queue": {"type": "boolean", "title": "Clear stuck jobs"},
+    },
+}
 RAN: list[dict[str, Any]] = []
 
 
@@ -38,10 +42,17 @@ async def _spooler(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 def spooler_tool(live_server: LiveServer) -> None:
     RAN.clear()
     live_server.app.state.hub.registry.register(
-        Tool("uitest", "rmm-script-restart-print-spooler",
-             "Run the script 'Restart print spooler' (Windows, powershell) on one or more devices. Restarts the spooler.",
-             SCHEMA, _spooler, ToolAnnotations(read_only=False), result_type=dict[str, Any], min_role=Role.OPERATOR)
-    )  # fmt: skip
+        Tool(
+            "uitest",
+            "rmm-script-restart-print-spooler",
+            "Run the script 'Restart print spooler' (Windows, powershell) on one or more devices. Restarts the spooler.",
+            SCHEMA,
+            _spooler,
+            ToolAnnotations(read_only=False),
+            result_type=dict[str, Any],
+            min_role=Role.OPERATOR,
+        )
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -75,8 +86,16 @@ async def test_chat_waits_for_approval_and_resumes_live(
 ) -> None:
     async with db.transaction() as session:
         site = await unassigned_site(session, tenancy.org_id)
-        device = Device(org_id=tenancy.org_id, site_id=site.id, hostname="PRN-WS-01", display_name="front desk PC",
-                        os_name="Windows 11 Pro", status=DeviceStatus.ONLINE, is_demo=True, agent_version="demo")  # fmt: skip
+        device = Device(
+            org_id=tenancy.org_id,
+            site_id=site.id,
+            hostname="PRN-WS-01",
+            display_name="front desk PC",
+            os_name="Windows 11 Pro",
+            status=DeviceStatus.ONLINE,
+            is_demo=True,
+            agent_version="demo",
+        )
         session.add(device)
     chat = await contexts[0].new_page()
     await _sign_in(chat, tenancy.operator, "/assistant")
