@@ -239,6 +239,24 @@ class NetworkInterface(_Inbound):
     speed_mbps: Annotated[int, Field(ge=0)] | None = None
 
 
+class UserSession(_Inbound):
+    """One login session open now: the user, where (tty / RDP session) and since when."""
+
+    name: Str64
+    terminal: Str64 | None = None
+    host: Str255 | None = None
+    state: Annotated[str, Field(max_length=32)] | None = None  # Windows: Active / Disc
+    started_at: AwareDatetime | None = None
+
+
+class UserSessions(_Inbound):
+    """Who uses the machine: sessions open now and the last user to log in (utmp/wtmp, ``query user``)."""
+
+    logged_in: Annotated[list[UserSession], Field(max_length=MAX_LIST_ITEMS)] = []
+    last_user: Str64 | None = None
+    last_login_at: AwareDatetime | None = None
+
+
 class InventoryDelta(_Inbound):
     """Inventory fields that changed since the last accepted check-in: present replaces, absent keeps.
 
@@ -254,6 +272,7 @@ class InventoryDelta(_Inbound):
     interfaces: Annotated[list[NetworkInterface], Field(max_length=MAX_LIST_ITEMS)] | None = None
     hardware: Hardware | None = None
     boot_time: AwareDatetime | None = None
+    users: UserSessions | None = None  # optional: an agent that does not send it keeps the stored users
 
 
 class DiskUsage(_Inbound):

@@ -21,6 +21,7 @@ from native_rmm.agent_api.ws import push_pending
 from native_rmm.agent_api.ws import router as ws_router
 from native_rmm.commands.push import AgentConnection, ConnectionRegistry, PushDispatcher
 from native_rmm.devices.checkin_cache import CheckinCache
+from native_rmm.devices.customer_routes import router as customers_router
 from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
 from native_rmm.installers.wheel import WheelBuilder
@@ -65,8 +66,17 @@ class NativeRmmModule:
         self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
-        return [agent_router, ws_router, installers_router, downloads_router, devices_router, agent_updates_router,
-                recorder.router, *operations.routers()]  # fmt: skip
+        return [
+            agent_router,
+            ws_router,
+            installers_router,
+            downloads_router,
+            devices_router,
+            customers_router,
+            agent_updates_router,
+            recorder.router,
+            *operations.routers(),
+        ]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()

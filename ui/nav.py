@@ -46,9 +46,12 @@ SIDEBAR: list[NavLink] = [
 ADMIN_SECTIONS: list[NavLink] = [
     NavLink("Users", "/admin/users", min_role=Role.ADMIN, group="Access"),
     NavLink("API tokens", "/admin/tokens", min_role=Role.ADMIN, group="Access"),
+    NavLink("Customers", "/admin/rmm/customers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Agent installers", "/admin/rmm/installers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Metric thresholds", "/admin/rmm/thresholds", min_role=Role.ADMIN, group="RMM"),
     NavLink("Synthetic monitors", "/admin/rmm/monitors", min_role=Role.ADMIN, group="RMM"),
+    NavLink("Alert rules", "/admin/automation/rules", min_role=Role.ADMIN, group="Automation"),
+    NavLink("Notifications", "/admin/notifications", min_role=Role.ADMIN, group="Automation"),
 ]
 
 

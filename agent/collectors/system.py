@@ -12,6 +12,7 @@ import psutil
 
 from agent.collectors.hardware import collect_identity
 from agent.collectors.osinfo import os_family, os_name_version
+from agent.collectors.users import collect_users
 from agent.protocol import (
     MAX_LIST_ITEMS,
     DiskInfo,
@@ -141,6 +142,7 @@ def collect_inventory() -> InventoryDelta:
         interfaces=interfaces,
         hardware=collect_hardware(),
         boot_time=datetime.fromtimestamp(psutil.boot_time(), UTC),
+        users=collect_users(),
     )
 
 

@@ -39,6 +39,8 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
     is_unassigned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Archived customers keep their history but take no new devices or installers (only when empty).
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     sites: Mapped[list[Site]] = relationship(back_populates="customer", order_by="Site.name")
 
@@ -53,6 +55,8 @@ class Site(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Archived sites take no new devices (a site is archived only when no device remains on it).
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     customer: Mapped[Customer] = relationship(back_populates="sites")
 

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     approval_ttl_hours: float = Field(default=24.0, gt=0)
+    mcp_approval_wait_seconds: float = Field(
+        default=60.0, ge=0, le=600,
+        description="how long an MCP call that asked for progress waits for an approval's decision (0: answer pending at once)",
+    )  # fmt: skip
     session_ttl_hours: float = Field(default=12.0, gt=0)
     session_cookie_secure: bool | None = Field(
         default=None, description="Secure cookie flag; by default on whenever the public URL is https"

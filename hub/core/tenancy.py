@@ -74,15 +74,15 @@ async def get_customer(session: AsyncSession, org_id: int, customer_id: int) -> 
     return customer
 
 
-async def create_customer(session: AsyncSession, *, org_id: int, name: str) -> Customer:
-    """Add a customer (with a default site named ``Main``)."""
+async def create_customer(session: AsyncSession, *, org_id: int, name: str, first_site: str = "Main") -> Customer:
+    """Add a customer (with a first site, ``Main`` unless named)."""
     exists = await session.execute(select(Customer).where(Customer.org_id == org_id, Customer.name == name))
     if exists.scalar_one_or_none():
         raise Conflict(f"customer {name!r} already exists")
     customer = Customer(org_id=org_id, name=name)
     session.add(customer)
     await session.flush()
-    session.add(Site(customer_id=customer.id, name="Main"))
+    session.add(Site(customer_id=customer.id, name=first_site))
     await session.flush()
     return customer
 

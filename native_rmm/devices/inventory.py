@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.protocol import Application, InventoryDelta, Patch, PatchStatus
+from agent.protocol import Application, InventoryDelta, Patch, PatchStatus, UserSessions
 from native_rmm.models.devices import Device, InstalledApplication, PatchRecord
 
 
@@ -33,7 +33,19 @@ def apply_inventory(device: Device, delta: InventoryDelta, *, now: datetime) -> 
         device.hardware = delta.hardware.model_dump(mode="json")
     if delta.boot_time is not None:
         device.boot_time = delta.boot_time
+    if delta.users is not None:
+        apply_users(device, delta.users, now=now)
     device.inventory_at = now
+
+
+def apply_users(device: Device, users: UserSessions, *, now: datetime) -> None:
+    """Store who is logged in now and the last user to log in (kept when the agent names none)."""
+    device.logged_in_users = [u.model_dump(mode="json", exclude_none=True) for u in users.logged_in]
+    device.logged_in_names = " ".join(dict.fromkeys(u.name.lower() for u in users.logged_in))[:1000]
+    if users.last_user:
+        device.last_user = users.last_user
+        device.last_user_at = users.last_login_at
+    device.users_at = now
 
 
 def _primary_ip(addresses: Sequence[str]) -> str | None:

@@ -22,10 +22,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.protocol import OsFamily
 from hub.core.db import utcnow
 from hub.core.models import Customer, Site
+from hub.core.tenancy import list_customers
+from native_rmm.devices.schemas import CustomerOut, SiteOut
 from native_rmm.models.alerts import ACTIVE_STATUSES, Alert
-from native_rmm.models.devices import Device, DeviceStatus
+from native_rmm.models.devices import Device, DeviceStatus, DeviceTag, InstalledApplication
 from native_rmm.models.metrics import MetricSample
 from native_rmm.models.monitors import Monitor
 
@@ -36,9 +39,13 @@ Ts = TypeVarTuple("Ts")
 class DeviceFilters(BaseModel):
     """Which devices a list shows (all optional, all combined).
 
-    ``q`` matches the hostname, the display name or the primary IP address (a substring, any case).
-    Uninstalled devices are left out unless ``status`` asks for them or ``include_uninstalled`` is set.
-    ``customer`` matches the customer's name (a substring, any case).
+    ``q`` matches the hostname, the display name, the description or the primary IP address (a
+    substring, any case). Uninstalled devices are left out unless ``status`` asks for them or
+    ``include_uninstalled`` is set. ``customer`` matches the customer's name (a substring, any case).
+    ``user`` matches the assigned user (name or email), a user logged in now or the last user to log
+    in (a substring, any case). ``tag`` is one exact tag; ``application`` a substring of an installed
+    application's name; ``open_alert`` keeps devices with (``True``) or without (``False``) an open or
+    acknowledged alert.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -49,11 +56,21 @@ class DeviceFilters(BaseModel):
     status: DeviceStatus | None = None
     q: str = ""
     include_uninstalled: bool = False
+    user: str = ""
+    tag: str = ""
+    os_family: OsFamily | None = None
+    application: str = ""
+    open_alert: bool | None = None
+    device_ids: tuple[int, ...] | None = None
 
     @property
     def narrowed(self) -> bool:
         """Whether anything but the status narrows the list (then status counts are not the total)."""
-        return bool(self.customer_id is not None or self.customer or self.site_id is not None or self.q.strip())
+        return bool(
+            self.customer_id is not None or self.customer or self.site_id is not None or self.q.strip()
+            or self.user.strip() or self.tag or self.os_family is not None or self.application.strip()
+            or self.open_alert is not None or self.device_ids is not None
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,17 @@ class DeviceListRow:
     cpu: float | None
     memory: float | None
     disk: float | None
+    site_id: int = 0
+    description: str = ""
+    assigned_user: str = ""
+    logged_in: str = ""  # distinct names, space-separated (lower-cased)
+    last_user: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def user(self) -> str:
+        """Who uses it, as the list shows it: the assigned user, else the last user to log in."""
+        return self.assigned_user or self.last_user
 
 
 @dataclass(frozen=True)
@@ -119,16 +147,55 @@ def filter_devices(stmt: Select[*Ts], org_id: int, filters: DeviceFilters, *, wi
         stmt = stmt.where(Device.status == filters.status)
     elif not filters.include_uninstalled:
         stmt = stmt.where(Device.status != DeviceStatus.UNINSTALLED)
+    if filters.device_ids is not None:
+        stmt = stmt.where(Device.id.in_(list(filters.device_ids)))
+    if filters.os_family is not None:
+        stmt = stmt.where(Device.os_family == filters.os_family)
+    if filters.tag:
+        has_tag = select(DeviceTag.id).where(DeviceTag.device_id == Device.id, DeviceTag.tag == filters.tag.lower())
+        stmt = stmt.where(has_tag.exists())
+    if filters.application.strip():
+        app = filters.application.strip().lower()
+        has_app = select(InstalledApplication.id).where(
+            InstalledApplication.device_id == Device.id,
+            func.lower(InstalledApplication.name).contains(app, autoescape=True),
+        )
+        stmt = stmt.where(has_app.exists())
+    if filters.open_alert is not None:
+        alerting = select(Alert.id).where(Alert.device_id == Device.id, Alert.status.in_(ACTIVE_STATUSES)).exists()
+        stmt = stmt.where(alerting if filters.open_alert else ~alerting)
+    user = filters.user.strip().lower()
+    if user:
+        stmt = stmt.where(
+            or_(
+                func.lower(Device.assigned_user_name).contains(user, autoescape=True),
+                func.lower(Device.assigned_user_email).contains(user, autoescape=True),
+                Device.logged_in_names.contains(user, autoescape=True),
+                func.lower(Device.last_user).contains(user, autoescape=True),
+            )
+        )
     needle = filters.q.strip().lower() if with_query else ""
     if needle:
         stmt = stmt.where(
             or_(
                 func.lower(Device.hostname).contains(needle, autoescape=True),
                 func.lower(Device.display_name).contains(needle, autoescape=True),
+                func.lower(Device.description).contains(needle, autoescape=True),
                 Device.primary_ip.contains(needle, autoescape=True),
             )
         )
     return stmt
+
+
+async def tags_of(session: AsyncSession, *, device_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tags of each device (sorted), in one statement."""
+    out: dict[int, list[str]] = {i: [] for i in device_ids}
+    if not device_ids:
+        return out
+    stmt = select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(list(device_ids)))
+    for device_id, tag in (await session.execute(stmt.order_by(DeviceTag.tag))).all():
+        out[device_id].append(tag)
+    return out
 
 
 async def device_page(
@@ -139,19 +206,26 @@ async def device_page(
     offset: int,
     limit: int,
     status_counts: dict[DeviceStatus, int] | None = None,
+    grouped: bool = False,
 ) -> DevicePage:
-    """One page of the organisation's devices by name, with the total (two statements at most).
+    """One page of the organisation's devices by name, with the total (three statements at most).
 
     With ``status_counts`` (devices per status) and no filter but the status, the total is taken
-    from them instead of counting again.
+    from them instead of counting again. ``grouped`` orders by customer and site first (the list's
+    "group by customer / site").
     """
     columns = select(
         Device.id, Device.display_name, Device.hostname, Customer.name, Customer.is_unassigned, Site.name,
         Device.os_family, Device.os_name, Device.os_version, Device.status, Device.primary_ip, Device.agent_version,
         Device.last_seen_at, Device.is_demo, Device.quick_support, Device.last_cpu_percent,
-        Device.last_memory_percent, Device.last_disk_percent,
+        Device.last_memory_percent, Device.last_disk_percent, Device.site_id, Device.description,
+        Device.assigned_user_name, Device.logged_in_names, Device.last_user,
     ).join(Site, Site.id == Device.site_id).join(Customer, Customer.id == Site.customer_id)  # fmt: skip
-    stmt = filter_devices(columns, org_id, filters).order_by(Device.hostname, Device.id).offset(offset).limit(limit)
+    order = (Customer.is_unassigned.desc(), Customer.name, Site.name) if grouped else ()
+    stmt = filter_devices(columns, org_id, filters).order_by(*order, Device.hostname, Device.id)
+    stmt = stmt.offset(offset).limit(limit)
+    found = (await session.execute(stmt)).all()
+    tags = await tags_of(session, device_ids=[r[0] for r in found])
     rows = [
         DeviceListRow(
             id=r[0],
@@ -172,8 +246,14 @@ async def device_page(
             cpu=r[15],
             memory=r[16],
             disk=r[17],
+            site_id=r[18],
+            description=r[19],
+            assigned_user=r[20],
+            logged_in=r[21],
+            last_user=r[22],
+            tags=tuple(tags[r[0]]),
         )
-        for r in (await session.execute(stmt)).all()
+        for r in found
     ]
     if offset == 0 and len(rows) < limit:
         total = len(rows)
@@ -193,6 +273,26 @@ async def device_page(
         )
         total = int((await session.execute(filter_devices(count, org_id, filters))).scalar_one())
     return DevicePage(rows=rows, total=total, offset=offset, limit=limit)
+
+
+async def customer_overview(session: AsyncSession, *, org_id: int) -> list[CustomerOut]:
+    """Every customer with its sites and live-device counts (two statements), Unassigned first then by name."""
+    per_site_stmt = (
+        select(Device.site_id, func.count())
+        .where(Device.org_id == org_id, Device.uninstalled_at.is_(None))
+        .group_by(Device.site_id)
+    )
+    per_site = {k: n for k, n in (await session.execute(per_site_stmt)).all()}
+    out = []
+    for c in await list_customers(session, org_id):
+        sites = [
+            SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name, device_count=per_site.get(s.id, 0),
+                    archived=s.archived_at is not None)
+            for s in c.sites
+        ]  # fmt: skip
+        out.append(CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned, sites=sites,
+                               device_count=sum(s.device_count for s in sites), archived=c.archived_at is not None))  # fmt: skip
+    return out
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ class SiteOut(BaseModel):
     customer_id: int
     customer: str
     device_count: int
+    archived: bool = False
 
 
 class CustomerOut(BaseModel):
@@ -25,6 +26,17 @@ class CustomerOut(BaseModel):
     is_unassigned: bool
     device_count: int
     sites: list[SiteOut]
+    archived: bool = False
+
+
+class UserSessionOut(BaseModel):
+    """A login session the agent reported."""
+
+    name: str
+    terminal: str | None = None
+    host: str | None = None
+    state: str | None = None
+    started_at: datetime | None = None
 
 
 class DeviceSummary(BaseModel):
@@ -50,6 +62,12 @@ class DeviceSummary(BaseModel):
     quick_support: bool
     support_code: str | None
     agent_outdated: bool = False  # a newer single-file agent release is on the hub (rmm-update-agents)
+    description: str = ""
+    assigned_user_name: str = ""
+    assigned_user_email: str = ""
+    logged_in_users: list[str] = []  # distinct user names with a session open now (agent-reported)
+    last_user: str = ""
+    tags: list[str] = []
 
 
 class DeviceList(BaseModel):
@@ -72,9 +90,14 @@ class DeviceDetail(DeviceSummary):
     created_at: datetime
     uninstalled_at: datetime | None
     uninstall_reason: str | None
+    user_sessions: list[UserSessionOut] = []
+    last_user_at: datetime | None = None
+    users_reported_at: datetime | None = None
 
 
-def summary(device: Device, *, site: str, customer_id: int, customer: str) -> DeviceSummary:
+def summary(
+    device: Device, *, site: str, customer_id: int, customer: str, tags: list[str] | None = None
+) -> DeviceSummary:
     """The list view of a device."""
     return DeviceSummary(
         id=device.id, hostname=device.hostname, display_name=device.display_name, status=device.status,
@@ -82,18 +105,25 @@ def summary(device: Device, *, site: str, customer_id: int, customer: str) -> De
         ip=device.primary_ip, customer_id=customer_id, customer=customer, site_id=device.site_id, site=site,
         last_seen_at=device.last_seen_at, agent_version=device.agent_version, cpu_percent=device.last_cpu_percent,
         memory_percent=device.last_memory_percent, disk_percent=device.last_disk_percent, is_demo=device.is_demo,
-        quick_support=device.quick_support, support_code=device.support_code,
+        quick_support=device.quick_support, support_code=device.support_code, description=device.description,
+        assigned_user_name=device.assigned_user_name, assigned_user_email=device.assigned_user_email,
+        logged_in_users=list(dict.fromkeys(u.get("name", "") for u in device.logged_in_users or [])),
+        last_user=device.last_user, tags=tags or [],
     )  # fmt: skip
 
 
-def detail(device: Device, *, site: str, customer_id: int, customer: str) -> DeviceDetail:
+def detail(
+    device: Device, *, site: str, customer_id: int, customer: str, tags: list[str] | None = None
+) -> DeviceDetail:
     """The detail view of a device."""
-    base = summary(device, site=site, customer_id=customer_id, customer=customer).model_dump()
+    base = summary(device, site=site, customer_id=customer_id, customer=customer, tags=tags).model_dump()
     return DeviceDetail(
         **base, os_family=device.os_family.value if device.os_family else None, ip_addresses=device.ip_addresses,
         interfaces=device.interfaces[:32], hardware=device.hardware, boot_time=device.boot_time,
         inventory_at=device.inventory_at, ws_connected=device.ws_connected, created_at=device.created_at,
         uninstalled_at=device.uninstalled_at, uninstall_reason=device.uninstall_reason,
+        user_sessions=[UserSessionOut.model_validate(u) for u in device.logged_in_users or []],
+        last_user_at=device.last_user_at, users_reported_at=device.users_at,
     )  # fmt: skip
 
 

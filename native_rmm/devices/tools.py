@@ -8,15 +8,15 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from agent.protocol import PatchStatus
+from agent.protocol import OsFamily, PatchStatus
 from hub.core.bounds import Count, Id
 from hub.core.models import Customer, Site
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
-from hub.core.tenancy import list_customers
 from native_rmm.devices import schemas, service, state
 from native_rmm.devices.agent_versions import is_outdated
-from native_rmm.devices.queries import DeviceFilters
+from native_rmm.devices.queries import DeviceFilters, customer_overview, tags_of
+from native_rmm.devices.targets import GroupRef, Tag, find_group, group_filters
 from native_rmm.models.devices import Device, DeviceStatus
 
 SOURCE = "native_rmm"
@@ -41,9 +41,21 @@ class ListDevicesArgs(_Args):
     customer: str | None = Field(default=None, max_length=200, description="customer name (substring)")
     site_id: Id | None = None
     query: str | None = Field(
-        default=None, max_length=255, description="hostname, display name or IP address (substring); fuzzy"
+        default=None,
+        max_length=255,
+        description="hostname, display name, description or IP address (substring); fuzzy",
     )
     status: DeviceStatus | None = None
+    user: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a person: assigned user (name or email), logged in now or last logged in (substring, any case)",
+    )
+    tag: Tag | None = None
+    os_family: OsFamily | None = None
+    application: str | None = Field(default=None, max_length=255, description="an installed application (contains)")
+    open_alert: bool | None = Field(default=None, description="true: only devices with an open alert")
+    group: GroupRef | None = Field(default=None, description="only devices of this saved group (id or name)")
     include_uninstalled: bool = False
     limit: int = Field(default=50, ge=1, le=500)
     offset: Count = 0
@@ -83,14 +95,7 @@ async def _device_counts(ctx: ToolContext, column: object) -> dict[int, int]:
 
 async def list_customers_tool(ctx: ToolContext, args: NoArgs) -> list[schemas.CustomerOut]:
     """List the customers of the organisation with their sites and how many devices each has."""
-    per_site = await _device_counts(ctx, Device.site_id)
-    out = []
-    for c in await list_customers(ctx.session, ctx.org_id):
-        sites = [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
-                                 device_count=per_site.get(s.id, 0)) for s in c.sites]  # fmt: skip
-        out.append(schemas.CustomerOut(id=c.id, name=c.name, is_unassigned=c.is_unassigned,
-                                       device_count=sum(s.device_count for s in sites), sites=sites))  # fmt: skip
-    return out
+    return await customer_overview(ctx.session, org_id=ctx.org_id)
 
 
 async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.SiteOut]:
@@ -101,20 +106,27 @@ async def list_sites_tool(ctx: ToolContext, args: SitesArgs) -> list[schemas.Sit
         stmt = stmt.where(Customer.id == args.customer_id)
     rows = (await ctx.session.execute(stmt.order_by(Customer.name, Site.name))).all()
     return [schemas.SiteOut(id=s.id, name=s.name, customer_id=c.id, customer=c.name,
-                            device_count=per_site.get(s.id, 0)) for s, c in rows]  # fmt: skip
+                            device_count=per_site.get(s.id, 0), archived=s.archived_at is not None)
+            for s, c in rows]  # fmt: skip
 
 
 async def list_devices_tool(ctx: ToolContext, args: ListDevicesArgs, latest: str | None = None) -> schemas.DeviceList:
-    """List devices, filtered by customer, site, status or a (fuzzy) name query; flags outdated agents."""
+    """List devices, filtered by customer, site, status, user (assigned or logged in), tag, OS, installed
+    application, open alert, saved group or a (fuzzy) name/description query; flags outdated agents."""
     filters = DeviceFilters(
         customer_id=args.customer_id, customer=args.customer, site_id=args.site_id, q=args.query or "",
-        status=args.status, include_uninstalled=args.include_uninstalled,
+        status=args.status, include_uninstalled=args.include_uninstalled, user=args.user or "", tag=args.tag or "",
+        os_family=args.os_family, application=args.application or "", open_alert=args.open_alert,
     )  # fmt: skip
+    if args.group is not None:
+        group = group_filters(await find_group(ctx.session, org_id=ctx.org_id, ref=args.group))
+        filters = filters.model_copy(update={k: v for k, v in group.model_dump(exclude_defaults=True).items()})
     rows = await service.list_devices(
         ctx.session, org_id=ctx.org_id, filters=filters, limit=args.limit + 1, offset=args.offset
     )
-    items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name)
-             for r in rows[: args.limit]]  # fmt: skip
+    tags = await tags_of(ctx.session, device_ids=[r.device.id for r in rows[: args.limit]])
+    items = [schemas.summary(r.device, site=r.site_name, customer_id=r.customer_id, customer=r.customer_name,
+                             tags=tags[r.device.id]) for r in rows[: args.limit]]  # fmt: skip
     if latest is not None:
         for item, r in zip(items, rows, strict=False):
             item.agent_outdated = is_outdated(
@@ -138,9 +150,11 @@ async def _row(ctx: ToolContext, ref: int | str) -> tuple[Device, str, int, str]
 
 
 async def get_device_tool(ctx: ToolContext, args: DeviceArgs) -> schemas.DeviceDetail:
-    """Get one device: status, OS, IPs, agent version, last seen, hardware and network."""
+    """Get one device: status, OS, IPs, agent version, last seen, hardware, network, who uses it
+    (assigned user, users logged in now, the last user), its description and tags."""
     device, site, customer_id, customer = await _row(ctx, args.device)
-    return schemas.detail(device, site=site, customer_id=customer_id, customer=customer)
+    tags = (await tags_of(ctx.session, device_ids=[device.id]))[device.id]
+    return schemas.detail(device, site=site, customer_id=customer_id, customer=customer, tags=tags)
 
 
 async def get_device_state_tool(ctx: ToolContext, args: StateArgs) -> schemas.DeviceState:

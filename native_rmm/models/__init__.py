@@ -5,6 +5,7 @@
 
 from native_rmm.models import (
     alerts,
+    automation,
     commands,
     devices,
     installers,
@@ -17,5 +18,15 @@ from native_rmm.models import (
 )
 
 __all__ = [
-    "alerts", "commands", "devices", "installers", "metrics", "monitors", "remote", "rustdesk", "scripts", "tickets",
-]  # fmt: skip
+    "alerts",
+    "automation",
+    "commands",
+    "devices",
+    "installers",
+    "metrics",
+    "monitors",
+    "remote",
+    "rustdesk",
+    "scripts",
+    "tickets",
+]

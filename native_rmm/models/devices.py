@@ -80,6 +80,17 @@ class Device(Base):
     uninstalled_at: Mapped[datetime | None] = mapped_column(default=None)
     uninstall_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who uses it: set by operators (rmm-update-device) ...
+    assigned_user_name: Mapped[str] = mapped_column(String(200), default="")
+    assigned_user_email: Mapped[str] = mapped_column(String(320), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # ... and reported by the agent (agent.protocol.UserSessions): sessions open now, the last login.
+    logged_in_users: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: The distinct user names of ``logged_in_users``, space-separated and lower-cased (for filtering).
+    logged_in_names: Mapped[str] = mapped_column(String(1000), default="")
+    last_user: Mapped[str] = mapped_column(String(200), default="")
+    last_user_at: Mapped[datetime | None] = mapped_column(default=None)
+    users_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @property
     def label(self) -> str:
@@ -139,3 +150,33 @@ class PatchRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     installed_at: Mapped[datetime | None] = mapped_column(default=None)
     marked_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class DeviceTag(Base):
+    """A label on a device (lower-case, see :data:`native_rmm.devices.targets.TAG_PATTERN`)."""
+
+    __tablename__ = "rmm_device_tags"
+    __table_args__ = (UniqueConstraint("device_id", "tag"), Index("ix_rmm_device_tags_tag", "tag"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("rmm_devices.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(64))
+
+
+class DeviceGroup(Base):
+    """A saved device filter (a dynamic group): it resolves to its devices each time it is used.
+
+    ``filters`` holds a :class:`native_rmm.devices.groups.GroupFilter` as JSON.
+    """
+
+    __tablename__ = "rmm_device_groups"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.uow import SessionSource, Slot, after_commit, publish_after_commit, scope_of, uow_of
 from native_rmm.commands.describe import on_devices
+from native_rmm.devices.targets import MAX_TARGETS
 from native_rmm.models.scripts import SCRIPT_TOOL_PREFIX, Script, ScriptOsType
 from native_rmm.scripts import runs
 from native_rmm.scripts.schemas import RunResult
@@ -37,7 +38,7 @@ DEVICE_IDS_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": bounded_int_schema(),
     "minItems": 1,
-    "maxItems": 100,
+    "maxItems": MAX_TARGETS,
     "uniqueItems": True,
     "description": "ids of the devices to run the script on (see rmm-list-devices)",
 }

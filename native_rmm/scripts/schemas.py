@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.protocol import MAX_SCRIPT_BYTES, MAX_TIMEOUT_SECONDS, CommandStatus, Shell
 from hub.core.bounds import BoundedInt, Id
+from native_rmm.devices.targets import MAX_TARGETS
 from native_rmm.models.scripts import SLUG_MAX, Script, ScriptOsType
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Slug = Annotated[str, Field(pattern=rf"^[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX - 2}}}[a-z0-9])?$")]
 Timeout = Annotated[int, Field(ge=1, le=MAX_TIMEOUT_SECONDS)]
-DeviceIds = Annotated[list[Id], Field(min_length=1, max_length=100)]
+DeviceIds = Annotated[list[Id], Field(min_length=1, max_length=MAX_TARGETS)]
 
 
 def _body_fits(body: str | None) -> str | None:

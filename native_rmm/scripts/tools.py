@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.bounds import BoundedInt, Id
 from hub.core.describe import Description
-from hub.core.errors import NotFound
+from hub.core.errors import NotFound, ToolError
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.commands.describe import on_devices
+from native_rmm.devices.targets import MAX_TARGETS, Targets, resolve_ids
 from native_rmm.models.scripts import ScriptOsType
 from native_rmm.scripts import runs, service
 from native_rmm.scripts.schemas import DeviceIds, RunResult, ScriptRunOut, ScriptSummary
@@ -48,10 +49,26 @@ class RunScriptArgs(BaseModel):
     script: Id | Annotated[str, Field(min_length=1, max_length=64)] = Field(
         description="the script's id or slug (from rmm-list-scripts)"
     )
-    device_ids: DeviceIds = Field(description="ids of the devices to run it on")
+    device_ids: DeviceIds | None = Field(default=None, description="ids of the devices to run it on")
+    targets: Targets | None = Field(
+        default=None, description=f"instead of device_ids: a tag, saved group, site or customer (at most {MAX_TARGETS})"
+    )
     params: dict[str, str | BoundedInt | float | bool] = Field(
         default_factory=dict, description="values for the script's parameters (see its parameter schema)"
     )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RunScriptArgs:
+        if (self.device_ids is None) == (self.targets is None):
+            raise ValueError("name the devices either as device_ids or as targets (a tag, group, site or customer)")
+        return self
+
+    async def resolved_ids(self, ctx: ToolContext) -> list[int]:
+        """The device ids to run on (``targets`` resolved now)."""
+        if self.device_ids is not None:
+            return list(self.device_ids)
+        assert self.targets is not None
+        return await resolve_ids(ctx.session, org_id=ctx.org_id, targets=self.targets)
 
 
 class ListRunsArgs(BaseModel):
@@ -86,18 +103,22 @@ async def run_script(ctx: ToolContext, args: RunScriptArgs) -> RunResult:
     """Run a script from the RMM library on devices; params are validated against the script's schema."""
     script = await service.find_script(ctx.session, org_id=ctx.org_id, ref=args.script)
     return await runs.run_script(
-        ctx.session, caller=ctx.caller, script_id=script.id, device_ids=args.device_ids, params=args.params,
+        ctx.session, caller=ctx.caller, script_id=script.id, device_ids=await args.resolved_ids(ctx), params=args.params,
         approval_id=ctx.approval_id, bus=ctx.bus,
     )  # fmt: skip
 
 
 async def run_script_targets(ctx: ToolContext, args: RunScriptArgs) -> list[PolicyTarget]:
-    """The script's own tool governs a run through the generic runner (with the args it takes)."""
+    """The script's own tool governs a run through the generic runner (with the args it takes).
+
+    Targets (a tag, group, ...) are resolved here, so an approval holds (and names) the exact devices.
+    """
     try:
         script = await service.find_script(ctx.session, org_id=ctx.org_id, ref=args.script)
-    except NotFound:
-        return []  # the runner reports the unknown script when it runs
-    target_args = {**args.params, "device_ids": list(args.device_ids)}
+        device_ids = await args.resolved_ids(ctx)
+    except (NotFound, ToolError):
+        return []  # the runner reports the unknown script or the empty selection when it runs
+    target_args = {**args.params, "device_ids": device_ids}
     return [PolicyTarget(tool_id=f"{SOURCE}:{script.tool_name}", args=target_args)]
 
 
@@ -108,7 +129,7 @@ async def describe_run_script(ctx: ToolContext, args: RunScriptArgs) -> Descript
     return await on_devices(
         ctx.session,
         org_id=ctx.org_id,
-        device_ids=args.device_ids,
+        device_ids=await args.resolved_ids(ctx),
         what=f"Run script “{script.name}” ({shell})",
         body=script.body,
         body_label=f"Script body ({shell})",

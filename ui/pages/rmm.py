@@ -12,13 +12,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
 from hub.core.bounds import DB_INT_MAX, Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from native_rmm.devices import queries as q
 from native_rmm.devices.agent_versions import is_outdated
+from native_rmm.devices.groups import list_groups
+from native_rmm.devices.labels import all_tags
+from native_rmm.devices.queries import DeviceFilters
 from native_rmm.devices.service import count_by_status
+from native_rmm.devices.targets import MAX_TARGETS, find_group, group_filters
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.plane import DevicePlane
 from native_rmm.remote import queries as remote_queries
@@ -28,11 +33,12 @@ from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_schedules import schedules_context
 from ui.pages.rmm_tickets import TicketFilters, tickets_context
 
 router = APIRouter(include_in_schema=False)
 
-Tab = Literal["devices", "alerts", "scripts", "tickets", "quick-support", "sessions"]
+Tab = Literal["devices", "alerts", "scripts", "schedules", "tickets", "quick-support", "sessions"]
 PAGE_SIZE = 50
 ALERT_PAGE = 100
 
@@ -41,25 +47,35 @@ def _int_or_none(value: str) -> int | None:
     return int(value) if value.strip().isdigit() and int(value) <= DB_INT_MAX else None
 
 
-def device_filters(customer_id: str, site_id: str, status: str, search: str) -> q.DeviceFilters:
-    """Filters from the query string (empty values mean "any"; an unknown status is ignored)."""
-    valid = {s.value for s in DeviceStatus}
-    return q.DeviceFilters(
-        customer_id=_int_or_none(customer_id),
-        site_id=_int_or_none(site_id),
-        status=DeviceStatus(status) if status in valid else None,
-        q=search.strip()[:200],
-    )
+class ListQuery(BaseModel):
+    """The device list's query string (empty values mean "any"; unknown values are ignored)."""
 
+    customer_id: str = ""
+    site_id: str = ""
+    status: str = ""
+    q: str = Field(default="", max_length=200)
+    user: str = Field(default="", max_length=200)
+    tag: str = Field(default="", max_length=64)
+    group_id: str = ""
+    group_by: Literal["", "customer"] = ""
 
-def _query_string(filters: q.DeviceFilters) -> str:
-    values = {
-        "customer_id": filters.customer_id or "",
-        "site_id": filters.site_id or "",
-        "status": filters.status.value if filters.status else "",
-        "q": filters.q,
-    }
-    return urlencode({k: v for k, v in values.items() if v != ""})
+    async def filters(self, session: DbSession, org_id: int) -> DeviceFilters:
+        """The device filter (a saved group's filter combined with the rest)."""
+        valid = {s.value for s in DeviceStatus}
+        filters = DeviceFilters(
+            customer_id=_int_or_none(self.customer_id), site_id=_int_or_none(self.site_id),
+            status=DeviceStatus(self.status) if self.status in valid else None, q=self.q.strip(),
+            user=self.user.strip(), tag=self.tag.strip().lower(),
+        )  # fmt: skip
+        group_id = _int_or_none(self.group_id)
+        if group_id is None:
+            return filters
+        group = group_filters(await find_group(session, org_id=org_id, ref=group_id))
+        return filters.model_copy(update=group.model_dump(exclude_defaults=True))
+
+    def query_string(self) -> str:
+        """The non-empty values, URL-encoded (paging and the address bar keep the filters)."""
+        return urlencode({k: v for k, v in self.model_dump().items() if v})
 
 
 def _outdated_ids(page: Page, rows: list[q.DeviceListRow]) -> set[int]:
@@ -74,19 +90,25 @@ def _outdated_ids(page: Page, rows: list[q.DeviceListRow]) -> set[int]:
 
 
 async def devices_context(
-    session: DbSession, page: Page, filters: q.DeviceFilters, offset: int, *, with_choices: bool
+    session: DbSession, page: Page, query: ListQuery, offset: int, *, with_choices: bool
 ) -> dict[str, Any]:
-    """The device table (and, for the whole tab, the filter choices and status counts)."""
+    """The device table (and, for the whole tab, the filter choices, status counts and bulk actions)."""
+    filters = await query.filters(session, page.org.id)
     counts = await count_by_status(session, org_id=page.org.id) if with_choices else None
     result = await q.device_page(
-        session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE, status_counts=counts
-    )
-    context: dict[str, Any] = {"devices": result, "filters": filters, "filter_qs": _query_string(filters)}
+        session, org_id=page.org.id, filters=filters, offset=offset, limit=PAGE_SIZE, status_counts=counts,
+        grouped=query.group_by == "customer",
+    )  # fmt: skip
+    context: dict[str, Any] = {"devices": result, "filters": filters, "query": query,
+                               "filter_qs": query.query_string(), "max_targets": MAX_TARGETS}  # fmt: skip
     context["outdated_ids"] = _outdated_ids(page, result.rows)
     if with_choices:
         sites = await q.site_choices(session, org_id=page.org.id)
         customers = list({s.customer_id: s.customer_name for s in sites}.items())
-        context.update(sites=sites, customers=customers, statuses=list(DeviceStatus), status_counts=counts)
+        context.update(sites=sites, customers=customers, statuses=list(DeviceStatus), status_counts=counts,
+                       groups=await list_groups(session, org_id=page.org.id),
+                       tags=await all_tags(session, org_id=page.org.id),
+                       scripts=await scripts.list_scripts(session, org_id=page.org.id, enabled=True))  # fmt: skip
     return context
 
 
@@ -94,11 +116,8 @@ async def devices_context(
 async def rmm_index(
     page: PageDep,
     session: SessionDep,
+    query: Annotated[ListQuery, Query()],
     tab: Tab = "devices",
-    customer_id: str = "",
-    site_id: str = "",
-    status: str = "",
-    q_: Annotated[str, Query(alias="q", max_length=200)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
     priority: Annotated[str, Query(max_length=20)] = "",
     device_id: Annotated[str, Query(max_length=20)] = "",
@@ -110,14 +129,17 @@ async def rmm_index(
     context: dict[str, Any] = {"tab": tab}
     context["alert_count"] = await q.active_alert_count(session, org_id=page.org.id)
     if tab == "devices":
-        filters = device_filters(customer_id, site_id, status, q_)
-        context.update(await devices_context(session, page, filters, offset, with_choices=True))
+        context.update(await devices_context(session, page, query, offset, with_choices=True))
     elif tab == "alerts":
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, limit=ALERT_PAGE)
     elif tab == "scripts":
         context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
+    elif tab == "schedules":
+        context.update(await schedules_context(session, page))
     elif tab == "tickets":
-        tfilters = TicketFilters.parse(status or "active", priority, customer_id, device_id, assignee, q_)
+        tfilters = TicketFilters.parse(
+            query.status or "active", priority, query.customer_id, device_id, assignee, query.q
+        )
         context.update(
             await tickets_context(
                 session, page, tfilters, new=new == "1", device_id=tfilters.device_id, alert_id=_int_or_none(alert_id)
@@ -134,15 +156,11 @@ async def rmm_index(
 async def devices_table(
     page: PageDep,
     session: SessionDep,
-    customer_id: str = "",
-    site_id: str = "",
-    status: str = "",
-    q_: Annotated[str, Query(alias="q", max_length=200)] = "",
+    query: Annotated[ListQuery, Query()],
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
     """The device table fragment (filters and paging re-render only the table)."""
-    filters = device_filters(customer_id, site_id, status, q_)
-    context = await devices_context(session, page, filters, offset, with_choices=False)
+    context = await devices_context(session, page, query, offset, with_choices=False)
     response = render(page, "rmm/_devices_table.html", **context)
     qs = context["filter_qs"]
     response.headers["HX-Push-Url"] = f"/rmm?tab=devices&{qs}{'&' if qs else ''}offset={offset}"

@@ -94,6 +94,7 @@ async def device_page(
         "alert_count": await q.active_alert_count(session, org_id=page.org.id, device_id=device.id),
         "shells": shells_for(device) or SHELLS,
         "uninstall_refusal": await uninstall_refusal(session, gate, page),
+        "tags": (await q.tags_of(session, device_ids=[device.id]))[device.id],
     }
     if tab == "system":
         context["sample"] = await q.latest_sample(session, device_id=device.id)

@@ -1,7 +1,7 @@
 """remote sessions: a row per session, its event trail, and consent (privacy mode) rules
 
 Revision ID: 0006_h12r
-Revises: 0006_h10b, 0006_h11, 0006_h16r
+Revises: 0006_h13
 Create Date: 2026-12-02 01:35:58.690843
 """
 
@@ -14,8 +14,7 @@ import hub.core.db
 
 
 revision: str = "0006_h12r"
-# Also the merge point of the three 0006 revisions main carries side by side (one head again).
-down_revision: str | tuple[str, ...] | None = ("0006_h10b", "0006_h11", "0006_h16r")
+down_revision: str | None = "0006_h13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
