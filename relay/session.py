@@ -49,6 +49,7 @@ class Session:
         self.ended = False
         self.end_reason = ""
         self._timers: set[asyncio.Task[None]] = set()
+        self._handles: set[asyncio.TimerHandle] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._input_seen = asyncio.Event()
         self.recording: Recording | None = None
@@ -306,14 +307,18 @@ class Session:
     # -- ending -------------------------------------------------------------------------------
 
     def after(self, seconds: float, check: Callable[[], bool], reason: str) -> None:
-        """End the session after ``seconds`` unless ``check()`` says it recovered."""
+        """End the session after ``seconds`` unless ``check()`` says it recovered.
 
-        async def wait() -> None:
-            await asyncio.sleep(seconds)
+        A timer handle, not a sleeping task: an idle session costs the relay as little memory as possible.
+        """
+
+        def fire() -> None:
+            self._handles.discard(handle)
             if not self.ended and not check():
-                await self.end(reason)
+                self.spawn(self.end(reason))
 
-        self.spawn(wait())
+        handle = asyncio.get_running_loop().call_later(seconds, fire)
+        self._handles.add(handle)
 
     async def end(self, reason: str, code: int = CLOSE_ENDED) -> None:
         """Close every leg and report why."""
@@ -334,6 +339,9 @@ class Session:
         for lane in self.lanes:
             if lane is not None:
                 await lane.detach()
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
         current = asyncio.current_task()
         for task in [*self._timers, *([self._watchdog] if self._watchdog else [])]:
             if task is not current:

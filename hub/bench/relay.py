@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import statistics
+import sys
 import time
 
 import click
@@ -157,7 +159,55 @@ async def round_trips(url: str, count: int) -> tuple[float, float]:
     return statistics.median(samples), quantiles[98]
 
 
-async def run(total_mb: int, rtt_count: int) -> dict[str, float]:
+NODE_SCRIPT = """
+import asyncio, resource, sys
+from relay.config import RelayConfig
+from relay.server import RelayServer
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+async def main():
+    server = RelayServer(RelayConfig(secret=sys.argv[1], pair_timeout=3600))
+    print(await server.start("127.0.0.1", 0), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.stop()
+asyncio.run(main())
+"""
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc (Linux only)")
+
+
+async def idle_memory(connections: int) -> float:
+    """KB of relay RSS per idle connection: a relay node in its own process holding ``connections`` sockets
+    (paired sessions, an agent and a viewer each), measured from ``/proc/<pid>/status``."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    node = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", NODE_SCRIPT, SECRET, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert node.stdout is not None and node.stdin is not None
+    sockets: list[ClientConnection] = []
+    try:
+        url = f"ws://127.0.0.1:{int(await node.stdout.readline())}"
+        before = _rss_kb(node.pid)
+        for _ in range(connections // 2):
+            agent, viewers = await _pair(url, SessionKind.SHELL, 1)
+            sockets += [agent, *viewers]
+        await asyncio.sleep(1.0)  # let the node settle before reading its memory
+        after = _rss_kb(node.pid)
+    finally:
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        node.stdin.close()
+        await node.wait()
+    return (after - before) / max(1, len(sockets))
+
+
+async def run(total_mb: int, rtt_count: int, connections: int = 5000) -> dict[str, float]:
     """Every figure, in one run."""
     total = total_mb << 20
     server = RelayServer(RelayConfig(secret=SECRET))
@@ -171,6 +221,7 @@ async def run(total_mb: int, rtt_count: int) -> dict[str, float]:
         p50, p99 = await round_trips(url, rtt_count)
     finally:
         await server.stop()
+    idle_kb = await idle_memory(connections)
     return {
         "tcp_mb_s": round(tcp, 1),
         "relay_mb_s": round(relay, 1),
@@ -179,6 +230,7 @@ async def run(total_mb: int, rtt_count: int) -> dict[str, float]:
         "fanout4_mb_s_per_viewer": round(fanout, 1),
         "rtt_p50_ms": round(p50, 3),
         "rtt_p99_ms": round(p99, 3),
+        "idle_kb_per_conn": round(idle_kb, 1),
     }
 
 
@@ -187,7 +239,20 @@ async def run(total_mb: int, rtt_count: int) -> dict[str, float]:
     "--megabytes", type=click.IntRange(16, 65536), default=512, show_default=True, help="bytes per throughput run"
 )
 @click.option("--round-trips", type=click.IntRange(100, 1_000_000), default=5000, show_default=True)
-def relay_bench(megabytes: int, round_trips: int) -> None:
-    """Relay throughput vs raw TCP, the screen path, four-viewer fan-out and small-message round trips."""
-    figures = asyncio.run(run(megabytes, round_trips))
-    click.echo(json.dumps(figures))
+@click.option(
+    "--connections", type=click.IntRange(2, 100_000), default=5000, show_default=True, help="idle sockets held"
+)
+def relay_bench(megabytes: int, round_trips: int, connections: int) -> None:
+    """Relay throughput vs raw TCP, the screen path, four-viewer fan-out, round trips and idle memory."""
+    f = asyncio.run(run(megabytes, round_trips, connections))
+    click.echo(
+        f"throughput   raw TCP {f['tcp_mb_s']:>8} MB/s | relay {f['relay_mb_s']:>8} MB/s | "
+        f"ratio {f['ratio']} (target >= 0.30)"
+    )
+    click.echo(
+        f"screen path  TCP -> bridge -> relay -> client {f['vnc_path_mb_s']} MB/s | "
+        f"four-viewer fan-out {f['fanout4_mb_s_per_viewer']} MB/s per viewer"
+    )
+    click.echo(f"round trip   p50 {f['rtt_p50_ms']} ms | p99 {f['rtt_p99_ms']} ms (target < 1.5)")
+    click.echo(f"idle memory  {f['idle_kb_per_conn']} KB per connection at {connections} connections (target <= 20)")
+    click.echo(json.dumps(f))

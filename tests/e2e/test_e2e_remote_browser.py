@@ -11,14 +11,14 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
 
 from native_rmm.models.remote import RemoteSession, RemoteSessionEvent
-from tests.agent.agent_fakes import agent_env
 from tests.csp import CspWatch, watch_csp
-from tests.e2e.conftest import E2EHub, StartAgent, set_policy
+from tests.e2e.conftest import E2EHub, StartAgent, agent_env, result_of, set_policy
 from tests.vnc import RED_BOX, Desktop, vnc_server_fixture  # noqa: F401 (the vnc_server fixture)
 from tests.waiting import eventually
 
@@ -311,6 +311,68 @@ async def test_quick_support_tab_creates_a_session_and_joins_the_machine(
         )
         await window.locator("#remote-end").click()
         await window.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
+        csp.check()
+    finally:
+        await context.close()
+
+
+async def test_viewers_join_in_their_windows_a_fifth_is_refused_and_view_only_input_is_dropped(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, browser: Any
+) -> None:
+    await start_agent(
+        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token
+    )
+    device = await e2e_hub.connected_device()
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    for tool in ("rmm-open-shell-session", "rmm-join-remote-session"):
+        await set_policy(admin, tool, "auto")
+    operator = e2e_hub.client(e2e_hub.tenancy.operator)
+    opened = await result_of(operator, "rmm-open-shell-session", {"device": device.id})
+    context = await browser.new_context(base_url=e2e_hub.url)
+    csp = await watch_csp(context)
+    try:
+        page = await context.new_page()
+        user = e2e_hub.tenancy.operator
+        await page.goto("/login?next=/remote-sessions")
+        await page.get_by_label("Username").fill(user.username)
+        await page.get_by_label("Password").fill(user.password)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url("**/remote-sessions")
+
+        async def window_for(grant: dict[str, Any]) -> Any:
+            win = await context.new_page()
+            fragment = urlencode({"kind": "shell", "relay": grant["relay_url"], "ticket": grant["ticket"]})
+            await win.goto(f"/rmm/remote/{device.id}#{fragment}")
+            return win
+
+        windows = [await window_for(opened)]
+        await windows[0].wait_for_selector('#remote-status[data-state="connected"]', timeout=30_000)
+        for view_only in (False, False, True):  # the second, third and a view-only fourth viewer
+            joined = await result_of(
+                operator, "rmm-join-remote-session", {"session": opened["session"], "view_only": view_only}
+            )
+            windows.append(await window_for(joined))
+            await windows[-1].wait_for_selector('#remote-status[data-state="connected"]', timeout=30_000)
+        await windows[0].wait_for_function(
+            "() => document.getElementById('remote-viewers').textContent.split(',').length === 4", timeout=15_000
+        )
+        assert "(view only)" in await windows[0].locator("#remote-viewers").inner_text()
+        fifth = await window_for(await result_of(operator, "rmm-join-remote-session", {"session": opened["session"]}))
+        await fifth.wait_for_selector('#remote-status[data-state="ended"]', timeout=15_000)
+        assert "4 viewers" in await fifth.locator("#remote-status").inner_text()
+        # The view-only window types: the relay drops it; the second window's command shows everywhere.
+        watcher = windows[3]
+        await watcher.locator(".xterm-helper-textarea").focus()
+        await watcher.keyboard.type("echo LEAK$((6*7))")
+        await watcher.keyboard.press("Enter")
+        await windows[1].locator(".xterm-helper-textarea").focus()
+        await windows[1].keyboard.type("echo DONE$((2*3))")
+        await windows[1].keyboard.press("Enter")
+        for win in windows[:4]:
+            await win.wait_for_function(
+                "() => document.querySelector('.xterm-rows').innerText.includes('DONE6')", timeout=15_000
+            )
+            assert "LEAK42" not in await terminal_text(win)
         csp.check()
     finally:
         await context.close()

@@ -10,7 +10,7 @@ from hub.bench.relay import relay_bench
 
 
 def test_bench_relay_prints_every_figure() -> None:
-    result = CliRunner().invoke(relay_bench, ["--megabytes", "16", "--round-trips", "200"])
+    result = CliRunner().invoke(relay_bench, ["--megabytes", "16", "--round-trips", "200", "--connections", "200"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert set(figures) == {
@@ -21,6 +21,7 @@ def test_bench_relay_prints_every_figure() -> None:
         "fanout4_mb_s_per_viewer",
         "rtt_p50_ms",
         "rtt_p99_ms",
+        "idle_kb_per_conn",
     }
     assert all(value > 0 for value in figures.values())
     assert abs(figures["ratio"] - figures["relay_mb_s"] / figures["tcp_mb_s"]) < 0.01
