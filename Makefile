@@ -43,7 +43,7 @@ run: install .env agent-dist
 	$(VENV)/bin/rmmhub serve --with-local-agent
 
 # Debian packages the tests drive for real (browser, VNC server, shell linting).
-SYSTEM_PACKAGES := chromium chromium-driver xvfb x11vnc shellcheck
+SYSTEM_PACKAGES := chromium chromium-driver xvfb x11vnc x11-utils shellcheck
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
