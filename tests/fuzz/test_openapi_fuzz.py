@@ -49,6 +49,11 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/rmm/scripts": "parameters is itself a JSON schema (rmmhub's subset); cmd scripts only on Windows",
     "PUT /api/v1/rmm/scripts/{script_id}": "as for creating a script; required fields cannot be cleared",
     "PUT /api/v1/rmm/thresholds": "each warning level must lie below its critical level",
+    "PATCH /api/v1/rmm/customers/{customer_id}": "a change needs a new name and/or archived",
+    "PATCH /api/v1/rmm/sites/{site_id}": "a change needs a new name and/or archived",
+    "POST /api/v1/rmm/devices/move": "targets name the devices in exactly one way (device_ids, tag, group, site, customer)",
+    "POST /api/v1/rmm/devices/tags": "targets in exactly one way, and tags to add and/or remove",
+    "POST /api/v1/rmm/groups": "a group's filter needs at least one criterion",
 }
 
 
