@@ -76,12 +76,14 @@ def _shell(device: TargetDevice, shell: Shell | None) -> Shell:
     return shell
 
 
-async def _queue(ctx: ToolContext, devices: list[TargetDevice], **spec: object) -> BulkResult:
+async def _queue(
+    ctx: ToolContext, devices: list[TargetDevice], shells: dict[int, Shell | None], **spec: object
+) -> BulkResult:
     out = []
     for device in devices:
         command = await service.enqueue(
-            ctx.session, org_id=ctx.org_id, device_id=device.id, created_by=ctx.caller, approval_id=ctx.approval_id,
-            bus=ctx.bus, **spec,  # type: ignore[arg-type]
+            ctx.session, org_id=ctx.org_id, device_id=device.id, shell=shells.get(device.id), created_by=ctx.caller,
+            approval_id=ctx.approval_id, bus=ctx.bus, **spec,  # type: ignore[arg-type]
         )  # fmt: skip
         out.append(BulkTarget(device_id=device.id, label=device.label, customer=device.customer, site=device.site,
                               command=CommandOut.of(command, max_chars=2000)))  # fmt: skip
@@ -91,19 +93,15 @@ async def _queue(ctx: ToolContext, devices: list[TargetDevice], **spec: object) 
 async def bulk_run_command_tool(ctx: ToolContext, args: BulkCommandArgs) -> BulkResult:
     """Run one shell command on many devices (ids, a tag, a group, a site or a customer); one command each."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    shells = {d.id: _shell(d, args.shell) for d in devices}  # every device checked before any is queued
-    out = []
-    for device in devices:
-        queued = await _queue(ctx, [device], kind=CommandKind.SHELL, shell=shells[device.id], body=args.command,
-                              env=None, timeout=args.timeout_seconds)  # fmt: skip
-        out.extend(queued.targets)
-    return BulkResult(count=len(out), targets=out)
+    shells: dict[int, Shell | None] = {d.id: _shell(d, args.shell) for d in devices}  # all checked before any queues
+    return await _queue(ctx, devices, shells, kind=CommandKind.SHELL, body=args.command, env=None,
+                        timeout=args.timeout_seconds)  # fmt: skip
 
 
 async def bulk_install_patches_tool(ctx: ToolContext, args: BulkPatchArgs) -> BulkResult:
     """Install pending OS patches (all, or the listed ones) on many devices through their package managers."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    return await _queue(ctx, devices, kind=CommandKind.INSTALL_PATCHES, shell=None, body="", env=None,
+    return await _queue(ctx, devices, {}, kind=CommandKind.INSTALL_PATCHES, body="", env=None,
                         timeout=PATCH_TIMEOUT_SECONDS, patch_ids=args.patch_ids)  # fmt: skip
 
 

@@ -206,6 +206,12 @@ async def test_bulk_runs_are_one_approval(
     ran = await approve(tenancy.approver, asked.approval_id)
     assert ran.status is ApprovalStatus.EXECUTED, ran.error
     assert sorted(t["label"] for t in ran.result["targets"]) == ["BRS-FS-01", "BRS-PC-07"]
+    wrong = await invoke(tenancy.operator, "rmm-bulk-run-command",
+                         {"targets": {"tag": "bristol"}, "command": "dir", "shell": "cmd"})  # fmt: skip
+    refused = await approve(tenancy.approver, wrong.approval_id)
+    assert refused.status is ApprovalStatus.FAILED and "cmd runs on Windows only" in (refused.error or "")
+    async with db.sessionmaker() as s:
+        assert len((await s.execute(select(Command))).scalars().all()) == 2  # all or nothing: none queued
     patches = await invoke(tenancy.operator, "rmm-bulk-install-patches", {"targets": {"tag": "bristol"}})
     assert patches.status is InvocationStatus.PENDING_APPROVAL
 
