@@ -27,13 +27,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent import __version__
+from agent import __version__, update_venv
 from agent.client import HubClient, HubError
 from agent.collectors.osinfo import os_family, os_name_version
 from agent.collectors.system import collect_hardware
 from agent.config import AgentEnv, AgentState, ConfigError, InstallInfo, StateStore, default_state_dir
 from agent.protocol import PROTOCOL_VERSION, EnrollRequest
 from agent.runtime import AgentRuntime
+from agent.rustdesk import save_setup as save_rustdesk_setup
 from agent.update import PID_FILE, restart_as, watchdog
 
 log = logging.getLogger("agent")
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     dog.add_argument("--state-dir", type=Path, required=True)
     dog.add_argument("--pid", type=int, required=True)
     dog.add_argument("--exe", type=Path, required=True)
+    dog.add_argument("--site", type=Path, help="site-packages of a virtualenv agent (wheel update)")
     dog.add_argument("--service", default="none")
     dog.add_argument("--service-file", default="")
     dog.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -72,9 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 class RestartRequested(Exception):
     """A verified self-update is in place: exec the new executable once the runtime has stopped."""
 
-    def __init__(self, exe: Path) -> None:
+    def __init__(self, exe: Path, *, venv: bool = False) -> None:
         super().__init__(str(exe))
         self.exe = exe
+        self.venv = venv
 
 
 async def enroll(args: argparse.Namespace, store: StateStore) -> AgentState:
@@ -109,6 +112,9 @@ async def enroll(args: argparse.Namespace, store: StateStore) -> AgentState:
         update_public_key=response.update_public_key,
     )
     store.save(state, response.device_credential)
+    if response.rustdesk is not None and not args.quick_support:
+        save_rustdesk_setup(store.state_dir, response.rustdesk)
+        log.info("RustDesk will be set up when the agent runs")
     log.info("enrolled as device %s with %s", response.device_id, state.hub_url)
     return state
 
@@ -136,7 +142,7 @@ async def run(args: argparse.Namespace, store: StateStore, env: AgentEnv) -> int
             break
     code = await runtime.run()
     if runtime.restart_into is not None:
-        raise RestartRequested(runtime.restart_into)
+        raise RestartRequested(runtime.restart_into, venv=runtime.restart_venv)
     return code
 
 
@@ -145,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "update-watchdog" and args.site:
+        return update_venv.watchdog(args.state_dir, args.pid, args.site, args.service, args.service_file or None)
     if args.command == "update-watchdog":
         return watchdog(args.state_dir, args.pid, args.exe, args.service, args.service_file or None)
     try:
@@ -159,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return asyncio.run(run(args, store, env))
     except RestartRequested as restart:
+        if restart.venv:
+            update_venv.restart()
         restart_as(restart.exe)
         return 1  # not reached: the process is now the new version
     except ConfigError as exc:

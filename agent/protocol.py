@@ -45,6 +45,7 @@ can add optional fields without breaking older agents.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -320,6 +321,38 @@ def content_hash(items: Iterable[BaseModel]) -> str:
 # --- enrollment and check-in -------------------------------------------------------------------
 
 
+class RustDeskSetup(_Outbound):
+    """What the agent needs to install and configure RustDesk (see :mod:`agent.rustdesk`).
+
+    ``password`` is the permanent password the hub generated (it keeps it encrypted); the agent
+    sets it and does not keep it. ``packages`` maps an OS (``linux-deb``, ``linux-rpm``,
+    ``linux-appimage``, ``windows``, ``macos``) to a URL to fetch the client from (absolute, or a
+    path on the hub) when ``rustdesk`` is not installed yet; ``sha256`` maps the same keys to the
+    digest a download must have (hub-staged files).
+    """
+
+    id_server: Str255 = ""
+    relay_server: Str255 = ""
+    key: Str255 = ""
+    password: Secret
+    packages: dict[Str64, Annotated[str, Field(max_length=2048)]] = {}
+    sha256: dict[Str64, Sha256Hex] = {}
+
+
+class RustDeskReport(_Inbound):
+    """The RustDesk ID the client gave (``rustdesk --get-id``), or why setting it up failed."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    error: Text | None = None
+
+
+def rustdesk_config_string(id_server: str, relay_server: str, key: str, api: str = "") -> str:
+    """The string ``rustdesk --config`` takes: JSON {key, host, api, relay}, URL-safe base64 (no
+    padding), reversed, as RustDesk's own "export server config" writes it."""
+    body = json.dumps({"key": key, "host": id_server, "api": api, "relay": relay_server}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")[::-1]
+
+
 class EnrollRequest(_Inbound):
     installer_token: Secret
     hostname: Str255
@@ -343,6 +376,7 @@ class EnrollResponse(_Outbound):
     support_code: Str64 | None = None  # quick-support only: shown to the end user
     session_expires_at: AwareDatetime | None = None  # quick-support only
     update_public_key: Annotated[str, Field(max_length=128)] | None = None  # Ed25519, base64: signs updates
+    rustdesk: RustDeskSetup | None = None  # the installer opted in to RustDesk (older agents ignore it)
 
 
 class CheckinRequest(_Inbound):
@@ -356,6 +390,7 @@ class CheckinRequest(_Inbound):
     applications: Annotated[list[Application], Field(max_length=MAX_APPLICATIONS)] | None = None
     patches_hash: Sha256Hex | None = None
     pending_patches: Annotated[list[Patch], Field(max_length=MAX_PATCHES)] | None = None
+    rustdesk: RustDeskReport | None = None  # sent after RustDesk was set up (and once per agent start)
 
     @model_validator(mode="after")
     def _hashes_match_lists(self) -> CheckinRequest:
@@ -624,6 +659,8 @@ class UpdateManifest(_Outbound):
     size: Annotated[int, Field(ge=1, le=512 * 1024 * 1024)]
     signature: Annotated[str, Field(max_length=256)]
     confirm_within_seconds: Annotated[int, Field(ge=5, le=3600)] = 300
+    #: The same version as a wheel (``platform == "python"``), for agents installed into a virtualenv.
+    wheel: UpdateManifest | None = None
 
 
 def update_signed_message(version: str, platform: str, sha256: str, size: int) -> bytes:

@@ -20,9 +20,11 @@ import contextlib
 import logging
 import random
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -57,15 +59,20 @@ from agent.protocol import (
     ErrorCode,
     InventoryDelta,
     Patch,
+    RustDeskReport,
     UpdateManifest,
     content_hash,
 )
 from agent.push import PushChannel, PushRejected, websocket_url
 from agent.remote.bridge import BridgeError, bridge_from_ticket
 from agent.runner import run_command
+from agent.rustdesk import SETUP_FILE as RUSTDESK_SETUP_FILE
+from agent.rustdesk import run_pending as run_rustdesk
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
 from agent.update import UpdateRefused, confirm, fetch_verified, running_executable, start_watchdog, swap
+from agent.update_venv import installed_site, swap_wheel
+from agent.update_venv import start_watchdog as start_venv_watchdog
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY_SECONDS = 10.0
@@ -155,7 +162,9 @@ class AgentRuntime:
         self._patches: tuple[float, list[Patch] | None] | None = None
         self._patches_refresh: asyncio.Future[list[Patch] | None] | None = None
         self.restart_into: Path | None = None  # set by a verified self-update: exec this after stopping
+        self.restart_venv = False  # ... as ``python -m agent`` (a virtualenv agent)
         self._confirmed = False
+        self._rustdesk: RustDeskReport | None = None  # goes out with the next check-in
 
     async def run(self) -> int:
         """Run until stopped; return the process exit code (0, or ``EXIT_REVOKED``)."""
@@ -166,6 +175,8 @@ class AgentRuntime:
         tasks.append(asyncio.create_task(self._flush_loop()))
         if self.state.quick_support and self.state.session_expires_at is not None:
             tasks.append(asyncio.create_task(self._expiry_watch()))
+        if (self.store.state_dir / RUSTDESK_SETUP_FILE).is_file():
+            tasks.append(asyncio.create_task(self._rustdesk_setup()))
         stopper = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -302,22 +313,19 @@ class AgentRuntime:
         self.stop()
 
     async def _update(self, spec: CommandSpec) -> None:
-        """Self-update (see :mod:`agent.update`): verify, swap, report, start the watchdog, restart."""
+        """Self-update (see :mod:`agent.update`, :mod:`agent.update_venv`): verify, swap, report, watchdog, restart."""
         exe = running_executable()
+        site = installed_site() if exe is None else None
         try:
-            if exe is None:
-                raise UpdateRefused(
-                    "this agent runs from a Python environment; re-install to get the single-file agent"
-                )
-            try:
-                manifest = UpdateManifest.model_validate_json(spec.body)
-            except ValidationError as exc:
-                raise UpdateRefused(f"the update manifest is malformed: {exc.error_count()} error(s)") from exc
+            manifest = self._update_manifest(spec, exe, site)
             if manifest.version == __version__:
                 self._finish(self._result(spec, CommandStatus.SUCCEEDED, f"already at {__version__}"))
                 return
             data = await fetch_verified(self.state.hub_url, manifest, self.state.update_public_key)
-            await asyncio.to_thread(swap, exe, data, manifest, self.store.state_dir)
+            if exe is not None:
+                await asyncio.to_thread(swap, exe, data, manifest, self.store.state_dir)
+            elif site is not None:
+                await asyncio.to_thread(swap_wheel, site, data, manifest, self.store.state_dir)
         except UpdateRefused as exc:
             log.error("update refused: %s", exc)
             self._finish(self._result(spec, CommandStatus.FAILED, "", str(exc)))
@@ -325,10 +333,33 @@ class AgentRuntime:
         message = f"updating from {__version__} to {manifest.version}; restarting"
         self._finish(self._result(spec, CommandStatus.SUCCEEDED, message))
         await self.flush()
-        start_watchdog(exe, self.store.state_dir, self.state.install.service, self.state.install.service_file)
+        install = self.state.install
+        if exe is not None:
+            start_watchdog(exe, self.store.state_dir, install.service, install.service_file)
+        elif site is not None:
+            start_venv_watchdog(site, self.store.state_dir, install.service, install.service_file)
         log.info("%s (rolled back unless it checks in within %d s)", message, manifest.confirm_within_seconds)
-        self.restart_into = exe
+        self.restart_into = exe or Path(sys.executable)
+        self.restart_venv = exe is None
         self.stop()
+
+    @staticmethod
+    def _update_manifest(spec: CommandSpec, exe: Path | None, site: Path | None) -> UpdateManifest:
+        if exe is None and site is None:
+            raise UpdateRefused("this agent runs from a source tree, not an installed wheel; re-install to update it")
+        try:
+            manifest = UpdateManifest.model_validate_json(spec.body)
+        except ValidationError as exc:
+            raise UpdateRefused(f"the update manifest is malformed: {exc.error_count()} error(s)") from exc
+        if exe is not None:
+            return manifest
+        wheel = manifest if manifest.platform == "python" else manifest.wheel
+        if wheel is None:
+            raise UpdateRefused(
+                f"the hub offers version {manifest.version} only as a single-file agent; this agent runs in a "
+                "virtualenv (publish the wheel too: rmmhub agent publish --wheel)"
+            )
+        return wheel
 
     async def _deregister(self, reason: DeregisterReason) -> None:
         self._leaving = True
@@ -432,8 +463,11 @@ class AgentRuntime:
             applications=apps if apps_hash != self._hub_hashes["apps"] else None,
             patches_hash=patches_hash,
             pending_patches=patches if patches_hash != self._hub_hashes["patches"] else None,
+            rustdesk=self._rustdesk,
         )
         response = await self.client.checkin(request)
+        if request.rustdesk is not None and self._rustdesk is request.rustdesk:
+            self._rustdesk = None
         if not self._confirmed:  # a pending self-update to this version has now proven itself
             self._confirmed = True
             await asyncio.to_thread(confirm, self.store.state_dir)
@@ -469,6 +503,17 @@ class AgentRuntime:
         ):
             self._patches_refresh = _in_daemon_thread(collect_patches)
         return self._patches[1] if self._patches is not None else None
+
+    async def _rustdesk_setup(self) -> None:
+        """Set RustDesk up (or re-read its ID) in a worker thread; the report rides the next check-in."""
+        try:
+            report = await _in_daemon_thread(partial(run_rustdesk, self.store.state_dir, self.state.hub_url))
+        except Exception as exc:
+            log.exception("RustDesk set-up crashed")
+            report = RustDeskReport(error=f"the RustDesk set-up crashed: {exc.__class__.__name__}")
+        if report is not None:
+            self._rustdesk = report
+        await self._stop.wait()
 
     async def _expiry_watch(self) -> None:
         expires = self.state.session_expires_at

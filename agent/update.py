@@ -12,7 +12,8 @@
    silent process, moves ``<exe>.prev`` back and restarts the agent (systemd: ``systemctl
    restart``; no service or no running systemd: starts it detached), recording ``rolled_back`` in ``update.json``.
 
-Only a frozen (single-file) agent updates itself; a virtualenv agent refuses with the reason.
+A virtualenv agent updates its wheel the same way (:mod:`agent.update_venv`); one run from a source
+tree refuses with the reason.
 """
 
 from __future__ import annotations
@@ -137,13 +138,13 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "PYINSTALLER_RESET_ENVIRONMENT": "1"}
 
 
-def _spawn_detached(argv: list[str], log_path: Path) -> None:
+def _spawn_detached(argv: list[str], log_path: Path, *, env: dict[str, str] | None = None) -> None:
     """Start ``argv`` in its own session, output appended to ``log_path``; nothing waits for it."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, fd, 1),
                    (os.POSIX_SPAWN_DUP2, fd, 2)]  # fmt: skip
-        os.posix_spawn(argv[0], argv, _child_env(), file_actions=actions, setsid=True)
+        os.posix_spawn(argv[0], argv, env if env is not None else _child_env(), file_actions=actions, setsid=True)
     finally:
         os.close(fd)
 
@@ -197,19 +198,26 @@ def _stop(pid: int) -> None:
             return
 
 
-def watchdog(state_dir: Path, pid: int, exe: Path, service: str, service_file: str | None) -> int:
-    """Wait for the new version's confirmation; roll back on time-out. Returns an exit code."""
+def wait_for_confirmation(state_dir: Path) -> PendingUpdate | None:
+    """Wait until the update is confirmed (None) or its deadline passes (the pending update: roll back)."""
     while True:
         pending = PendingUpdate.read(state_dir)
         if pending is None or pending.state != "pending":
-            exe.with_name(exe.name + ".prev").unlink(missing_ok=True)
             log.info("update confirmed; watchdog done")
-            return 0
+            return None
         if datetime.now(UTC) >= pending.deadline:
-            break
+            log.warning("version %s did not check in by %s: rolling back to %s", pending.to_version,
+                        pending.deadline, pending.from_version)  # fmt: skip
+            return pending
         time.sleep(0.5)
-    log.warning("version %s did not check in by %s: rolling back to %s", pending.to_version, pending.deadline,
-                pending.from_version)  # fmt: skip
+
+
+def watchdog(state_dir: Path, pid: int, exe: Path, service: str, service_file: str | None) -> int:
+    """Wait for the new version's confirmation; roll back on time-out. Returns an exit code."""
+    pending = wait_for_confirmation(state_dir)
+    if pending is None:
+        exe.with_name(exe.name + ".prev").unlink(missing_ok=True)
+        return 0
     _stop(pid)
     prev = exe.with_name(exe.name + ".prev")
     prev.replace(exe)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
+from hub.assistant.cli import assistant_group, chat
 from hub.bench import bench
 from hub.core import audit
 from hub.core.audit import Actor
@@ -318,6 +319,8 @@ main.add_command(demo)
 main.add_command(customer)
 main.add_command(installer)
 main.add_command(agent)
+main.add_command(chat)
+main.add_command(assistant_group)
 
 if __name__ == "__main__":
     main()

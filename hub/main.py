@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
+from hub.assistant.module import AssistantModule
 from hub.core import audit
 from hub.core.bodylimit import BodyLimitMiddleware, BodyTooLarge
 from hub.core.client_address import ClientAddressMiddleware
@@ -48,6 +49,7 @@ MODEL_MODULES = (
     "policies.models",
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
+    "hub.assistant.models",
 )
 
 
@@ -61,7 +63,14 @@ def load_models() -> None:
 
 def default_modules(gate: Gate) -> list[HubModule]:
     """Every feature module of the hub, in start order; the ones that invoke tools get the gate."""
-    return [PoliciesModule(gate), NativeRmmModule(gate), ConnectWiseModule(gate), RelayModule(), UiModule()]
+    return [
+        PoliciesModule(gate),
+        NativeRmmModule(gate),
+        ConnectWiseModule(gate),
+        RelayModule(),
+        AssistantModule(gate),
+        UiModule(),
+    ]
 
 
 def create_app(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -19,6 +20,7 @@ from native_rmm.installers import service as installers
 from native_rmm.installers.binary import BinaryBuildError, build_binary
 from native_rmm.installers.uv import UvStageError, stage_uv
 from native_rmm.settings import get_rmm_settings
+from native_rmm.updates.releases import WHEEL_PLATFORM, ReleaseError, publish
 
 T = TypeVar("T")
 
@@ -122,3 +124,16 @@ def agent_stage(no_binary: bool, no_uv: bool) -> None:
             click.echo(f"agent linux-{built.arch:<10} {built.path} ({how})")
     except (BinaryBuildError, UvStageError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@agent.command("publish")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--version", "version", required=True, help="the release's version, e.g. 0.2.0")
+@click.option("--wheel", is_flag=True, help="FILE is an agent wheel (virtualenv agents update from it)")
+def agent_publish(file: Path, version: str, wheel: bool) -> None:
+    """Publish FILE as agent release VERSION; outdated agents are offered it (signed at update time)."""
+    try:
+        release = publish(get_rmm_settings().agent_dist_dir, file, version, WHEEL_PLATFORM if wheel else None)
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"published {release.platform} {release.version} ({release.sha256})")

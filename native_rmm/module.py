@@ -27,7 +27,9 @@ from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
 from native_rmm.settings import RmmSettings, get_rmm_settings
 from native_rmm.tools import device_plane_tools
+from native_rmm.updates import auto as auto_update
 from native_rmm.updates.releases import latest_version
+from native_rmm.updates.routes import router as agent_updates_router
 from native_rmm.updates.tools import UpdateConfig, update_tools
 from policies.pipeline import Gate
 
@@ -58,18 +60,12 @@ class NativeRmmModule:
         self.plane: DevicePlane | None = None
         self._dispatcher: PushDispatcher | None = None
         self._operations = operations.Operations(gate)
+        self._gate = gate
         self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
-        return [
-            agent_router,
-            ws_router,
-            installers_router,
-            downloads_router,
-            devices_router,
-            customers_router,
-            *operations.routers(),
-        ]
+        return [agent_router, ws_router, installers_router, downloads_router, devices_router, customers_router,
+                agent_updates_router, *operations.routers()]  # fmt: skip
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
@@ -97,6 +93,12 @@ class NativeRmmModule:
         hub.registry.register_all(update_tools(lambda: UpdateConfig(
             plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)))  # fmt: skip
         jobs.add_jobs(scheduler, plane)
+        gate = self._gate
+
+        async def auto_update_job() -> int:
+            return await auto_update.run_auto_updates(plane, gate)
+
+        scheduler.add(auto_update.JOB_NAME, auto_update_job, seconds=settings.agent_auto_update_job_seconds)
         await self._operations.start(hub, scheduler)  # alerts, monitors, scripts, tickets
 
     async def stop(self) -> None:

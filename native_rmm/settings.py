@@ -41,6 +41,15 @@ class RmmSettings(BaseSettings):
     agent_update_confirm_seconds: int = Field(
         default=300, ge=5, le=3600, description="an updated agent that has not checked in by then is rolled back"
     )
+    rustdesk_package_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="RustDesk client download per kind (linux-deb, linux-rpm, linux-appimage, windows, macos) "
+        "when no file is staged under <agent_dist_dir>/rustdesk/<kind>/",
+    )
+    agent_auto_update_job_seconds: float = Field(default=300.0, gt=0, description="how often auto-update runs")
+    agent_auto_update_retry_hours: float = Field(
+        default=6.0, gt=0, description="an automatic update of a device is not queued again sooner"
+    )
     agent_python_mirror: str | None = Field(
         default=None,
         validation_alias=AliasChoices("RMMHUB_AGENT_PYTHON_MIRROR", "RMMHUB_RMM_AGENT_PYTHON_MIRROR"),

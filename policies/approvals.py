@@ -3,6 +3,11 @@
 An approver may not approve their own request, nor one made on their behalf. Claiming a pending
 approval is a conditional UPDATE (``WHERE status = 'pending'``), so two approvers clicking at the
 same moment cannot run it twice.
+
+Two-person approval (a policy's ``approvals_required = 2``): the first approval is recorded with a
+conditional UPDATE too (``WHERE status = 'pending' AND first_approver_user_id IS NULL``) and the
+request stays pending; the second, from a different person, claims it as above and runs it. The
+requester is never one of the two; with ``admin_required`` at least one of them is an admin.
 """
 
 from __future__ import annotations
@@ -49,6 +54,50 @@ def _check_decider(approver: Caller, approval: Approval) -> None:
         raise PermissionDenied(f"you cannot decide approval #{approval.id}: it is your own request")
 
 
+def _check_second(approver: Caller, approval: Approval) -> None:
+    """Rules of the approval that completes a two-person request."""
+    if approver.user_id is None:
+        raise PermissionDenied(f"approval #{approval.id} needs two people; it must be approved by signed-in users")
+    if approver.user_id == approval.first_approver_user_id:
+        raise PermissionDenied(f"you already approved #{approval.id}; it needs a second approval from someone else")
+    first_is_admin = approval.first_approver_role == Role.ADMIN.value
+    if approval.admin_required and not first_is_admin and not approver.can(Role.ADMIN):
+        raise PermissionDenied(f"approval #{approval.id} needs one of its two approvals from an admin")
+
+
+async def _first_approval(session: AsyncSession, approval: Approval, approver: Caller, note: str) -> bool:
+    """Record the first of two approvals; False (and the approval now ``expired``) when past its deadline."""
+    if approver.user_id is None:
+        raise PermissionDenied(f"approval #{approval.id} needs two people; it must be approved by signed-in users")
+    if approval.status is not ApprovalStatus.PENDING:
+        raise Conflict(f"approval #{approval.id} is already {approval.status.value}")
+    now = utcnow()
+    if approval.expires_at <= now:
+        await expire_one(session, approval)
+        await session.refresh(approval)
+        return False
+    marked = await session.execute(
+        update(Approval)
+        .where(
+            Approval.id == approval.id,
+            Approval.status == ApprovalStatus.PENDING,
+            Approval.first_approver_user_id.is_(None),
+        )
+        .values(
+            first_approver_user_id=approver.user_id,
+            first_approver_label=approver.label,
+            first_approver_role=approver.role.value,
+            first_approved_at=now,
+            decision_note=note,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"approval #{approval.id} was approved by someone else just now; reload and approve it second")
+    await session.refresh(approval)
+    return True
+
+
 def expired_message(approval: Approval) -> str:
     """What an approver is told when deciding an expired request."""
     return (
@@ -67,9 +116,14 @@ async def _claim(
         await expire_one(session, approval)
         await session.refresh(approval)
         return False
+    # The first approval read must still be the one recorded (two-person requests): no one swaps it meanwhile.
+    first = Approval.first_approver_user_id
+    same_first = (
+        first.is_(None) if approval.first_approver_user_id is None else first == approval.first_approver_user_id
+    )
     claimed = await session.execute(
         update(Approval)
-        .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING)
+        .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING, same_first)
         .values(
             status=status,
             decided_by_user_id=approver.user_id,
@@ -95,14 +149,24 @@ _audit = audit_step
 async def approve(session: AsyncSession, gate: Gate, *, approver: Caller, approval_id: int, note: str = "") -> Approval:
     """Approve a pending request and run it now with exactly the approved args.
 
-    Returns the approval; its status is ``expired`` (and nothing ran) when it was past its deadline.
+    A two-person request's first approval is only recorded (it stays ``pending``, "1 of 2"); the
+    second, from someone else, runs it. Returns the approval; its status is ``expired`` (and nothing
+    ran) when it was past its deadline.
     """
     approval = await get_approval(session, approver.org_id, approval_id)
     _check_decider(approver, approval)
+    if approval.approvals_required >= 2 and approval.first_approver_user_id is None:
+        if await _first_approval(session, approval, approver, note):
+            _audit(session, approval, AuditEvent.APPROVAL_APPROVED, approver.actor, "approved 1 of 2", note=note)
+        _announce(session, gate, approval)
+        return approval
+    if approval.approvals_required >= 2:
+        _check_second(approver, approval)
     if not await _claim(session, approval, approver, ApprovalStatus.APPROVED, note):
         _announce(session, gate, approval)
         return approval
-    _audit(session, approval, AuditEvent.APPROVAL_APPROVED, approver.actor, "approved", note=note)
+    step = "approved 2 of 2" if approval.approvals_required >= 2 else "approved"
+    _audit(session, approval, AuditEvent.APPROVAL_APPROVED, approver.actor, step, note=note)
     try:
         outcome = await gate.run_approved(session, approval, approver=approver)
     except RmmHubError as exc:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.db import Base, utcnow
@@ -59,6 +59,17 @@ class ToolPolicy(Base):
     updated_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Per-role overrides of ``mode`` (role value -> mode value), e.g. ``{"admin": "auto"}``.
+    role_modes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: How many different people must approve (1 or 2); the requester is never one of them.
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1)
+    #: With two approvals: one of the approvers must be an admin.
+    admin_required: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def mode_for(self, role: str) -> PolicyMode:
+        """The effective mode for a caller of ``role``: its role override, else the tool's mode."""
+        override = (self.role_modes or {}).get(role)
+        return PolicyMode(override) if override else self.mode
 
     @property
     def source(self) -> str:
@@ -97,6 +108,22 @@ class Approval(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The generic runner the request came through when the target tool's policy asked for approval.
     via_tool_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: What will run, in words and with names (written by the tool's ``describe`` hook when requested).
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: The same as structured data (:class:`hub.core.describe.Description`) for the approval card.
+    description_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
+    #: Two-person approval: how many approvals it needs, whether one must be an admin's, and the first one.
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1)
+    admin_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_approver_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    first_approver_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    first_approver_role: Mapped[str | None] = mapped_column(String(20), default=None)
+    first_approved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def approvals_given(self) -> int:
+        """How many approvals a pending request has so far (the final one moves it out of ``pending``)."""
+        return 1 if self.first_approver_user_id is not None else 0
 
     @property
     def tool_name(self) -> str:

@@ -11,6 +11,7 @@ from hub.core.scheduler import Scheduler
 from policies import approvals
 from policies.pipeline import Gate
 from policies.routes import router
+from policies.users import router as users_router
 
 EXPIRY_INTERVAL_SECONDS = 60
 
@@ -24,7 +25,7 @@ class PoliciesModule:
         self.gate = gate
 
     def routers(self) -> Sequence[APIRouter]:
-        return [router]
+        return [router, users_router]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         gate = self.gate

@@ -24,10 +24,12 @@ from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller, CallerKind
 from hub.core.db import utcnow
+from hub.core.describe import Description, generic
 from hub.core.errors import RmmHubError, ToolError, UnknownToolError, error_id
 from hub.core.events import EventBus
 from hub.core.jsonutil import preview, sha256_of
 from hub.core.models import User
+from hub.core.redact import redact_secret_fields
 from hub.core.registry import Tool, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.settings import Settings
@@ -51,6 +53,8 @@ class _Involved:
     tool: Tool
     args: dict[str, Any] | None
     policy: ToolPolicy
+    #: The policy's mode for the caller's role (a role override, else the tool's mode).
+    mode: PolicyMode
 
 
 class Gate:
@@ -91,18 +95,23 @@ class Gate:
                 return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message)
 
         policies = await policies_for(session, caller.org_id, [tool, *(t for t, _ in targets)])
-        governing = [_Involved(tool, valid, policies[tool.id])] + [_Involved(t, a, policies[t.id]) for t, a in targets]
+        role = caller.role.value
+        governing = [_Involved(tool, valid, policies[tool.id], policies[tool.id].mode_for(role))] + [
+            _Involved(t, a, policies[t.id], policies[t.id].mode_for(role)) for t, a in targets
+        ]
         # The strictest policy wins; on a tie the most specific tool (a target, listed last) decides.
-        decider = max(enumerate(governing), key=lambda pair: (_STRICTNESS[pair[1].policy.mode], pair[0]))[1]
-        policy = decider.policy
-        asks_for_target = policy.mode is PolicyMode.APPROVAL and decider.tool is not tool and decider.args is not None
+        decider = max(enumerate(governing), key=lambda pair: (_STRICTNESS[pair[1].mode], pair[0]))[1]
+        policy, mode = decider.policy, decider.mode
+        asks_for_target = mode is PolicyMode.APPROVAL and decider.tool is not tool and decider.args is not None
         # Checked before anything is recorded: the approval will hold (and later run) exactly these.
         target_args = decider.tool.validate_args(decider.args) if asks_for_target else None
         detail: dict[str, Any] = {"args": valid, "reason": reason, "policy_reason": policy.reason}
         if decider.tool is not tool:
             detail["policy_of"] = decider.tool.id
-        self._audit(session, caller, AuditEvent.TOOL_REQUESTED, tool, args_hash, policy.mode.value, detail)
-        if policy.mode is PolicyMode.NEVER:
+        if mode is not policy.mode:
+            detail["role_mode"] = {"role": role, "mode": mode.value}
+        self._audit(session, caller, AuditEvent.TOOL_REQUESTED, tool, args_hash, mode.value, detail)
+        if mode is PolicyMode.NEVER:
             if decider.tool is tool:
                 message = f"{tool.name} is not allowed by policy ({policy.reason})"
             else:
@@ -111,10 +120,12 @@ class Gate:
             return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message, policy="never")
         if target_args is not None:
             return await self._request_approval(
-                session, caller, decider.tool, target_args, reason, context or {}, via=tool
+                session, caller, decider.tool, target_args, reason, context or {}, via=tool, policy=policy
             )
-        if policy.mode is PolicyMode.APPROVAL:
-            return await self._request_approval(session, caller, tool, valid, reason, context or {}, via=None)
+        if mode is PolicyMode.APPROVAL:
+            return await self._request_approval(
+                session, caller, tool, valid, reason, context or {}, via=None, policy=policy
+            )
         return await self._execute(session, caller, tool, valid, args_hash, approval_id=None)
 
     async def _targets(
@@ -143,8 +154,10 @@ class Gate:
         context: dict[str, Any],
         *,
         via: Tool | None,
+        policy: ToolPolicy,
     ) -> Outcome:
         now = utcnow()
+        description = await self._describe(session, caller, tool, args)
         digest = request_digest(
             self.settings.secret,
             org_id=caller.org_id,
@@ -170,6 +183,10 @@ class Gate:
             created_at=now,
             expires_at=now + timedelta(hours=self.settings.approval_ttl_hours),
             context=context,
+            description=description.text(),
+            description_detail=description.model_dump(mode="json"),
+            approvals_required=2 if policy.approvals_required >= 2 else 1,
+            admin_required=policy.admin_required and policy.approvals_required >= 2,
         )
         session.add(approval)
         await session.flush()
@@ -194,6 +211,20 @@ class Gate:
             policy="approval",
             message=f"pending approval #{approval.id}: an approver must allow {asked} before it runs",
         )
+
+    async def _describe(self, session: AsyncSession, caller: Caller, tool: Tool, args: dict[str, Any]) -> Description:
+        """What the request will do in words (the tool's ``describe`` hook, else the generic sentence)."""
+        if tool.describe is None:
+            return generic(tool.title, tool.name, args)
+        ctx = ToolContext(session=session, caller=caller, bus=self.bus, settings=self.settings)
+        try:
+            async with session.begin_nested():
+                return await tool.describe(ctx, args)
+        except RmmHubError as exc:
+            # The handler will give the caller this error when it runs; the approver still sees the request.
+            described = generic(tool.title, tool.name, args)
+            described.summary = f"{described.summary} (could not be described: {exc.message})"[:2000]
+            return described
 
     async def _execute(
         self,
@@ -230,7 +261,7 @@ class Gate:
             )  # fmt: skip
             return Outcome(status=InvocationStatus.FAILED, tool=tool.id, message=message, error_status=500)
         self._audit(
-            session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(result)},
+            session, caller, AuditEvent.TOOL_EXECUTED, tool, args_hash, "done", {"result": preview(redact_secret_fields(result))},
             approval_id=approval_id,
         )  # fmt: skip
         return Outcome(
@@ -264,7 +295,7 @@ class Gate:
                 )
         policies = await policies_for(session, approval.org_id, involved)
         for one in involved:
-            if policies[one.id].mode is PolicyMode.NEVER:
+            if policies[one.id].mode_for(requester.role.value) is PolicyMode.NEVER:
                 raise ToolError(
                     f"approval #{approval.id}: {one.name} is now not allowed by policy "
                     f"({policies[one.id].reason}); not run"
@@ -294,12 +325,17 @@ class Gate:
 
     @staticmethod
     async def _check_approver(session: AsyncSession, approval: Approval, approver: Caller) -> None:
-        """The approver must still be an active user holding the approver role."""
-        if approver.user_id is None:
-            return
-        user = await session.get(User, approver.user_id)
-        if user is None or user.disabled or not user.role.at_least(Role.APPROVER):
-            raise ToolError(f"approval #{approval.id}: approver {approver.label} is disabled or no longer an approver")
+        """The approver (and a two-person request's first approver) must still be active and hold the approver role."""
+        approvers = [
+            (approver.user_id, approver.label),
+            (approval.first_approver_user_id, approval.first_approver_label),
+        ]
+        for user_id, label in approvers:
+            if user_id is None:
+                continue
+            user = await session.get(User, user_id)
+            if user is None or user.disabled or not user.role.at_least(Role.APPROVER):
+                raise ToolError(f"approval #{approval.id}: approver {label} is disabled or no longer an approver")
 
     def _audit(
         self,

@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.errors import RmmHubError
+from hub.core.models import User
 from hub.core.registry import ToolRegistry
+from hub.core.roles import Role
 from policies.approvals import list_approvals
 from policies.models import Approval, ApprovalStatus
 
@@ -49,6 +51,24 @@ async def pending_count(session: AsyncSession, org_id: int) -> int:
         select(func.count())
         .select_from(Approval)
         .where(Approval.org_id == org_id, Approval.status == ApprovalStatus.PENDING)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def other_approvers(session: AsyncSession, org_id: int, user_id: int) -> int:
+    """Active users of the organisation, besides ``user_id``, who can decide approvals (approver or admin).
+
+    Zero means a lone user: every approval-gated action waits for a second person who does not exist yet.
+    """
+    stmt = (
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.org_id == org_id,
+            User.id != user_id,
+            User.disabled.is_(False),
+            User.role.in_([Role.APPROVER, Role.ADMIN]),
+        )
     )
     return int((await session.execute(stmt)).scalar_one())
 

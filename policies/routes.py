@@ -81,10 +81,20 @@ async def list_policies(
 async def update_policy(
     tool: str, body: PolicyUpdate, session: SessionDep, admin: AdminDep, gate: GateDep
 ) -> PolicyOut:
-    """Override a tool's mode (admin; audited)."""
+    """Override a tool's policy (admin; audited): mode, per-role modes, two-person approval."""
     caller = admin.caller(CallerKind.API)
     resolved = gate.registry.resolve(tool, caller.org_id)
-    return PolicyOut.of(await set_policy(session, caller=caller, tool=resolved, mode=body.mode, note=body.note))
+    policy = await set_policy(
+        session,
+        caller=caller,
+        tool=resolved,
+        mode=body.mode,
+        note=body.note,
+        role_modes=body.role_modes,
+        approvals_required=body.approvals_required,
+        admin_required=body.admin_required,
+    )
+    return PolicyOut.of(policy)
 
 
 @router.delete("/policies/{tool:path}", response_model=PolicyOut, tags=["policies"])

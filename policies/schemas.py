@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.describe import Description
 from hub.core.registry import Tool, ToolAnnotations
+from hub.core.roles import Role
 from policies.models import Approval, ApprovalStatus, PolicyMode, PolicyOrigin, ToolPolicy
 
 
@@ -31,6 +33,10 @@ class PolicyOut(BaseModel):
     classifier_mode: PolicyMode
     classifier_reason: str
     updated_at: datetime
+    role_modes: dict[Role, PolicyMode] = Field(description="per-role modes that differ from `mode`")
+    effective: dict[Role, PolicyMode] = Field(description="the mode each role gets")
+    approvals_required: int = Field(description="1, or 2 for two-person approval")
+    admin_required: bool = Field(description="with two approvals: one of them must be an admin")
 
     @classmethod
     def of(cls, policy: ToolPolicy) -> PolicyOut:
@@ -38,6 +44,10 @@ class PolicyOut(BaseModel):
         return cls(
             tool=policy.tool_id,
             source=policy.source,
+            role_modes={Role(r): PolicyMode(m) for r, m in (policy.role_modes or {}).items()},
+            effective={r: policy.mode_for(r.value) for r in Role},
+            approvals_required=policy.approvals_required,
+            admin_required=policy.admin_required,
             mode=policy.mode,
             origin=policy.origin,
             reason=policy.reason,
@@ -81,11 +91,16 @@ class ToolOut(BaseModel):
 
 
 class PolicyUpdate(BaseModel):
-    """Body of ``PUT /api/v1/policies/{tool}``."""
+    """Body of ``PUT /api/v1/policies/{tool}``: only the fields given change."""
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: PolicyMode
+    mode: PolicyMode | None = Field(default=None, description="the mode for every role without its own")
+    role_modes: dict[Role, PolicyMode | None] | None = Field(
+        default=None, description='per-role modes, e.g. {"admin": "auto"}; null drops a role\'s override'
+    )
+    approvals_required: Literal[1, 2] | None = Field(default=None, description="2 = two-person approval")
+    admin_required: bool | None = Field(default=None, description="with two approvals, one must be an admin")
     note: str = Field(default="", max_length=500)
 
 
@@ -119,6 +134,12 @@ class ApprovalOut(BaseModel):
     executed_at: datetime | None
     result: Any
     error: str | None
+    description: str = Field(description="what will run, in words with names (stored when it was requested)")
+    description_detail: Description | None = Field(description="the same, structured (targets, body, params)")
+    approvals_required: int = Field(description="1, or 2 for a two-person approval")
+    approvals_given: int = Field(description='approvals so far while pending ("1 of 2")')
+    admin_required: bool
+    first_approver: str | None = Field(description="who gave the first of two approvals")
 
     @classmethod
     def of(cls, a: Approval) -> ApprovalOut:
@@ -143,4 +164,10 @@ class ApprovalOut(BaseModel):
             executed_at=a.executed_at,
             result=a.result,
             error=a.error,
+            description=a.description,
+            description_detail=Description.model_validate(a.description_detail) if a.description_detail else None,
+            approvals_required=a.approvals_required,
+            approvals_given=a.approvals_given,
+            admin_required=a.admin_required,
+            first_approver=a.first_approver_label,
         )

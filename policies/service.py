@@ -1,8 +1,13 @@
-"""Tool policies: seed from the classifier the first time a tool is seen, admin overrides, listing."""
+"""Tool policies: seed from the classifier the first time a tool is seen, admin overrides, listing.
+
+An override may differ by the caller's role (``role_modes``, e.g. ``rmm-run-command``: auto for
+admins, approval for operators) and may ask for two approvals from different people. The
+classifier's seeded mode and reason stay on the row (``classifier_mode``), so a reset restores them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,7 +18,7 @@ from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
 from hub.core.db import utcnow
-from hub.core.errors import PermissionDenied
+from hub.core.errors import PermissionDenied, ToolError
 from hub.core.registry import Tool
 from hub.core.roles import Role
 from hub.core.uow import session_bus
@@ -70,30 +75,66 @@ async def policy_for(session: AsyncSession, org_id: int, tool: Tool) -> ToolPoli
     return (await policies_for(session, org_id, [tool]))[tool.id]
 
 
-async def set_policy(
-    session: AsyncSession, *, caller: Caller, tool: Tool, mode: PolicyMode, note: str = ""
-) -> ToolPolicy:
-    """An admin override of a tool's mode; audited with the old and new mode.
+def _settings(policy: ToolPolicy) -> dict[str, object]:
+    return {
+        "mode": policy.mode.value,
+        "role_modes": dict(policy.role_modes or {}),
+        "approvals_required": policy.approvals_required,
+        "admin_required": policy.admin_required,
+    }
 
-    Setting ``never`` fails the tool's pending approvals (and those asked through it) at once.
+
+async def set_policy(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    tool: Tool,
+    mode: PolicyMode | None = None,
+    note: str = "",
+    role_modes: Mapping[Role, PolicyMode | None] | None = None,
+    approvals_required: int | None = None,
+    admin_required: bool | None = None,
+) -> ToolPolicy:
+    """An admin override of a tool's policy; audited with the old and new settings.
+
+    Only what is given changes: ``mode`` (every role), ``role_modes`` (per role; ``None`` for a role
+    drops its override), ``approvals_required`` (1, or 2 for two-person approval) and
+    ``admin_required`` (one of the two approvers must be an admin). Setting ``never`` fails the
+    tool's pending approvals (and those asked through it) at once.
     """
     if not caller.can(Role.ADMIN):
         raise PermissionDenied("only admins can change policies")
+    if approvals_required is not None and approvals_required not in (1, 2):
+        raise ToolError("approvals_required must be 1 or 2")
     policy = await policy_for(session, caller.org_id, tool)
-    old = policy.mode
-    policy.mode = mode
+    old = _settings(policy)
+    if mode is not None:
+        policy.mode = mode
+    if role_modes is not None:
+        merged = dict(policy.role_modes or {})
+        for role, role_mode in role_modes.items():
+            if role_mode is None:
+                merged.pop(role.value, None)
+            else:
+                merged[role.value] = role_mode.value
+        policy.role_modes = merged
+    if approvals_required is not None:
+        policy.approvals_required = approvals_required
+    if admin_required is not None:
+        policy.admin_required = admin_required
     policy.origin = PolicyOrigin.ADMIN
     policy.reason = f"set by {caller.label}" + (f": {note}" if note else "")
     policy.updated_by_user_id = caller.user_id
     policy.updated_at = utcnow()
+    new = _settings(policy)
     audit.record(
         session,
         event=AuditEvent.POLICY_CHANGED,
         actor=caller.actor,
         org_id=caller.org_id,
         tool_id=tool.id,
-        outcome=mode.value,
-        detail={"from": old.value, "to": mode.value, "note": note},
+        outcome=policy.mode.value,
+        detail={"from": old["mode"], "to": new["mode"], "note": note, "before": old, "after": new},
     )
     await session.flush()
     await _fail_pending_if_never(session, caller, tool, policy)
@@ -108,6 +149,7 @@ async def reset_policy(session: AsyncSession, *, caller: Caller, tool: Tool) -> 
     old = policy.mode
     verdict = classify(tool)
     policy.mode, policy.origin, policy.reason = verdict.mode, PolicyOrigin.CLASSIFIER, verdict.reason
+    policy.role_modes, policy.approvals_required, policy.admin_required = {}, 1, False
     policy.classifier_mode, policy.classifier_reason = verdict.mode, verdict.reason
     policy.updated_by_user_id, policy.updated_at = caller.user_id, utcnow()
     audit.record(

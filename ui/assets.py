@@ -44,10 +44,18 @@ def check_assets() -> None:
 
 
 def asset_router() -> APIRouter:
-    """Routes serving ``/static/app/...``, ``/static/vendor/<file>`` and ``/static/vendor/novnc/...``."""
+    """Routes serving ``/static/app/...``, ``/static/vendor/<file>``, ``/static/vendor/novnc/...`` and
+    ``/favicon.ico``."""
     router = APIRouter(include_in_schema=False)
     router.mount("/static/app", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static-app")
     router.mount(NOVNC_PREFIX, StaticFiles(directory=NOVNC_DIR, check_dir=False), name="static-novnc")
+
+    @router.get("/favicon.ico", name="favicon")
+    async def favicon() -> FileResponse:
+        """The hub's icon (an SVG; browsers ask for ``/favicon.ico`` on every page)."""
+        return FileResponse(
+            STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     @router.get("/static/vendor/{name}", name="static-vendor")
     async def vendor(name: str) -> FileResponse:

@@ -29,7 +29,7 @@ HEARTBEAT_SECONDS = 10.0
 MAX_STREAM_SECONDS = 25.0
 RETRY_MILLISECONDS = 2000
 #: Bus topic prefix -> SSE event name sent to the browser.
-TOPICS: dict[str, str] = {"approval.": "approval", COMMAND_UPDATED.name: "command"}
+TOPICS: dict[str, str] = {"approval.": "approval", COMMAND_UPDATED.name: "command", "assistant.": "assistant"}
 
 
 class LiveStreams:

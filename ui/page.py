@@ -19,7 +19,7 @@ from hub.core.deps import HubDep, PrincipalDep, SessionDep
 from hub.core.errors import PermissionDenied
 from hub.core.models import Organization
 from hub.core.roles import Role
-from policies.queries import pending_count
+from policies.queries import other_approvers, pending_count
 from ui import nav
 from ui.templating import render_string
 
@@ -59,6 +59,8 @@ class Page:
     csrf: str
     caller: Caller
     pending: int
+    #: Nobody else can approve: approval-gated actions need a second person (the banner says so).
+    lone: bool = False
 
     @property
     def role(self) -> Role:
@@ -105,6 +107,7 @@ async def page_context(request: Request, session: SessionDep, principal: Princip
         csrf=principal.csrf_token,
         caller=principal.caller(CallerKind.UI),
         pending=await pending_count(session, org.id),
+        lone=user.role.at_least(Role.OPERATOR) and await other_approvers(session, org.id, user.id) == 0,
     )
     request.state.page = page
     return page

@@ -18,6 +18,9 @@ TOKEN_PATH_PREFIXES = ("/install/",)
 SECRET_PARAMS = frozenset(
     {"token", "ticket", "code", "support_code", "credential", "secret", "password", "key", "access_token", "sig"}
 )
+#: Tool-result fields the audit log never stores verbatim (the caller still gets them; e.g. a revealed
+#: RustDesk password: the audit records that it was revealed, by whom, not what it is).
+SECRET_RESULT_FIELDS = frozenset({"password"})
 #: Hub tokens anywhere (installer ``rmi_``, device credential ``rmd_``, API token ``rmh_``), even URL-encoded.
 _PREFIXED_TOKEN = re.compile(r"(?:(?<![A-Za-z0-9])|(?<=%2F)|(?<=%2f)|(?<=%3D)|(?<=%3d))(rm[a-z]_)[A-Za-z0-9_\-%]{4,}")
 
@@ -60,3 +63,13 @@ def install_access_log_redaction() -> None:
     logger = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, AccessLogRedactor) for f in logger.filters):
         logger.addFilter(AccessLogRedactor())
+
+
+def redact_secret_fields(value: object) -> object:
+    """``value`` with every :data:`SECRET_RESULT_FIELDS` entry (at any depth) replaced by ``[redacted]``."""
+    if isinstance(value, dict):
+        return {k: REDACTED if k in SECRET_RESULT_FIELDS and v is not None else redact_secret_fields(v)
+                for k, v in value.items()}  # fmt: skip
+    if isinstance(value, list):
+        return [redact_secret_fields(v) for v in value]
+    return value

@@ -19,6 +19,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from hub.core.caller import Caller
+from hub.core.describe import Description
 from hub.core.errors import ToolArgumentError, ToolResultError, UnknownToolError
 from hub.core.jsonutil import clip
 from hub.core.roles import Role
@@ -81,6 +82,8 @@ class PolicyTarget:
 
 
 PolicyTargets = Callable[[ToolContext, dict[str, Any]], Awaitable[Sequence[PolicyTarget]]]
+#: Says in words (with names) what a call will do; the gate stores it with the approval it records.
+Describer = Callable[[ToolContext, dict[str, Any]], Awaitable[Description]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class Tool:
         category: a grouping for pages (devices, scripts, tickets, ...).
         policy_targets: for tools that run other tools' work (generic runners), how to find those
             tools for given (validated) args; the gate applies the strictest policy among them all.
+        describe: what a call will do in words, with names instead of ids (see
+            :mod:`hub.core.describe`); the gate stores it with each approval it records.
     """
 
     source: str
@@ -117,6 +122,7 @@ class Tool:
     title: str = ""
     category: str = ""
     policy_targets: PolicyTargets | None = field(default=None, compare=False, repr=False)
+    describe: Describer | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not LLM_NAME.match(self.name):
@@ -199,6 +205,7 @@ def model_tool(
     title: str = "",
     category: str = "",
     policy_targets: Callable[[ToolContext, ArgsT], Awaitable[Sequence[PolicyTarget]]] | None = None,
+    describe: Callable[[ToolContext, ArgsT], Awaitable[Description]] | None = None,
 ) -> Tool:
     """Build a :class:`Tool` whose arguments are a pydantic model (schema derived from it).
 
@@ -226,6 +233,15 @@ def model_tool(
 
         targets = _targets
 
+    describer: Describer | None = None
+    if describe is not None:
+        describe_args = describe
+
+        async def _describe(ctx: ToolContext, raw: dict[str, Any]) -> Description:
+            return await describe_args(ctx, _parse(raw))
+
+        describer = _describe
+
     doc = description or (handler.__doc__ or "").strip()
     if not doc:
         raise ValueError(f"tool {source}:{name} needs a description (the handler's docstring)")
@@ -246,6 +262,7 @@ def model_tool(
         title=title or name,
         category=category,
         policy_targets=targets,
+        describe=describer,
     )
 
 

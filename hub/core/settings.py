@@ -87,7 +87,16 @@ class Settings(BaseSettings):
     )
 
     scheduler_enabled: bool = True
-    assistant_model: str | None = None
+    assistant_model: str | None = Field(
+        default=None, description="any pydantic-ai model string (openai-chat:..., anthropic:..., ollama:...)"
+    )
+    assistant_base_url: str | None = Field(
+        default=None, description="an OpenAI-compatible chat-completions endpoint (LiteLLM, vLLM, ...)"
+    )
+    assistant_api_key: SecretStr | None = Field(default=None, description="the key of the OpenAI-compatible endpoint")
+    assistant_request_limit: int = Field(default=12, ge=1, le=200, description="model requests per chat turn")
+    assistant_tool_calls_limit: int = Field(default=10, ge=1, le=200, description="tool calls per chat turn")
+    assistant_tools_per_turn: int = Field(default=24, ge=4, le=500, description="tools retrieval offers per turn")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from agent.protocol import CheckinRequest, CheckinResponse, CommandStatus, negot
 from hub.core.db import utcnow
 from hub.core.security import hash_token
 from native_rmm.commands.service import pending_for_device, to_spec
-from native_rmm.devices import credentials
+from native_rmm.devices import credentials, rustdesk
 from native_rmm.devices.checkin_cache import CachedDevice
 from native_rmm.devices.inventory import apply_inventory, replace_applications, sync_patches
 from native_rmm.errors import invalid_credential
@@ -26,7 +26,7 @@ from native_rmm.plane import DevicePlane
 
 
 def _needs_database(entry: CachedDevice | None, request: CheckinRequest, *, no_pending: bool) -> bool:
-    if entry is None or not no_pending or request.inventory is not None:
+    if entry is None or not no_pending or request.inventory is not None or request.rustdesk is not None:
         return True
     if request.applications is not None and request.applications_hash != entry.applications_hash:
         return True
@@ -74,6 +74,8 @@ async def handle_checkin(plane: DevicePlane, *, credential: str, request: Checki
                 )
             if request.pending_patches is not None and request.patches_hash is not None:
                 await sync_patches(session, device, request.pending_patches, content_hash=request.patches_hash, now=now)
+            if request.rustdesk is not None:
+                await rustdesk.record_report(session, device, request.rustdesk, now=now)
             generation = cache.generation(device.id)
             pending = await pending_for_device(session, device_id=device.id)
             commands_out = [to_spec(c) for c in pending]

@@ -13,13 +13,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from agent.protocol import API_PREFIX
+from native_rmm.devices.rustdesk import PACKAGE_KINDS, staged_package
 from native_rmm.installers.binary import BINARY_NAME, available_binaries
 from native_rmm.installers.uv import staged_uv
 from native_rmm.plane import DevicePlane
-from native_rmm.updates.releases import find_release
+from native_rmm.updates.releases import WHEEL_NAME, WHEEL_PLATFORM, find_release
 
 router = APIRouter(tags=["rmm-installers"])
 LinuxArch = Literal["x86_64", "aarch64"]
+RustDeskKind = Literal["linux-deb", "linux-rpm", "linux-appimage", "windows", "macos"]
+assert set(RustDeskKind.__args__) == set(PACKAGE_KINDS)  # type: ignore[attr-defined]
 UvPlatform = Literal[
     "windows-x86_64", "windows-aarch64", "macos-x86_64", "macos-aarch64", "linux-x86_64", "linux-aarch64"
 ]
@@ -73,4 +76,28 @@ async def agent_release(arch: LinuxArch, version: str, request: Request) -> Resp
     if release is None:
         return PlainTextResponse(f"rmmhub: no agent release {version} for linux-{arch}\n", status_code=404)
     return FileResponse(release.path, media_type="application/octet-stream", filename=BINARY_NAME,
+                        headers={"X-Checksum-Sha256": release.sha256})  # fmt: skip
+
+
+@router.get(API_PREFIX + "/download/rustdesk/{kind}", response_model=None, responses=DOWNLOAD_RESPONSES)
+async def rustdesk_package(kind: RustDeskKind, request: Request) -> Response:
+    """The RustDesk client staged on this hub for ``kind`` (agents of opted-in installers fetch it)."""
+    staged = staged_package(_plane(request).settings.agent_dist_dir, kind)
+    if staged is None:
+        return PlainTextResponse(f"rmmhub: this hub has not staged a RustDesk {kind} package\n", status_code=404)
+    return FileResponse(staged.path, media_type="application/octet-stream", filename=staged.path.name,
+                        headers={"X-Checksum-Sha256": staged.sha256})  # fmt: skip
+
+
+@router.get(
+    API_PREFIX + "/download/releases/python/{version}/" + WHEEL_NAME, response_model=None, responses=DOWNLOAD_RESPONSES
+)
+async def agent_wheel_release(version: str, request: Request) -> Response:
+    """A signed agent wheel release (virtualenv agents update from it; they check SHA-256 and signature)."""
+    release = (
+        find_release(_plane(request).settings.agent_dist_dir, WHEEL_PLATFORM, version) if len(version) <= 64 else None
+    )
+    if release is None:
+        return PlainTextResponse(f"rmmhub: no agent wheel release {version[:64]}\n", status_code=404)
+    return FileResponse(release.path, media_type="application/octet-stream", filename=WHEEL_NAME,
                         headers={"X-Checksum-Sha256": release.sha256})  # fmt: skip

@@ -57,6 +57,20 @@ async def install_script(token: str, os: Literal["linux", "macos", "windows"], r
     return PlainTextResponse(script, media_type=SCRIPT_TYPES[os])
 
 
+class RustDeskBody(BaseModel):
+    """An installer's RustDesk option (empty servers: RustDesk's public ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    id_server: str = Field(default="", max_length=255, description="host or host:port of the ID (hbbs) server")
+    relay_server: str = Field(default="", max_length=255, description="host or host:port of the relay (hbbr)")
+    key: str = Field(default="", max_length=255, description="the server's public key (id_ed25519.pub)")
+
+    def option(self) -> service.RustDeskOption:
+        return service.RustDeskOption(self.enabled, self.id_server, self.relay_server, self.key)
+
+
 class InstallerOut(BaseModel):
     """An installer as Admin -> Agent installers shows it."""
 
@@ -75,6 +89,7 @@ class InstallerOut(BaseModel):
     revoked: bool
     created_by: str
     created_at: datetime
+    rustdesk: RustDeskBody
 
     @classmethod
     def of(cls, view: service.InstallerView, base_url: str) -> InstallerOut:
@@ -84,6 +99,8 @@ class InstallerOut(BaseModel):
             quick_support=i.quick_support, token=view.token, url=service.installer_url(base_url, view.token),
             commands=view.commands, expires_at=i.expires_at, max_uses=i.max_uses, uses=i.uses,
             revoked=i.revoked_at is not None, created_by=i.created_by, created_at=i.created_at,
+            rustdesk=RustDeskBody(enabled=i.rustdesk_enabled, id_server=i.rustdesk_id_server,
+                                  relay_server=i.rustdesk_relay_server, key=i.rustdesk_key),
         )  # fmt: skip
 
 
@@ -98,6 +115,7 @@ class InstallerCreate(BaseModel):
     expires_at: datetime | None = None
     max_uses: Id | None = None
     quick_support: bool = False
+    rustdesk: RustDeskBody | None = None
 
 
 @router.get("/api/v1/rmm/installers", response_model=list[InstallerOut])
@@ -119,6 +137,7 @@ async def create_installer(
     installer = await service.create_installer(
         session, org_id=caller.org_id, name=body.name, actor=caller.actor, customer_id=body.customer_id,
         site_id=body.site_id, expires_at=body.expires_at, max_uses=body.max_uses, quick_support=body.quick_support,
+        rustdesk=body.rustdesk.option() if body.rustdesk else None,
     )  # fmt: skip
     base = _plane(request).public_url(str(request.base_url))
     return InstallerOut.of(service.view(session, installer, base_url=base), base)
@@ -143,6 +162,19 @@ async def regenerate_installer(
     caller = admin.caller(CallerKind.API)
     installer = await service.regenerate_token(
         session, org_id=caller.org_id, installer_id=installer_id, actor=caller.actor
+    )
+    base = _plane(request).public_url(str(request.base_url))
+    return InstallerOut.of(service.view(session, installer, base_url=base), base)
+
+
+@router.put("/api/v1/rmm/installers/{installer_id}/rustdesk", response_model=InstallerOut)
+async def set_installer_rustdesk(
+    request: Request, installer_id: Id, body: RustDeskBody, session: SessionDep, admin: AdminDep
+) -> InstallerOut:
+    """Opt an installer (the Base one too) in to or out of RustDesk for devices it enrolls from now on (admin; audited)."""
+    caller = admin.caller(CallerKind.API)
+    installer = await service.set_rustdesk(
+        session, org_id=caller.org_id, installer_id=installer_id, option=body.option(), actor=caller.actor
     )
     base = _plane(request).public_url(str(request.base_url))
     return InstallerOut.of(service.view(session, installer, base_url=base), base)

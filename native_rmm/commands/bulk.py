@@ -17,12 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import DEFAULT_TIMEOUT_SECONDS, MAX_SCRIPT_BYTES, MAX_TIMEOUT_SECONDS, CommandKind, OsFamily, Shell
+from hub.core.describe import Description
 from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolContext, model_tool
 from native_rmm.commands import service
+from native_rmm.commands.describe import on_devices
 from native_rmm.commands.schemas import CommandOut
 from native_rmm.commands.tools import DEFAULT_SHELLS, ON_DEVICE, PATCH_TIMEOUT_SECONDS
-from native_rmm.devices.targets import MAX_TARGETS, TargetDevice, Targets, resolve_targets
+from native_rmm.devices.targets import MAX_TARGETS, TargetDevice, Targets, resolve_ids, resolve_targets
 from native_rmm.models.commands import Command
 
 SOURCE = "native_rmm"
@@ -105,14 +107,31 @@ async def bulk_install_patches_tool(ctx: ToolContext, args: BulkPatchArgs) -> Bu
                         timeout=PATCH_TIMEOUT_SECONDS, patch_ids=args.patch_ids)  # fmt: skip
 
 
+async def describe_bulk_command(ctx: ToolContext, args: BulkCommandArgs) -> Description:
+    """``Run `uptime` (default shell) on 12 devices as root``, with the command line and every target."""
+    ids = await resolve_ids(ctx.session, org_id=ctx.org_id, targets=args.targets)
+    shell = args.shell.value if args.shell else "each device's default shell"
+    first = args.command.strip().splitlines()[0] if args.command.strip() else args.command
+    shown = first if len(first) <= 120 else first[:117] + "…"
+    return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=f"Run `{shown}` ({shell})",
+                            body=args.command, body_label=f"Command ({shell})")  # fmt: skip
+
+
+async def describe_bulk_patches(ctx: ToolContext, args: BulkPatchArgs) -> Description:
+    """``Install every pending patch on 12 devices as root / SYSTEM``, with every target."""
+    ids = await resolve_ids(ctx.session, org_id=ctx.org_id, targets=args.targets)
+    what = "Install patches " + ", ".join(args.patch_ids) if args.patch_ids else "Install every pending patch"
+    return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=what)
+
+
 def bulk_tools() -> list[Tool]:
     """The bulk command tools (seeded like their one-device forms: they run on endpoints)."""
     return [
         model_tool(source=SOURCE, name="rmm-bulk-run-command", args_model=BulkCommandArgs,
-                   handler=bulk_run_command_tool, annotations=ON_DEVICE, title="Run command on many devices",
+                   handler=bulk_run_command_tool, describe=describe_bulk_command, annotations=ON_DEVICE, title="Run command on many devices",
                    category="commands"),
         model_tool(source=SOURCE, name="rmm-bulk-install-patches", args_model=BulkPatchArgs,
-                   handler=bulk_install_patches_tool, annotations=ON_DEVICE, title="Install patches on many devices",
+                   handler=bulk_install_patches_tool, describe=describe_bulk_patches, annotations=ON_DEVICE, title="Install patches on many devices",
                    category="patches"),
     ]  # fmt: skip
 

@@ -64,6 +64,12 @@ def _publish(session: AsyncSession, bus: EventBus | None, command: Command, spec
     publish_after_commit(session, bus, event)
 
 
+DEMO_NOTE = (
+    "demo device: it has no agent, so nothing ran (demo devices are seeded examples); "
+    "enroll a real device from Admin → RMM → Agent installers to run commands"
+)
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -108,6 +114,13 @@ async def enqueue(
         patch_ids=spec.patch_ids, timeout_seconds=timeout, status=CommandStatus.QUEUED, created_by=by_label[:200],
         created_by_user_id=by_user, approval_id=approval_id, script_id=script_id, queued_at=now,
     )  # fmt: skip
+    if device.is_demo:
+        # A demo device has no agent: nothing would ever pick the command up, so it ends at once, saying why.
+        command.status, command.finished_at, command.result_at = CommandStatus.CANCELLED, now, now
+        command.error = DEMO_NOTE
+        session.add(command)
+        await session.flush()
+        return command
     session.add(command)
     await session.flush()
     _publish(session, bus, command, spec)

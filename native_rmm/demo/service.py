@@ -45,6 +45,9 @@ FLEET = [
     DemoSpec("LON-DB-01", OsFamily.LINUX, "Debian GNU/Linux", "12", DeviceStatus.UNRESPONSIVE, 60, 32, 1000),
     DemoSpec("MCR-WS-07", OsFamily.WINDOWS, "Windows 10 Pro", "10.0.19045", DeviceStatus.ONLINE, 8, 8, 256),
 ]
+#: How long ago a seeded device was last seen, so "last seen" agrees with its status (an UNRESPONSIVE
+#: device missed its last check-ins a few minutes ago; an OFFLINE one went quiet hours ago).
+_SILENT_FOR = {DeviceStatus.UNRESPONSIVE: timedelta(minutes=3), DeviceStatus.OFFLINE: timedelta(hours=3)}
 APPS: dict[OsFamily, list[tuple[str, str, str]]] = {
     OsFamily.WINDOWS: [("Microsoft Edge", "126.0", "Microsoft"), ("7-Zip", "23.01", "Igor Pavlov"),
                        ("Google Chrome", "126.0", "Google LLC"), ("Microsoft 365", "16.0", "Microsoft")],
@@ -108,10 +111,10 @@ async def seed_demo_devices(
     now = now or utcnow()
     rng = random.Random(seed)
     site = await _demo_site(session, org_id)
-    devices = []
+    devices: list[Device] = []
     for n, spec in enumerate(FLEET):
         ip = f"10.20.{n // 250}.{n % 250 + 10}"
-        stopped = now - timedelta(hours=3) if spec.status is DeviceStatus.OFFLINE else now
+        stopped = now - _SILENT_FOR.get(spec.status, timedelta(0))
         device = Device(
             org_id=org_id, site_id=site.id, hostname=spec.hostname, os_family=spec.os_family, os_name=spec.os_name,
             os_version=spec.os_version, primary_ip=ip, ip_addresses=[ip],

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import EnrollRequest, EnrollResponse, negotiate_protocol_version
 from hub.core.db import utcnow
-from native_rmm.devices import credentials
+from native_rmm.devices import credentials, rustdesk
 from native_rmm.installers import service as installers
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.settings import RmmSettings
@@ -64,6 +64,7 @@ async def enroll(
     session.add(device)
     await session.flush()
     plain = await credentials.issue_credential(session, device_id=device.id)
+    rustdesk_setup = await rustdesk.enrollment_setup(session, device, installer, settings=settings)
     response = EnrollResponse(
         device_id=str(device.id),
         device_credential=plain,
@@ -71,6 +72,7 @@ async def enroll(
         protocol_version=version,
         support_code=device.support_code,
         session_expires_at=expires,
+        rustdesk=rustdesk_setup,
     )
     return device, response
 

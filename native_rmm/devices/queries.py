@@ -30,6 +30,7 @@ from native_rmm.devices.schemas import CustomerOut, SiteOut
 from native_rmm.models.alerts import ACTIVE_STATUSES, Alert
 from native_rmm.models.devices import Device, DeviceStatus, DeviceTag, InstalledApplication
 from native_rmm.models.metrics import MetricSample
+from native_rmm.models.monitors import Monitor
 
 SPARKLINE_MINUTES = 60
 Ts = TypeVarTuple("Ts")
@@ -384,6 +385,8 @@ class AlertRow:
 
     alert: Alert
     device_label: str | None
+    #: The name of the monitor that raised it (monitor alerts; None otherwise or once the monitor is gone).
+    monitor_name: str | None = None
 
 
 async def alert_rows(
@@ -398,7 +401,12 @@ async def alert_rows(
 ) -> list[AlertRow]:
     """Alerts newest first with their device names (open and acknowledged by default)."""
     label = func.coalesce(func.nullif(Device.display_name, ""), Device.hostname)
-    stmt = select(Alert, label).outerjoin(Device, Device.id == Alert.device_id).where(Alert.org_id == org_id)
+    stmt = (
+        select(Alert, label, Monitor.name)
+        .outerjoin(Device, Device.id == Alert.device_id)
+        .outerjoin(Monitor, Monitor.id == Alert.monitor_id)
+        .where(Alert.org_id == org_id)
+    )
     if device_id is not None:
         stmt = stmt.where(Alert.device_id == device_id)
     if alert_id is not None:
@@ -408,7 +416,7 @@ async def alert_rows(
     if before_id is not None:
         stmt = stmt.where(Alert.id < before_id)
     rows = (await session.execute(stmt.order_by(Alert.id.desc()).limit(limit))).all()
-    return [AlertRow(r[0], r[1]) for r in rows]
+    return [AlertRow(r[0], r[1], r[2]) for r in rows]
 
 
 async def active_alert_count(session: AsyncSession, *, org_id: int, device_id: int | None = None) -> int:

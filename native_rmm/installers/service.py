@@ -7,6 +7,7 @@ the UPDATE itself), so two agents racing for the last use cannot both get in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,8 +117,12 @@ async def create_installer(
     expires_at: datetime | None = None,
     max_uses: int | None = None,
     quick_support: bool = False,
+    rustdesk: RustDeskOption | None = None,
 ) -> Installer:
-    """Create a scoped installer (customer and/or site; optional expiry and use limit)."""
+    """Create a scoped installer (customer and/or site; optional expiry, use limit and RustDesk)."""
+    rustdesk = rustdesk.checked() if rustdesk is not None else RustDeskOption(enabled=False)
+    if rustdesk.enabled and quick_support:
+        raise ToolError("RustDesk is for permanent agents; a quick-support installer cannot install it")
     if site_id is not None:
         site = await get_site(session, org_id, site_id)
         if customer_id is not None and site.customer_id != customer_id:
@@ -139,12 +144,14 @@ async def create_installer(
         site_id=site_id, expires_at=expires_at, max_uses=max_uses, quick_support=quick_support, uses=0,
         token_hash=token_hash, token_encrypted=encrypted, token_prefix=prefix, created_by=actor.label,
     )  # fmt: skip
+    _apply_rustdesk(installer, rustdesk)
     session.add(installer)
     await session.flush()
     audit.record(
         session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome="installer.created",
         detail={"installer_id": installer.id, "name": installer.name, "customer_id": customer_id, "site_id": site_id,
-                "max_uses": max_uses, "expires_at": expires_at.isoformat() if expires_at else None},
+                "max_uses": max_uses, "expires_at": expires_at.isoformat() if expires_at else None,
+                "rustdesk": rustdesk.enabled},
     )  # fmt: skip
     return installer
 
@@ -170,6 +177,51 @@ async def regenerate_token(session: AsyncSession, *, org_id: int, installer_id: 
                  outcome="installer.regenerated", detail={"installer_id": installer.id})  # fmt: skip
     await session.flush()
     return installer
+
+
+_RUSTDESK_SERVER = re.compile(r"^[A-Za-z0-9.:\[\]_-]{0,255}$")
+_RUSTDESK_KEY = re.compile(r"^[A-Za-z0-9+/=_-]{0,255}$")
+
+
+@dataclass(frozen=True)
+class RustDeskOption:
+    """An installer's RustDesk opt-in: the MSP's ID server, relay server and public key (all optional:
+    empty means RustDesk's public servers)."""
+
+    enabled: bool
+    id_server: str = ""
+    relay_server: str = ""
+    key: str = ""
+
+    def checked(self) -> RustDeskOption:
+        """Raises ToolError: a server is not ``host[:port]`` or the key is not base64."""
+        for label, value in (("ID server", self.id_server), ("relay server", self.relay_server)):
+            if not _RUSTDESK_SERVER.fullmatch(value.strip()):
+                raise ToolError(f"RustDesk {label} must be host or host:port, got {value[:80]!r}")
+        if not _RUSTDESK_KEY.fullmatch(self.key.strip()):
+            raise ToolError("the RustDesk key must be the server's public key (base64, as in id_ed25519.pub)")
+        if self.key.strip() and not self.id_server.strip():
+            raise ToolError("a RustDesk key needs the ID server it belongs to")
+        return RustDeskOption(self.enabled, self.id_server.strip(), self.relay_server.strip(), self.key.strip())
+
+
+async def set_rustdesk(
+    session: AsyncSession, *, org_id: int, installer_id: int, option: RustDeskOption, actor: Actor
+) -> Installer:
+    """Opt an installer (the Base one too) in to RustDesk or out of it; devices enrolled from now on follow."""
+    installer = await get_installer(session, org_id=org_id, installer_id=installer_id)
+    _apply_rustdesk(installer, option.checked())
+    audit.record(session, event=AuditEvent.DEVICE_CHANGED, actor=actor, org_id=org_id, outcome="installer.rustdesk",
+                 detail={"installer_id": installer.id, "enabled": option.enabled, "id_server": option.id_server,
+                         "relay_server": option.relay_server})  # fmt: skip
+    await session.flush()
+    return installer
+
+
+def _apply_rustdesk(installer: Installer, option: RustDeskOption) -> None:
+    installer.rustdesk_enabled = option.enabled
+    installer.rustdesk_id_server, installer.rustdesk_relay_server = option.id_server, option.relay_server
+    installer.rustdesk_key = option.key
 
 
 def _refused(message: str) -> AgentRequestError:

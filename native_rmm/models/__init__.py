@@ -3,6 +3,6 @@
 ``hub.main.MODEL_MODULES`` lists this package; importing it registers every table on ``Base``.
 """
 
-from native_rmm.models import alerts, commands, devices, installers, metrics, monitors, scripts, tickets
+from native_rmm.models import alerts, commands, devices, installers, metrics, monitors, rustdesk, scripts, tickets
 
-__all__ = ["alerts", "commands", "devices", "installers", "metrics", "monitors", "scripts", "tickets"]
+__all__ = ["alerts", "commands", "devices", "installers", "metrics", "monitors", "rustdesk", "scripts", "tickets"]

@@ -26,7 +26,8 @@ class Installer(Base):
     Agent installers must show the install command again. ``base_org_id`` equals ``org_id`` for
     the Base installer and is NULL otherwise; its unique index guarantees one Base per organisation.
     ``max_uses`` / ``expires_at`` are optional limits; ``uses`` counts successful enrollments.
-    ``quick_support`` installers enroll temporary quick-support agents.
+    ``quick_support`` installers enroll temporary quick-support agents. ``rustdesk_*``: devices
+    enrolled with it get RustDesk (installed, pointed at that server, a random permanent password).
     """
 
     __tablename__ = "rmm_installers"
@@ -51,3 +52,8 @@ class Installer(Base):
     created_by: Mapped[str] = mapped_column(String(200), default="system")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # RustDesk for unattended access (opt-in): the MSP's ID/relay server and its public key.
+    rustdesk_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    rustdesk_id_server: Mapped[str] = mapped_column(String(255), default="")
+    rustdesk_relay_server: Mapped[str] = mapped_column(String(255), default="")
+    rustdesk_key: Mapped[str] = mapped_column(String(255), default="")

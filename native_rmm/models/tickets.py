@@ -75,6 +75,15 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The customer the ticket is for (optionally one of its sites).
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL", name="fk_rmm_tickets_customer_id"), default=None, index=True
+    )
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL", name="fk_rmm_tickets_site_id"), default=None
+    )
+    #: A reference in an external PSA (e.g. the ConnectWise Manage ticket number).
+    external_ref: Mapped[str] = mapped_column(String(100), default="")
 
     comments: Mapped[list[TicketComment]] = relationship(
         back_populates="ticket", order_by="TicketComment.id", cascade="all, delete-orphan", passive_deletes=True

@@ -16,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.core.bounds import bounded_int_schema
+from hub.core.describe import Description
 from hub.core.events import Event
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, ToolRegistry
 from hub.core.roles import Role
 from hub.core.uow import SessionSource, Slot, after_commit, publish_after_commit, scope_of, uow_of
+from native_rmm.commands.describe import on_devices
 from native_rmm.devices.targets import MAX_TARGETS
 from native_rmm.models.scripts import SCRIPT_TOOL_PREFIX, Script, ScriptOsType
 from native_rmm.scripts import runs
@@ -72,9 +74,24 @@ def script_tool(script: Script) -> Tool:
             approval_id=ctx.approval_id, tool_id=tool_id, bus=ctx.bus,
         )  # fmt: skip
 
+    name, shell, body = script.name, script.shell.value, script.body
+
+    async def describe(ctx: ToolContext, args: dict[str, Any]) -> Description:
+        params = {k: str(v) for k, v in args.items() if k != "device_ids"}
+        return await on_devices(
+            ctx.session,
+            org_id=ctx.org_id,
+            device_ids=args["device_ids"],
+            what=f"Run script “{name}” ({shell})",
+            body=body,
+            body_label=f"Script body ({shell})",
+            params=params,
+        )
+
     return Tool(
         source=SOURCE,
         name=script.tool_name,
+        describe=describe,
         description=description,
         input_schema=tool_schema(script.parameters),
         handler=handler,

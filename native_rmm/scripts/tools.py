@@ -10,9 +10,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.bounds import BoundedInt, Id
+from hub.core.describe import Description
 from hub.core.errors import NotFound, ToolError
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
+from native_rmm.commands.describe import on_devices
 from native_rmm.devices.targets import MAX_TARGETS, Targets, resolve_ids
 from native_rmm.models.scripts import ScriptOsType
 from native_rmm.scripts import runs, service
@@ -120,6 +122,21 @@ async def run_script_targets(ctx: ToolContext, args: RunScriptArgs) -> list[Poli
     return [PolicyTarget(tool_id=f"{SOURCE}:{script.tool_name}", args=target_args)]
 
 
+async def describe_run_script(ctx: ToolContext, args: RunScriptArgs) -> Description:
+    """``Run script “Disk report” (bash) on 3 devices as root``, with its body, parameters and every target."""
+    script = await service.find_script(ctx.session, org_id=ctx.org_id, ref=args.script)
+    shell = script.shell.value
+    return await on_devices(
+        ctx.session,
+        org_id=ctx.org_id,
+        device_ids=await args.resolved_ids(ctx),
+        what=f"Run script “{script.name}” ({shell})",
+        body=script.body,
+        body_label=f"Script body ({shell})",
+        params={k: str(v) for k, v in args.params.items()},
+    )
+
+
 def _tail(text: str) -> str:
     return text if len(text) <= OUTPUT_PREVIEW_CHARS else "…" + text[-OUTPUT_PREVIEW_CHARS:]
 
@@ -146,7 +163,7 @@ def static_tools() -> list[Tool]:
         ),
         model_tool(
             source=SOURCE, name="rmm-run-script", args_model=RunScriptArgs, handler=run_script,
-            policy_targets=run_script_targets,
+            policy_targets=run_script_targets, describe=describe_run_script,
             annotations=ToolAnnotations(read_only=False, idempotent=False, open_world=True),
             title="Run script", category="scripts",
         ),

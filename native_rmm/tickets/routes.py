@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.bounds import Count, Id
 from hub.core.deps import ApiCallerDep, SessionDep
-from native_rmm.models.tickets import TicketStatus
+from native_rmm.models.tickets import TicketPriority, TicketStatus
 from native_rmm.tickets import service
 from native_rmm.tickets.schemas import CreateTicketArgs, TicketDetail, TicketSummary, UpdateTicketArgs
 from policies.deps import GateDep
@@ -47,6 +47,8 @@ async def list_tickets(
     caller: ApiCallerDep,
     status: TicketStatus | None = None,
     active: bool = False,
+    priority: TicketPriority | None = None,
+    customer_id: Id | None = None,
     device_id: Id | None = None,
     assignee_user_id: Id | None = None,
     q: str | None = Query(default=None, max_length=200),
@@ -55,7 +57,8 @@ async def list_tickets(
 ) -> list[TicketSummary]:
     """Tickets of the organisation, newest first (``active=true``: open, in progress or waiting)."""
     rows = await service.list_tickets(
-        session, org_id=caller.org_id, status=status, active_only=active, device_id=device_id,
+        session, org_id=caller.org_id, status=status, active_only=active, priority=priority,
+        customer_id=customer_id, device_id=device_id,
         assignee_user_id=assignee_user_id, search=q, before_id=before_id, limit=limit,
     )  # fmt: skip
     return await service.summaries(session, rows)

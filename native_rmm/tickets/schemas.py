@@ -13,6 +13,7 @@ from native_rmm.models.tickets import TicketPriority, TicketStatus
 Ids = Annotated[list[Id], Field(max_length=50)]
 Title = Annotated[str, Field(min_length=1, max_length=300)]
 StatusFilter = Literal["active", "open", "in_progress", "waiting", "resolved", "closed", "any"]
+ExternalRef = Annotated[str, Field(max_length=100, description="the ticket's number in an external PSA, e.g. CW-10234")]
 
 
 class CreateTicketArgs(BaseModel):
@@ -26,6 +27,11 @@ class CreateTicketArgs(BaseModel):
     assignee_user_id: Id | None = Field(default=None, description="a user of the organisation")
     device_ids: Ids = Field(default_factory=list, description="devices the ticket is about")
     alert_ids: Ids = Field(default_factory=list, description="alerts the ticket is about")
+    customer_id: Id | None = Field(
+        default=None, description="the customer it is for; default: the customer of the first device (or alert)"
+    )
+    site_id: Id | None = Field(default=None, description="optionally one of the customer's sites")
+    external_ref: ExternalRef = ""
 
 
 class UpdateTicketArgs(BaseModel):
@@ -40,6 +46,9 @@ class UpdateTicketArgs(BaseModel):
     assignee_user_id: Id | None = Field(default=None)
     add_device_ids: Ids = Field(default_factory=list)
     add_alert_ids: Ids = Field(default_factory=list)
+    customer_id: Id | None = None
+    site_id: Id | None = None
+    external_ref: ExternalRef | None = None
     note: str = Field(default="", max_length=20000, description="an optional comment recorded with the change")
 
 
@@ -58,6 +67,8 @@ class ListTicketsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: StatusFilter = Field(default="active", description="'active' = open, in progress or waiting")
+    priority: TicketPriority | None = None
+    customer_id: Id | None = None
     device_id: Id | None = None
     assignee_user_id: Id | None = None
     search: str | None = Field(default=None, max_length=200, description="text in the title or description")
@@ -95,6 +106,27 @@ class TicketSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    customer_id: int | None = None
+    customer: str | None = None
+    site_id: int | None = None
+    site: str | None = None
+    external_ref: str = ""
+
+
+class LinkedDevice(BaseModel):
+    """A device a ticket is about."""
+
+    id: int
+    name: str
+
+
+class LinkedAlert(BaseModel):
+    """An alert a ticket is about."""
+
+    id: int
+    message: str
+    status: str
+    device_id: int | None
 
 
 class TicketDetail(TicketSummary):
@@ -103,6 +135,8 @@ class TicketDetail(TicketSummary):
     description: str
     device_ids: list[int]
     alert_ids: list[int]
+    devices: list[LinkedDevice] = Field(default_factory=list)
+    alerts: list[LinkedAlert] = Field(default_factory=list)
     comments: list[CommentOut]
 
 

@@ -21,11 +21,12 @@ SOURCE = "native_rmm"
 
 
 async def list_tickets(ctx: ToolContext, args: ListTicketsArgs) -> TicketList:
-    """List native RMM tickets, newest first; filter by status (default active), device, assignee or text."""
+    """List native RMM tickets, newest first; filter by status (default active), priority, customer, device,
+    assignee or text (title, description, external reference)."""
     status = None if args.status in ("active", "any") else TicketStatus(args.status)
     rows = await service.list_tickets(
         ctx.session, org_id=ctx.org_id, status=status, active_only=args.status == "active",
-        device_id=args.device_id, assignee_user_id=args.assignee_user_id, search=args.search, limit=args.limit,
+        priority=args.priority, customer_id=args.customer_id, device_id=args.device_id, assignee_user_id=args.assignee_user_id, search=args.search, limit=args.limit,
     )  # fmt: skip
     return TicketList(count=len(rows), tickets=await service.summaries(ctx.session, rows))
 
@@ -37,10 +38,12 @@ async def get_ticket(ctx: ToolContext, args: TicketRef) -> TicketDetail:
 
 
 async def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> TicketDetail:
-    """Create a native RMM ticket, optionally assigned and linked to devices and alerts."""
+    """Create a native RMM ticket for a customer (default: the first device's), optionally for one of its sites,
+    with an external (PSA) reference, assigned and linked to devices and alerts."""
     ticket = await service.create_ticket(
         ctx.session, actor=ctx.caller, title=args.title, description=args.description, priority=args.priority,
-        assignee_user_id=args.assignee_user_id, device_ids=args.device_ids, alert_ids=args.alert_ids, bus=ctx.bus,
+        assignee_user_id=args.assignee_user_id, device_ids=args.device_ids, alert_ids=args.alert_ids,
+        customer_id=args.customer_id, site_id=args.site_id, external_ref=args.external_ref, bus=ctx.bus,
     )  # fmt: skip
     return await service.detail(
         ctx.session, await service.get_ticket(ctx.session, org_id=ctx.org_id, ticket_id=ticket.id)
@@ -48,8 +51,9 @@ async def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> TicketDetai
 
 
 async def update_ticket(ctx: ToolContext, args: UpdateTicketArgs) -> TicketDetail:
-    """Update a native RMM ticket: title, status, priority, assignee (null unassigns), linked devices/alerts."""
-    changes = args.model_dump(include={"title", "status", "priority", "assignee_user_id"}, exclude_unset=True)
+    """Update a native RMM ticket: title, status, priority, assignee (null unassigns), external reference,
+    customer/site, linked devices/alerts."""
+    changes = args.model_dump(include=service.CHANGEABLE, exclude_unset=True)
     ticket = await service.update_ticket(
         ctx.session, actor=ctx.caller, ticket_id=args.ticket_id, changes=changes, add_device_ids=args.add_device_ids,
         add_alert_ids=args.add_alert_ids, note=args.note, bus=ctx.bus,

@@ -22,6 +22,14 @@ from native_rmm.updates.signing import UpdateSigner
 
 _VERSION = VERSION
 RELEASES_PATH = API_PREFIX + "/download/releases"
+#: The platform of wheel releases (virtualenv agents, any OS) and the file name they are kept under.
+WHEEL_PLATFORM = "python"
+WHEEL_NAME = "rmmhub_agent.whl"
+
+
+def release_file(platform: str) -> str:
+    """The file name of a release for ``platform`` (the single-file agent, or the wheel)."""
+    return WHEEL_NAME if platform == WHEEL_PLATFORM else BINARY_NAME
 
 
 class ReleaseError(ValueError):
@@ -41,7 +49,7 @@ class Release:
         size = self.path.stat().st_size
         return UpdateManifest(
             version=self.version, platform=self.platform, sha256=self.sha256, size=size,
-            path=f"{RELEASES_PATH}/{self.platform}/{self.version}/{BINARY_NAME}",
+            path=f"{RELEASES_PATH}/{self.platform}/{self.version}/{release_file(self.platform)}",
             signature=signer.sign(update_signed_message(self.version, self.platform, self.sha256, size)),
             confirm_within_seconds=confirm_within_seconds,
         )  # fmt: skip
@@ -50,7 +58,8 @@ class Release:
 def _published(dist_dir: Path, platform: str) -> list[Release]:
     found = []
     for folder in sorted((dist_dir / "releases" / platform).glob("*")):
-        exe, sums = folder / BINARY_NAME, folder / f"{BINARY_NAME}.sha256"
+        name = release_file(platform)
+        exe, sums = folder / name, folder / f"{name}.sha256"
         if _VERSION.fullmatch(folder.name) and exe.is_file() and sums.is_file():
             found.append(Release(platform, folder.name, exe, sums.read_text().strip()))
     return found
@@ -89,15 +98,15 @@ def publish(dist_dir: Path, binary: Path, version: str, platform: str | None = N
     platform = platform or f"linux-{machine_arch()}"
     folder = dist_dir / "releases" / platform / version
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / BINARY_NAME
+    target = folder / release_file(platform)
     shutil.copyfile(binary, target)
     target.chmod(0o755)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    (folder / f"{BINARY_NAME}.sha256").write_text(digest + "\n")
+    (folder / f"{target.name}.sha256").write_text(digest + "\n")
     return Release(platform, version, target, digest)
 
 
 def latest_version(dist_dir: Path) -> str | None:
-    """The version single-file agents should run (this hub's arch), or None without a release."""
-    release = current_release(dist_dir, f"linux-{machine_arch()}")
-    return release.version if release is not None else None
+    """The version agents should run: the newest single-file (this hub's arch) or wheel release, or None."""
+    found = [r for p in (f"linux-{machine_arch()}", WHEEL_PLATFORM) if (r := current_release(dist_dir, p))]
+    return max((r.version for r in found), key=version_key, default=None)

@@ -1,8 +1,9 @@
 """``rmm-update-agents``: queue a signed self-update for one device, a customer, a site, or every device.
 
-Only single-file Linux agents update themselves (they verify SHA-256 and the hub's signature,
-swap, restart and roll back if the new version stays silent); other agents are listed as
-skipped with the reason. Like every action this runs through the policy gate.
+Linux agents update themselves: the single-file agent from the single-file release, a virtualenv
+agent from the wheel release of the same version (the command carries both; each verifies SHA-256
+and the hub's signature, swaps, restarts and rolls back if the new version stays silent). Other
+agents are listed as skipped with the reason. Like every action this runs through the policy gate.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from agent.protocol import CommandKind, OsFamily
+from agent.protocol import CommandKind, OsFamily, UpdateManifest
 from hub.core.errors import ToolError
 from hub.core.models import Site
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from native_rmm.commands import service as commands
+from native_rmm.devices.agent_versions import version_key
 from native_rmm.devices.service import resolve_device
 from native_rmm.devices.tools import DeviceRef
 from native_rmm.installers.binary import machine_arch
 from native_rmm.models.devices import Device
-from native_rmm.updates.releases import Release, current_release
+from native_rmm.updates.releases import WHEEL_PLATFORM, Release, current_release
 from native_rmm.updates.signing import UpdateSigner
 
 SOURCE = "native_rmm"
@@ -93,15 +95,44 @@ async def _targets(ctx: ToolContext, args: UpdateAgentsArgs) -> list[Device]:
     return list((await ctx.session.execute(stmt)).scalars())
 
 
-def _skip_reason(device: Device, release: Release | None) -> str | None:
+@dataclass(frozen=True)
+class Offer:
+    """The newest version the hub offers, as a single-file agent and/or a wheel."""
+
+    version: str
+    binary: Release | None
+    wheel: Release | None
+
+    def manifest(self, signer: UpdateSigner, confirm_within_seconds: int) -> UpdateManifest:
+        wheel = self.wheel.manifest(signer, confirm_within_seconds=confirm_within_seconds) if self.wheel else None
+        if self.binary is None:
+            assert wheel is not None
+            return wheel
+        binary = self.binary.manifest(signer, confirm_within_seconds=confirm_within_seconds)
+        return binary.model_copy(update={"wheel": wheel})
+
+
+def current_offer(dist_dir: Path) -> Offer | None:
+    """What ``rmm-update-agents`` offers: the newest version among single-file and wheel releases."""
+    binary = current_release(dist_dir, f"linux-{machine_arch()}")
+    wheel = current_release(dist_dir, WHEEL_PLATFORM)
+    found = [r for r in (binary, wheel) if r is not None]
+    if not found:
+        return None
+    version = max((r.version for r in found), key=version_key)
+    return Offer(version, binary if binary and binary.version == version else None,
+                 wheel if wheel and wheel.version == version else None)  # fmt: skip
+
+
+def _skip_reason(device: Device, release: Offer | None) -> str | None:
     if device.uninstalled_at is not None:
         return "no agent any more"
     if device.quick_support or device.is_demo:
         return "quick-support and demo devices are not updated"
     if platform_of(device) is None:
-        return "only single-file Linux agents update themselves; re-run the installer on this OS"
+        return "only Linux agents update themselves; re-run the installer on this OS"
     if release is None:
-        return "this hub has no single-file agent release (run `rmmhub agent stage`)"
+        return "this hub has no agent release (run `rmmhub agent stage`, or `rmmhub agent publish`)"
     if device.agent_version == release.version:
         return f"already at {release.version}"
     return None
@@ -113,7 +144,7 @@ def update_tools(config: Callable[[], UpdateConfig]) -> list[Tool]:
     async def update_agents_tool(ctx: ToolContext, args: UpdateAgentsArgs) -> UpdateAgentsOut:
         """Update outdated agents (one device, a customer, a site or all) to the hub's current signed release."""
         settings = config()
-        release = current_release(settings.dist_dir, f"linux-{machine_arch()}")
+        release = current_offer(settings.dist_dir)
         signer = UpdateSigner(ctx.settings.secret)
         queued, skipped = [], []
         devices = await _targets(ctx, args)
@@ -124,7 +155,7 @@ def update_tools(config: Callable[[], UpdateConfig]) -> list[Tool]:
             if reason is not None or release is None:
                 skipped.append(SkippedDevice(device_id=device.id, hostname=device.hostname, reason=reason or ""))
                 continue
-            manifest = release.manifest(signer, confirm_within_seconds=settings.confirm_within_seconds)
+            manifest = release.manifest(signer, settings.confirm_within_seconds)
             command = await commands.enqueue(
                 ctx.session, org_id=ctx.org_id, device_id=device.id, kind=CommandKind.UPDATE_AGENT, shell=None,
                 body=manifest.model_dump_json(), env=None, timeout=UPDATE_TIMEOUT_SECONDS, created_by=ctx.caller,

@@ -25,7 +25,9 @@ from ui.pages import (
     rmm_bulk,
     rmm_device,
     rmm_device_details,
+    rmm_rustdesk,
     rmm_scripts,
+    rmm_tickets,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -40,9 +42,11 @@ ROUTERS: list[APIRouter] = [
     integrations_cw.router,
     rmm.router,
     rmm_scripts.router,
+    rmm_tickets.router,
     rmm_device.router,
     rmm_bulk.router,
     rmm_device_details.router,
+    rmm_rustdesk.router,
     admin_rmm.router,
     admin_customers.router,
     admin_rmm_monitors.router,

@@ -13,16 +13,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hub.core.auth.service import (
     WeakPasswordError,
+    change_own_password,
     create_api_token,
     create_user,
     list_api_tokens,
     list_users,
     revoke_api_token,
+    session_for_token,
+    set_password,
 )
 from hub.core.bounds import Id
 from hub.core.db import DbSession, get_in_org
-from hub.core.deps import SessionDep
-from hub.core.errors import Conflict, NotFound, ToolError
+from hub.core.deps import SESSION_COOKIE, SessionDep
+from hub.core.errors import Conflict, NotFound, PermissionDenied, ToolError
 from hub.core.models import User
 from hub.core.roles import Role
 from hub.core.security import generate_password
@@ -51,14 +54,60 @@ async def admin_home(page: PageDep) -> RedirectResponse:
 
 async def _users_page(page: Page, session: DbSession, **extra: Any) -> HTMLResponse:
     users = await list_users(session, page.org.id)
+    extra.setdefault("new_role", "operator")
     return render(page, "admin/users.html", users=users, roles=ROLE_CHOICES, **extra)
 
 
 @router.get("/admin/users")
-async def users(page: PageDep, session: SessionDep) -> HTMLResponse:
-    """Users of the organisation."""
+async def users(page: PageDep, session: SessionDep, new: Role | None = None) -> HTMLResponse:
+    """Users of the organisation (``?new=approver`` pre-selects the role of the add-user form)."""
     page.require(Role.ADMIN)
-    return await _users_page(page, session)
+    return await _users_page(page, session, new_role=(new or Role.OPERATOR).value)
+
+
+@router.post("/admin/users/{user_id}/password")
+async def reset_password(user_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Give a user a new generated password (shown once) and end their sign-ins."""
+    page.require(Role.ADMIN)
+    user = await _org_user(session, page, user_id)
+    password = generate_password()
+    await set_password(session, user, password, actor=page.caller.actor)
+    return await _users_page(page, session, reset=user, password=password)
+
+
+@router.get("/account/password")
+async def password_form(page: PageDep) -> HTMLResponse:
+    """Change your own password."""
+    return render(page, "auth/password.html")
+
+
+@router.post("/account/password")
+async def change_password(
+    page: PageDep,
+    session: SessionDep,
+    current_password: Annotated[str, Form(min_length=1, max_length=1000)],
+    new_password: Annotated[str, Form(max_length=1000)],
+    confirm_password: Annotated[str, Form(max_length=1000)],
+) -> HTMLResponse:
+    """Change your own password (the current one must match); your other sign-ins end."""
+    if new_password != confirm_password:
+        return render(
+            page, "auth/password.html", error="the new passwords do not match; nothing changed", status_code=400
+        )
+    user = await _org_user(session, page, page.user.id)
+    web = await session_for_token(session, page.request.cookies.get(SESSION_COOKIE, ""))
+    try:
+        await change_own_password(
+            session,
+            user,
+            current=current_password,
+            new=new_password,
+            actor=page.caller.actor,
+            keep_session_id=web.id if web else None,
+        )
+    except (WeakPasswordError, PermissionDenied) as exc:
+        return render(page, "auth/password.html", error=str(exc), status_code=400)
+    return render(page, "auth/password.html", changed=True)
 
 
 @router.post("/admin/users")

@@ -7,7 +7,9 @@ REST API uses (each audits the change).
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import ip_address
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
@@ -23,6 +25,7 @@ from native_rmm.alerts.schemas import Thresholds
 from native_rmm.devices import queries as q
 from native_rmm.installers import service as installers
 from native_rmm.models.alerts import MetricName
+from native_rmm.updates import auto as agent_updates
 from ui.page import Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,8 +39,21 @@ def _base_url(page: Page) -> str:
     return (page.hub.settings.public_url or str(page.request.base_url)).rstrip("/")
 
 
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine only (``localhost``, ``127.0.0.0/8``, ``::1``): endpoints
+    elsewhere cannot reach a hub at such an address."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def _installers_page(page: Page, session: DbSession, **extra: Any) -> HTMLResponse:
     base = _base_url(page)
+    extra.setdefault("loopback_url", base if is_loopback_url(base) else "")
     rows = await installers.list_installers(session, org_id=page.org.id, include_revoked=True)
     views = [installers.view(session, i, base_url=base) for i in rows]
     sites = await q.site_choices(session, org_id=page.org.id)
@@ -45,7 +61,7 @@ async def _installers_page(page: Page, session: DbSession, **extra: Any) -> HTML
     customers = {s.customer_id: s.customer_name for s in sites}
     return render(
         page, "admin/rmm_installers.html", views=views, sites=sites, site_names=names, customers=customers,
-        expiries=EXPIRY_CHOICES, now=utcnow(), **extra,
+        expiries=EXPIRY_CHOICES, now=utcnow(), updates=await agent_updates.get_settings(session, page.org.id), **extra,
     )  # fmt: skip
 
 
@@ -65,6 +81,10 @@ async def create_installer(
     expires_in_days: Annotated[int, Form(ge=0, le=3650)] = 0,
     max_uses: Annotated[str, Form(max_length=10)] = "",
     quick_support: Annotated[bool, Form()] = False,
+    rustdesk: Annotated[bool, Form()] = False,
+    rustdesk_id_server: Annotated[str, Form(max_length=255)] = "",
+    rustdesk_relay_server: Annotated[str, Form(max_length=255)] = "",
+    rustdesk_key: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse:
     """Create a scoped installer (``scope`` is ``customer:<id>`` or ``site:<id>``; empty means Unassigned)."""
     page.require(Role.ADMIN)
@@ -79,6 +99,7 @@ async def create_installer(
         customer_id=int(raw_id) if kind == "customer" else None, site_id=int(raw_id) if kind == "site" else None,
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
         max_uses=int(uses) if uses else None, quick_support=quick_support,
+        rustdesk=installers.RustDeskOption(rustdesk, rustdesk_id_server, rustdesk_relay_server, rustdesk_key),
     )  # fmt: skip
     return await _installers_page(page, session, notice=f"Installer {installer.name!r} created.", fresh=installer.id)
 
@@ -103,6 +124,37 @@ async def regenerate_installer(installer_id: Id, page: PageDep, session: Session
     return await _installers_page(
         page, session, notice=f"New token for {installer.name!r}: copy the commands again.", fresh=installer.id
     )
+
+
+@router.post("/admin/rmm/installers/{installer_id}/rustdesk")
+async def set_installer_rustdesk(
+    installer_id: Id,
+    page: PageDep,
+    session: SessionDep,
+    rustdesk: Annotated[bool, Form()] = False,
+    rustdesk_id_server: Annotated[str, Form(max_length=255)] = "",
+    rustdesk_relay_server: Annotated[str, Form(max_length=255)] = "",
+    rustdesk_key: Annotated[str, Form(max_length=255)] = "",
+) -> HTMLResponse:
+    """Opt an installer in to RustDesk (or out of it) for devices it enrolls from now on."""
+    page.require(Role.ADMIN)
+    option = installers.RustDeskOption(rustdesk, rustdesk_id_server, rustdesk_relay_server, rustdesk_key)
+    installer = await installers.set_rustdesk(
+        session, org_id=page.org.id, installer_id=installer_id, option=option, actor=page.caller.actor
+    )
+    state = "on" if installer.rustdesk_enabled else "off"
+    return await _installers_page(page, session, notice=f"RustDesk {state} for {installer.name!r}.", fresh=installer.id)
+
+
+@router.post("/admin/rmm/agent-updates")
+async def save_agent_updates(
+    page: PageDep, session: SessionDep, auto_update: Annotated[bool, Form()] = False
+) -> HTMLResponse:
+    """Turn automatic agent updates on or off (the leader's job runs the update tool through the gate)."""
+    page.require(Role.ADMIN)
+    saved = await agent_updates.set_settings(session, caller=page.caller, auto_update=auto_update)
+    state = "on: outdated agents are updated automatically" if saved.auto_update else "off"
+    return await _installers_page(page, session, notice=f"Automatic agent updates {state}.")
 
 
 def _threshold_rows(values: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:

@@ -11,6 +11,7 @@ from hub.core.bounds import Id
 from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.roles import Role
+from native_rmm.commands.history import command_history
 from policies import approvals as approvals_service
 from policies.deps import GateDep
 from policies.models import ApprovalStatus
@@ -30,6 +31,14 @@ async def queue_context(session: DbSession, org_id: int) -> dict[str, Any]:
 async def queue(page: PageDep, session: SessionDep) -> HTMLResponse:
     """The queue fragment (re-rendered on every live ``approvals-changed`` trigger)."""
     return render(page, "policies/_approvals.html", **await queue_context(session, page.org.id))
+
+
+@router.get("/policies/approvals/{approval_id}/output")
+async def approval_output(approval_id: Id, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """What an executed approval ran on devices: its commands with status, exit code and output."""
+    approval = await approvals_service.get_approval(session, page.org.id, approval_id)
+    history = await command_history(session, org_id=page.org.id, approval_id=approval.id)
+    return render(page, "policies/_approval_output.html", approval=approval, history=history)
 
 
 @router.post("/policies/approvals/{approval_id}/decide")

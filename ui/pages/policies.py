@@ -41,7 +41,7 @@ async def tools_context(session: DbSession, gate: Gate, org_id: int, *, source: 
         tools = [t for t in tools if needle in f"{t.id} {t.title} {t.description} {t.category}".lower()]
     policies = await policies_for(session, org_id, tools)
     rows = [(t, policies[t.id]) for t in tools]
-    return {"rows": rows, "sources": sources, "source": source, "q": q, "modes": MODE_CHOICES}
+    return {"rows": rows, "sources": sources, "source": source, "q": q, "modes": MODE_CHOICES, "role_choices": ROLES}
 
 
 @router.get("/policies")
@@ -71,8 +71,45 @@ async def tools_table(page: PageDep, session: SessionDep, gate: GateDep, source:
     return render(page, "policies/_tools.html", **await tools_context(session, gate, page.org.id, source=source, q=q))
 
 
+#: The roles a tool's mode may be set for (viewers use no write tools).
+ROLES = [Role.OPERATOR.value, Role.APPROVER.value, Role.ADMIN.value]
+
+
 def _row(page: PageDep, tool: Tool, policy: ToolPolicy, *, saved: str = "") -> HTMLResponse:
-    return render(page, "policies/_tool_row.html", tool=tool, policy=policy, modes=MODE_CHOICES, saved=saved)
+    return render(
+        page, "policies/_tool_row.html", tool=tool, policy=policy, modes=MODE_CHOICES, role_choices=ROLES, saved=saved
+    )
+
+
+RoleModeForm = Annotated[Literal["", "auto", "approval", "never"], Form()]
+
+
+@router.post("/policies/tools/advanced")
+async def change_advanced(
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+    tool: Annotated[str, Form(max_length=200)],
+    role_operator: RoleModeForm = "",
+    role_approver: RoleModeForm = "",
+    role_admin: RoleModeForm = "",
+    approvals_required: Annotated[Literal[1, 2], Form()] = 1,
+    admin_required: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    """An admin sets per-role modes and two-person approval of one tool (audited by the policy service)."""
+    page.require(Role.ADMIN)
+    resolved = gate.registry.resolve(tool, page.org.id)
+    chosen = {Role.OPERATOR: role_operator, Role.APPROVER: role_approver, Role.ADMIN: role_admin}
+    role_modes = {role: PolicyMode(value) if value else None for role, value in chosen.items()}
+    policy = await set_policy(
+        session,
+        caller=page.caller,
+        tool=resolved,
+        role_modes=role_modes,
+        approvals_required=approvals_required,
+        admin_required=admin_required and approvals_required == 2,
+    )
+    return _row(page, resolved, policy, saved="saved: role modes and approvals")
 
 
 @router.post("/policies/tools/mode")

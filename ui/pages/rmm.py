@@ -1,4 +1,4 @@
-"""The RMM page (``/rmm``): tabs Devices, Alerts, Scripts, Quick-support and Sessions (``?tab=``).
+"""The RMM page (``/rmm``): tabs Devices, Alerts, Scripts, Tickets, Quick-support and Sessions (``?tab=``).
 
 Devices are paged server-side (filters by customer, site, status and text; two statements per
 page whatever the fleet size). Alert buttons invoke ``rmm-acknowledge-alert`` /
@@ -32,10 +32,11 @@ from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_tickets import TicketFilters, tickets_context
 
 router = APIRouter(include_in_schema=False)
 
-Tab = Literal["devices", "alerts", "scripts", "quick-support", "sessions"]
+Tab = Literal["devices", "alerts", "scripts", "tickets", "quick-support", "sessions"]
 PAGE_SIZE = 50
 ALERT_PAGE = 100
 
@@ -116,6 +117,11 @@ async def rmm_index(
     query: Annotated[ListQuery, Query()],
     tab: Tab = "devices",
     offset: Annotated[int, Query(ge=0)] = 0,
+    priority: Annotated[str, Query(max_length=20)] = "",
+    device_id: Annotated[str, Query(max_length=20)] = "",
+    assignee: Annotated[str, Query(max_length=20)] = "",
+    new: Annotated[str, Query(max_length=1)] = "",
+    alert_id: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     """The RMM page with the selected tab rendered server-side."""
     context: dict[str, Any] = {"tab": tab}
@@ -126,6 +132,15 @@ async def rmm_index(
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, limit=ALERT_PAGE)
     elif tab == "scripts":
         context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
+    elif tab == "tickets":
+        tfilters = TicketFilters.parse(
+            query.status or "active", priority, query.customer_id, device_id, assignee, query.q
+        )
+        context.update(
+            await tickets_context(
+                session, page, tfilters, new=new == "1", device_id=tfilters.device_id, alert_id=_int_or_none(alert_id)
+            )
+        )
     elif tab == "quick-support":
         context["quick"] = await q.quick_support_devices(session, org_id=page.org.id)
     return render(page, "rmm/index.html", **context)

@@ -29,14 +29,13 @@ from native_rmm.devices.targets import (
     TargetDevice,
     Targets,
     match_devices,
-    names,
     resolve_targets,
     too_many,
 )
 from native_rmm.scripts.schemas import RunResult
 from policies.approvals import get_approval
 from policies.deps import GateDep
-from policies.outcome import InvocationStatus, Outcome
+from policies.outcome import InvocationStatus
 from policies.queries import executed_result
 from ui.page import Page, PageDep, render
 from ui.pages.rmm import ListQuery
@@ -141,9 +140,7 @@ async def bulk_action(
     devices = await _selection(session, page, device_ids, all_matching, query)
     form = {"script_id": script_id, "command": command, "to_site_id": to_site_id, "tag_value": tag_value}
     tool, args = _call(action, [d.id for d in devices], form)
-    outcome: Outcome = await gate.invoke(
-        session, page.caller, tool, args, reason=reason, context={"via": page.path, "targets": names(devices)}
-    )
+    outcome = await invoke(page, session, gate, tool, args, reason=reason)
     boxes = await _boxes(session, page, outcome.value) if outcome.status is InvocationStatus.DONE else []
     return _html(page, outcome=outcome, action=f"{LABELS[action]} on {len(devices)} device(s)", devices=devices,
                  boxes=boxes, poll=approval_trigger(outcome.approval_id or 0))  # fmt: skip

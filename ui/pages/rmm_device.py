@@ -19,26 +19,41 @@ from hub.core.bounds import Id
 from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
 from native_rmm.commands import service as commands
+from native_rmm.commands.history import command_history
 from native_rmm.commands.schemas import FULL_OUTPUT, CommandOut
+from native_rmm.commands.tools import shells_for
 from native_rmm.devices import queries as q
 from native_rmm.devices import service as devices
 from native_rmm.models.commands import ACTIVE_STATUSES, Command
 from native_rmm.models.devices import Device, DeviceStatus
 from native_rmm.scripts import runs
+from native_rmm.scripts import service as scripts
 from policies.approvals import get_approval
 from policies.deps import GateDep
+from policies.models import PolicyMode
 from policies.outcome import InvocationStatus, Outcome
+from policies.pipeline import Gate
 from policies.queries import executed_result
+from policies.service import policy_for
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
 
 router = APIRouter(include_in_schema=False)
 
-DeviceTab = Literal["system", "applications", "alerts", "patches", "runs"]
+DeviceTab = Literal["system", "applications", "alerts", "patches", "runs", "commands"]
 APP_PAGE = 50
 RUNS_LIMIT = 50
 #: The shells a command can run in (the values of the command table's enum).
 SHELLS: list[str] = list(Command.__table__.c.shell.type.enums)  # type: ignore[attr-defined]
+
+
+async def uninstall_refusal(session: DbSession, gate: Gate, page: Page) -> str:
+    """Why the Uninstall button is disabled ("" when it may be pressed): its policy is ``never`` for this role."""
+    tool = gate.registry.resolve("native_rmm:rmm-uninstall-agent", page.org.id)
+    policy = await policy_for(session, page.org.id, tool)
+    if policy.mode_for(page.caller.role.value) is PolicyMode.NEVER:
+        return f"Uninstall is not allowed by policy ({policy.reason}); an admin can change it under Policies"
+    return ""
 
 
 def command_trigger(command_id: int) -> str:
@@ -67,7 +82,7 @@ async def apps_context(session: DbSession, device: Device, search: str, offset: 
 
 @router.get("/rmm/devices/{device_id}")
 async def device_page(
-    device_id: Id, page: PageDep, session: SessionDep, tab: DeviceTab = "system",
+    device_id: Id, page: PageDep, session: SessionDep, gate: GateDep, tab: DeviceTab = "system",
     app_q: Annotated[str, Query(alias="q", max_length=200)] = "", offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:  # fmt: skip
     """The device header, its actions and the selected tab (rendered server-side)."""
@@ -77,7 +92,8 @@ async def device_page(
         "where": await q.placement(session, site_id=device.site_id),
         "tab": tab,
         "alert_count": await q.active_alert_count(session, org_id=page.org.id, device_id=device.id),
-        "shells": SHELLS,
+        "shells": shells_for(device) or SHELLS,
+        "uninstall_refusal": await uninstall_refusal(session, gate, page),
         "tags": (await q.tags_of(session, device_ids=[device.id]))[device.id],
     }
     if tab == "system":
@@ -88,6 +104,9 @@ async def device_page(
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, device_id=device.id, limit=200)
     elif tab == "patches":
         context["patches"] = await devices.list_patches(session, device_id=device.id)
+    elif tab == "commands":
+        context["history"] = await command_history(session, org_id=page.org.id, device_id=device.id)
+        context["run_scripts"] = await scripts.list_scripts(session, org_id=page.org.id, enabled=True)
     else:
         context["runs"] = await runs.list_script_runs(
             session, org_id=page.org.id, device_id=device.id, limit=RUNS_LIMIT

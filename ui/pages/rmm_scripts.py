@@ -85,6 +85,14 @@ async def run_dialog(
     return render(page, "rmm/_script_run.html", fields=param_fields(script), **picker)
 
 
+@router.get("/rmm/devices/{device_id}/run-script")
+async def run_dialog_for_device(
+    device_id: Id, page: PageDep, session: SessionDep, script_id: Annotated[Id, Query()]
+) -> HTMLResponse:
+    """The run dialog opened from a device page, with that device already ticked."""
+    return await run_dialog(script_id, page, session, device_id=[device_id])
+
+
 @router.get("/rmm/scripts/{script_id}/devices")
 async def device_picker(
     script_id: Id,
@@ -107,7 +115,8 @@ async def run_script(
     form = await request.form()
     device_ids = [int(str(v)) for v in form.getlist("device_ids") if str(v).isdigit()]
     if not device_ids:
-        raise ToolError("choose at least one device to run the script on")
+        # Answered into the dialog's own outcome area (an error page would open behind the modal dialog).
+        return render(page, "rmm/_dialog_error.html", message="Choose at least one device to run the script on.")
     if not script.enabled:
         raise ToolError(f"script {script.name!r} is disabled; an admin must enable it before it can run")
     args = {**parse_params(script, dict(form)), "device_ids": device_ids}

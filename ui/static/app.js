@@ -44,6 +44,11 @@
       htmx.trigger(body, "command-changed", {command_id: Number(id), status: seen, catch_up: true});
     }
   });
+  source.addEventListener("assistant", function (e) {
+    var detail = {};
+    try { detail = JSON.parse(e.data); } catch (err) { console.warn("bad live event", err); }
+    body.dispatchEvent(new CustomEvent("assistant-changed", {detail: detail}));
+  });
   source.onerror = function () { body.dataset.live = "off"; };
   window.addEventListener("pagehide", function () { source.close(); });
 })();

@@ -13,7 +13,7 @@ from hub.core import audit
 from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
 from hub.core.auth import throttle
 from hub.core.db import utcnow
-from hub.core.errors import Conflict, NotFound
+from hub.core.errors import Conflict, NotFound, PermissionDenied
 from hub.core.models import ApiToken, User, WebSession
 from hub.core.roles import Role
 from hub.core.security import generate_token, hash_password, hash_token, verify_password
@@ -101,6 +101,43 @@ async def set_role(session: AsyncSession, user: User, role: Role, *, actor: Acto
     )  # fmt: skip
     await session.flush()
     return old
+
+
+async def set_password(
+    session: AsyncSession, user: User, password: str, *, actor: Actor = SYSTEM_ACTOR, keep_session_id: int | None = None
+) -> None:
+    """Give ``user`` a new password (audited) and end their other sign-ins (``keep_session_id`` survives).
+
+    Raises:
+        WeakPasswordError: the password is too short.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    ended = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_session_id is not None:
+        ended = ended.where(WebSession.id != keep_session_id)
+    await session.execute(ended)
+    own = actor.user_id == user.id
+    audit.record(
+        session, event=AuditEvent.USER_CHANGED, actor=actor, org_id=user.org_id,
+        outcome="password changed" if own else "password reset", detail={"username": user.username},
+    )  # fmt: skip
+    await session.flush()
+
+
+async def change_own_password(
+    session: AsyncSession, user: User, *, current: str, new: str, actor: Actor, keep_session_id: int | None
+) -> None:
+    """A user changes their own password: the current one must match.
+
+    Raises:
+        PermissionDenied: the current password is wrong.
+        WeakPasswordError: the new one is too short.
+    """
+    if not verify_password(user.password_hash, current):
+        raise PermissionDenied("the current password is not right; nothing changed")
+    await set_password(session, user, new, actor=actor, keep_session_id=keep_session_id)
 
 
 @dataclass(frozen=True)

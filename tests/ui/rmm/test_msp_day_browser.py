@@ -159,7 +159,7 @@ async def test_bulk_script_on_a_tag_is_one_approval_with_per_device_output(
         approver = await context.new_page()
         await sign_in(approver, tenancy.approver, target="/policies?tab=approvals")
         card = approver.locator(f"#approval-{approval_id}")
-        names = card.get_by_test_id("approval-targets")
+        names = card.locator(f'ul[aria-label="Targets of approval #{approval_id}"]')
         await expect(names).to_contain_text("BRS-FS-01 (Unassigned / Unassigned)")
         await expect(names).to_contain_text("BRS-PC-07 (Unassigned / Unassigned)")
         await expect(approver.locator("#approval-queue tr[data-approval-id]")).to_have_count(1)

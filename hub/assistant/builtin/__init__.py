@@ -1,0 +1,1 @@
+"""The built-in offline model: intent and entity resolution over the registry and the hub data."""
