@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
 from hub.assistant.cli import assistant_group, chat
+from hub.bench import assistant_cli as _assistant_eval  # noqa: F401 - registers `rmmhub assistant eval`
 from hub.bench import bench
 from hub.core import audit
 from hub.core.audit import Actor
@@ -25,6 +27,7 @@ from hub.core.roles import Role
 from hub.core.security import generate_password
 from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
+from hub.mcp.cli import mcp_command, tools_group
 from hub.migrate import upgrade
 from native_rmm.cli import agent, demo, installer
 from native_rmm.customer_cli import customer
@@ -165,14 +168,21 @@ def user_create(username: str, role: str, display_name: str, email: str | None, 
 
 
 @user.command("list")
-def user_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print JSON (keys: id, username, role, disabled, display_name)")
+def user_list(as_json: bool) -> None:
     """List users."""
     settings = _settings()
 
     async def work(session: AsyncSession) -> list[Any]:
         return list(await auth.list_users(session))
 
-    for u in _run(settings, work):
+    users = _run(settings, work)
+    if as_json:
+        rows = [{"id": u.id, "username": u.username, "role": u.role.value, "disabled": u.disabled,
+                 "display_name": u.display_name, "org_id": u.org_id} for u in users]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for u in users:
         state = "disabled" if u.disabled else "active"
         click.echo(f"{u.id:>4}  {u.username:<24} {u.role.value:<9} {state:<8} {u.display_name}")
 
@@ -273,7 +283,13 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="print JSON (keys: ok, checked, unsealed, checkpoint_seq, problem, first_bad_seq)",
+)
+def audit_verify(as_json: bool) -> None:
     """Verify the hash chain against the latest signed checkpoint (read-only); exits 1 when tampering is found."""
     settings = _settings()
 
@@ -286,6 +302,13 @@ def audit_verify() -> None:
             await db.dispose()
 
     report = asyncio.run(_main())
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "checked": report.checked, "unsealed": report.unsealed,
+                               "checkpoint_seq": report.checkpoint_seq, "problem": report.problem or None,
+                               "first_bad_seq": report.first_bad_seq}, indent=2))  # fmt: skip
+        if not report.ok:
+            sys.exit(1)
+        return
     if report.ok:
         against = (
             f" (checkpoint #{report.checkpoint_seq} in {settings.audit_witness} matches)"
@@ -320,7 +343,9 @@ main.add_command(customer)
 main.add_command(installer)
 main.add_command(agent)
 main.add_command(chat)
-main.add_command(assistant_group)
+main.add_command(assistant_group)  # with `assistant eval` from hub.bench.assistant_cli
+main.add_command(mcp_command)
+main.add_command(tools_group)
 
 if __name__ == "__main__":
     main()

@@ -25,6 +25,7 @@ from hub.core.errors import RmmHubError, ToolArgumentError, error_id
 from hub.core.events import create_bus
 from hub.core.jsonutil import clip
 from hub.core.module import HubModule
+from hub.core.notify.module import NotifyModule
 from hub.core.openapi import install_documented_openapi
 from hub.core.redact import install_access_log_redaction
 from hub.core.registry import ToolRegistry
@@ -33,6 +34,7 @@ from hub.core.scheduler import Scheduler
 from hub.core.security_headers import SecurityHeadersMiddleware
 from hub.core.settings import Settings, get_settings
 from hub.core.shutdown import run_steps
+from hub.mcp.module import McpModule
 from native_rmm.module import NativeRmmModule
 from policies.module import PoliciesModule
 from policies.pipeline import Gate
@@ -46,10 +48,12 @@ AUDIT_SEAL_INTERVAL_SECONDS = 10
 MODEL_MODULES = (
     "hub.core.models",
     "hub.core.audit",
+    "hub.core.notify.models",
     "policies.models",
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
     "hub.assistant.models",
+    "hub.mcp.models",
 )
 
 
@@ -65,10 +69,12 @@ def default_modules(gate: Gate) -> list[HubModule]:
     """Every feature module of the hub, in start order; the ones that invoke tools get the gate."""
     return [
         PoliciesModule(gate),
+        NotifyModule(),
         NativeRmmModule(gate),
         ConnectWiseModule(gate),
         RelayModule(),
         AssistantModule(gate),
+        McpModule(gate, base_url=gate.settings.base_url),
         UiModule(),
     ]
 

@@ -85,8 +85,23 @@ def installer() -> None:
 
 
 @installer.command("list")
-def installer_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print JSON (keys: id, name, kind, uses, max_uses, commands)")
+def installer_list(as_json: bool) -> None:
     """Print every installer with its per-OS install command."""
+
+    async def rows(session: AsyncSession, org_id: int, settings: Settings) -> list[dict[str, object]]:
+        found: list[dict[str, object]] = []
+        for item in await installers.list_installers(session, org_id=org_id):
+            view = installers.view(session, item, base_url=settings.base_url)
+            found.append({"id": item.id, "name": item.name, "kind": item.kind.value, "uses": item.uses,
+                          "max_uses": item.max_uses, "commands": dict(view.commands)})  # fmt: skip
+        return found
+
+    if as_json:
+        import json
+
+        click.echo(json.dumps(_in_first_org(rows), indent=2))
+        return
 
     async def work(session: AsyncSession, org_id: int, settings: Settings) -> list[str]:
         lines = []

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from hub.core.shutdown import run_steps
+from hub.core.tickets import RemoteEventSink
 from native_rmm import jobs, operations
 from native_rmm.agent_api.downloads import router as downloads_router
 from native_rmm.agent_api.install_routes import router as installers_router
@@ -25,6 +26,7 @@ from native_rmm.devices.routes import router as devices_router
 from native_rmm.ingest.writer import IngestWriter, SampleHook
 from native_rmm.installers.wheel import WheelBuilder
 from native_rmm.plane import DevicePlane
+from native_rmm.remote import recorder
 from native_rmm.settings import RmmSettings, get_rmm_settings
 from native_rmm.tools import device_plane_tools
 from native_rmm.updates import auto as auto_update
@@ -64,8 +66,17 @@ class NativeRmmModule:
         self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
-        return [agent_router, ws_router, installers_router, downloads_router, devices_router, customers_router,
-                agent_updates_router, *operations.routers()]  # fmt: skip
+        return [
+            agent_router,
+            ws_router,
+            installers_router,
+            downloads_router,
+            devices_router,
+            customers_router,
+            agent_updates_router,
+            recorder.router,
+            *operations.routers(),
+        ]
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         settings = self._settings or get_rmm_settings()
@@ -93,6 +104,7 @@ class NativeRmmModule:
         hub.registry.register_all(update_tools(lambda: UpdateConfig(
             plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds)))  # fmt: skip
         jobs.add_jobs(scheduler, plane)
+        recorder.start(hub, scheduler)
         gate = self._gate
 
         async def auto_update_job() -> int:
@@ -126,4 +138,5 @@ class NativeRmmModule:
         )  # fmt: skip
         if self._hub is not None:
             self._hub.components.remove(DevicePlane)
+            self._hub.components.remove(RemoteEventSink)
         self.plane = None

@@ -22,6 +22,10 @@ from hub.core.registry import Tool
 from hub.core.scheduler import Scheduler
 from native_rmm.alerts import routes as alert_routes
 from native_rmm.alerts import tools as alert_tools
+from native_rmm.automation import jobs as automation_jobs
+from native_rmm.automation import routes as automation_routes
+from native_rmm.automation.engine import RuleEngine
+from native_rmm.automation.schedule_runner import ScheduleRunner
 from native_rmm.monitors import jobs as monitor_jobs
 from native_rmm.monitors import routes as monitor_routes
 from native_rmm.scripts import jobs as script_jobs
@@ -34,7 +38,8 @@ from policies.pipeline import Gate
 
 def routers() -> list[APIRouter]:
     """REST routes of alerts/thresholds, monitors, scripts and tickets."""
-    return [alert_routes.router, monitor_routes.router, script_routes.router, ticket_routes.router]
+    return [alert_routes.router, monitor_routes.router, script_routes.router, ticket_routes.router,
+            automation_routes.router]  # fmt: skip
 
 
 def static_tools() -> list[Tool]:
@@ -62,9 +67,13 @@ class Operations:
             return await monitor_jobs.run_due(hub)
 
         scheduler.add(monitor_jobs.JOB_NAME, run_monitors, seconds=monitor_jobs.JOB_INTERVAL_SECONDS)
+        automation_jobs.start(hub, scheduler, gate)
 
     async def stop(self) -> None:
         """Stop the watcher."""
         await script_jobs.stop_watcher(self._watcher)
         self._watcher = None
+        if self._hub is not None:
+            self._hub.components.remove(RuleEngine)
+            self._hub.components.remove(ScheduleRunner)
         self._hub = None

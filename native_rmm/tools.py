@@ -14,6 +14,12 @@ from native_rmm.remote.tools import remote_tools
 
 
 def device_plane_tools(latest_agent_version: Callable[[], str | None] = lambda: None) -> list[Tool]:
-    """Devices, customers/sites, tags and groups, patches and commands (one device or many), RustDesk."""
-    return [*device_tools(latest_agent_version), *manage_tools(), *command_tools(), *bulk_tools(), *remote_tools(),
-            *rustdesk_tools()]  # fmt: skip
+    """Devices, customers/sites, tags and groups, patches and commands (one device or many)."""
+    return [
+        *device_tools(latest_agent_version),
+        *manage_tools(),
+        *command_tools(),
+        *bulk_tools(),
+        *remote_tools(),
+        *rustdesk_tools(),
+    ]

@@ -26,3 +26,13 @@ class ApprovalDecided(BaseModel):
 
 APPROVAL_REQUESTED = Topic("approval.requested", ApprovalRequested)
 APPROVAL_DECIDED = Topic("approval.decided", ApprovalDecided)
+
+
+class PolicyChanged(BaseModel):
+    """An admin set or reset a tool's policy (listings such as MCP ``tools/list`` may change)."""
+
+    tool: str
+    mode: str
+
+
+POLICY_CHANGED = Topic("policy.changed", PolicyChanged)

@@ -11,6 +11,7 @@ from hub.core.scheduler import Scheduler
 from policies import approvals
 from policies.pipeline import Gate
 from policies.routes import router
+from policies.tools import policy_tools
 from policies.users import router as users_router
 
 EXPIRY_INTERVAL_SECONDS = 60
@@ -29,6 +30,7 @@ class PoliciesModule:
 
     async def start(self, hub: HubContext, scheduler: Scheduler) -> None:
         gate = self.gate
+        hub.registry.register_all(policy_tools())
 
         async def expire() -> int:
             async with hub.db.transaction() as session:

@@ -39,6 +39,7 @@ from policies.events import APPROVAL_REQUESTED, ApprovalRequested
 from policies.models import Approval, ApprovalStatus, PolicyMode, ToolPolicy
 from policies.outcome import InvocationStatus, Outcome
 from policies.service import policies_for
+from policies.standing import StandingGrant
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,12 @@ class Gate:
         *,
         reason: str = "",
         context: dict[str, Any] | None = None,
+        standing: StandingGrant | None = None,
     ) -> Outcome:
         """Invoke tool ``name`` with ``args`` for ``caller``.
+
+        ``standing`` is a schedule's standing approval: where the policy asks for approval and the grant
+        covers this tool (digest intact, unexpired), the call runs under that approval instead of asking.
 
         Raises:
             UnknownToolError: no such tool in the caller's organisation.
@@ -118,6 +123,11 @@ class Gate:
                 message = f"{tool.name} would run {decider.tool.name}, which is not allowed by policy ({policy.reason})"
             self._audit(session, caller, AuditEvent.TOOL_REFUSED, tool, args_hash, "never", {"message": message})
             return Outcome(status=InvocationStatus.REFUSED, tool=tool.id, message=message, policy="never")
+        if policy.mode is PolicyMode.APPROVAL and standing is not None:
+            if standing.covers(self.settings.secret, org_id=caller.org_id, tool_id=tool.id, now=utcnow()):
+                return await self._execute(session, caller, tool, valid, args_hash, approval_id=standing.approval_id)
+            detail = {"standing_approval": standing.approval_id, "message": "standing approval expired or void"}
+            self._audit(session, caller, AuditEvent.TOOL_REQUESTED, tool, args_hash, "standing-void", detail)
         if target_args is not None:
             return await self._request_approval(
                 session, caller, decider.tool, target_args, reason, context or {}, via=tool, policy=policy

@@ -21,8 +21,9 @@ from hub.core.db import utcnow
 from hub.core.errors import PermissionDenied, ToolError
 from hub.core.registry import Tool
 from hub.core.roles import Role
-from hub.core.uow import session_bus
+from hub.core.uow import publish_after_commit, session_bus
 from policies.classifier import classify
+from policies.events import POLICY_CHANGED, PolicyChanged
 from policies.models import PolicyMode, PolicyOrigin, ToolPolicy
 from policies.voiding import fail_pending_for_tool
 
@@ -138,6 +139,7 @@ async def set_policy(
     )
     await session.flush()
     await _fail_pending_if_never(session, caller, tool, policy)
+    _announce_change(session, caller, tool, policy)
     return policy
 
 
@@ -163,6 +165,7 @@ async def reset_policy(session: AsyncSession, *, caller: Caller, tool: Tool) -> 
     )
     await session.flush()
     await _fail_pending_if_never(session, caller, tool, policy)
+    _announce_change(session, caller, tool, policy)
     return policy
 
 
@@ -171,3 +174,11 @@ async def _fail_pending_if_never(session: AsyncSession, caller: Caller, tool: To
         return
     why = f"{tool.name} was set to never by policy ({policy.reason}); this request can no longer run"
     await fail_pending_for_tool(session, session_bus(session), org_id=caller.org_id, tool_id=tool.id, why=why)
+
+
+def _announce_change(session: AsyncSession, caller: Caller, tool: Tool, policy: ToolPolicy) -> None:
+    """Tell listings (MCP ``tools/list``) once the change is committed."""
+    bus = session_bus(session)
+    if bus is not None:
+        event = POLICY_CHANGED.event(caller.org_id, PolicyChanged(tool=tool.id, mode=policy.mode.value))
+        publish_after_commit(session, bus, event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_VIEWERS = 4
 
@@ -21,3 +22,4 @@ class RelayConfig:
     high_water: int = 1 << 20
     max_lag: int = 16 << 20
     max_message: int = 4 << 20
+    recordings_dir: Path | None = None

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
 from hub.core.settings import Settings
-from hub.core.tickets import SessionEvent
+from hub.core.tickets import RemoteEventSink, SessionEvent
 from relay.config import RelayConfig
 from relay.server import RelayServer
 from relay.tools import relay_tools
@@ -26,6 +26,7 @@ def config_from(settings: Settings) -> RelayConfig:
         public_url=settings.relay_public_url,
         idle_timeout=timeout,
         idle_warnings=(timeout / 3, timeout * 2 / 3, timeout - 60 if timeout > 120 else timeout * 29 / 30),
+        recordings_dir=settings.remote_recordings_dir,
     )
 
 
@@ -58,7 +59,14 @@ class RelayModule:
         if pick_port:
             # Port 0 takes any free port; the tickets then name the port actually bound.
             settings.relay_url = "ws://pending"
-        server = RelayServer(config_from(settings), log_events)
+
+        async def report(batch: list[SessionEvent]) -> None:
+            await log_events(batch)
+            sink = hub.components.find(RemoteEventSink)
+            if sink is not None:
+                await sink.deliver(batch)
+
+        server = RelayServer(config_from(settings), report)
         try:
             self.port = await server.start(settings.relay_host, settings.relay_port)
             if pick_port:

@@ -16,9 +16,10 @@ from collections.abc import Callable, Coroutine, Mapping
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from hub.core.tickets import SessionEvent, SessionEventKind, SessionKind, TicketRole
+from hub.core.tickets import SessionEvent, SessionEventKind, SessionKind, TicketError, TicketRole, verify_grant
 from relay.config import RelayConfig
 from relay.lane import CLOSE_TOO_SLOW, Lane
+from relay.recording import Recording
 from relay.rfb import RfbProtocolError
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,24 @@ class Session:
         self._timers: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._input_seen = asyncio.Event()
+        self.recording: Recording | None = None
+        self._grants_used: set[str] = set()
+        if kind is SessionKind.SHELL and config.recordings_dir is not None:
+            try:
+                self.recording = Recording(config.recordings_dir, sid, title=f"remote shell {sid}")
+            except OSError as exc:
+                log.error("relay session %s: cannot record to %s: %s", sid, config.recordings_dir, exc.strerror)
 
     # -- events and fan-out -------------------------------------------------------------------
 
     def event(
-        self, kind: SessionEventKind, *, user: str = "", role: TicketRole | None = None, detail: str = ""
+        self,
+        kind: SessionEventKind,
+        *,
+        user: str = "",
+        role: TicketRole | None = None,
+        detail: str = "",
+        data: Mapping[str, str | int | bool] | None = None,
     ) -> None:
         """Report an event to the hub (through the server's reporter queue)."""
         self._report(
@@ -66,6 +80,7 @@ class Session:
                 role=role,
                 viewers=self.viewer_count,
                 detail=detail,
+                data=dict(data or {}),
             )
         )
 
@@ -125,6 +140,8 @@ class Session:
             return
         channel, data = message[0], message[1:]
         if channel == BROADCAST:
+            if self.recording is not None:
+                self.recording.output(data)
             lanes = self.attached()
             for lane in lanes:
                 self._push(lane, data)
@@ -139,6 +156,8 @@ class Session:
             target = self.lanes[channel]
             if target is not None and target.ws is not None:
                 self._push(target, data)
+                if not target.below_high_water:
+                    await target.drained.wait()  # a download goes at its viewer's pace
 
     def _agent_control(self, text: str) -> None:
         try:
@@ -154,9 +173,21 @@ class Session:
                 event_kind = SessionEventKind(str(payload.get("kind")))
             except ValueError:
                 return
-            self.event(event_kind, user=str(payload.get("user", ""))[:150], detail=str(payload.get("detail", ""))[:500])
+            raw = payload.get("data")
+            data = {
+                str(k)[:40]: v if isinstance(v, (int, bool)) else str(v)[:500]
+                for k, v in (raw.items() if isinstance(raw, dict) else ())
+                if isinstance(v, (str, int, bool))
+            }
+            user = str(payload.get("user", ""))[:150]
+            self.event(
+                event_kind, user=user, detail=str(payload.get("detail", ""))[:500], data=dict(list(data.items())[:10])
+            )
         if kind == "exit":
             self.spawn(self.end(f"the remote shell exited ({payload.get('code')})"))
+            return
+        if kind == "declined":
+            self.spawn(self.end("the end user declined the connection request"))
             return
         self.tell_viewers(payload)
 
@@ -183,6 +214,8 @@ class Session:
             return
         else:
             self.touch()
+            if self.recording is not None:
+                self.recording.input(data)
         if data and self.agent is not None:
             try:
                 await self.agent.send(bytes([lane.slot]) + data)
@@ -203,6 +236,8 @@ class Session:
             cols, rows = payload.get("cols"), payload.get("rows")
             if isinstance(cols, int) and isinstance(rows, int) and 1 <= cols <= 1000 and 1 <= rows <= 1000:
                 self.touch()
+                if self.recording is not None:
+                    self.recording.resize(cols, rows)
                 await self.tell_agent({"type": "resize", "slot": lane.slot, "cols": cols, "rows": rows})
         elif kind == "view-only" and lane.role is TicketRole.CONTROLLER:
             lane.view_only = bool(payload.get("value"))
@@ -210,9 +245,29 @@ class Session:
             self.tell_viewers({"type": "viewers", "viewers": self.roster()})
         elif kind == "end" and lane.role is TicketRole.CONTROLLER:
             await self.end(f"ended by {lane.user or 'the technician'}")
-        elif kind in ("list", "download", "upload", "upload-done", "cancel") and not lane.view_only:
+        elif kind in ("list", "upload-done", "cancel") and not lane.view_only:
             self.touch()
-            await self.tell_agent({**payload, "slot": lane.slot})
+            await self.tell_agent({**payload, "slot": lane.slot, "user": lane.user})
+        elif kind in ("download", "upload") and not lane.view_only:
+            refusal = self._check_grant(payload, str(kind))
+            if refusal:
+                self._push(lane, self.control({"type": "file-error", "id": payload.get("id"), "message": refusal}))
+                return
+            self.touch()
+            await self.tell_agent({**payload, "slot": lane.slot, "user": lane.user})
+
+    def _check_grant(self, payload: Mapping[str, object], direction: str) -> str:
+        """Why a transfer request may not reach the agent ("" when its gate-issued grant covers it)."""
+        try:
+            grant = verify_grant(self.config.secret, str(payload.get("grant", "")))
+        except TicketError as exc:
+            return f"{exc}; every transfer needs rmm-transfer-file"
+        if grant.session != self.sid or grant.direction.value != direction or grant.path != payload.get("path"):
+            return "the transfer grant is for another session, direction or path"
+        if grant.nonce in self._grants_used:
+            return "the transfer grant was already used"
+        self._grants_used.add(grant.nonce)
+        return ""
 
     # -- idle clock ---------------------------------------------------------------------------
 
@@ -269,7 +324,11 @@ class Session:
         if reason.startswith("idle timeout"):
             code = CLOSE_IDLE
         self._on_end(self.sid)
-        self.event(SessionEventKind.ENDED, detail=reason)
+        data: dict[str, str | int | bool] = {}
+        if self.recording is not None:
+            self.recording.close()
+            data["recording"] = self.recording.name
+        self.event(SessionEventKind.ENDED, detail=reason, data=data)
         closing = [ws.close(code, reason[:120]) for ws in [self.agent, *(lane.ws for lane in self.attached())] if ws]
         await asyncio.gather(*closing, return_exceptions=True)
         for lane in self.lanes:

@@ -103,6 +103,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "redis_url": None,
         "relay_port": 0,  # each test hub's embedded relay takes a free port (tickets name it)
         "audit_witness": WITNESS_DIR / f"{uuid.uuid4().hex}.log",
+        "remote_recordings_dir": WITNESS_DIR / "recordings" / uuid.uuid4().hex,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from agent.remote import consent as privacy
+from agent.remote.files import FileChannel
 from agent.remote.pty_shell import PtyShell
+from agent.remote.settings import DEFAULT_FILE_LIMIT, DEFAULT_VNC_PORT, RemoteSettings, RemoteSettingsError
 
 log = logging.getLogger(__name__)
 
 BROADCAST = 0xFF
 VNC_HOST = "127.0.0.1"
-DEFAULT_VNC_PORT = 5900
 FINAL_CLOSE_CODES = range(4400, 4500)
+FILE_REQUESTS = frozenset({"list", "download", "upload", "upload-done", "cancel"})
 
 
 class BridgeError(RuntimeError):
@@ -48,10 +51,23 @@ class Bridge:
     _resume: str = ""
     _session: str = ""
     _shell: PtyShell | None = None
+    _files: FileChannel | None = None
+    file_limit: int = DEFAULT_FILE_LIMIT
+    consent: bool = False
+    technician: str = ""
+    remote_settings: RemoteSettings = field(default_factory=RemoteSettings)
+    _allowed: asyncio.Event = field(default_factory=asyncio.Event)
+    _asking: bool = False
+    _pending_opens: set[int] = field(default_factory=set)
+    _notice: privacy.InProgressNotice = field(default_factory=privacy.InProgressNotice)
     _vnc: dict[int, asyncio.StreamWriter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        if not self.consent:
+            self._allowed.set()
 
     async def run(self) -> str:
         """Bridge until the session ends; return why it ended."""
@@ -104,11 +120,16 @@ class Bridge:
         except ConnectionClosed:
             return
 
-    async def event(self, kind: str, detail: str = "") -> None:
+    async def event(
+        self, kind: str, detail: str = "", *, user: str = "", data: Mapping[str, object] | None = None
+    ) -> None:
         """Report a session event through the relay."""
+        await self._send_control({"type": "event", "kind": kind, "detail": detail, "user": user, "data": data or {}})
+
+    async def _send_control(self, payload: Mapping[str, object]) -> None:
         if self._ws is not None:
             try:
-                await self._ws.send(json.dumps({"type": "event", "kind": kind, "detail": detail}))
+                await self._ws.send(json.dumps(payload))
             except ConnectionClosed:
                 return
 
@@ -122,12 +143,24 @@ class Bridge:
         if kind == "hello":
             self._session, self._resume = str(payload["session"]), str(payload["resume"])
             self.connected.set()
-            if self.kind == "shell" and self._shell is None:
-                self._start_shell()
+            if self._allowed.is_set():
+                self._begin()
+            elif not self._asking:
+                self._asking = True
+                self._spawn(self._ask_consent())
+        elif not self._allowed.is_set():
+            if kind == "open" and isinstance(payload.get("slot"), int):
+                self._pending_opens.add(int(str(payload["slot"])))
         elif kind == "resize" and self._shell is not None:
             cols, rows = payload.get("cols"), payload.get("rows")
             if isinstance(cols, int) and isinstance(rows, int):
                 self._shell.resize(cols, rows)
+        elif kind == "open" and self._files is not None and isinstance(payload.get("slot"), int):
+            await self._files.ready(int(str(payload["slot"])))
+        elif kind in FILE_REQUESTS and self._files is not None:
+            await self._files.handle(payload)
+        elif kind == "close" and self._files is not None and isinstance(payload.get("slot"), int):
+            await self._files.cancel(int(str(payload["slot"])))
         elif kind == "open" and self.kind == "screen":
             slot = payload.get("slot")
             if isinstance(slot, int) and slot not in self._vnc:
@@ -138,8 +171,45 @@ class Bridge:
             if writer is not None:
                 writer.close()
 
+    def _begin(self) -> None:
+        """Start what the session bridges (once: a resumed connection finds it running)."""
+        if self.kind == "shell" and self._shell is None:
+            self._start_shell()
+        if self.kind == "files" and self._files is None:
+            self._files = FileChannel(self._send_control, self._send_slot, self.event, limit=self.file_limit)
+
+    # -- consent (privacy mode) ---------------------------------------------------------------
+
+    async def _ask_consent(self) -> None:
+        """Ask the end user once per session; a reconnect after a drop keeps the answer."""
+        waiting = f"Waiting for the end user to accept the connection request from {self.technician or 'you'}…"
+        await self._send_control({"type": "consent", "state": "waiting", "message": waiting})
+        answer = await privacy.ask(self.remote_settings, technician=self.technician, kind=self.kind)
+        if not answer.accepted:
+            self.end_reason = "the end user declined the connection request"
+            await self.event("consent-declined", f"declined via {answer.via}", user=self.technician)
+            await self._send_control({"type": "declined", "message": self.end_reason})
+            return
+        await self.event("consent-given", f"accepted via {answer.via}", user=self.technician)
+        self._allowed.set()
+        await self._send_control(
+            {"type": "consent", "state": "accepted", "message": "Connected (the end user accepted)"}
+        )
+        await self._notice.show(self.technician, self.kind)
+        self._begin()
+        for slot in sorted(self._pending_opens):
+            await self._control({"type": "open", "slot": slot})
+        self._pending_opens.clear()
+
+    async def _send_slot(self, slot: int, data: bytes) -> None:
+        await self._send(bytes([slot]) + data)
+
     async def _data(self, slot: int, data: bytes) -> None:
-        if self._shell is not None:
+        if not self._allowed.is_set():
+            return  # nothing reaches the endpoint before the end user accepted
+        if self._files is not None:
+            await self._files.data(slot, data)
+        elif self._shell is not None:
             self._shell.write(data)
         elif (writer := self._vnc.get(slot)) is not None:
             writer.write(data)
@@ -189,6 +259,9 @@ class Bridge:
         self._spawn(pump())
 
     async def _teardown(self) -> None:
+        await self._notice.close()
+        if self._files is not None:
+            await self._files.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -200,7 +273,7 @@ class Bridge:
             self._shell = None
 
 
-def bridge_from_ticket(ticket: str, *, vnc_port: int = DEFAULT_VNC_PORT) -> Bridge:
+def bridge_from_ticket(ticket: str, *, settings: RemoteSettings | None = None) -> Bridge:
     """Build the bridge a hub command asks for; the ticket itself names the relay and the kind.
 
     The agent does not hold the signing key: it reads the claims, and the relay checks the signature.
@@ -209,10 +282,19 @@ def bridge_from_ticket(ticket: str, *, vnc_port: int = DEFAULT_VNC_PORT) -> Brid
         body = ticket.split(".")[0]
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         relay, kind = str(claims["relay"]), str(claims["kind"])
+        wants_consent, technician = bool(claims.get("consent", False)), str(claims.get("user", ""))
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise BridgeError("the remote-session ticket is malformed") from exc
-    if kind not in ("shell", "screen"):
+    if kind not in ("shell", "screen", "files"):
         raise BridgeError(f"this agent cannot bridge a {kind!r} session")
     if not relay.startswith(("ws://", "wss://")):
         raise BridgeError("the remote-session ticket names no ws:// or wss:// relay")
-    return Bridge(relay, ticket, kind, vnc_port=vnc_port)
+    if settings is None:
+        try:
+            settings = RemoteSettings.from_environ()
+        except RemoteSettingsError as exc:
+            raise BridgeError(str(exc)) from exc
+    return Bridge(
+        relay, ticket, kind, vnc_port=settings.vnc_port, file_limit=settings.file_limit, consent=wants_consent,
+        technician=technician, remote_settings=settings,
+    )  # fmt: skip

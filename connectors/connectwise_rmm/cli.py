@@ -132,7 +132,8 @@ def connect(integration: str, client_id: str, region: str, base_url: str | None,
 
 
 @integrations.command("status")
-def status() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print JSON (keys: organization and the connection's fields)")
+def status(as_json: bool) -> None:
     """Show every organisation's ConnectWise RMM connection (never the API key)."""
 
     async def work(manager: ConnectionManager) -> list[tuple[str, ConnectionOut]]:
@@ -141,6 +142,11 @@ def status() -> None:
             return [(f"{org.name} (#{org.id})", await service.status(session, manager, org.id)) for _, org in rows]
 
     found = _run(work)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([{"organization": org, **out.model_dump(mode="json")} for org, out in found], indent=2))
+        return
     if not found:
         click.echo("no ConnectWise RMM connections")
         return

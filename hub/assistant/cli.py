@@ -63,20 +63,3 @@ def _check(response: httpx.Response) -> None:
 @click.group("assistant")
 def assistant_group() -> None:
     """The helpdesk assistant."""
-
-
-@assistant_group.command("eval")
-def assistant_eval() -> None:
-    """Run the helpdesk evaluation against the built-in model in a seeded world; ends with one JSON line."""
-    import asyncio
-
-    from hub.assistant.evaluation import run_eval
-
-    verdicts = asyncio.run(run_eval())
-    for verdict in verdicts:
-        if not verdict.passed:
-            click.echo(f"FAIL {verdict.case.request!r}", err=True)
-            click.echo(f"  expected {verdict.case.calls} reply~{verdict.case.reply!r}", err=True)
-            click.echo(f"  got      {verdict.calls} reply={verdict.reply[:300]!r}", err=True)
-    passed = sum(v.passed for v in verdicts)
-    click.echo(json.dumps({"accuracy": round(passed / len(verdicts), 3), "cases": len(verdicts), "passed": passed}))

@@ -34,11 +34,22 @@ class Caller:
     org_id: int
     kind: CallerKind
     on_behalf_of_user_id: int | None = None
+    #: The client program behind the door, when it names itself (an MCP client's ``clientInfo.name``).
+    client: str = ""
+
+    @property
+    def via(self) -> str:
+        """The door as the audit log shows it, e.g. ``mcp (Claude Desktop)`` (the log keeps 32 characters)."""
+        if not self.client:
+            return self.kind.value
+        room = 32 - len(self.kind.value) - 3
+        name = self.client if len(self.client) <= room else self.client[: room - 1] + "…"
+        return f"{self.kind.value} ({name})"
 
     @property
     def actor(self) -> Actor:
         """The audit-log view of this caller."""
-        return Actor(user_id=self.user_id, label=self.label, via=self.kind.value)
+        return Actor(user_id=self.user_id, label=self.label, via=self.via)
 
     def can(self, role: Role) -> bool:
         """Whether this caller holds at least ``role``."""

@@ -54,9 +54,17 @@ class Settings(BaseSettings):
         description="ws(s):// URL agents and browsers dial for the relay; default ws://<host>:<relay_port>",
     )
     relay_idle_timeout_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    remote_recordings_dir: Path = Field(
+        default=Path("./var/recordings"), description="where shell sessions are recorded (asciicast v2)"
+    )
+    remote_recording_retention_days: float = Field(default=30.0, gt=0, description="how long recordings are kept")
     log_json: bool = False
 
     approval_ttl_hours: float = Field(default=24.0, gt=0)
+    mcp_approval_wait_seconds: float = Field(
+        default=60.0, ge=0, le=600,
+        description="how long an MCP call that asked for progress waits for an approval's decision (0: answer pending at once)",
+    )  # fmt: skip
     session_ttl_hours: float = Field(default=12.0, gt=0)
     session_cookie_secure: bool | None = Field(
         default=None, description="Secure cookie flag; by default on whenever the public URL is https"

@@ -24,7 +24,7 @@ from native_rmm.commands import service
 from native_rmm.commands.describe import on_devices
 from native_rmm.commands.schemas import CommandOut
 from native_rmm.commands.tools import DEFAULT_SHELLS, ON_DEVICE, PATCH_TIMEOUT_SECONDS
-from native_rmm.devices.targets import MAX_TARGETS, TargetDevice, Targets, resolve_ids, resolve_targets
+from native_rmm.devices.targets import MAX_TARGETS, TargetDevice, Targets, resolve_targets
 from native_rmm.models.commands import Command
 
 SOURCE = "native_rmm"
@@ -78,14 +78,12 @@ def _shell(device: TargetDevice, shell: Shell | None) -> Shell:
     return shell
 
 
-async def _queue(
-    ctx: ToolContext, devices: list[TargetDevice], shells: dict[int, Shell | None], **spec: object
-) -> BulkResult:
+async def _queue(ctx: ToolContext, devices: list[TargetDevice], **spec: object) -> BulkResult:
     out = []
     for device in devices:
         command = await service.enqueue(
-            ctx.session, org_id=ctx.org_id, device_id=device.id, shell=shells.get(device.id), created_by=ctx.caller,
-            approval_id=ctx.approval_id, bus=ctx.bus, **spec,  # type: ignore[arg-type]
+            ctx.session, org_id=ctx.org_id, device_id=device.id, created_by=ctx.caller, approval_id=ctx.approval_id,
+            bus=ctx.bus, **spec,  # type: ignore[arg-type]
         )  # fmt: skip
         out.append(BulkTarget(device_id=device.id, label=device.label, customer=device.customer, site=device.site,
                               command=CommandOut.of(command, max_chars=2000)))  # fmt: skip
@@ -95,32 +93,39 @@ async def _queue(
 async def bulk_run_command_tool(ctx: ToolContext, args: BulkCommandArgs) -> BulkResult:
     """Run one shell command on many devices (ids, a tag, a group, a site or a customer); one command each."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    shells: dict[int, Shell | None] = {d.id: _shell(d, args.shell) for d in devices}  # all checked before any queues
-    return await _queue(ctx, devices, shells, kind=CommandKind.SHELL, body=args.command, env=None,
-                        timeout=args.timeout_seconds)  # fmt: skip
+    shells = {d.id: _shell(d, args.shell) for d in devices}  # every device checked before any is queued
+    out = []
+    for device in devices:
+        queued = await _queue(ctx, [device], kind=CommandKind.SHELL, shell=shells[device.id], body=args.command,
+                              env=None, timeout=args.timeout_seconds)  # fmt: skip
+        out.extend(queued.targets)
+    return BulkResult(count=len(out), targets=out)
 
 
 async def bulk_install_patches_tool(ctx: ToolContext, args: BulkPatchArgs) -> BulkResult:
     """Install pending OS patches (all, or the listed ones) on many devices through their package managers."""
     devices = await resolve_targets(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    return await _queue(ctx, devices, {}, kind=CommandKind.INSTALL_PATCHES, body="", env=None,
+    return await _queue(ctx, devices, kind=CommandKind.INSTALL_PATCHES, shell=None, body="", env=None,
                         timeout=PATCH_TIMEOUT_SECONDS, patch_ids=args.patch_ids)  # fmt: skip
 
 
+async def _target_ids(ctx: ToolContext, targets: Targets) -> list[int]:
+    return [d.id for d in await resolve_targets(ctx.session, org_id=ctx.org_id, targets=targets)]
+
+
 async def describe_bulk_command(ctx: ToolContext, args: BulkCommandArgs) -> Description:
-    """``Run `uptime` (default shell) on 12 devices as root``, with the command line and every target."""
-    ids = await resolve_ids(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    shell = args.shell.value if args.shell else "each device's default shell"
-    first = args.command.strip().splitlines()[0] if args.command.strip() else args.command
-    shown = first if len(first) <= 120 else first[:117] + "…"
-    return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=f"Run `{shown}` ({shell})",
-                            body=args.command, body_label=f"Command ({shell})")  # fmt: skip
+    """``Run `uname -a` on 3 devices as root`` with the command line and every target by name."""
+    what = f"Run `{args.command[:200]}`" + (f" in {args.shell.value}" if args.shell else "")
+    ids = await _target_ids(ctx, args.targets)
+    return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=what, body=args.command,
+                            body_label="Command line")  # fmt: skip
 
 
 async def describe_bulk_patches(ctx: ToolContext, args: BulkPatchArgs) -> Description:
-    """``Install every pending patch on 12 devices as root / SYSTEM``, with every target."""
-    ids = await resolve_ids(ctx.session, org_id=ctx.org_id, targets=args.targets)
-    what = "Install patches " + ", ".join(args.patch_ids) if args.patch_ids else "Install every pending patch"
+    """``Install 2 patches on 3 devices as root`` (or every pending patch) with every target by name."""
+    what = f"Install {len(args.patch_ids)} patches ({', '.join(args.patch_ids[:20])})" if args.patch_ids else (
+        "Install every pending patch")  # fmt: skip
+    ids = await _target_ids(ctx, args.targets)
     return await on_devices(ctx.session, org_id=ctx.org_id, device_ids=ids, what=what)
 
 

@@ -3,6 +3,30 @@
 ``hub.main.MODEL_MODULES`` lists this package; importing it registers every table on ``Base``.
 """
 
-from native_rmm.models import alerts, commands, devices, installers, metrics, monitors, rustdesk, scripts, tickets
+from native_rmm.models import (
+    alerts,
+    automation,
+    commands,
+    devices,
+    installers,
+    metrics,
+    monitors,
+    remote,
+    rustdesk,
+    scripts,
+    tickets,
+)
 
-__all__ = ["alerts", "commands", "devices", "installers", "metrics", "monitors", "rustdesk", "scripts", "tickets"]
+__all__ = [
+    "alerts",
+    "automation",
+    "commands",
+    "devices",
+    "installers",
+    "metrics",
+    "monitors",
+    "remote",
+    "rustdesk",
+    "scripts",
+    "tickets",
+]

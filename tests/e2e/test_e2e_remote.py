@@ -8,11 +8,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import E2EHub, StartAgent, approve, finished_command, invoke, result_of, set_policy
+from native_rmm.models.remote import RemoteSession
+from tests.e2e.conftest import (
+    E2EHub,
+    StartAgent,
+    agent_env,
+    approve,
+    finished_command,
+    invoke,
+    result_of,
+    set_policy,
+)
 from tests.relay.conftest import recv_control
 from tests.relay.test_bridge import read_until
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
               pytest.mark.slow]  # fmt: skip
@@ -72,3 +84,37 @@ async def test_approval_gated_screen_session_opens_once_approved(
     assert approval["status"] == "executed", approval
     result = approval["result"]
     assert result["kind"] == "screen" and result["ticket"]
+
+
+@pytest.mark.parametrize("answer", ["deny", "accept"])
+async def test_privacy_mode_through_the_hub(
+    e2e_hub: E2EHub, start_agent: StartAgent, tmp_path: Path, answer: str
+) -> None:
+    env = {k: v for k, v in agent_env(RMMHUB_AGENT_CONSENT_HEADLESS=answer).items() if k != "DISPLAY"}
+    await start_agent(
+        "run", "--state-dir", str(tmp_path / "state"), "--hub", e2e_hub.url, "--token", e2e_hub.base_token, env=env
+    )
+    device = await e2e_hub.connected_device()
+    admin = e2e_hub.client(e2e_hub.tenancy.admin)
+    for tool in ("rmm-open-shell-session", "rmm-set-remote-consent"):
+        await set_policy(admin, tool, "auto")
+    await result_of(admin, "rmm-set-remote-consent", {"scope": "device", "scope_id": device.id, "required": True})
+    opened = await result_of(e2e_hub.client(e2e_hub.tenancy.operator), "rmm-open-shell-session", {"device": device.id})
+    async with connect(f"{opened['relay_url']}/relay/v1?ticket={opened['ticket']}", compression=None) as browser:
+        waiting = await recv_control(browser, "consent")
+        assert waiting["state"] == "waiting" and e2e_hub.tenancy.operator.username in str(waiting["message"])
+        if answer == "deny":
+            await asyncio.wait_for(browser.wait_closed(), 20)
+            assert browser.close_reason == "the end user declined the connection request"
+        else:
+            assert (await recv_control(browser, "consent"))["state"] == "accepted"
+            await browser.send(b"echo ok-$((40+2))\r")
+            await read_until(browser, b"ok-42")
+            await browser.close()
+
+    async def consent_of() -> str | None:
+        async with e2e_hub.db.sessionmaker() as session:
+            row = await session.scalar(select(RemoteSession).where(RemoteSession.sid == opened["session"]))
+        return row.consent if row is not None and row.consent else None
+
+    assert await eventually(consent_of, within=20) == ("declined" if answer == "deny" else "given")

@@ -205,7 +205,7 @@ async def test_bulk_runs_are_one_approval(
     assert asked.status is InvocationStatus.PENDING_APPROVAL and asked.approval_id is not None
     async with db.sessionmaker() as s:
         described = await s.get_one(Approval, asked.approval_id)
-    assert described.description.startswith("Run `uptime` (each device's default shell) on 2 devices as root")
+    assert described.description.startswith("Run `uptime` on 2 devices as root")
     assert "BRS-FS-01 (Unassigned / Unassigned)" in described.description
     ran = await approve(tenancy.approver, asked.approval_id)
     assert ran.status is ApprovalStatus.EXECUTED, ran.error

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import socket
 import struct
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,7 @@ from websockets.asyncio.client import ClientConnection
 from agent.remote.bridge import Bridge
 from hub.core.tickets import SessionKind, TicketRole
 from tests.relay.conftest import RelayNode, recv_control
+from tests.vnc import Desktop, vnc_server_fixture  # noqa: F401 (the vnc_server fixture)
 
 
 async def read_until(ws: ClientConnection, needle: bytes, seen: bytearray | None = None) -> bytes:
@@ -96,57 +93,6 @@ async def test_large_output_arrives_whole_and_in_order(
 # -- the screen: a real VNC server ----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 15.0) -> None:
-    """Block until ``port`` accepts connections (bounded), failing fast if the server died."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"VNC server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on {port}")
-
-
-@pytest.fixture(scope="module")
-def vnc_server() -> Iterator[int]:
-    """Xvfb with x11vnc serving it on loopback, as an endpoint with a desktop would run it."""
-    if not (shutil.which("Xvfb") and shutil.which("x11vnc")):
-        pytest.skip("this machine lacks Xvfb or x11vnc (Debian packages xvfb, x11vnc)")
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as ready:
-        display = ":" + ready.readline().strip()  # Xvfb writes the display number once it accepts clients
-    port = free_port()
-    vnc = subprocess.Popen(
-        ["x11vnc", "-display", display, "-localhost", "-rfbport", str(port), "-shared", "-forever", "-nopw", "-quiet"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, vnc)
-        yield port
-    finally:
-        for process in (vnc, xvfb):
-            process.terminate()
-            process.wait(10)
-
-
 class RfbViewer:
     """Enough of an RFB client to prove the screen reaches the viewer through the relay."""
 
@@ -181,10 +127,12 @@ class RfbViewer:
 
 
 async def test_screen_reaches_two_viewers_from_a_real_vnc_server(
-    relay: RelayNode, session_id: Callable[[], str], vnc_server: int
+    relay: RelayNode, session_id: Callable[[], str], vnc_server: Desktop
 ) -> None:
     sid = session_id()
-    bridge = Bridge(relay.url, relay.ticket(sid, TicketRole.AGENT, SessionKind.SCREEN), "screen", vnc_port=vnc_server)
+    bridge = Bridge(
+        relay.url, relay.ticket(sid, TicketRole.AGENT, SessionKind.SCREEN), "screen", vnc_port=vnc_server.port
+    )
     task = asyncio.create_task(bridge.run())
     try:
         tech = await relay.dial(relay.ticket(sid, TicketRole.CONTROLLER, SessionKind.SCREEN))

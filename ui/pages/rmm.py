@@ -26,17 +26,19 @@ from native_rmm.devices.service import count_by_status
 from native_rmm.devices.targets import MAX_TARGETS, find_group, group_filters
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.plane import DevicePlane
+from native_rmm.remote import queries as remote_queries
 from native_rmm.scripts import service as scripts
 from native_rmm.updates.releases import latest_version
 from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_schedules import schedules_context
 from ui.pages.rmm_tickets import TicketFilters, tickets_context
 
 router = APIRouter(include_in_schema=False)
 
-Tab = Literal["devices", "alerts", "scripts", "tickets", "quick-support", "sessions"]
+Tab = Literal["devices", "alerts", "scripts", "schedules", "tickets", "quick-support", "sessions"]
 PAGE_SIZE = 50
 ALERT_PAGE = 100
 
@@ -132,6 +134,8 @@ async def rmm_index(
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, limit=ALERT_PAGE)
     elif tab == "scripts":
         context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
+    elif tab == "schedules":
+        context.update(await schedules_context(session, page))
     elif tab == "tickets":
         tfilters = TicketFilters.parse(
             query.status or "active", priority, query.customer_id, device_id, assignee, query.q
@@ -143,6 +147,8 @@ async def rmm_index(
         )
     elif tab == "quick-support":
         context["quick"] = await q.quick_support_devices(session, org_id=page.org.id)
+    elif tab == "sessions":
+        context["sessions"] = await remote_queries.list_sessions(session, org_id=page.org.id)
     return render(page, "rmm/index.html", **context)
 
 

@@ -165,19 +165,6 @@ async def remote_panel(device_id: Id, page: PageDep, session: SessionDep) -> HTM
     return render(page, "rmm/_remote.html", device=device, online=device.status is DeviceStatus.ONLINE)
 
 
-@router.post("/rmm/devices/{device_id}/remote/shell")
-async def open_shell(device_id: Id, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
-    """Invoke ``rmm-open-shell-session``; when it runs, the answer links the Remote Connection window."""
-    outcome = await invoke(page, session, gate, "rmm-open-shell-session", {"device": device_id})
-    return render(page, "rmm/_remote_opened.html", outcome=outcome, action="Open shell session", S=InvocationStatus)
-
-
-@router.get("/rmm/remote")
-async def remote_window(page: PageDep) -> HTMLResponse:
-    """The Remote Connection window (its ticket arrives in the URL fragment, read by the page's script)."""
-    return render(page, "rmm/remote_window.html")
-
-
 @router.post("/rmm/devices/{device_id}/command")
 async def run_command(
     device_id: Id,

@@ -103,6 +103,14 @@
     if (dlg && !dlg.open) dlg.showModal();
   });
 
+  // The Remote Connection window opens as a locked popup (no menubar, toolbar or location bar).
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a[data-remote-window]");
+    if (!link) return;
+    e.preventDefault();
+    window.open(link.href, link.target, "popup,width=1280,height=820,menubar=no,toolbar=no,location=no");
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initGauges);
   else initGauges();
 })();

@@ -1,7 +1,7 @@
 """customers and sites archive; who uses each device; device tags and dynamic groups
 
 Revision ID: 0006_h10a
-Revises: 0006_h10b, 0006_h11, 0006_h16r (main had three heads; this joins them into one)
+Revises: 0006_h10b
 Create Date: 2026-12-02 01:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hub.core.db
 
 revision: str = "0006_h10a"
-down_revision: str | tuple[str, ...] | None = ("0006_h10b", "0006_h11", "0006_h16r")
+down_revision: str | None = "0006_h10b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

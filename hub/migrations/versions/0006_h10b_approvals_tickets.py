@@ -1,7 +1,7 @@
 """approvals an approver can read, role-aware and two-person policies, tickets per customer
 
 Revision ID: 0006_h10b
-Revises: 0005_h8a
+Revises: 0006_h16r
 Create Date: 2026-12-02 01:30:00
 
 ``approvals`` gain the stored readable ``description`` and the two-person state (how many approvals
@@ -18,7 +18,7 @@ from alembic import op
 import hub.core.db
 
 revision: str = "0006_h10b"
-down_revision: str | None = "0005_h8a"
+down_revision: str | None = "0006_h16r"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

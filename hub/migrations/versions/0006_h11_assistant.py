@@ -1,7 +1,7 @@
 """assistant: conversations, their entries and runs paused on approvals
 
 Revision ID: 0006_h11
-Revises: 0005_h8a
+Revises: 0006_h10a
 Create Date: 2026-12-02 01:40:00
 """
 
@@ -12,7 +12,7 @@ import hub.core.db
 from alembic import op
 
 revision: str = "0006_h11"
-down_revision: str | None = "0005_h8a"
+down_revision: str | None = "0006_h10a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

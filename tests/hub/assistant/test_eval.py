@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from hub.assistant.evaluation import run_eval
+from hub.bench.assistant_eval import run_eval
 from hub.cli import main
 
 

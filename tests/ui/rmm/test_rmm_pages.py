@@ -292,7 +292,7 @@ async def test_thresholds_are_validated_and_saved(ui_as: UiAs, tenancy: Tenancy)
 async def test_quick_support_and_sessions_tabs(enroll: Fleet, ui_as: UiAs, tenancy: Tenancy) -> None:
     client = await ui_as(tenancy.viewer)
     sessions = await client.get("/rmm", params={"tab": "sessions"})
-    assert "No remote sessions yet." in sessions.text and "arrive with the relay" in sessions.text
+    assert "No remote sessions yet." in sessions.text and "Connect button" in sessions.text
     quick = await client.get("/rmm", params={"tab": "quick-support"})
     assert "No quick-support sessions yet." in quick.text
     assert (await client.get("/rmm", params={"tab": "bogus"})).status_code == 422

@@ -1,0 +1,120 @@
+"""Alert rules: create, list, get, edit, delete (admin; audited), and the dry run. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.core import audit
+from hub.core.audit import AuditEvent
+from hub.core.caller import Caller
+from hub.core.db import get_in_org, utcnow
+from hub.core.errors import NotFound, PermissionDenied, UnknownToolError
+from hub.core.registry import ToolRegistry
+from hub.core.roles import Role
+from native_rmm.automation.engine import LOOKBACK, alert_link
+from native_rmm.automation.matching import matches, placements
+from native_rmm.automation.schemas import DryRunAlert, DryRunResult, DryRunStep, RuleIn, RuleMatch
+from native_rmm.automation.steps import ACTIONS, step_for
+from native_rmm.models.alerts import Alert
+from native_rmm.models.automation import AlertRule, AlertRuleRun
+from policies.service import policy_for
+
+
+def _require_admin(actor: Caller) -> None:
+    if not actor.can(Role.ADMIN):
+        raise PermissionDenied("only admins change alert rules")
+
+
+def _audit(session: AsyncSession, actor: Caller, what: str, rule: AlertRule) -> None:
+    audit.record(session, event=AuditEvent.INTEGRATION_CHANGED, actor=actor.actor, org_id=actor.org_id,
+                 outcome=what, detail={"alert_rule": rule.id, "name": rule.name})  # fmt: skip
+
+
+async def create_rule(session: AsyncSession, *, actor: Caller, data: RuleIn) -> AlertRule:
+    """Create a rule owned by ``actor`` (its actions run on their behalf)."""
+    _require_admin(actor)
+    owner = actor.on_behalf_of_user_id or actor.user_id
+    if owner is None:
+        raise PermissionDenied("an alert rule needs a person to own it")
+    rule = AlertRule(org_id=actor.org_id, name=data.name, owner_user_id=owner, enabled=data.enabled,
+                     match=data.match.model_dump(mode="json"),
+                     actions=[a.model_dump(mode="json") for a in data.actions])  # fmt: skip
+    session.add(rule)
+    await session.flush()
+    _audit(session, actor, "created", rule)
+    return rule
+
+
+async def get_rule(session: AsyncSession, *, org_id: int, rule_id: int) -> AlertRule:
+    """One rule of the organisation.
+
+    Raises:
+        NotFound: no such rule here.
+    """
+    rule = await get_in_org(session, AlertRule, rule_id, org_id)
+    if rule is None:
+        raise NotFound(f"alert rule {rule_id} does not exist")
+    return rule
+
+
+async def list_rules(session: AsyncSession, *, org_id: int) -> Sequence[AlertRule]:
+    """The organisation's rules by name."""
+    return (await session.scalars(select(AlertRule).where(AlertRule.org_id == org_id).order_by(AlertRule.name))).all()
+
+
+async def delete_rule(session: AsyncSession, *, actor: Caller, rule_id: int) -> None:
+    """Delete a rule and its run history."""
+    _require_admin(actor)
+    rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
+    _audit(session, actor, "deleted", rule)
+    await session.delete(rule)
+
+
+async def rule_runs(session: AsyncSession, *, org_id: int, rule_id: int, limit: int = 100) -> Sequence[AlertRuleRun]:
+    """What the rule did, newest first."""
+    stmt = select(AlertRuleRun).where(AlertRuleRun.org_id == org_id, AlertRuleRun.rule_id == rule_id)
+    return (await session.scalars(stmt.order_by(AlertRuleRun.id.desc()).limit(limit))).all()
+
+
+async def dry_run(
+    session: AsyncSession,
+    registry: ToolRegistry,
+    *,
+    org_id: int,
+    rule_id: int,
+    base_url: str,
+    now: datetime | None = None,
+) -> DryRunResult:
+    """What the rule would have done for the alerts of the last 24 hours (nothing is run or recorded)."""
+    rule = await get_rule(session, org_id=org_id, rule_id=rule_id)
+    since = (now or utcnow()) - LOOKBACK
+    alerts = (await session.scalars(
+        select(Alert).where(Alert.org_id == org_id, Alert.first_seen_at >= since).order_by(Alert.id).limit(2000))).all()  # fmt: skip
+    where = await placements(session, alerts)
+    match = RuleMatch.model_validate(rule.match)
+    actions = ACTIONS.validate_python(rule.actions)
+    out: list[DryRunAlert] = []
+    for alert in alerts:
+        if not matches(match, alert, where[alert.id]):
+            continue
+        steps: list[DryRunStep] = []
+        for action in actions:
+            step = step_for(action, alert, where[alert.id], link=alert_link(base_url, alert))
+            try:
+                tool = registry.resolve(step.tool or "", org_id)
+            except UnknownToolError:
+                steps.append(DryRunStep(action=step.action, tool=step.tool, policy="-",
+                                        would="skip: the tool is not available (connector not present?)"))  # fmt: skip
+                continue
+            policy = (await policy_for(session, org_id, tool)).mode.value
+            would = f"skip: {step.skipped}" if step.skipped else {
+                "auto": f"run {tool.name}", "approval": f"ask for approval of {tool.name}",
+                "never": f"be refused: {tool.name} is not allowed by policy"}[policy]  # fmt: skip
+            steps.append(DryRunStep(action=step.action, tool=tool.id, policy=policy, would=would))
+        out.append(DryRunAlert(alert_id=alert.id, severity=alert.severity, message=alert.message,
+                               first_seen_at=alert.first_seen_at, steps=steps))  # fmt: skip
+    return DryRunResult(rule_id=rule.id, examined=len(alerts), matched=len(out), alerts=out)
