@@ -148,7 +148,7 @@ async def test_bulk_script_on_a_tag_is_one_approval_with_per_device_output(
     await page.get_by_label("Script", exact=True).select_option(label=TOP_SCRIPT["name"])
     await page.get_by_label("Reason", exact=True).fill("Bristol is slow")
     await page.get_by_role("button", name="Apply").click()
-    pending = page.locator('#bulk-result [data-outcome="pending"]')
+    pending = page.locator('#bulk-result .outcome[data-outcome="pending"]')
     await expect(pending).to_contain_text(re.compile(r"pending approval #\d+"))
     approval_id = await pending.get_attribute("data-approval-id")
     await page.screenshot(path=shots / "msp-bulk-pending.png", full_page=True)
@@ -170,7 +170,7 @@ async def test_bulk_script_on_a_tag_is_one_approval_with_per_device_output(
         await context.close()
 
     boxes = page.locator("#bulk-result .bulk-command")
-    await expect(boxes).to_have_count(2)
+    await expect(boxes).to_have_count(2, timeout=30_000)
     for host in ("BRS-FS-01", "BRS-PC-07"):
         agent = fleet[host].agent
         handed = await agent.checkin()
@@ -178,8 +178,9 @@ async def test_bulk_script_on_a_tag_is_one_approval_with_per_device_output(
         reported = await agent.report_result(ok_result(handed.commands[0].id, f"top of {host}\n"))
         assert reported.status_code in (200, 204), reported.text
         box = page.locator(f'#bulk-result .bulk-command[data-device="{host}"] [data-command-id]')
-        await expect(box).to_have_attribute("data-command-status", "succeeded")
-        await expect(box.get_by_test_id("command-stdout")).to_contain_text(f"top of {host}")
+        # Generous bound: on a loaded machine the box's re-read follows its event by a few seconds.
+        await expect(box).to_have_attribute("data-command-status", "succeeded", timeout=30_000)
+        await expect(box.get_by_test_id("command-stdout")).to_contain_text(f"top of {host}", timeout=30_000)
     await page.screenshot(path=shots / "msp-bulk-per-device-output.png", full_page=True)
 
 
