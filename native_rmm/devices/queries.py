@@ -346,12 +346,19 @@ class SiteChoice:
     name: str
     customer_id: int
     customer_name: str
+    archived: bool = False  # the site or its customer is archived: no devices move there
 
 
 async def site_choices(session: AsyncSession, *, org_id: int) -> list[SiteChoice]:
     """Every site of the organisation with its customer, Unassigned first then by name."""
     stmt = (
-        select(Site.id, Site.name, Customer.id, Customer.name)
+        select(
+            Site.id,
+            Site.name,
+            Customer.id,
+            Customer.name,
+            or_(Site.archived_at.is_not(None), Customer.archived_at.is_not(None)),
+        )
         .join(Customer, Customer.id == Site.customer_id)
         .where(Customer.org_id == org_id)
         .order_by(Customer.is_unassigned.desc(), Customer.name, Site.name)

@@ -186,9 +186,9 @@ async def resolve_targets(session: AsyncSession, *, org_id: int, targets: Target
     """The organisation's devices ``targets`` names, by name (at least one, at most :data:`MAX_TARGETS`).
 
     Raises:
-        ToolNotFoundError: a device id or the group is not in the organisation.
-        ToolError: nothing matches (an unknown site or customer matches nothing), or more than
-            :data:`MAX_TARGETS` devices do.
+        ToolNotFoundError: a device id or the group is not in the organisation, or nothing matches
+            (an unknown site or customer matches nothing).
+        ToolError: more than :data:`MAX_TARGETS` devices match.
     """
     filters = await _filters_for(session, org_id, targets)
     found, total = await match_devices(session, org_id=org_id, filters=filters, limit=MAX_TARGETS + 1)
@@ -200,7 +200,7 @@ async def resolve_targets(session: AsyncSession, *, org_id: int, targets: Target
             shown = ", ".join(f"#{i}" for i in missing[:10])
             raise ToolNotFoundError(f"no device {shown} in this organisation; rmm-list-devices lists them")
     elif not found:
-        raise ToolError(f"no device matches {targets.describe()}; nothing to do")
+        raise ToolNotFoundError(f"no device matches {targets.describe()}; nothing to do")
     return found
 
 

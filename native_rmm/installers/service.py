@@ -134,8 +134,12 @@ async def create_installer(
         if customer_id is not None and site.customer_id != customer_id:
             raise ToolError(f"site #{site_id} does not belong to customer #{customer_id}")
         customer_id = site.customer_id
-    elif customer_id is not None:
-        await get_customer(session, org_id, customer_id)
+        if site.archived_at is not None:
+            raise ToolError(f"site {site.name} is archived; restore it before making an installer for it")
+    if customer_id is not None:
+        customer = await get_customer(session, org_id, customer_id)
+        if customer.archived_at is not None:
+            raise ToolError(f"{customer.name} is archived; restore it before making an installer for it")
     if max_uses is not None and max_uses < 1:
         raise ToolError("max_uses must be at least 1 (leave it empty for no limit)")
     if expires_at is not None and expires_at <= utcnow():

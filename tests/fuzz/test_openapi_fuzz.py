@@ -54,6 +54,11 @@ CROSS_FIELD_RULES = {
     "PUT /api/v1/rmm/thresholds": "each warning level must lie below its critical level",
     "POST /api/v1/rmm/installers": "RustDesk cannot go with quick-support; a RustDesk key needs its ID server",
     "PUT /api/v1/rmm/installers/{installer_id}/rustdesk": "a RustDesk key needs the ID server it belongs to",
+    "PATCH /api/v1/rmm/customers/{customer_id}": "a change needs a new name and/or archived",
+    "PATCH /api/v1/rmm/sites/{site_id}": "a change needs a new name and/or archived",
+    "POST /api/v1/rmm/devices/move": "targets name the devices in exactly one way (device_ids, tag, group, site, customer)",
+    "POST /api/v1/rmm/devices/tags": "targets in exactly one way, and tags to add and/or remove",
+    "POST /api/v1/rmm/groups": "a group's filter needs at least one criterion",
 }
 
 

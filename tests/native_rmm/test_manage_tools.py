@@ -252,9 +252,20 @@ async def test_bulk_runs_are_one_approval(
     _ok(await invoke(tenancy.operator, "rmm-tag-devices", {"targets": {"device_ids": ids}, "add": ["bristol"]}))
     asked = await invoke(tenancy.operator, "rmm-bulk-run-command", {"targets": {"tag": "bristol"}, "command": "uptime"})
     assert asked.status is InvocationStatus.PENDING_APPROVAL and asked.approval_id is not None
+    async with db.sessionmaker() as s:
+        described = await s.get_one(Approval, asked.approval_id)
+    assert described.description.startswith("Run `uptime` on 2 devices as root")
+    assert "BRS-FS-01 (Unassigned / Unassigned)" in described.description
     ran = await approve(tenancy.approver, asked.approval_id)
     assert ran.status is ApprovalStatus.EXECUTED, ran.error
     assert sorted(t["label"] for t in ran.result["targets"]) == ["BRS-FS-01", "BRS-PC-07"]
+    wrong = await invoke(
+        tenancy.operator, "rmm-bulk-run-command", {"targets": {"tag": "bristol"}, "command": "dir", "shell": "cmd"}
+    )
+    refused = await approve(tenancy.approver, wrong.approval_id)
+    assert refused.status is ApprovalStatus.FAILED and "cmd runs on Windows only" in (refused.error or "")
+    async with db.sessionmaker() as s:
+        assert len((await s.execute(select(Command))).scalars().all()) == 2  # all or nothing: none queued
     patches = await invoke(tenancy.operator, "rmm-bulk-install-patches", {"targets": {"tag": "bristol"}})
     assert patches.status is InvocationStatus.PENDING_APPROVAL
 
@@ -268,6 +279,10 @@ async def test_bulk_runs_are_one_approval(
         approval = await s.get_one(Approval, script.approval_id)
     assert approval.tool_id == "native_rmm:rmm-script-top-processes-linux", approval.tool_id
     assert sorted(approval.args["device_ids"]) == sorted(ids)  # the approval holds the exact devices
+    assert approval.description_detail["targets"] == [
+        "BRS-FS-01 (Unassigned / Unassigned)",
+        "BRS-PC-07 (Unassigned / Unassigned)",
+    ]
     done = await approve(tenancy.approver, script.approval_id)
     assert done.status is ApprovalStatus.EXECUTED, done.error
     async with db.sessionmaker() as s:

@@ -29,17 +29,17 @@ from native_rmm.devices.targets import (
     TargetDevice,
     Targets,
     match_devices,
-    names,
     resolve_targets,
     too_many,
 )
 from native_rmm.scripts.schemas import RunResult
 from policies.approvals import get_approval
 from policies.deps import GateDep
-from policies.outcome import InvocationStatus, Outcome
+from policies.outcome import InvocationStatus
 from policies.queries import executed_result
 from ui.page import Page, PageDep, render
 from ui.pages.rmm import ListQuery
+from ui.pages.rmm_actions import invoke, outcome_html
 from ui.pages.rmm_device import approval_trigger, command_trigger
 
 router = APIRouter(include_in_schema=False)
@@ -77,6 +77,15 @@ async def _selection(
     if len(ids) > MAX_TARGETS:
         raise too_many(len(ids))
     return await resolve_targets(session, org_id=page.org.id, targets=Targets(device_ids=ids))
+
+
+async def _query(request: Request) -> ListQuery:
+    """The device list's filters, sent along with a form (``hx-include="#device-filters"``)."""
+    submitted = await request.form()
+    try:
+        return ListQuery.model_validate({k: str(submitted.get(k, "")) for k in ListQuery.model_fields})
+    except ValidationError as exc:
+        raise InvalidRequest("the device filters are not valid; reload the device list") from exc
 
 
 def _call(action: Action, ids: list[int], form: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -135,17 +144,11 @@ async def bulk_action(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:
     """Run one action on the selected devices: one gate invocation, one approval naming every target."""
-    submitted = await request.form()
-    try:
-        query = ListQuery.model_validate({k: str(submitted.get(k, "")) for k in ListQuery.model_fields})
-    except ValidationError as exc:
-        raise InvalidRequest("the device filters are not valid; reload the device list") from exc
+    query = await _query(request)
     devices = await _selection(session, page, device_ids, all_matching, query)
     form = {"script_id": script_id, "command": command, "to_site_id": to_site_id, "tag_value": tag_value}
     tool, args = _call(action, [d.id for d in devices], form)
-    outcome: Outcome = await gate.invoke(
-        session, page.caller, tool, args, reason=reason, context={"via": page.path, "targets": names(devices)}
-    )
+    outcome = await invoke(page, session, gate, tool, args, reason=reason)
     boxes = await _boxes(session, page, outcome.value) if outcome.status is InvocationStatus.DONE else []
     return _html(
         page,
@@ -154,6 +157,38 @@ async def bulk_action(
         devices=devices,
         boxes=boxes,
         poll=approval_trigger(outcome.approval_id or 0),
+    )
+
+
+@router.post("/rmm/groups")
+async def save_group(
+    page: PageDep,
+    session: SessionDep,
+    gate: GateDep,
+    request: Request,
+    group_name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> HTMLResponse:
+    """Save the device list's current filters as a dynamic group (``rmm-create-group``)."""
+    query = await _query(request)
+    f = await query.filters(session, page.org.id)
+    criteria = {
+        "customer_id": f.customer_id,
+        "site_id": f.site_id,
+        "status": f.status.value if f.status else None,
+        "tag": f.tag or None,
+        "user": f.user or None,
+        "query": f.q or None,
+        "os_family": f.os_family,
+        "application": f.application or None,
+        "open_alert": f.open_alert,
+    }
+    args = {"name": group_name.strip(), "filter": {k: v for k, v in criteria.items() if v is not None}}
+    outcome = await invoke(page, session, gate, "rmm-create-group", args)
+    return outcome_html(
+        page,
+        outcome,
+        action=f"Save group {group_name.strip()!r}",
+        done_text="Pick it under Group to list its devices; it is a target for scripts and commands.",
     )
 
 
