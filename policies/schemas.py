@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,7 +99,9 @@ class PolicyUpdate(BaseModel):
     role_modes: dict[Role, PolicyMode | None] | None = Field(
         default=None, description='per-role modes, e.g. {"admin": "auto"}; null drops a role\'s override'
     )
-    approvals_required: Literal[1, 2] | None = Field(default=None, description="2 = two-person approval")
+    approvals_required: Annotated[int, Field(ge=1, le=2)] | None = Field(
+        default=None, description="2 = two-person approval"
+    )
     admin_required: bool | None = Field(default=None, description="with two approvals, one must be an admin")
     note: str = Field(default="", max_length=500)
 

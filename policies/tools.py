@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.bounds import Id
 from hub.core.errors import NotFound
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
@@ -28,7 +29,7 @@ class GetApprovalArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    approval_id: int = Field(ge=1, description="the approval id a pending call returned")
+    approval_id: Id = Field(description="the approval id a pending call returned")
 
 
 class ApprovalReport(BaseModel):

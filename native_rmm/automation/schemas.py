@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.core.bounds import Id
+from hub.core.bounds import BoundedInt, Id
 from native_rmm.models.alerts import AlertSeverity, AlertSource, MetricName
 from native_rmm.models.automation import AlertRule, AlertRuleRun, RulePhase
 from native_rmm.models.tickets import TicketPriority
@@ -26,10 +26,15 @@ class RuleMatch(BaseModel):
     site_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """``kind`` picks the action (the discriminator): a request must name it, though code may leave it out."""
+    schema["required"] = ["kind", *[r for r in schema.get("required", []) if r != "kind"]]
+
+
 class TicketAction(BaseModel):
     """Open a native ticket for the alert (one per alert, linked; closed with a note when it auto-resolves)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
 
     kind: Literal["ticket"] = "ticket"
     priority: TicketPriority = TicketPriority.NORMAL
@@ -38,7 +43,7 @@ class TicketAction(BaseModel):
 class ConnectWiseTicketAction(BaseModel):
     """Open a ConnectWise ticket through the connector's tool when the connector is present."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
 
     kind: Literal["connectwise_ticket"] = "connectwise_ticket"
     service_board_id: str = Field(min_length=1, max_length=64)
@@ -51,7 +56,7 @@ class ConnectWiseTicketAction(BaseModel):
 class NotifyAction(BaseModel):
     """Send the alert to a notification channel."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
 
     kind: Literal["notify"] = "notify"
     channel_id: Id
@@ -60,11 +65,11 @@ class NotifyAction(BaseModel):
 class ScriptAction(BaseModel):
     """Run a library script on the alert's device; re-tried while the alert stays active."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
 
     kind: Literal["script"] = "script"
     script: Annotated[str, Field(min_length=1, max_length=64)] = Field(description="the script's slug or id")
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    params: dict[str, str | BoundedInt | float | bool] = Field(default_factory=dict)
     cooldown_minutes: int = Field(default=15, ge=1, le=10080)
     max_attempts: int = Field(default=3, ge=1, le=20)
 

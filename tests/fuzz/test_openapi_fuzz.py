@@ -52,6 +52,8 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/rmm/scripts": "parameters is itself a JSON schema (rmmhub's subset); cmd scripts only on Windows",
     "PUT /api/v1/rmm/scripts/{script_id}": "as for creating a script; required fields cannot be cleared",
     "PUT /api/v1/rmm/thresholds": "each warning level must lie below its critical level",
+    "PUT /api/v1/rmm/thresholds/customers/{customer_id}": "as for the organisation's set: warning below critical",
+    "POST /api/v1/notifications/channels": "an email channel needs its SMTP settings and real addresses; a webhook its URL",
     "POST /api/v1/rmm/installers": "RustDesk cannot go with quick-support; a RustDesk key needs its ID server",
     "PUT /api/v1/rmm/installers/{installer_id}/rustdesk": "a RustDesk key needs the ID server it belongs to",
     "PATCH /api/v1/rmm/customers/{customer_id}": "a change needs a new name and/or archived",
