@@ -21,6 +21,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from playwright.async_api import expect
 from sqlalchemy import text
 
 import hub.core.security as security
@@ -34,6 +35,10 @@ from hub.main import create_app, load_models
 from hub.migrate import upgrade
 from native_rmm.installers.service import ensure_base_installer, installer_token
 from tests.waiting import ThreadedServer
+
+# Browser assertions wait for the page's own signal (a swap, a live event) up to this bound; Playwright's
+# 5 s default is shorter than one live round trip on a two-core runner shared with other work.
+expect.set_options(timeout=15_000)
 
 load_models()
 # Cheap argon2 parameters keep the suite fast; production parameters are exercised by test_security.

@@ -167,7 +167,7 @@ async def test_two_person_approval(
             await decided.get_by_test_id(f"approval-output-{approval_id}").click()
         return await output.count() > 0
 
-    await eventually(shown, within=20, every=0.3, message="the approval card shows the command it ran")
+    await eventually(shown, within=40, every=2, message="the approval card shows the command it ran")
     await expect(output).to_contain_text("uname -a")
     await bea.screenshot(path=shots / "approval-2-of-2-output.png", full_page=True)
 
