@@ -143,6 +143,7 @@ class IngestWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._evaluator: asyncio.Task[None] | None = None
+        self._in_flight: asyncio.Future[int] | None = None  # the batch the flusher is writing
         self._to_evaluate: dict[int, SampleItem] = {}
         self._evaluate_wanted = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -159,6 +160,9 @@ class IngestWriter:
         for task in (self._task, self._evaluator):
             await stop_task(task)
         self._task = self._evaluator = None
+        if self._in_flight is not None:  # the batch the flusher was writing when it stopped
+            await asyncio.wait([self._in_flight])
+            self._in_flight = None
         await self.flush()
         await self.evaluate_pending()
 
@@ -196,7 +200,9 @@ class IngestWriter:
             # Write what is queued now, then wait again: draining "until empty" under steady load
             # would degrade into many tiny transactions.
             for _ in range(-(-self._queue.qsize() // self._settings.ingest_batch_rows)):
-                await self._write_next_batch()
+                # Shielded: stopping cancels this loop, never a batch already taken off the queue.
+                self._in_flight = asyncio.ensure_future(self._write_next_batch())
+                await asyncio.shield(self._in_flight)
 
     async def _write_next_batch(self) -> int:
         async with self._lock:
