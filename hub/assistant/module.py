@@ -6,11 +6,15 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import httpx
 from fastapi import APIRouter
+from pydantic_ai.exceptions import AgentRunError
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.assistant.routes import router
 from hub.assistant.service import Assistant
 from hub.core.context import HubContext
+from hub.core.errors import RmmHubError
 from hub.core.scheduler import Scheduler
 from hub.core.tasks import start_task, stop_task
 from policies.events import APPROVAL_DECIDED
@@ -55,8 +59,8 @@ class AssistantModule:
     async def _resume(assistant: Assistant, org_id: int, approval_id: int) -> None:
         try:
             await assistant.resume_for_approval(org_id, approval_id)
-        except Exception:
-            # A failed resume must not end the listener: it is logged and the conversation keeps its wait.
+        except (RmmHubError, AgentRunError, SQLAlchemyError, httpx.HTTPError):
+            # The model, the gate or the database failed this resume: logged; the conversation keeps its wait.
             log.exception("could not resume the assistant run waiting on approval #%s", approval_id)
 
     async def stop(self) -> None:

@@ -9,7 +9,6 @@ token the transport authenticated, and goes through the one :class:`~policies.pi
 from __future__ import annotations
 
 import json
-import logging
 import re
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -38,8 +37,6 @@ from policies.offered import tools_offered_to
 from policies.outcome import InvocationStatus, Outcome
 from policies.pipeline import Gate
 from policies.tools import APPROVAL_URI, GET_APPROVAL, report
-
-log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "rmmhub tools act as your hub user, under the hub's policies. A tool whose description says "
@@ -246,11 +243,8 @@ class McpServer:
             try:
                 await connection.send_tool_list_changed()
                 sent += 1
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError, MCPError):
-                self._listeners.pop(connection, None)
-            except Exception:
-                # One broken connection must not stop the others (nor the fan-out task) from being told.
-                log.exception("could not send tools/list_changed to an MCP session; dropping it")
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, MCPError, OSError):
+                # A session that went away is dropped; the others are still told.
                 self._listeners.pop(connection, None)
         return sent
 
