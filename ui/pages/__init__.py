@@ -15,6 +15,7 @@ from ui.pages import (
     admin_notifications,
     admin_rmm,
     admin_rmm_monitors,
+    admin_status_page,
     approvals,
     assistant,
     audit,
@@ -34,6 +35,7 @@ from ui.pages import (
     rmm_schedules,
     rmm_scripts,
     rmm_tickets,
+    status_public,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -62,4 +64,6 @@ ROUTERS: list[APIRouter] = [
     admin_rmm_monitors.router,
     admin_notifications.router,
     admin_alert_rules.router,
+    admin_status_page.router,
+    status_public.router,
 ]
