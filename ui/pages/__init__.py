@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from ui.pages import (
     admin,
     admin_alert_rules,
+    admin_customer_thresholds,
     admin_customers,
     admin_notifications,
     admin_rmm,
@@ -61,6 +62,7 @@ ROUTERS: list[APIRouter] = [
     rmm_device_details.router,
     admin_rmm.router,
     admin_customers.router,
+    admin_customer_thresholds.router,
     admin_rmm_monitors.router,
     admin_notifications.router,
     admin_alert_rules.router,
