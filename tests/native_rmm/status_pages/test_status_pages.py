@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.core.audit import AuditEntry
 from hub.core.db import Database
+from hub.core.redact import redact_secret_fields, redact_target
 from native_rmm.models.status_pages import StatusPage
 from native_rmm.status_pages import tokens
 from tests.conftest import Tenancy, TestUser
@@ -146,3 +147,14 @@ async def test_status_page_input_is_checked_and_admin_only(db: Database, tenancy
         "/api/v1/tools/native_rmm:rmm-get-status-page/invoke", json={"args": {"customer_id": 4242}}
     )
     assert missing.status_code == 404, missing.text
+
+
+def test_tokens_are_unguessable_shaped_and_redacted_from_logs() -> None:
+    minted = {tokens.mint() for _ in range(50)}
+    assert len({t for t, _ in minted}) == 50
+    for token, digest in minted:
+        assert tokens.well_formed(token) and len(token) == 47 and tokens.same(digest, tokens.digest(token))
+        assert token not in digest
+        assert redact_target(f"{tokens.PATH}{token}") == f"{tokens.PATH}[redacted]"
+        assert token not in str(redact_secret_fields({"status_url": f"http://hub{tokens.PATH}{token}"}))
+    assert not tokens.well_formed("rmp_short") and not tokens.well_formed("rmx_" + "a" * 43)
