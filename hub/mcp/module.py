@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 
 import anyio
 from fastapi import APIRouter
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hub.core.context import HubContext
 from hub.core.registry import ToolRegistry
 from hub.core.scheduler import Scheduler
+from hub.core.tasks import start_task, stop_task
 from hub.mcp.oauth import HubOAuthProvider
 from hub.mcp.server import McpServer
 from hub.mcp.tokens import MCP_SCOPE, HubTokenVerifier
@@ -63,7 +63,7 @@ class McpModule:
         self.gate = gate
         self.base_url = base_url.rstrip("/")
         self._endpoint = _Lazy()
-        self._stack: AsyncExitStack | None = None
+        self._task: asyncio.Task[None] | None = None
         self.server: McpServer | None = None
         self._changed = anyio.Event()
         self.oauth = HubOAuthProvider(base_url=self.base_url)
@@ -122,9 +122,6 @@ class McpModule:
             StreamableHTTPASGIApp(manager), [MCP_SCOPE], build_resource_metadata_url(self.resource_url)
         )
         app = AuthenticationMiddleware(app, backend=BearerAuthBackend(verifier))
-        stack = AsyncExitStack()
-        await stack.enter_async_context(manager.run())
-        self._stack = stack
         self._endpoint.app = app
         loop = asyncio.get_running_loop()
 
@@ -133,10 +130,21 @@ class McpModule:
             loop.call_soon_threadsafe(self._wake)
 
         hub.registry.on_change(changed)
-        tg = await stack.enter_async_context(anyio.create_task_group())
-        tg.start_soon(self._fan_out)
-        tg.start_soon(self._watch_policies, hub)
-        stack.callback(tg.cancel_scope.cancel)
+        ready = asyncio.Event()
+        self._task = start_task(self._serve(manager, hub, ready), name="mcp-session-manager")
+        started = asyncio.ensure_future(ready.wait())
+        await asyncio.wait({started, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.is_set():
+            started.cancel()
+            await self._task  # raises what stopped it from starting
+
+    async def _serve(self, manager: StreamableHTTPSessionManager, hub: HubContext, ready: asyncio.Event) -> None:
+        """The session manager and its helpers, entered and left in this one task (anyio's cancel scopes must be)."""
+        async with manager.run(), anyio.create_task_group() as tg:
+            tg.start_soon(self._fan_out)
+            tg.start_soon(self._watch_policies, hub)
+            ready.set()
+            await anyio.sleep_forever()
 
     def _wake(self) -> None:
         self._changed.set()
@@ -157,6 +165,5 @@ class McpModule:
     async def stop(self) -> None:
         self._endpoint.app = None
         self.oauth.bind(None)
-        if self._stack is not None:
-            await self._stack.aclose()
-            self._stack = None
+        await stop_task(self._task)
+        self._task = None
