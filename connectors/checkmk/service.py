@@ -532,6 +532,7 @@ async def host_services(
 
 __all__ = [
     "SOURCE",
+    "HostOut",
     "ServiceStateCode",
     "connect",
     "disconnect",

@@ -88,12 +88,11 @@ async def get_host_services(call: ToolCall, args: HostArgs) -> HostServices:
 
 
 async def sync_hosts(call: ToolCall, _: NoArgs) -> SyncResult:
-    """Sync the Checkmk site's hosts now: states, service counts, device mapping by hostname, and checkmk alerts."""
-    result = await service.sync(call.ctx.session, call.manager, org_id=call.ctx.org_id, actor=call.ctx.caller.actor)
-    if result.status == "error":
-        # The connection's error state is stored by the boundary's commit; the caller sees the reason.
-        raise ToolError(result.message)
-    return result
+    """Sync the Checkmk site's hosts now: states, service counts, device mapping by hostname, and checkmk alerts.
+
+    A sync Checkmk refuses answers ``status: error`` with Checkmk's reason and changes no host.
+    """
+    return await service.sync(call.ctx.session, call.manager, org_id=call.ctx.org_id, actor=call.ctx.caller.actor)
 
 
 async def map_host(call: ToolCall, args: MapHostArgs) -> MapResult:

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from ui.pages import (
     admin,
     admin_alert_rules,
+    admin_checkmk,
     admin_customers,
     admin_notifications,
     admin_rmm,
@@ -61,5 +62,6 @@ ROUTERS: list[APIRouter] = [
     admin_customers.router,
     admin_rmm_monitors.router,
     admin_notifications.router,
+    admin_checkmk.router,
     admin_alert_rules.router,
 ]
