@@ -112,8 +112,14 @@ async def test_sync_map_alerts_rules_recovery_revoked_secret_disconnect(
     connected = await _json(await admin.post("/api/v1/integrations/checkmk", json=_connect_body(cmk_site)))
     assert connected["status"] == "connected" and connected["checkmk_version"] == "2.3.0p5"
     assert connected["sync"] == {
-        "hosts": 5, "added": 5, "updated": 0, "removed": 0, "mapped": 3, "raised": 2, "resolved": 0
-    }  # fmt: off
+        "hosts": 5,
+        "added": 5,
+        "updated": 0,
+        "removed": 0,
+        "mapped": 3,
+        "raised": 2,
+        "resolved": 0,
+    }
     # The secret is stored only encrypted, and no answer carries it.
     async with hub.db.sessionmaker() as session:
         row = (await session.execute(select(CheckmkConnection))).scalar_one()
