@@ -46,8 +46,8 @@ async def test_admin_connects_checkmk_maps_a_host_and_sees_the_device_panel(
     page: Page,
     tenancy: Tenancy,
     db: Database,
-    cmk_site: CheckmkSite,
-    shots: Path,  # noqa: F811
+    cmk_site: CheckmkSite,  # noqa: F811
+    shots: Path,
 ) -> None:
     web = await make_device(db, tenancy.org_id, hostname="web01")
     mail = await make_device(db, tenancy.org_id, hostname="mail01")
