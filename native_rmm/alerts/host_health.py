@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.core.db import utcnow
 from hub.core.events import EventBus
 from hub.core.host_health import DeviceDirectory, DeviceRef, HostHealth
+from native_rmm.alerts.events import announce
 from native_rmm.alerts.service import auto_resolve, raise_alert
-from native_rmm.models.alerts import Alert, AlertSeverity, AlertSource
+from native_rmm.models.alerts import Alert, AlertSeverity, AlertSource, AlertStatus
 from native_rmm.models.devices import Device
 
 _CHUNK = 500
@@ -73,6 +75,8 @@ def directory(bus: EventBus | None = None) -> DeviceDirectory:
             stmt = select(Alert).where(Alert.active_key.in_(keys[start : start + _CHUNK]))
             active.update({a.active_key: a for a in (await session.execute(stmt)).scalars() if a.active_key})
         raised = resolved = 0
+        fresh: list[Alert] = []
+        now = utcnow()
         for item in health:
             current = active.get(item.key)
             if item.severity is None:
@@ -81,8 +85,22 @@ def directory(bus: EventBus | None = None) -> DeviceDirectory:
                     resolved += 1
                 continue
             if current is None:
-                raised += 1
-            elif current.device_id != item.device_id:
+                # New alerts are added together and flushed once (a first sync of a large site raises many).
+                fresh.append(
+                    Alert(
+                        org_id=org_id,
+                        device_id=item.device_id,
+                        source=AlertSource.CHECKMK,
+                        severity=AlertSeverity(item.severity),
+                        status=AlertStatus.OPEN,
+                        active_key=item.key,
+                        message=item.message,
+                        first_seen_at=now,
+                        last_seen_at=now,
+                    )
+                )
+                continue
+            if current.device_id != item.device_id:
                 current.device_id = item.device_id
             await raise_alert(
                 session,
@@ -95,6 +113,12 @@ def directory(bus: EventBus | None = None) -> DeviceDirectory:
                 current=current,
                 bus=bus,
             )
+        if fresh:
+            session.add_all(fresh)
+            await session.flush()
+            for alert in fresh:
+                announce(session, bus, "raised", alert, escalated=False)
+            raised += len(fresh)
         return raised, resolved
 
     return DeviceDirectory(match_hostnames=match_hostnames, get_device=get_device, labels=labels, report=report)
