@@ -106,3 +106,6 @@ async def test_admin_connects_checkmk_maps_a_host_and_sees_the_device_panel(
     await expect(page.get_by_test_id("checkmk-connection")).to_have_attribute("data-status", "error")
     await expect(page.locator("tr[data-host]")).to_have_count(3)
     await page.screenshot(path=shots / "admin-checkmk-401.png", full_page=True)
+    # The Integrations page's Checkmk card says the same.
+    await page.goto("/integrations")
+    await expect(page.get_by_text("Error: host sync failed")).to_be_visible()
