@@ -214,14 +214,19 @@ async def status(session: AsyncSession, org_id: int) -> ConnectionOut:
 # -- sync --------------------------------------------------------------------------------------------
 
 
+_HOST_STATES: dict[int, HostState] = {
+    HostStateCode.UP: HostState.UP,
+    HostStateCode.DOWN: HostState.DOWN,
+    HostStateCode.UNREACHABLE: HostState.UNREACHABLE,
+}
+
+
 def _state(status: HostStatus | None) -> HostState:
+    """Livestatus' host state; ``pending`` until first checked (or while only configured, not activated)."""
     if status is None or not status.has_been_checked:
         return HostState.PENDING
-    return {
-        HostStateCode.UP: HostState.UP,
-        HostStateCode.DOWN: HostState.DOWN,
-        HostStateCode.UNREACHABLE: HostState.UNREACHABLE,
-    }.get(HostStateCode(status.state) if status.state in (0, 1, 2) else HostStateCode.DOWN, HostState.DOWN)
+    # A state outside 0-2 is not documented; treat it as the worst rather than hide it.
+    return _HOST_STATES.get(status.state, HostState.DOWN)
 
 
 def health_of(row: CheckmkHost) -> Health:
