@@ -64,7 +64,7 @@ def _problem(response: httpx.Response) -> str:
         return response.text[:MAX_DETAIL_CHARS].strip()
     if not isinstance(body, dict):
         return json.dumps(body)[:MAX_DETAIL_CHARS]
-    parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+    parts = [str(body[k]).strip().rstrip(".") for k in ("title", "detail") if body.get(k)]
     return ": ".join(parts)[:MAX_DETAIL_CHARS]
 
 
