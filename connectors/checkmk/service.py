@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 SOURCE = "checkmk"
 SERVICE_STATES = {0: "OK", 1: "WARN", 2: "CRIT", 3: "UNKNOWN"}
 MAX_SERVICES = 500
+INSERT_CHUNK = 500
 
 
 def manager_of(hub: HubContext) -> CheckmkManager:
@@ -70,14 +73,20 @@ def alert_key(host_id: int) -> str:
     return f"checkmk:host:{host_id}"
 
 
-async def get_connection(session: AsyncSession, org_id: int) -> CheckmkConnection | None:
-    """The organisation's connection row (any status), if it ever connected."""
+async def get_connection(session: AsyncSession, org_id: int, *, lock: bool = False) -> CheckmkConnection | None:
+    """The organisation's connection row (any status), if it ever connected.
+
+    ``lock`` takes the row for update (PostgreSQL), so a scheduled sync and Sync now of the same site
+    run one after the other instead of inserting the same new hosts twice.
+    """
     stmt = select(CheckmkConnection).where(CheckmkConnection.org_id == org_id)
+    if lock:
+        stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def _active(session: AsyncSession, org_id: int) -> CheckmkConnection:
-    connection = await get_connection(session, org_id)
+async def _active(session: AsyncSession, org_id: int, *, lock: bool = False) -> CheckmkConnection:
+    connection = await get_connection(session, org_id, lock=lock)
     if connection is None or connection.status is ConnectionStatus.DISCONNECTED:
         raise ToolError(NOT_CONNECTED)
     return connection
@@ -275,9 +284,36 @@ def _apply(row: CheckmkHost, config: HostConfig | None, status: HostStatus | Non
     return before != after
 
 
+def _names_of(connection_id: int) -> Select[str]:
+    return select(CheckmkHost.name).where(CheckmkHost.connection_id == connection_id)
+
+
+async def _insert_hosts(
+    session: AsyncSession, connection: CheckmkConnection, names: Sequence[str], now: datetime
+) -> None:
+    if not names:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    rows = [
+        {
+            "connection_id": connection.id,
+            "org_id": connection.org_id,
+            "name": name[:255],
+            "map_mode": MapMode.AUTO,
+            "first_seen_at": now,
+            "synced_at": now,
+        }
+        for name in names
+    ]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        stmt = insert(CheckmkHost).on_conflict_do_nothing(index_elements=["connection_id", "name"])
+        await session.execute(stmt, rows[start : start + INSERT_CHUNK])
+
+
 async def sync(session: AsyncSession, manager: CheckmkManager, *, org_id: int, actor: Actor) -> SyncResult:
     """Pull the site's hosts and states now (button, tool, schedule); see the module docstring."""
-    connection = await _active(session, org_id)
+    connection = await _active(session, org_id, lock=True)
     try:
         async with manager.client_for(connection) as client:
             configs = await client.list_host_config()
@@ -293,21 +329,23 @@ async def sync(session: AsyncSession, manager: CheckmkManager, *, org_id: int, a
     by_config = {c.name: c for c in configs}
     by_status = {s.name: s for s in statuses}
     names = sorted(set(by_config) | set(by_status))
-    stmt = select(CheckmkHost).where(CheckmkHost.connection_id == connection.id)
-    rows = {r.name: r for r in (await session.execute(stmt)).scalars()}
+    existing = set((await session.execute(_names_of(connection.id))).scalars())
     now = utcnow()
-    added = updated = 0
+    fresh = [n for n in names if n not in existing]
+    # New hosts are inserted with ON CONFLICT DO NOTHING: a sync that runs at the same moment (the
+    # schedule and Sync now) waits for the other's commit and then skips the hosts it already stored.
+    await _insert_hosts(session, connection, fresh, now)
+    stmt = (
+        select(CheckmkHost).where(CheckmkHost.connection_id == connection.id).execution_options(populate_existing=True)
+    )
+    rows = {r.name: r for r in (await session.execute(stmt)).scalars()}
+    added, updated = len(fresh), 0
     for name in names:
         row = rows.get(name)
         if row is None:
-            row = CheckmkHost(connection_id=connection.id, org_id=org_id, name=name[:255], map_mode=MapMode.AUTO)
-            row.first_seen_at = now
-            session.add(row)
-            rows[name] = row
-            added += 1
-            _apply(row, by_config.get(name), by_status.get(name), now)
-        elif _apply(row, by_config.get(name), by_status.get(name), now):
-            updated += 1
+            continue
+        changed = _apply(row, by_config.get(name), by_status.get(name), now)
+        updated += changed and name not in fresh
     gone = [rows.pop(name) for name in sorted(set(rows) - set(names))]
     directory = manager.directory
     auto = [r for r in rows.values() if r.map_mode is MapMode.AUTO]

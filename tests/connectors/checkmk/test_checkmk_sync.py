@@ -14,6 +14,7 @@ from sqlalchemy import select
 from connectors.checkmk import service
 from connectors.checkmk.models import CheckmkConnection, CheckmkHost
 from connectors.checkmk.module import SYNC_JOB
+from hub.core.audit import SYSTEM_ACTOR
 from hub.core.context import HubContext
 from native_rmm.automation.engine import RuleEngine
 from tests.conftest import Tenancy, TestUser
@@ -236,3 +237,26 @@ async def test_scheduled_sync_of_a_large_site(
     second = time.perf_counter() - started
     assert again.added == 0 and again.updated == 0 and again.raised == 0 and again.hosts == 3000
     print(f"3,000 hosts: first sync {first:.2f} s, unchanged re-sync {second:.2f} s")
+
+
+async def test_two_syncs_at_once_store_each_host_once(
+    hub: HubContext, tenancy: Tenancy, client_for: Clients, cmk_site: CheckmkSite
+) -> None:
+    """Sync now pressed while the scheduled sync runs: they take turns, every host is stored once."""
+    import asyncio
+
+    admin = client_for(tenancy.admin)
+    await _json(await admin.post("/api/v1/integrations/checkmk", json=_connect_body(cmk_site)))
+    for i in range(200):
+        cmk_site.add(FakeHost(f"pc-{i:03d}", services=[FakeService("CPU", 2 if i % 10 == 0 else 0)]))
+    manager = service.manager_of(hub)
+
+    async def one() -> str:
+        async with hub.db.transaction() as session:
+            return (await service.sync(session, manager, org_id=tenancy.org_id, actor=SYSTEM_ACTOR)).status
+
+    assert await asyncio.gather(one(), one()) == ["ok", "ok"]
+    async with hub.db.sessionmaker() as session:
+        assert len((await session.execute(select(CheckmkHost.name))).all()) == 200
+    alerts = await _json(await admin.get("/api/v1/rmm/alerts", params={"source": "checkmk", "limit": 1000}))
+    assert len(alerts) == 20
