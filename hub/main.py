@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from connectors.checkmk.module import CheckmkModule
 from connectors.connectwise_rmm.module import ConnectWiseModule
 from hub import __version__
 from hub.assistant.module import AssistantModule
@@ -53,6 +54,7 @@ MODEL_MODULES = (
     "policies.models",
     "native_rmm.models",
     "connectors.connectwise_rmm.models",
+    "connectors.checkmk.models",
     "hub.assistant.models",
     "hub.mcp.models",
 )
@@ -73,6 +75,7 @@ def default_modules(gate: Gate) -> list[HubModule]:
         NotifyModule(),
         NativeRmmModule(gate),
         ConnectWiseModule(gate),
+        CheckmkModule(),
         RelayModule(),
         AssistantModule(gate),
         McpModule(gate, base_url=gate.settings.base_url),

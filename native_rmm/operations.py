@@ -18,7 +18,9 @@ import asyncio
 from fastapi import APIRouter
 
 from hub.core.context import HubContext
+from hub.core.host_health import DeviceDirectory
 from hub.core.scheduler import Scheduler
+from native_rmm.alerts import host_health
 from native_rmm.alerts import routes as alert_routes
 from native_rmm.automation import jobs as automation_jobs
 from native_rmm.automation import routes as automation_routes
@@ -65,6 +67,8 @@ class Operations:
 
         scheduler.add(monitor_jobs.JOB_NAME, run_monitors, seconds=monitor_jobs.JOB_INTERVAL_SECONDS)
         automation_jobs.start(hub, scheduler, gate)
+        # External monitoring (Checkmk) maps hosts to devices and raises alerts through this port.
+        hub.components.add(host_health.directory(hub.bus))
 
     async def stop(self) -> None:
         """Stop the watcher."""
@@ -74,4 +78,5 @@ class Operations:
             self._hub.components.remove(RuleEngine)
             self._hub.components.remove(ScheduleRunner)
             self._hub.components.remove(ApprovalRouter)
+            self._hub.components.remove(DeviceDirectory)
         self._hub = None

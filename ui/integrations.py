@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from connectors.checkmk.card import CheckmkCard
 from connectors.connectwise_rmm.card import ConnectWiseCard
 from hub.core.db import DbSession
 
@@ -53,4 +54,4 @@ class StaticCard:
 
 
 #: Every integration card, in display order.
-CARDS: list[IntegrationCard] = [ConnectWiseCard()]
+CARDS: list[IntegrationCard] = [ConnectWiseCard(), CheckmkCard()]

@@ -52,6 +52,7 @@ ADMIN_SECTIONS: list[NavLink] = [
     NavLink("Synthetic monitors", "/admin/rmm/monitors", min_role=Role.ADMIN, group="RMM"),
     NavLink("Alert rules", "/admin/automation/rules", min_role=Role.ADMIN, group="Automation"),
     NavLink("Notifications", "/admin/notifications", min_role=Role.ADMIN, group="Automation"),
+    NavLink("Checkmk", "/admin/checkmk", min_role=Role.ADMIN, group="Monitoring"),
 ]
 
 

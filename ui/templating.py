@@ -53,6 +53,9 @@ BADGE_TONES: dict[str, str] = {
     "active": "ok",
     "connected": "ok",
     "not connected": "muted",
+    "warning": "warn",
+    "critical": "bad",
+    "error": "bad",
 }
 #: How some values read on a badge.
 BADGE_LABELS: dict[str, str] = {"approval": "approval needed", "auto": "auto", "never": "never"}

@@ -20,7 +20,7 @@ class RuleMatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     severities: list[AlertSeverity] = Field(default_factory=list)
-    sources: list[AlertSource] = Field(default_factory=list, description="metric thresholds or monitors")
+    sources: list[AlertSource] = Field(default_factory=list, description="metric thresholds, monitors or Checkmk hosts")
     metrics: list[MetricName] = Field(default_factory=list)
     monitor_ids: list[Id] = Field(default_factory=list, max_length=200)
     customer_ids: list[Id] = Field(default_factory=list, max_length=200)

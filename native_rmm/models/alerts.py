@@ -31,6 +31,7 @@ class AlertSource(StrEnum):
 
     METRIC = "metric"
     MONITOR = "monitor"
+    CHECKMK = "checkmk"
 
 
 class AlertSeverity(StrEnum):

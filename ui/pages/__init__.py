@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from ui.pages import (
     admin,
     admin_alert_rules,
+    admin_checkmk,
     admin_customer_thresholds,
     admin_customers,
     admin_notifications,
@@ -65,6 +66,7 @@ ROUTERS: list[APIRouter] = [
     admin_customer_thresholds.router,
     admin_rmm_monitors.router,
     admin_notifications.router,
+    admin_checkmk.router,
     admin_alert_rules.router,
     admin_status_page.router,
     status_public.router,

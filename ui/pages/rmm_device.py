@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from connectors.checkmk import service as checkmk
+from connectors.checkmk.manager import CheckmkManager
 from hub.core.bounds import Id
 from hub.core.db import DbSession, utcnow
 from hub.core.deps import SessionDep
@@ -72,6 +74,14 @@ async def _device(session: DbSession, page: Page, device_id: int) -> Device:
     return await devices.get_device(session, org_id=page.org.id, device_id=device_id)
 
 
+async def _checkmk_host(page: Page, session: DbSession, device_id: int) -> checkmk.HostOut | None:
+    """The Checkmk host mapped to the device (its panel), when the connector runs and a host is mapped."""
+    manager = page.hub.components.find(CheckmkManager)
+    if manager is None:
+        return None
+    return await checkmk.host_for_device(session, manager, org_id=page.org.id, device_id=device_id)
+
+
 async def apps_context(session: DbSession, device: Device, search: str, offset: int) -> dict[str, Any]:
     """A page of the device's applications matching ``search`` (server-side)."""
     apps, total = await devices.list_applications(
@@ -100,6 +110,7 @@ async def device_page(
         "shells": shells_for(device) or SHELLS,
         "uninstall_refusal": await uninstall_refusal(session, gate, page),
         "tags": (await q.tags_of(session, device_ids=[device.id]))[device.id],
+        "checkmk_host": await _checkmk_host(page, session, device.id),
     }
     if tab == "system":
         context["sample"] = await q.latest_sample(session, device_id=device.id)
