@@ -74,7 +74,7 @@ async def test_connect_form_tool_list_and_policy_change(
                 await page.get_by_role("button", name="Save").click()
                 await page.wait_for_url("**/integrations/connectwise-rmm?done=connected")
                 await expect(page.locator("#cw-status")).to_have_text("Connected")
-                await expect(page.locator("#cw-tool-counts")).to_have_text("17 static, 2 scripts")
+                await expect(page.locator("#cw-tool-counts")).to_have_text("18 static, 2 scripts")
                 assert tenant.client_secret not in await page.content()
 
                 script_row = page.locator('tr[data-tool="connectwise_rmm:cw-rmm-script-disk-cleanup"]')

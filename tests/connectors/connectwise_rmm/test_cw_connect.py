@@ -52,7 +52,7 @@ async def test_connect_registers_static_and_script_tools(
 
     status = (await client_for(tenancy.admin).get(URL)).json()
     assert status["status"] == "connected" and status["client_id"] == tenant.client_id
-    assert status["region"] == "au" and status["script_tools"] == 2 and status["static_tools"] == 17
+    assert status["region"] == "au" and status["script_tools"] == 2 and status["static_tools"] == 18
     assert status["last_discovery_at"] is not None
     # the connect reused its token: nothing minted again for the status or tool listing
     assert tenant.tokens_minted == 1
