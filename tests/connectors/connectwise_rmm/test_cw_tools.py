@@ -156,7 +156,9 @@ async def test_ticket_note_by_number_waits_for_approval_with_a_readable_sentence
     missing = await _invoke(client_for(tenancy.admin), "cw-rmm-add-ticket-note", {"ticket": "9999", "detail": "x"})
     pending = missing.json()
     if pending["status"] == "pending_approval":
-        missing = await client_for(tenancy.approver).post(f"/api/v1/approvals/{pending['approval_id']}/approve", json={})
+        missing = await client_for(tenancy.approver).post(
+            f"/api/v1/approvals/{pending['approval_id']}/approve", json={}
+        )
     assert "no ticket number 9999" in missing.text
 
 
@@ -164,7 +166,11 @@ async def test_run_task_and_script_tool_approvals_name_the_script_and_list_endpo
     tenancy: Tenancy, client_for: Clients, cw_world: CWWorld, tenant: FakeTenant
 ) -> None:
     await connect_org(client_for(tenancy.admin), tenant)
-    args = {"template_id": "aaaa1111-0000-4000-8000-000000000001", "endpoint_ids": [EP1, EP2], "parameters": {"days": 7}}
+    args = {
+        "template_id": "aaaa1111-0000-4000-8000-000000000001",
+        "endpoint_ids": [EP1, EP2],
+        "parameters": {"days": 7},
+    }
     r = await _invoke(client_for(tenancy.operator), "cw-rmm-run-task", args)
     approval = (await client_for(tenancy.approver).get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
     assert approval["description"].splitlines() == [
