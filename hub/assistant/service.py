@@ -8,8 +8,10 @@ rows, never from a client. :meth:`Assistant.run_plan` sends a plan's steps throu
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import AsyncIterable, Callable
+import re
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from pydantic_ai import (
@@ -39,7 +41,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.assistant.calls import Step, ToolCaller, approval_description
-from hub.assistant.events import ASSISTANT_UPDATED, ConversationUpdated
+from hub.assistant.events import ASSISTANT_DELTA, ASSISTANT_UPDATED, ConversationUpdated, ReplyDelta
 from hub.assistant.models import AssistantEntry, Conversation, EntryKind, PausedRun, PausedStatus, StepStatus
 from hub.assistant.provider import ActiveModel, configured_model
 from hub.assistant.retrieval import ToolRetriever
@@ -73,6 +75,24 @@ INSTRUCTIONS = (
     "When you run automation for a request that names a ticket, comment on that ticket what you did."
 )
 UPDATE_NOTE = "[approval update] "
+#: Roughly how many characters a streamed piece of a hub-written reply carries.
+SEGMENT_CHARS = 24
+_SEGMENT = re.compile(r"\S+\s*|\s+")
+
+#: Receives each piece of a reply as it is produced (sync, or async when it publishes).
+DeltaSink = Callable[[str], Awaitable[None] | None]
+
+
+def segments(text: str, size: int = SEGMENT_CHARS) -> Iterator[str]:
+    """``text`` in pieces of whole words, about ``size`` characters each (joined, they are ``text``)."""
+    piece = ""
+    for word in _SEGMENT.findall(text):
+        piece += word
+        if len(piece) >= size:
+            yield piece
+            piece = ""
+    if piece:
+        yield piece
 
 
 def assistant_caller(user: User) -> Caller:
@@ -152,7 +172,7 @@ class Assistant:
         *,
         plan: bool = False,
         on_step: Callable[[Step], None] | None = None,
-        on_delta: Callable[[str], None] | None = None,
+        on_delta: DeltaSink | None = None,
     ) -> TurnResult:
         """Run one turn of ``caller`` in their conversation with ``text``; the conversation is stored."""
         async with self.hub.db.transaction() as session:
@@ -194,6 +214,7 @@ class Assistant:
         requests: DeferredToolRequests,
         plan: bool,
         closed_base: list[ModelMessage] | None = None,
+        on_delta: DeltaSink | None = None,
     ) -> TurnResult:
         waiting = {s.tool_call_id: s for s in steps if s.status is StepStatus.PENDING_APPROVAL and s.approval_id}
         async with self.hub.db.transaction() as session:
@@ -213,6 +234,8 @@ class Assistant:
             tools=sorted({c.tool_name for c in requests.approvals} | {s.tool for s in steps}),
         )
         closed = close_history(closed_base if closed_base is not None else messages, {**done, **notes}, reply)
+        if on_delta is not None:
+            await stream_written(reply, on_delta)
         result = await self._store(caller, conversation_id, prompt, reply, steps, closed, plan=plan, paused=paused)
         await self._resume_if_decided(paused.id)
         return result
@@ -317,6 +340,7 @@ class Assistant:
         deps, toolset = await self._prepare(
             caller, conv.id, "(resumed after approval)", plan=False, keep=paused.tools, query=" ".join(paused.tools)
         )
+        live = LiveReply(self.hub, caller.org_id, conv.id)
         try:
             result = await self.agent.run(
                 message_history=snapshot,
@@ -324,9 +348,11 @@ class Assistant:
                 deps=deps,
                 toolsets=[toolset],
                 usage_limits=self._limits(),
+                event_stream_handler=_forward_text(live.send),
             )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
+            await live.written(reply)
             return await self._store(
                 caller, conv.id, None, reply, deps.steps, [*closed, _note(summary), _text(reply)], plan=False
             )
@@ -336,7 +362,15 @@ class Assistant:
         merged = [*closed, _note(summary), *new]
         if isinstance(result.output, DeferredToolRequests):
             return await self._pause(
-                caller, conv.id, None, deps.steps, result.all_messages(), result.output, False, closed_base=merged
+                caller,
+                conv.id,
+                None,
+                deps.steps,
+                result.all_messages(),
+                result.output,
+                False,
+                closed_base=merged,
+                on_delta=live.send,
             )
         return await self._store(caller, conv.id, None, result.output, deps.steps, merged, plan=False)
 
@@ -420,17 +454,51 @@ async def _settle_entry(session: AsyncSession, entry: AssistantEntry, approval_i
     entry.updated_at = utcnow()
 
 
-def _forward_text(on_delta: Callable[[str], None]) -> EventStreamHandler[ToolCaller]:
+async def _deliver(sink: DeltaSink, text: str) -> None:
+    sent = sink(text)
+    if inspect.isawaitable(sent):
+        await sent
+
+
+async def stream_written(text: str, sink: DeltaSink) -> None:
+    """Send a reply the hub wrote itself (an approval wait, a stop) in pieces, as model text streams."""
+    for piece in segments(text):
+        await _deliver(sink, piece)
+
+
+def _forward_text(on_delta: DeltaSink) -> EventStreamHandler[ToolCaller]:
     """An event handler passing the model's text deltas on as they stream in."""
 
     async def handler(ctx: RunContext[ToolCaller], events: AsyncIterable[AgentStreamEvent]) -> None:
         async for event in events:
             if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
-                on_delta(event.part.content)
+                await _deliver(on_delta, event.part.content)
             elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
-                on_delta(event.delta.content_delta)
+                await _deliver(on_delta, event.delta.content_delta)
 
     return handler
+
+
+class LiveReply:
+    """The reply of a run nobody's request is waiting on (a resume): each piece is published on the bus,
+    so the chat page showing the conversation streams it like a turn's own reply."""
+
+    def __init__(self, hub: HubContext, org_id: int, conversation_id: int) -> None:
+        self.hub, self.org_id, self.conversation_id = hub, org_id, conversation_id
+        self.streamed = False
+
+    async def send(self, text: str) -> None:
+        """Publish one piece."""
+        if not text:
+            return
+        self.streamed = True
+        delta = ReplyDelta(conversation_id=self.conversation_id, text=text)
+        await self.hub.bus.publish(ASSISTANT_DELTA.event(self.org_id, delta))
+
+    async def written(self, text: str) -> None:
+        """Publish a hub-written reply in pieces (when the model streamed nothing)."""
+        if not self.streamed:
+            await stream_written(text, self.send)
 
 
 def _text(reply: str) -> ModelResponse:

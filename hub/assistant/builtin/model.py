@@ -9,6 +9,7 @@ followed as an instruction; and it only calls tools the toolset offered (policy 
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator
@@ -24,7 +25,14 @@ from pydantic_ai.messages import (
     ToolReturnPart,
     UserPromptPart,
 )
-from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
+from pydantic_ai.models.function import (
+    AgentInfo,
+    DeltaToolCall,
+    DeltaToolCalls,
+    FunctionDef,
+    FunctionModel,
+    StreamFunctionDef,
+)
 from pydantic_ai.tools import ToolDefinition
 
 from hub.assistant.builtin.resolve import params_from_text, rank_scripts, resolve_device
@@ -247,8 +255,8 @@ class Planner:
         if tool is None and same:
             previous = [c for c in t.earlier_calls if c[0] not in _LOOKUPS]
             if previous:
-                last = previous[-1][0]
-                tool, what = _NATIVE_EQUIVALENT.get(last, last), f"the same ({last})"
+                previous_tool = previous[-1][0]
+                tool, what = _NATIVE_EQUIVALENT.get(previous_tool, previous_tool), f"the same ({previous_tool})"
         if tool is None:
             return _say(f"I am not sure what you want me to do. I can {CAPABILITIES}. Name a device and what to do.")
         if tool != SCRIPT and not self.has(tool):
@@ -468,23 +476,36 @@ def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     return Planner(turn).next(len(messages))
 
 
-async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str | DeltaToolCalls]:
-    """The same answer as :func:`respond`, streamed: text a few words at a time, a tool call whole."""
-    response = respond(messages, info)
-    for part in response.parts:
-        if isinstance(part, TextPart):
-            chunk = ""
-            for word in part.content.split(" "):
-                chunk += word + " "
-                if len(chunk) >= STREAM_CHUNK:
-                    yield chunk
-                    chunk = ""
-            if chunk.strip():
-                yield chunk.rstrip(" ")
-        elif isinstance(part, ToolCallPart):
-            yield {
-                0: DeltaToolCall(name=part.tool_name, json_args=part.args_as_json_str(), tool_call_id=part.tool_call_id)
-            }
+def streamed(answer: FunctionDef) -> StreamFunctionDef:
+    """A stream function giving ``answer``'s response as it would stream: text a few words at a time, a tool
+    call whole (so a scripted model serves streamed runs, such as a resume, too)."""
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str | DeltaToolCalls]:
+        response = answer(messages, info)
+        if inspect.isawaitable(response):
+            response = await response
+        for part in response.parts:
+            if isinstance(part, TextPart):
+                chunk = ""
+                for word in part.content.split(" "):
+                    chunk += word + " "
+                    if len(chunk) >= STREAM_CHUNK:
+                        yield chunk
+                        chunk = ""
+                if chunk.strip():
+                    yield chunk.rstrip(" ")
+            elif isinstance(part, ToolCallPart):
+                yield {
+                    0: DeltaToolCall(
+                        name=part.tool_name, json_args=part.args_as_json_str(), tool_call_id=part.tool_call_id
+                    )
+                }
+
+    return stream
+
+
+#: The same answer as :func:`respond`, streamed.
+stream = streamed(respond)
 
 
 class BuiltinModel(FunctionModel):
