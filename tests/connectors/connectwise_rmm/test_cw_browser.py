@@ -81,7 +81,7 @@ async def test_connect_form_tool_list_and_policy_change(
                 await expect(script_row).to_have_attribute("data-mode", "approval")
                 await expect(script_row).to_contain_text("runs a script on endpoints")
                 selectors = page.get_by_role("combobox", name="Mode for connectwise_rmm:")
-                assert await selectors.count() == 19
+                assert await selectors.count() == 20
                 await page.screenshot(path=SHOTS / "connected-tools.png", full_page=True)
 
                 async with page.expect_response("**/policies/tools/mode") as changed:
