@@ -20,8 +20,9 @@ from starlette.responses import StreamingResponse
 
 from hub.assistant.calls import Step
 from hub.assistant.models import AssistantEntry, Conversation
-from hub.assistant.service import Assistant, TurnResult, assistant_caller, segments
+from hub.assistant.service import Assistant, TurnResult, assistant_caller
 from hub.assistant.store import conversation_for, create_conversation, entries_of, list_conversations
+from hub.assistant.streaming import segments
 from hub.core.bounds import Id
 from hub.core.caller import Caller
 from hub.core.deps import HubDep, PrincipalDep, SessionDep

@@ -8,32 +8,24 @@ rows, never from a client. :meth:`Assistant.run_plan` sends a plan's steps throu
 
 from __future__ import annotations
 
-import inspect
 import logging
-import re
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic_ai import (
     Agent,
     DeferredToolRequests,
     DeferredToolResults,
-    RunContext,
     ToolApproved,
     ToolDenied,
     UsageLimits,
 )
-from pydantic_ai.agent import EventStreamHandler
 from pydantic_ai.exceptions import UnexpectedModelBehavior, UsageLimitExceeded
 from pydantic_ai.messages import (
-    AgentStreamEvent,
     ModelMessage,
     ModelRequest,
     ModelResponse,
-    PartDeltaEvent,
-    PartStartEvent,
     TextPart,
-    TextPartDelta,
     UserPromptPart,
 )
 from pydantic_ai.toolsets import AbstractToolset
@@ -41,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.assistant.calls import Step, ToolCaller, approval_description
-from hub.assistant.events import ASSISTANT_DELTA, ASSISTANT_UPDATED, ConversationUpdated, ReplyDelta
+from hub.assistant.events import ASSISTANT_UPDATED, ConversationUpdated
 from hub.assistant.models import AssistantEntry, Conversation, EntryKind, PausedRun, PausedStatus, StepStatus
 from hub.assistant.provider import ActiveModel, configured_model
 from hub.assistant.retrieval import ToolRetriever
@@ -53,6 +45,7 @@ from hub.assistant.store import (
     load_history,
     record_steps,
 )
+from hub.assistant.streaming import DeltaSink, LiveReply, forward_text, stream_written
 from hub.assistant.toolset import ToolsetCache
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
@@ -75,24 +68,6 @@ INSTRUCTIONS = (
     "When you run automation for a request that names a ticket, comment on that ticket what you did."
 )
 UPDATE_NOTE = "[approval update] "
-#: Roughly how many characters a streamed piece of a hub-written reply carries.
-SEGMENT_CHARS = 24
-_SEGMENT = re.compile(r"\S+\s*|\s+")
-
-#: Receives each piece of a reply as it is produced (sync, or async when it publishes).
-DeltaSink = Callable[[str], Awaitable[None] | None]
-
-
-def segments(text: str, size: int = SEGMENT_CHARS) -> Iterator[str]:
-    """``text`` in pieces of whole words, about ``size`` characters each (joined, they are ``text``)."""
-    piece = ""
-    for word in _SEGMENT.findall(text):
-        piece += word
-        if len(piece) >= size:
-            yield piece
-            piece = ""
-    if piece:
-        yield piece
 
 
 def assistant_caller(user: User) -> Caller:
@@ -190,7 +165,7 @@ class Assistant:
                 deps=deps,
                 toolsets=[toolset],
                 usage_limits=self._limits(),
-                event_stream_handler=_forward_text(on_delta) if on_delta else None,
+                event_stream_handler=forward_text(on_delta) if on_delta else None,
             )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
@@ -348,7 +323,7 @@ class Assistant:
                 deps=deps,
                 toolsets=[toolset],
                 usage_limits=self._limits(),
-                event_stream_handler=_forward_text(live.send),
+                event_stream_handler=forward_text(live.send),
             )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
@@ -452,53 +427,6 @@ async def _settle_entry(session: AsyncSession, entry: AssistantEntry, approval_i
         approval.error or f"approval #{approval_id} {approval.status.value} by {approval.decided_by_label}{note}"
     )
     entry.updated_at = utcnow()
-
-
-async def _deliver(sink: DeltaSink, text: str) -> None:
-    sent = sink(text)
-    if inspect.isawaitable(sent):
-        await sent
-
-
-async def stream_written(text: str, sink: DeltaSink) -> None:
-    """Send a reply the hub wrote itself (an approval wait, a stop) in pieces, as model text streams."""
-    for piece in segments(text):
-        await _deliver(sink, piece)
-
-
-def _forward_text(on_delta: DeltaSink) -> EventStreamHandler[ToolCaller]:
-    """An event handler passing the model's text deltas on as they stream in."""
-
-    async def handler(ctx: RunContext[ToolCaller], events: AsyncIterable[AgentStreamEvent]) -> None:
-        async for event in events:
-            if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
-                await _deliver(on_delta, event.part.content)
-            elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
-                await _deliver(on_delta, event.delta.content_delta)
-
-    return handler
-
-
-class LiveReply:
-    """The reply of a run nobody's request is waiting on (a resume): each piece is published on the bus,
-    so the chat page showing the conversation streams it like a turn's own reply."""
-
-    def __init__(self, hub: HubContext, org_id: int, conversation_id: int) -> None:
-        self.hub, self.org_id, self.conversation_id = hub, org_id, conversation_id
-        self.streamed = False
-
-    async def send(self, text: str) -> None:
-        """Publish one piece."""
-        if not text:
-            return
-        self.streamed = True
-        delta = ReplyDelta(conversation_id=self.conversation_id, text=text)
-        await self.hub.bus.publish(ASSISTANT_DELTA.event(self.org_id, delta))
-
-    async def written(self, text: str) -> None:
-        """Publish a hub-written reply in pieces (when the model streamed nothing)."""
-        if not self.streamed:
-            await stream_written(text, self.send)
 
 
 def _text(reply: str) -> ModelResponse:

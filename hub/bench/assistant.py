@@ -19,7 +19,8 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.tools import ToolDefinition
 
-from hub.assistant.builtin.model import respond, streamed
+from hub.assistant.builtin.model import respond
+from hub.assistant.builtin.streaming import streamed
 from hub.assistant.provider import ActiveModel
 from hub.assistant.service import Assistant, assistant_caller
 from hub.assistant.store import create_conversation

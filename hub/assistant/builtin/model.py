@@ -9,10 +9,8 @@ followed as an instruction; and it only calls tools the toolset offered (policy 
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,21 +25,28 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import (
     AgentInfo,
-    DeltaToolCall,
-    DeltaToolCalls,
-    FunctionDef,
     FunctionModel,
-    StreamFunctionDef,
 )
 from pydantic_ai.tools import ToolDefinition
 
+from hub.assistant.builtin.connectwise import (
+    CW_EQUIVALENT,
+    CW_LIST,
+    CW_NOTE,
+    CW_SCRIPT,
+    CW_STATE,
+    NATIVE_EQUIVALENT,
+    cw_devices,
+    is_cw,
+    params_schema,
+)
 from hub.assistant.builtin.resolve import params_from_text, rank_scripts, resolve_device
+from hub.assistant.builtin.streaming import streamed
 from hub.assistant.retrieval import SCRIPT_TOOL
 
 _TICKET = re.compile(r"(?:ticket|case)\s*#?\s*(\d+)|#(\d+)", re.I)
 _THRESHOLD = re.compile(r"if\s+(cpu|memory|mem|disk)\s+(?:usage\s+)?(?:is\s+)?(?:above|over|>)\s*(\d+)", re.I)
 _METRIC = {"cpu": "cpu_percent", "memory": "memory_percent", "mem": "memory_percent", "disk": "disk_percent"}
-STREAM_CHUNK = 12
 CAPABILITIES = (
     "check a device's health, patches or details, install patches, run a script from the library on a device, "
     "look up or comment on tickets, and list devices, alerts and tickets"
@@ -118,16 +123,6 @@ def _short(content: Any) -> str:
 
 
 SCRIPT = "script"
-CW_LIST, CW_STATE, CW_NOTE = "cw-rmm-list-devices", "cw-rmm-get-device-state", "cw-rmm-add-ticket-note"
-CW_SCRIPT = "cw-rmm-script-"
-#: The ConnectWise RMM tool doing what a native device tool does (a ConnectWise endpoint has no other).
-CW_EQUIVALENT = {
-    "rmm-get-device-state": CW_STATE,
-    "rmm-get-device": "cw-rmm-get-device",
-    "rmm-get-device-patches": "cw-rmm-get-device-patches",
-}
-_NATIVE_EQUIVALENT = {cw: native for native, cw in CW_EQUIVALENT.items()}
-CONNECTWISE = "connectwise"
 _TAGGED = re.compile(r"\b(?:tagged|with (?:the )?tag|tag)\s+['\"]?([a-z0-9][a-z0-9_.:-]*)", re.I)
 _USERS = re.compile(r"\b(logged (in|on)|signed in|who is (using|on)|who uses)\b")
 _PRONOUN = re.compile(r"\b(it|its|that one|this one|that device|this device|that machine|there|same device)\b")
@@ -153,33 +148,6 @@ def _device_of(args: dict[str, Any]) -> int | str | None:
         if isinstance(ids, list) and ids and isinstance(ids[0], int | str):
             return ids[0]
     return None
-
-
-def _is_cw(device: dict[str, Any]) -> bool:
-    return device.get("source") == CONNECTWISE
-
-
-def cw_devices(listing: Any) -> list[dict[str, Any]]:
-    """ConnectWise endpoints (``cw-rmm-list-devices`` rows) in the shape devices are matched in."""
-    rows = listing.get("devices") if isinstance(listing, dict) else None
-    devices = []
-    for row in rows if isinstance(rows, list) else []:
-        if not isinstance(row, dict) or not row.get("endpoint_id"):
-            continue
-        devices.append(
-            {
-                "id": str(row["endpoint_id"]),
-                "hostname": row.get("device_name") or row.get("name"),
-                "display_name": row.get("name"),
-                "os": row.get("os"),
-                "description": row.get("endpoint_type"),
-                "company_id": row.get("company_id"),
-                "site_id": row.get("site_id"),
-                "status": "ConnectWise RMM",
-                "source": CONNECTWISE,
-            }
-        )
-    return devices
 
 
 def _os_word(device: dict[str, Any]) -> str:
@@ -256,7 +224,7 @@ class Planner:
             previous = [c for c in t.earlier_calls if c[0] not in _LOOKUPS]
             if previous:
                 previous_tool = previous[-1][0]
-                tool, what = _NATIVE_EQUIVALENT.get(previous_tool, previous_tool), f"the same ({previous_tool})"
+                tool, what = NATIVE_EQUIVALENT.get(previous_tool, previous_tool), f"the same ({previous_tool})"
         if tool is None:
             return _say(f"I am not sure what you want me to do. I can {CAPABILITIES}. Name a device and what to do.")
         if tool != SCRIPT and not self.has(tool):
@@ -306,7 +274,7 @@ class Planner:
             tool = self.pick_script(device)
             if tool is None:
                 return _say(f"I found no script in the library for that on {_label(device)}. I can {CAPABILITIES}.")
-        elif _is_cw(device) and not tool.startswith("cw-"):
+        elif is_cw(device) and not tool.startswith("cw-"):
             cw_tool = CW_STATE if _USERS.search(self.text) else CW_EQUIVALENT.get(tool)
             if cw_tool is None or not self.has(cw_tool):
                 return _say(
@@ -319,7 +287,7 @@ class Planner:
     def pick_script(self, device: dict[str, Any]) -> str | None:
         """The best script for the request that runs on the device's OS, preferring one whose parameters the text gives."""
         os_word = _os_word(device)
-        cw = _is_cw(device)
+        cw = is_cw(device)
         scripts = [
             (name, d.description or "")
             for name, d in self.t.tools.items()
@@ -327,7 +295,7 @@ class Planner:
         ]
         ranked = rank_scripts(self.t.request, scripts)
         for name in ranked:
-            if not params_from_text(self.t.request, _params_schema(self.t.tools[name]))[1]:
+            if not params_from_text(self.t.request, params_schema(self.t.tools[name]))[1]:
                 return name
         return ranked[0] if ranked else None
 
@@ -354,7 +322,7 @@ class Planner:
         if condition:
             metric = _METRIC[condition.group(1).lower()]
             value = _metric(device, metric)
-            if value is None and _is_cw(device) and self.has(CW_STATE):  # a ConnectWise row has no metrics
+            if value is None and is_cw(device) and self.has(CW_STATE):  # a ConnectWise row has no metrics
                 if not t.called(CW_STATE):
                     return _call(CW_STATE, {"endpoint_id": device["id"]}, n)
                 value = _metric(t.result_of(CW_STATE), metric)
@@ -366,14 +334,14 @@ class Planner:
         if not t.called(tool):
             args: dict[str, Any] = {"device": device["id"]}
             if SCRIPT_TOOL.match(tool):
-                params, missing = params_from_text(t.request, _params_schema(t.tools[tool]))
+                params, missing = params_from_text(t.request, params_schema(t.tools[tool]))
                 if missing:
                     return _say(f"{tool} needs {', '.join(missing)}; what should I use?")
                 if tool.startswith(CW_SCRIPT):
                     args = {"parameters": params, "endpoint_ids": [device["id"]]}
                 else:
                     args = {**params, "device_ids": [device["id"]]}
-            elif _is_cw(device):
+            elif is_cw(device):
                 args = {"endpoint_id": device["id"]}
                 if tool == "cw-rmm-get-device":
                     args.update({k: device[k] for k in ("company_id", "site_id") if device.get(k)})
@@ -400,7 +368,7 @@ class Planner:
     def note_tool(self, device: dict[str, Any]) -> str:
         """Where the paper trail goes: the ConnectWise ticket for a ConnectWise endpoint (or when the request
         says so) when its note tool is offered, else the native ticket."""
-        cw_ticket = _is_cw(device) or re.search(r"\b(cw|connectwise)\b", self.text)
+        cw_ticket = is_cw(device) or re.search(r"\b(cw|connectwise)\b", self.text)
         return CW_NOTE if cw_ticket and self.has(CW_NOTE) else "rmm-comment-ticket"
 
     def cannot(self, what: str) -> ModelResponse:
@@ -429,7 +397,7 @@ def _summary(tool: str, device: dict[str, Any], result: Any) -> str:
         ]
         users = result.get("logged_on_users") if isinstance(result, dict) else None
         who = f" Logged on: {', '.join(users)}." if users else ""
-        status = "a ConnectWise RMM endpoint" if _is_cw(device) else device.get("status")
+        status = "a ConnectWise RMM endpoint" if is_cw(device) else device.get("status")
         return (
             f"{name} is {status}: "
             + (", ".join(p.replace("_percent", "") for p in parts) or "no recent metrics")
@@ -459,49 +427,12 @@ def _metric(state: Any, key: str) -> float | None:
     return None
 
 
-def _params_schema(tool: ToolDefinition) -> dict[str, Any]:
-    """A script tool's parameter schema: a native script's whole input, a ConnectWise script's ``parameters``."""
-    schema = tool.parameters_json_schema
-    if tool.name.startswith(CW_SCRIPT):
-        nested = schema.get("properties", {}).get("parameters")
-        return nested if isinstance(nested, dict) else {}
-    return schema
-
-
 def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     """The built-in model's answer to one model request."""
     turn = _turn(messages, info)
     if not turn.request.strip():
         return _say(f"Hello. I can {CAPABILITIES}.")
     return Planner(turn).next(len(messages))
-
-
-def streamed(answer: FunctionDef) -> StreamFunctionDef:
-    """A stream function giving ``answer``'s response as it would stream: text a few words at a time, a tool
-    call whole (so a scripted model serves streamed runs, such as a resume, too)."""
-
-    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str | DeltaToolCalls]:
-        response = answer(messages, info)
-        if inspect.isawaitable(response):
-            response = await response
-        for part in response.parts:
-            if isinstance(part, TextPart):
-                chunk = ""
-                for word in part.content.split(" "):
-                    chunk += word + " "
-                    if len(chunk) >= STREAM_CHUNK:
-                        yield chunk
-                        chunk = ""
-                if chunk.strip():
-                    yield chunk.rstrip(" ")
-            elif isinstance(part, ToolCallPart):
-                yield {
-                    0: DeltaToolCall(
-                        name=part.tool_name, json_args=part.args_as_json_str(), tool_call_id=part.tool_call_id
-                    )
-                }
-
-    return stream
 
 
 #: The same answer as :func:`respond`, streamed.

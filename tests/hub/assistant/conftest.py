@@ -10,7 +10,7 @@ from pydantic_ai import models
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from hub.assistant.builtin.model import streamed
+from hub.assistant.builtin.streaming import streamed
 from hub.assistant.provider import ActiveModel
 from hub.assistant.service import Assistant, assistant_caller
 from hub.core.caller import Caller

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hub.assistant.events import ASSISTANT_DELTA, ASSISTANT_UPDATED
 from hub.assistant.models import AssistantEntry, EntryKind
-from hub.assistant.service import segments
+from hub.assistant.streaming import segments
 from hub.core.context import HubContext
 from tests.conftest import Tenancy
 from tests.hub.assistant.conftest import DemoTools, use_model
