@@ -2,7 +2,7 @@
 
 The database is the source of truth (``cw_connections``, ``cw_scripts``); :meth:`ConnectionManager.reload_org`
 materialises one organisation's rows into a cached :class:`ConnectWiseClient` (one token shared by every
-call of that tenant) and its registry tools -- the 17 static tools and one tool per discovered script.
+call of that tenant) and its registry tools -- the static tools and one tool per discovered script.
 It runs at start-up for every connection (no network: tokens are minted on first use), after every
 commit that changed a connection, and when another replica announces a change on the event bus.
 """

@@ -23,7 +23,9 @@ from jsonschema.exceptions import SchemaError
 from connectors.connectwise_rmm.answers import TaskAnswer, task_answer, tool_error
 from connectors.connectwise_rmm.client.errors import ConnectWiseError
 from connectors.connectwise_rmm.client.schemas import TaskRunReport
+from connectors.connectwise_rmm.describe import script_run
 from connectors.connectwise_rmm.sources import ClientSource, ToolCall
+from hub.core.describe import Description
 from hub.core.errors import ToolArgumentError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext
 from hub.core.roles import Role
@@ -221,9 +223,14 @@ def build_script_tool(spec: ScriptSpec, *, org_id: int, manager: ClientSource) -
         check_target(tool_id, args)
         return await run_script(manager, ctx, spec, args)
 
+    async def describer(ctx: ToolContext, args: dict[str, Any]) -> Description:
+        parameters = args.get("parameters")
+        return script_run(spec.name, args, parameters if isinstance(parameters, dict) else {})
+
     return Tool(
         source=SOURCE,
         name=spec.tool_name,
+        describe=describer,
         description=describe(spec),
         input_schema=input_schema(spec),
         handler=handler,

@@ -1,14 +1,16 @@
-"""The 17 static ConnectWise RMM tools, named and defaulted as in the seed (thin wrappers over the client).
+"""The static ConnectWise RMM tools: the seed's 17, named and defaulted as there, and the ticket note (thin
+wrappers over the client).
 
 Each organisation with a connection gets its own copy (``org_id`` set), so tenants never see each
-other's tools. Reads are annotated read-only (the classifier makes them ``auto``); ``cw-rmm-run-task``
-and ``cw-rmm-create-ticket`` are writes the classifier sends to approval. Results are trimmed to the
-schemas' summary forms, ids kept. Upstream errors become :class:`ToolError`\\ s carrying ConnectWise's
+other's tools. Reads are annotated read-only (the classifier makes them ``auto``); ``cw-rmm-run-task``,
+``cw-rmm-create-ticket`` and ``cw-rmm-add-ticket-note`` are writes the classifier sends to approval.
+Results are trimmed to the schemas' summary forms, ids kept. Upstream errors become :class:`ToolError`\\ s carrying ConnectWise's
 status and message and what to do about it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,12 +21,20 @@ from sqlalchemy import select
 
 from connectors.connectwise_rmm.answers import JsonObject, TaskAnswer, task_answer, tool_error
 from connectors.connectwise_rmm.client.errors import ConnectWiseError
-from connectors.connectwise_rmm.client.schemas import IdRef, TaskRunReport, TicketCreate
+from connectors.connectwise_rmm.client.schemas import (
+    IdRef,
+    NoteVisibility,
+    TaskRunReport,
+    TicketCreate,
+    TicketNoteCreate,
+)
 from connectors.connectwise_rmm.client.scopes import TICKETS_CREATE, TICKETS_READ, missing_scopes
+from connectors.connectwise_rmm.describe import describe_create_ticket, describe_run_task, describe_ticket_note
 from connectors.connectwise_rmm.models import CWScript
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from connectors.connectwise_rmm.sources import ClientSource, ToolCall
 from hub.core.db import utcnow
+from hub.core.describe import Description
 from hub.core.errors import ToolError
 from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
@@ -120,6 +130,14 @@ class TicketsArgs(_Args):
 
 class TicketArgs(_Args):
     ticket_id: str = Field(min_length=1, max_length=64)
+
+
+class TicketNoteArgs(_Args):
+    ticket: str = Field(min_length=1, max_length=64, description="the ticket's id (UUID) or its number (e.g. 1001)")
+    detail: str = Field(min_length=1, max_length=12000, description="the note's text")
+    visibility: Literal["internal", "all"] = Field(
+        default="internal", description="internal: the partner's technicians only (default); all: the customer too"
+    )
 
 
 class CreateTicketArgs(_Args):
@@ -269,6 +287,27 @@ async def get_ticket(call: ToolCall, args: TicketArgs) -> JsonObject:
     return _dump((await call.cw.get_ticket(args.ticket_id)).summary_view(description_chars=4000))
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+async def resolve_ticket_id(call: ToolCall, ticket: str) -> str:
+    """A ticket's id from its id or its number (looked up with the number filter)."""
+    if _UUID.match(ticket):
+        return ticket
+    found = [t for t in await call.cw.list_tickets(number=ticket, max_items=5) if t.number == ticket]
+    if not found:
+        raise ToolError(f"ConnectWise RMM has no ticket number {ticket}; cw-rmm-list-tickets lists them")
+    return found[0].id
+
+
+async def add_ticket_note(call: ToolCall, args: TicketNoteArgs) -> JsonObject:
+    """Add a note to a ConnectWise RMM ticket (by id or number): internal to the partner by default."""
+    ticket_id = await resolve_ticket_id(call, args.ticket)
+    visibility = NoteVisibility.ALL if args.visibility == "all" else NoteVisibility.PARTNER
+    note = await call.cw.add_ticket_note(ticket_id, TicketNoteCreate(detail=args.detail, visibility=visibility))
+    return {"ticket_id": ticket_id, "ticket": args.ticket, **_dump(note.summary_view())}
+
+
 async def create_ticket(call: ToolCall, args: CreateTicketArgs) -> JsonObject:
     """Create a new ConnectWise RMM service ticket (devices attached at creation carry through to Manage)."""
     body = TicketCreate(
@@ -330,6 +369,7 @@ class StaticTool:
     write: bool = False
     scopes: tuple[str, ...] = ()
     targets: Callable[[ToolContext, Any], Awaitable[list[PolicyTarget]]] | None = None
+    describe: Callable[[ToolContext, Any], Awaitable[Description]] | None = None
 
 
 STATIC_TOOLS: tuple[StaticTool, ...] = (
@@ -345,12 +385,35 @@ STATIC_TOOLS: tuple[StaticTool, ...] = (
     StaticTool("cw-rmm-list-shell-scripts", NoArgs, list_shell_scripts, "automation"),
     StaticTool("cw-rmm-list-tasks", NoArgs, list_tasks, "automation"),
     StaticTool("cw-rmm-get-tasks-summary", TasksSummaryArgs, get_tasks_summary, "automation"),
-    StaticTool("cw-rmm-run-task", RunTaskArgs, run_task, "automation", write=True, targets=run_task_targets),
+    StaticTool(
+        "cw-rmm-run-task",
+        RunTaskArgs,
+        run_task,
+        "automation",
+        write=True,
+        targets=run_task_targets,
+        describe=describe_run_task,
+    ),
     StaticTool("cw-rmm-get-task-results", TaskResultsArgs, get_task_results, "automation"),
     StaticTool("cw-rmm-list-tickets", TicketsArgs, list_tickets, "tickets", scopes=(TICKETS_READ,)),
     StaticTool("cw-rmm-get-ticket", TicketArgs, get_ticket, "tickets", scopes=(TICKETS_READ,)),
     StaticTool(
-        "cw-rmm-create-ticket", CreateTicketArgs, create_ticket, "tickets", write=True, scopes=(TICKETS_CREATE,)
+        "cw-rmm-create-ticket",
+        CreateTicketArgs,
+        create_ticket,
+        "tickets",
+        write=True,
+        scopes=(TICKETS_CREATE,),
+        describe=describe_create_ticket,
+    ),
+    StaticTool(
+        "cw-rmm-add-ticket-note",
+        TicketNoteArgs,
+        add_ticket_note,
+        "tickets",
+        write=True,
+        scopes=(TICKETS_CREATE,),
+        describe=describe_ticket_note,
     ),
 )
 STATIC_TOOL_NAMES = tuple(t.name for t in STATIC_TOOLS)
@@ -390,6 +453,7 @@ def static_tools(manager: ClientSource, org_id: int) -> list[Tool]:
             title=spec.name.removeprefix("cw-rmm-").replace("-", " ").capitalize(),
             category=spec.category,
             policy_targets=spec.targets,
+            describe=spec.describe,
         )
         for spec in STATIC_TOOLS
     ]

@@ -2,7 +2,8 @@
 
 The client sends only its new text (and whether it is a plan); history and approval answers never
 come from it. ``stream=true`` answers ``text/event-stream``: one ``step`` event per tool call, the
-reply in ``delta`` chunks, then ``done`` with the whole turn.
+reply in ``delta`` chunks (the model's as it streams; a reply the hub wrote, such as an approval wait, in
+pieces of a few words), then ``done`` with the whole turn.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hub.assistant.calls import Step
 from hub.assistant.models import AssistantEntry, Conversation
 from hub.assistant.service import Assistant, TurnResult, assistant_caller
 from hub.assistant.store import conversation_for, create_conversation, entries_of, list_conversations
+from hub.assistant.streaming import segments
 from hub.core.bounds import Id
 from hub.core.caller import Caller
 from hub.core.deps import HubDep, PrincipalDep, SessionDep
@@ -211,8 +213,9 @@ async def _stream(assistant: Assistant, caller: Caller, conversation_id: Id, bod
     finally:
         if not task.done():
             task.cancel()
-    if not streamed:  # a turn that ended on an approval or a limit: its reply was written by the hub, not streamed
-        yield _sse("delta", {"text": turn.reply})
+    if not streamed:  # a turn that ended on an approval or a limit: the hub wrote its reply; stream it the same way
+        for piece in segments(turn.reply):
+            yield _sse("delta", {"text": piece})
     yield _sse("done", turn_out(turn).model_dump(mode="json"))
 
 

@@ -9,29 +9,23 @@ rows, never from a client. :meth:`Assistant.run_plan` sends a plan's steps throu
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic_ai import (
     Agent,
     DeferredToolRequests,
     DeferredToolResults,
-    RunContext,
     ToolApproved,
     ToolDenied,
     UsageLimits,
 )
-from pydantic_ai.agent import EventStreamHandler
 from pydantic_ai.exceptions import UnexpectedModelBehavior, UsageLimitExceeded
 from pydantic_ai.messages import (
-    AgentStreamEvent,
     ModelMessage,
     ModelRequest,
     ModelResponse,
-    PartDeltaEvent,
-    PartStartEvent,
     TextPart,
-    TextPartDelta,
     UserPromptPart,
 )
 from pydantic_ai.toolsets import AbstractToolset
@@ -51,6 +45,7 @@ from hub.assistant.store import (
     load_history,
     record_steps,
 )
+from hub.assistant.streaming import DeltaSink, LiveReply, forward_text, stream_written
 from hub.assistant.toolset import ToolsetCache
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
@@ -152,7 +147,7 @@ class Assistant:
         *,
         plan: bool = False,
         on_step: Callable[[Step], None] | None = None,
-        on_delta: Callable[[str], None] | None = None,
+        on_delta: DeltaSink | None = None,
     ) -> TurnResult:
         """Run one turn of ``caller`` in their conversation with ``text``; the conversation is stored."""
         async with self.hub.db.transaction() as session:
@@ -170,7 +165,7 @@ class Assistant:
                 deps=deps,
                 toolsets=[toolset],
                 usage_limits=self._limits(),
-                event_stream_handler=_forward_text(on_delta) if on_delta else None,
+                event_stream_handler=forward_text(on_delta) if on_delta else None,
             )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
@@ -194,6 +189,7 @@ class Assistant:
         requests: DeferredToolRequests,
         plan: bool,
         closed_base: list[ModelMessage] | None = None,
+        on_delta: DeltaSink | None = None,
     ) -> TurnResult:
         waiting = {s.tool_call_id: s for s in steps if s.status is StepStatus.PENDING_APPROVAL and s.approval_id}
         async with self.hub.db.transaction() as session:
@@ -213,6 +209,8 @@ class Assistant:
             tools=sorted({c.tool_name for c in requests.approvals} | {s.tool for s in steps}),
         )
         closed = close_history(closed_base if closed_base is not None else messages, {**done, **notes}, reply)
+        if on_delta is not None:
+            await stream_written(reply, on_delta)
         result = await self._store(caller, conversation_id, prompt, reply, steps, closed, plan=plan, paused=paused)
         await self._resume_if_decided(paused.id)
         return result
@@ -317,6 +315,7 @@ class Assistant:
         deps, toolset = await self._prepare(
             caller, conv.id, "(resumed after approval)", plan=False, keep=paused.tools, query=" ".join(paused.tools)
         )
+        live = LiveReply(self.hub, caller.org_id, conv.id)
         try:
             result = await self.agent.run(
                 message_history=snapshot,
@@ -324,9 +323,11 @@ class Assistant:
                 deps=deps,
                 toolsets=[toolset],
                 usage_limits=self._limits(),
+                event_stream_handler=forward_text(live.send),
             )
         except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:
             reply = _stopped(exc)
+            await live.written(reply)
             return await self._store(
                 caller, conv.id, None, reply, deps.steps, [*closed, _note(summary), _text(reply)], plan=False
             )
@@ -336,7 +337,15 @@ class Assistant:
         merged = [*closed, _note(summary), *new]
         if isinstance(result.output, DeferredToolRequests):
             return await self._pause(
-                caller, conv.id, None, deps.steps, result.all_messages(), result.output, False, closed_base=merged
+                caller,
+                conv.id,
+                None,
+                deps.steps,
+                result.all_messages(),
+                result.output,
+                False,
+                closed_base=merged,
+                on_delta=live.send,
             )
         return await self._store(caller, conv.id, None, result.output, deps.steps, merged, plan=False)
 
@@ -418,19 +427,6 @@ async def _settle_entry(session: AsyncSession, entry: AssistantEntry, approval_i
         approval.error or f"approval #{approval_id} {approval.status.value} by {approval.decided_by_label}{note}"
     )
     entry.updated_at = utcnow()
-
-
-def _forward_text(on_delta: Callable[[str], None]) -> EventStreamHandler[ToolCaller]:
-    """An event handler passing the model's text deltas on as they stream in."""
-
-    async def handler(ctx: RunContext[ToolCaller], events: AsyncIterable[AgentStreamEvent]) -> None:
-        async for event in events:
-            if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
-                on_delta(event.part.content)
-            elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
-                on_delta(event.delta.content_delta)
-
-    return handler
 
 
 def _text(reply: str) -> ModelResponse:

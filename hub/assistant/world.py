@@ -1,8 +1,9 @@
 """A small seeded helpdesk world for the assistant's evaluation, benchmark and tests.
 
 Two customers with sites, a dozen devices (demo devices: they never check in, so their state is
-stable), the default script library (its ``rmm-script-*`` tools), users of each role and a few
-tickets, one of them carrying a prompt injection in its body.
+stable) with their assigned users, the users logged in now (as an agent reports them) and tags, the
+default script library (its ``rmm-script-*`` tools), users of each role and a few tickets, one of
+them carrying a prompt injection in its body.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hub.core.context import HubContext
 from hub.core.db import utcnow
 from hub.core.roles import Role
 from hub.core.tenancy import create_customer, create_organization, create_site
-from native_rmm.models.devices import Device, DeviceStatus
+from native_rmm.models.devices import Device, DeviceStatus, DeviceTag
 from native_rmm.models.scripts import ScriptOsType
 from native_rmm.scripts.library import seed_default_scripts
 from native_rmm.scripts.schemas import ScriptIn
@@ -56,7 +57,24 @@ DEVICES = [
     ("BRS-WS-22", "Tom Baker's workstation", "Contoso", "Bristol", "windows", "Windows 10 Pro", 8.0, 35.0, 45.0),
     ("MAN-MAC-05", "design iMac", "Contoso", "Manchester", "macos", "macOS 14.5", 22.0, 60.0, 75.0),
     ("MAN-DB-01", "payroll database", "Contoso", "Manchester", "linux", "PostgreSQL on Debian 12", 70.0, 91.0, 66.0),
+    ("BRS-LAP-11", "spare laptop", "Contoso", "Bristol", "windows", "Windows 11 Pro", 18.0, 47.0, 52.0),
 ]
+
+#: hostname -> the users logged in now (agent-reported sessions); the first is also the last to log in.
+LOGGED_IN = {
+    "BRS-LAP-11": ["bob"],
+    "LDN-WS-14": ["priya.patel"],
+    "BRS-WS-22": ["tom.baker", "helpdesk"],
+}
+#: hostname -> tags
+TAGS = {
+    "BRS-ACC-FS1": ["finance", "servers"],
+    "MAN-DB-01": ["finance", "servers", "critical"],
+    "LDN-FS-02": ["servers"],
+    "LDN-DC-01": ["servers", "critical"],
+    "LDN-LAP-07": ["laptops"],
+    "BRS-LAP-11": ["laptops", "loaners"],
+}
 
 
 #: The device table's OS enum (the agent's wire type; the hub side reaches it through the column).
@@ -107,12 +125,21 @@ async def seed_world(hub: HubContext, gate: Gate) -> World:
         devices = {}
         for n, (host, display, _cust, site, family, os_name, cpu, mem, disk) in enumerate(DEVICES):
             person, _, purpose = display.rpartition("'s ")  # "Priya Patel's workstation": assigned to Priya Patel
+            users_now = LOGGED_IN.get(host, [])
+            sessions = [
+                {"name": u, "terminal": "console", "state": "active", "started_at": now.isoformat()} for u in users_now
+            ]
             device = Device(
                 org_id=org.id,
                 site_id=sites[site],
                 hostname=host,
                 description=purpose or display,
                 assigned_user_name=person,
+                logged_in_users=sessions,
+                logged_in_names=" ".join(dict.fromkeys(u.lower() for u in users_now)),
+                users_at=now,
+                last_user=users_now[0] if users_now else "",
+                last_user_at=now if users_now else None,
                 os_family=_OS_FAMILY[family.upper()],
                 os_name=os_name,
                 primary_ip=f"10.30.0.{n + 10}",
@@ -129,6 +156,7 @@ async def seed_world(hub: HubContext, gate: Gate) -> World:
             )
             session.add(device)
             await session.flush()
+            session.add_all(DeviceTag(device_id=device.id, tag=tag) for tag in TAGS.get(host, []))
             devices[host] = device.id
         await seed_default_scripts(session, gate, actor=admin)
         await create_script(session, gate, actor=admin, data=FREE_SPACE)

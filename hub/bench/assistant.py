@@ -20,6 +20,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.tools import ToolDefinition
 
 from hub.assistant.builtin.model import respond
+from hub.assistant.builtin.streaming import streamed
 from hub.assistant.provider import ActiveModel
 from hub.assistant.service import Assistant, assistant_caller
 from hub.assistant.store import create_conversation
@@ -125,7 +126,13 @@ async def run(scripts: int, rounds: int) -> dict[str, Any]:
     async with seeded_hub() as (hub, world):
         hub.registry.register_all(bench_tools(scripts, world.org_id))
         assistant = hub.components.get(Assistant)
-        fresh = Assistant(hub, assistant.gate, model=ActiveModel(FunctionModel(measuring), "built-in (measured)", True))
+        fresh = Assistant(
+            hub,
+            assistant.gate,
+            model=ActiveModel(
+                FunctionModel(measuring, stream_function=streamed(measuring)), "built-in (measured)", True
+            ),
+        )
         async with hub.db.transaction() as session:
             user = await session.get(User, world.operator_id)
             assert user is not None

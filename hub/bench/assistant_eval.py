@@ -3,7 +3,7 @@
 Each case runs in a fresh conversation of the operator in the seeded world (:mod:`hub.assistant.world`)
 through the real hub: the same agent loop, toolsets and gate. ``setup`` prompts are earlier turns of the
 same conversation (follow-ups). A case passes when the tool calls of its last turn (device look-ups
-aside) are exactly the expected tools, with the expected arguments and statuses, and the reply says
+aside: a listing without a filter) are exactly the expected tools, with the expected arguments and statuses, and the reply says
 what it should.
 """
 
@@ -27,7 +27,8 @@ from hub.core.models import User
 from hub.core.settings import Environment, Settings
 from policies.pipeline import Gate
 
-LOOKUPS = {"rmm-list-devices"}
+#: Device look-ups the model makes before acting (a plain listing, no filter) are not part of a case's calls.
+LOOKUPS = {"rmm-list-devices", "cw-rmm-list-devices"}
 Call = tuple[str, dict[str, Any], str]
 
 
@@ -158,6 +159,20 @@ def cases(w: World) -> list[Case]:
         Case("ok do what the ticket says", [], "", setup=[f"read ticket {w.tickets['printer']}"]),
         Case("show me the open alerts", [("rmm-list-alerts", {}, "done")]),
         Case("list tickets", [("rmm-list-tickets", {}, "done")]),
+        # logged-in users and tags (what the agent reports, what the MSP labels)
+        Case(
+            "restart the spooler on Bob's laptop",
+            [("rmm-script-restart-print-spooler", ids("BRS-LAP-11"), "pending_approval")],
+            "waiting for approval #",
+        ),
+        Case("is bob's laptop healthy?", [(state, d("BRS-LAP-11"), "done")], "memory 47"),
+        Case("who is logged in on brs-lap-11?", [("rmm-get-device", d("BRS-LAP-11"), "done")], "now: bob"),
+        Case(
+            "which devices are tagged finance?",
+            [("rmm-list-devices", {"tag": "finance"}, "done")],
+            "2 devices tagged finance: BRS-ACC-FS1",
+        ),
+        Case("show the devices with tag loaners", [("rmm-list-devices", {"tag": "loaners"}, "done")], "BRS-LAP-11"),
     ]
 
 
@@ -172,7 +187,7 @@ class Verdict:
 
 
 def _matches(expected: list[Call], steps: list[Step]) -> tuple[list[Call], bool]:
-    actual = [(s.tool, s.args, s.status.value) for s in steps if s.tool not in LOOKUPS]
+    actual = [(s.tool, s.args, s.status.value) for s in steps if not (s.tool in LOOKUPS and set(s.args) <= {"limit"})]
     if len(actual) != len(expected):
         return actual, False
     for (tool, args, status), (want_tool, want_args, want_status) in zip(actual, expected, strict=True):

@@ -7,9 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.bounds import Id
+from hub.core.describe import Description
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.alerts import service
+from native_rmm.alerts.describe import describe_alert_action
 from native_rmm.alerts.schemas import AlertOut
 from native_rmm.models.alerts import AlertSeverity, AlertSource, AlertStatus
 
@@ -79,6 +81,16 @@ async def resolve_alert(ctx: ToolContext, args: AlertRef) -> AlertOut:
     return AlertOut.of(alert)
 
 
+async def describe_acknowledge(ctx: ToolContext, args: AlertRef) -> Description:
+    """``Acknowledge alert #7 'Disk 93 %' (warning) on LDN-LAP-07 (Northwind / London)``."""
+    return await describe_alert_action(ctx, "Acknowledge", args.alert_id)
+
+
+async def describe_resolve(ctx: ToolContext, args: AlertRef) -> Description:
+    """``Resolve alert #7 '...' on <device>`` (a persisting condition raises a new one)."""
+    return await describe_alert_action(ctx, "Resolve", args.alert_id)
+
+
 _SAFE_WRITE = ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False)
 
 
@@ -100,6 +112,7 @@ def tools() -> list[Tool]:
             name="rmm-acknowledge-alert",
             args_model=AlertRef,
             handler=acknowledge_alert,
+            describe=describe_acknowledge,
             annotations=_SAFE_WRITE,
             title="Acknowledge alert",
             category="alerts",
@@ -109,6 +122,7 @@ def tools() -> list[Tool]:
             name="rmm-resolve-alert",
             args_model=AlertRef,
             handler=resolve_alert,
+            describe=describe_resolve,
             annotations=_SAFE_WRITE,
             title="Resolve alert",
             category="alerts",

@@ -6,6 +6,7 @@ from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.models.tickets import TicketStatus
 from native_rmm.tickets import service
+from native_rmm.tickets.describe import describe_comment_ticket, describe_create_ticket, describe_update_ticket
 from native_rmm.tickets.schemas import (
     CommentOut,
     CommentTicketArgs,
@@ -120,6 +121,7 @@ def tools() -> list[Tool]:
             name="rmm-create-ticket",
             args_model=CreateTicketArgs,
             handler=create_ticket,
+            describe=describe_create_ticket,
             annotations=write,
             title="Create ticket",
             category="tickets",
@@ -129,6 +131,7 @@ def tools() -> list[Tool]:
             name="rmm-update-ticket",
             args_model=UpdateTicketArgs,
             handler=update_ticket,
+            describe=describe_update_ticket,
             annotations=write,
             title="Update ticket",
             category="tickets",
@@ -138,6 +141,7 @@ def tools() -> list[Tool]:
             name="rmm-comment-ticket",
             args_model=CommentTicketArgs,
             handler=comment_ticket,
+            describe=describe_comment_ticket,
             annotations=write,
             title="Comment on ticket",
             category="tickets",

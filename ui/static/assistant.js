@@ -1,5 +1,7 @@
 // The assistant chat: renders a conversation from the API (as text, never HTML), sends messages as a
-// stream (SSE over fetch), and reloads when the hub says the conversation changed (a run resumed).
+// stream (SSE over fetch), streams the reply of a run that resumed after an approval as the hub
+// publishes its pieces (live "assistant.delta" events), and reloads when the conversation changed.
+// data-stream-chunks / data-live-chunks count the pieces received (the reply arrives in pieces, not whole).
 (function () {
   "use strict";
   var root = document.getElementById("assistant-chat");
@@ -82,7 +84,10 @@
             var name = (raw.match(/^event: (.*)$/m) || [])[1];
             var data = JSON.parse((raw.match(/^data: (.*)$/m) || [null, "{}"])[1]);
             if (name === "step") log.insertBefore(step(data), reply);
-            else if (name === "delta") reply.textContent += data.text;
+            else if (name === "delta") {
+              reply.textContent += data.text;
+              root.dataset.streamChunks = String(Number(root.dataset.streamChunks || 0) + 1);
+            }
             else if (name === "error") reply.textContent += data.message;
           });
           return pump();
@@ -104,8 +109,20 @@
     root.removeAttribute("data-bound");
     fetch(api + "/" + root.dataset.conversation + "/plan/run", {method: "POST", headers: headers}).then(load);
   });
+  function liveDelta(text) {
+    var reply = document.getElementById("chat-live-reply");
+    if (!reply) {
+      reply = el("p", "assistant-msg assistant-assistant assistant-live", "Assistant: ");
+      reply.id = "chat-live-reply";
+      log.appendChild(reply);
+    }
+    reply.textContent += text;
+    root.dataset.liveChunks = String(Number(root.dataset.liveChunks || 0) + 1);
+  }
   document.body.addEventListener("assistant-changed", function (e) {
-    if (e.detail && String(e.detail.conversation_id) === root.dataset.conversation) load();
+    if (!e.detail || String(e.detail.conversation_id) !== root.dataset.conversation) return;
+    if (e.detail.topic === "assistant.delta") liveDelta(e.detail.text);
+    else load();
   });
   load();
 })();

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.connectwise_rmm.client.pagination import NumberedPage, iter_numbered_pages
-from connectors.connectwise_rmm.client.schemas import SortDirection, Ticket, TicketCreate, TicketList, TicketSortField
+from connectors.connectwise_rmm.client.schemas import (
+    SortDirection,
+    Ticket,
+    TicketCreate,
+    TicketList,
+    TicketNote,
+    TicketNoteCreate,
+    TicketSortField,
+)
 from connectors.connectwise_rmm.client.session import ConnectWiseSession, decode_json, parse_model
 
 TICKETS_PATH = "/api/platform/v2/service/ticketing/tickets"
+#: Notes live under the v1 ticketing path (reference §3.8).
+NOTES_PATH = "/api/platform/v1/service/ticketing/tickets/{ticket_id}/notes"
 MAX_PAGE_SIZE = 100
 
 
@@ -99,3 +109,13 @@ class TicketMethods:
         """Create a ticket (201 answers the stored ticket). Never replayed after a time-out."""
         response = await self._session.request("POST", TICKETS_PATH, body=ticket.to_wire(), idempotent=False)
         return parse_model(Ticket, decode_json(response), what="created ticket")
+
+    async def add_ticket_note(self, ticket_id: str, note: TicketNoteCreate) -> TicketNote:
+        """Add a note to a ticket (201 answers the stored note). Never replayed after a time-out.
+
+        Raises:
+            NotFoundError: No such ticket.
+        """
+        path = NOTES_PATH.format(ticket_id=ticket_id)
+        response = await self._session.request("POST", path, body=note.to_wire(), idempotent=False)
+        return parse_model(TicketNote, decode_json(response), what="created ticket note")

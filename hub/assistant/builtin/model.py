@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,16 +23,30 @@ from pydantic_ai.messages import (
     ToolReturnPart,
     UserPromptPart,
 )
-from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
+from pydantic_ai.models.function import (
+    AgentInfo,
+    FunctionModel,
+)
 from pydantic_ai.tools import ToolDefinition
 
+from hub.assistant.builtin.connectwise import (
+    CW_EQUIVALENT,
+    CW_LIST,
+    CW_NOTE,
+    CW_SCRIPT,
+    CW_STATE,
+    NATIVE_EQUIVALENT,
+    cw_devices,
+    is_cw,
+    params_schema,
+)
 from hub.assistant.builtin.resolve import params_from_text, rank_scripts, resolve_device
+from hub.assistant.builtin.streaming import streamed
 from hub.assistant.retrieval import SCRIPT_TOOL
 
 _TICKET = re.compile(r"(?:ticket|case)\s*#?\s*(\d+)|#(\d+)", re.I)
 _THRESHOLD = re.compile(r"if\s+(cpu|memory|mem|disk)\s+(?:usage\s+)?(?:is\s+)?(?:above|over|>)\s*(\d+)", re.I)
 _METRIC = {"cpu": "cpu_percent", "memory": "memory_percent", "mem": "memory_percent", "disk": "disk_percent"}
-STREAM_CHUNK = 12
 CAPABILITIES = (
     "check a device's health, patches or details, install patches, run a script from the library on a device, "
     "look up or comment on tickets, and list devices, alerts and tickets"
@@ -110,16 +123,30 @@ def _short(content: Any) -> str:
 
 
 SCRIPT = "script"
+_TAGGED = re.compile(r"\b(?:tagged|with (?:the )?tag|tag)\s+['\"]?([a-z0-9][a-z0-9_.:-]*)", re.I)
+_USERS = re.compile(r"\b(logged (in|on)|signed in|who is (using|on)|who uses)\b")
 _PRONOUN = re.compile(r"\b(it|its|that one|this one|that device|this device|that machine|there|same device)\b")
-_LOOKUPS = ("rmm-list-devices", "rmm-get-ticket", "rmm-comment-ticket", "rmm-list-alerts", "rmm-list-tickets")
+_LOOKUPS = (
+    "rmm-list-devices",
+    "rmm-get-ticket",
+    "rmm-comment-ticket",
+    "rmm-list-alerts",
+    "rmm-list-tickets",
+    CW_LIST,
+    CW_NOTE,
+)
 
 
-def _device_of(args: dict[str, Any]) -> int | None:
+def _device_of(args: dict[str, Any]) -> int | str | None:
+    """The device a call acted on: a native id (``device``/``device_ids``) or a ConnectWise endpoint id."""
     if isinstance(args.get("device"), int):
         return int(args["device"])
-    ids = args.get("device_ids")
-    if isinstance(ids, list) and ids and isinstance(ids[0], int):
-        return int(ids[0])
+    if isinstance(args.get("endpoint_id"), str):
+        return str(args["endpoint_id"])
+    for key in ("device_ids", "endpoint_ids"):
+        ids = args.get(key)
+        if isinstance(ids, list) and ids and isinstance(ids[0], int | str):
+            return ids[0]
     return None
 
 
@@ -160,6 +187,8 @@ class Planner:
             r"\b(run|execute|clean|cleanup|free up|make (some )?room|restart|script|clear|flush|top processes)\b", t
         ):
             return SCRIPT, "run a script"
+        if _USERS.search(t):
+            return "rmm-get-device", "who is logged in"
         if re.search(r"\b(apps|applications|installed software|programs)\b", t):
             return "rmm-list-device-apps", "the installed applications"
         if re.search(r"\b(health|healthy|check|cpu|memory|ram|disk|load|state|slow|how is|status|doing)\b", t):
@@ -187,15 +216,15 @@ class Planner:
                 if t.called(name):
                     return _say(f"{name}: {_short(t.result_of(name))}")
                 return _call(name, {}, n) if self.has(name) else self.cannot(f"list {noun.rstrip('s?')}s")
-        if tool is None and re.search(
-            r"\b(list|show|which|all)\b.*\b(devices|machines|servers|computers)\b", self.text
-        ):
+        listing_words = re.search(r"\b(list|show|which|all)\b.*\b(devices|machines|servers|computers)\b", self.text)
+        if listing_words and (tool is None or (vague and _TAGGED.search(self.text))):
             return self.list_devices(n)
         same = re.search(r"\b(same|again)\b", self.text)
         if tool is None and same:
             previous = [c for c in t.earlier_calls if c[0] not in _LOOKUPS]
             if previous:
-                tool, what = previous[-1][0], f"the same ({previous[-1][0]})"
+                previous_tool = previous[-1][0]
+                tool, what = NATIVE_EQUIVALENT.get(previous_tool, previous_tool), f"the same ({previous_tool})"
         if tool is None:
             return _say(f"I am not sure what you want me to do. I can {CAPABILITIES}. Name a device and what to do.")
         if tool != SCRIPT and not self.has(tool):
@@ -208,6 +237,13 @@ class Planner:
         if not isinstance(listing, dict) or "devices" not in listing:
             return _say(f"I could not list the devices ({_short(listing)}), so I did nothing.")
         devices: list[dict[str, Any]] = listing["devices"]
+        if self.has(CW_LIST):
+            if not t.called(CW_LIST):
+                native = resolve_device(t.request, devices)
+                if native.device is None or native.why != "name":  # a ConnectWise endpoint may be meant
+                    return _call(CW_LIST, {"limit": 500}, n)
+            else:
+                devices = [*devices, *cw_devices(t.result_of(CW_LIST))]
         by_id = {d.get("id"): d for d in devices}
         device = None
         if "other" in self.text and self.earlier_devices:
@@ -238,19 +274,28 @@ class Planner:
             tool = self.pick_script(device)
             if tool is None:
                 return _say(f"I found no script in the library for that on {_label(device)}. I can {CAPABILITIES}.")
+        elif is_cw(device) and not tool.startswith("cw-"):
+            cw_tool = CW_STATE if _USERS.search(self.text) else CW_EQUIVALENT.get(tool)
+            if cw_tool is None or not self.has(cw_tool):
+                return _say(
+                    f"{_label(device)} is a ConnectWise RMM endpoint, and I have no ConnectWise tool for {what} "
+                    "there. I can check its state, details and patches, or run a ConnectWise script on it."
+                )
+            tool = cw_tool
         return self.on_device(tool, device, n)
 
     def pick_script(self, device: dict[str, Any]) -> str | None:
         """The best script for the request that runs on the device's OS, preferring one whose parameters the text gives."""
         os_word = _os_word(device)
+        cw = is_cw(device)
         scripts = [
             (name, d.description or "")
             for name, d in self.t.tools.items()
-            if SCRIPT_TOOL.match(name) and _runs_on(d.description or "", os_word)
+            if SCRIPT_TOOL.match(name) and name.startswith(CW_SCRIPT) == cw and _runs_on(d.description or "", os_word)
         ]
         ranked = rank_scripts(self.t.request, scripts)
         for name in ranked:
-            if not params_from_text(self.t.request, self.t.tools[name].parameters_json_schema)[1]:
+            if not params_from_text(self.t.request, params_schema(self.t.tools[name]))[1]:
                 return name
         return ranked[0] if ranked else None
 
@@ -258,9 +303,14 @@ class Planner:
         if not self.has("rmm-list-devices"):
             return self.cannot("list devices")
         if not self.t.called("rmm-list-devices"):
-            return _call("rmm-list-devices", {"limit": 500}, n)
+            tag = _TAGGED.search(self.t.request)
+            return _call("rmm-list-devices", {"tag": tag.group(1).lower(), "limit": 500} if tag else {"limit": 500}, n)
         listing = self.t.result_of("rmm-list-devices")
         devices = listing.get("devices", []) if isinstance(listing, dict) else []
+        tag = _TAGGED.search(self.t.request)
+        if tag:
+            names = ", ".join(f"{_label(d)} ({d.get('status')})" for d in devices)
+            return _say(f"{len(devices)} devices tagged {tag.group(1).lower()}: {names or 'none'}")
         words = set(re.findall(r"[a-z]+", self.text))
         chosen = [d for d in devices if {str(d.get("customer", "")).lower(), str(d.get("site", "")).lower()} & words]
         shown = chosen or devices
@@ -272,6 +322,10 @@ class Planner:
         if condition:
             metric = _METRIC[condition.group(1).lower()]
             value = _metric(device, metric)
+            if value is None and is_cw(device) and self.has(CW_STATE):  # a ConnectWise row has no metrics
+                if not t.called(CW_STATE):
+                    return _call(CW_STATE, {"endpoint_id": device["id"]}, n)
+                value = _metric(t.result_of(CW_STATE), metric)
             limit = float(condition.group(2))
             if value is None:
                 return _say(f"I could not read {metric} of {_label(device)}, so I did not run {tool}.")
@@ -280,22 +334,42 @@ class Planner:
         if not t.called(tool):
             args: dict[str, Any] = {"device": device["id"]}
             if SCRIPT_TOOL.match(tool):
-                params, missing = params_from_text(t.request, t.tools[tool].parameters_json_schema)
+                params, missing = params_from_text(t.request, params_schema(t.tools[tool]))
                 if missing:
                     return _say(f"{tool} needs {', '.join(missing)}; what should I use?")
-                args = {**params, "device_ids": [device["id"]]}
+                if tool.startswith(CW_SCRIPT):
+                    args = {"parameters": params, "endpoint_ids": [device["id"]]}
+                else:
+                    args = {**params, "device_ids": [device["id"]]}
+            elif is_cw(device):
+                args = {"endpoint_id": device["id"]}
+                if tool == "cw-rmm-get-device":
+                    args.update({k: device[k] for k in ("company_id", "site_id") if device.get(k)})
             return _call(tool, args, n)
         result = t.result_of(tool)
         summary = _summary(tool, device, result)
+        if tool == "rmm-get-device" and _USERS.search(self.text) and isinstance(result, dict):
+            now = ", ".join(str(u) for u in result.get("logged_in_users") or []) or "nobody"
+            last = result.get("last_user") or "unknown"
+            summary = f"Logged in on {_label(device)} now: {now} (last to log in: {last})."
+        note_tool = self.note_tool(device)
         wants_note = self.ticket and re.search(r"\b(note|comment|ticket)\b", self.text)
-        if wants_note and self.has("rmm-comment-ticket") and not t.called("rmm-comment-ticket"):
+        if wants_note and self.has(note_tool) and not t.called(note_tool):
             body = f"Helpdesk assistant (for {self.t.request[:200]!r}): {summary}"
+            if note_tool == CW_NOTE:
+                return _call(CW_NOTE, {"ticket": str(self.ticket), "detail": body[:12000]}, n)
             return _call("rmm-comment-ticket", {"ticket_id": self.ticket, "body": body[:2000]}, n)
-        if t.called("rmm-comment-ticket"):
-            noted = t.result_of("rmm-comment-ticket")
+        if t.called(note_tool):
+            noted = t.result_of(note_tool)
             ok = not (isinstance(noted, dict) and noted.get("status") in ("refused", "failed"))
             summary += f" Noted on ticket #{self.ticket}." if ok else f" Could not note it on ticket #{self.ticket}."
         return _say(summary)
+
+    def note_tool(self, device: dict[str, Any]) -> str:
+        """Where the paper trail goes: the ConnectWise ticket for a ConnectWise endpoint (or when the request
+        says so) when its note tool is offered, else the native ticket."""
+        cw_ticket = is_cw(device) or re.search(r"\b(cw|connectwise)\b", self.text)
+        return CW_NOTE if cw_ticket and self.has(CW_NOTE) else "rmm-comment-ticket"
 
     def cannot(self, what: str) -> ModelResponse:
         return _say(f"I can't {what}: that tool is not available to you (policy or role). I can {CAPABILITIES}.")
@@ -315,16 +389,20 @@ def _summary(tool: str, device: dict[str, Any], result: Any) -> str:
     name = _label(device)
     if isinstance(result, dict) and result.get("status") in ("refused", "failed", "denied", "retried"):
         return f"{tool} on {name} did not run: {result.get('message')}"
-    if tool == "rmm-get-device-state":
+    if tool in ("rmm-get-device-state", CW_STATE):
         parts = [
             f"{k} {v:.0f} %"
             for k in ("cpu_percent", "memory_percent", "disk_percent")
             if (v := _metric(result, k) if _metric(result, k) is not None else _metric(device, k)) is not None
         ]
+        users = result.get("logged_on_users") if isinstance(result, dict) else None
+        who = f" Logged on: {', '.join(users)}." if users else ""
+        status = "a ConnectWise RMM endpoint" if is_cw(device) else device.get("status")
         return (
-            f"{name} is {device.get('status')}: "
+            f"{name} is {status}: "
             + (", ".join(p.replace("_percent", "") for p in parts) or "no recent metrics")
             + "."
+            + who
         )
     return f"{tool} on {name}: {_short(result)}"
 
@@ -336,10 +414,16 @@ def _ticket_text(result: Any, number: int) -> str:
 
 
 def _metric(state: Any, key: str) -> float | None:
+    """A metric (``cpu_percent``...) from a device row or a state result, native or ConnectWise."""
     if isinstance(state, dict):
         for holder in (state, state.get("current") or {}, state.get("device") or {}):
             if isinstance(holder, dict) and isinstance(holder.get(key), int | float):
                 return float(holder[key])
+        if key == "memory_percent" and isinstance(state.get("memory_percent_used"), int | float):
+            return float(state["memory_percent_used"])  # ConnectWise's state summary
+        if key == "disk_percent" and isinstance(state.get("disks"), list):
+            used = [d["percent_used"] for d in state["disks"] if isinstance(d.get("percent_used"), int | float)]
+            return float(max(used)) if used else None
     return None
 
 
@@ -351,23 +435,8 @@ def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     return Planner(turn).next(len(messages))
 
 
-async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str | DeltaToolCalls]:
-    """The same answer as :func:`respond`, streamed: text a few words at a time, a tool call whole."""
-    response = respond(messages, info)
-    for part in response.parts:
-        if isinstance(part, TextPart):
-            chunk = ""
-            for word in part.content.split(" "):
-                chunk += word + " "
-                if len(chunk) >= STREAM_CHUNK:
-                    yield chunk
-                    chunk = ""
-            if chunk.strip():
-                yield chunk.rstrip(" ")
-        elif isinstance(part, ToolCallPart):
-            yield {
-                0: DeltaToolCall(name=part.tool_name, json_args=part.args_as_json_str(), tool_call_id=part.tool_call_id)
-            }
+#: The same answer as :func:`respond`, streamed.
+stream = streamed(respond)
 
 
 class BuiltinModel(FunctionModel):

@@ -157,7 +157,9 @@ def params_from_text(request: str, schema: dict[str, Any]) -> tuple[dict[str, An
         kind = spec.get("type")
         hint = set(words(name.replace("_", " ")))
         if kind in ("integer", "number") and numbers:
-            unit_match = [n for n in numbers if n[1] and (n[1].rstrip("s") in hint or n[1][:2] in hint)]
+            unit_match = [
+                n for n in numbers if n[1] and ({n[1], n[1].rstrip("s"), n[1].rstrip("s") + "s", n[1][:2]} & hint)
+            ]
             if unit_match:
                 value = unit_match[0][0]
                 found[name] = int(value) if kind == "integer" else value

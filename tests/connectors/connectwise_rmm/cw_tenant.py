@@ -9,7 +9,10 @@ Contract points implemented: ``POST /v1/token`` with a JSON body (scopes must al
 400 ``invalid_scope``; a wrong secret 401 ``invalid_client``; a locked key 423); bearer tokens on every
 other call; ``shellScripts`` as ``{"Templates": [...], "count": n}`` with ``jsonSchema`` as a string;
 schedule-tasks answering 201; task instances and results in their PascalCase / ``Result`` envelopes;
-tickets as ``{"tickets": [...], "totalCount": n}``.
+tickets as ``{"tickets": [...], "totalCount": n}`` (the ``number`` filter applied); ticket notes
+(``POST .../v1/.../tickets/{id}/notes`` with ``{detail, visibility}`` answering 201, 404 for an
+unknown ticket); the device list (``{"platform": [{companyID, siteID, endpoints}]}`` for a company's
+``resources``) and each endpoint's cpu/memory/system-state samples (disk 404: no data).
 """
 
 from __future__ import annotations
@@ -84,6 +87,10 @@ class FakeTenant:
     scripts: list[dict[str, Any]] = field(default_factory=list)
     companies: list[dict[str, Any]] = field(default_factory=list)
     tickets: list[dict[str, Any]] = field(default_factory=list)
+    #: managed endpoints: the list row (``endpointID``, ``deviceName``, ``companyID``, ``siteID``...) plus the
+    #: fake's own ``cpu``/``memory`` percentages and ``users`` logged on
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: polls of a task's instances before it reports COMPLETED
     polls_until_done: int = 2
     results: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -105,6 +112,11 @@ class FakeTenant:
                     "/api/platform/v2/automation/tasks/{task}/instances/{inst}/results", self._results, methods=["GET"]
                 ),
                 Route("/api/platform/v2/service/ticketing/tickets", self._tickets, methods=["GET", "POST"]),
+                Route("/api/platform/v1/service/ticketing/tickets/{tid}/notes", self._notes, methods=["GET", "POST"]),
+                Route(
+                    "/api/platform/v2/device/categories/platform/endpoints", self._endpoints, methods=["GET", "POST"]
+                ),
+                Route("/api/platform/v2/device/endpoints/{eid}/{section}", self._endpoint_section, methods=["GET"]),
             ]
         )
 
@@ -248,7 +260,65 @@ class FakeTenant:
             ticket["status"] = {"id": "s1", "name": "New"}
             self.tickets.append(ticket)
             return JSONResponse(ticket, 201)
-        return JSONResponse({"tickets": self.tickets, "totalCount": len(self.tickets)})
+        number = request.query_params.get("number")
+        shown = [t for t in self.tickets if number is None or t["number"] == number]
+        return JSONResponse({"tickets": shown, "totalCount": len(shown)})
+
+    async def _notes(self, request: Request) -> Response:
+        body, denied = await self._guard(request)
+        if denied:
+            return denied
+        tid = request.path_params["tid"]
+        if not any(t["id"] == tid for t in self.tickets):
+            return JSONResponse({"errors": [{"code": "NOT_FOUND", "message": "ticket not found"}]}, 404)
+        if request.method == "GET":
+            return JSONResponse(self.notes.get(tid, []))
+        detail = body.get("detail") if isinstance(body, dict) else None
+        if not isinstance(detail, str) or not detail or body.get("visibility") not in (1, 2, 7, 8):
+            return JSONResponse({"errors": [{"code": "BAD_REQUEST", "message": "detail and visibility"}]}, 400)
+        note = {
+            "id": str(uuid.uuid4()),
+            "ticketId": tid,
+            "detail": detail,
+            "visibility": body["visibility"],
+            "createdAt": "2025-06-01T00:00:00Z",
+            "createdBy": "api",
+        }
+        self.notes.setdefault(tid, []).append(note)
+        return JSONResponse(note, 201)
+
+    async def _endpoints(self, request: Request) -> Response:
+        body, denied = await self._guard(request)
+        if denied:
+            return denied
+        wanted = set(body.get("resources") or []) if isinstance(body, dict) else set()
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for e in self.endpoints:
+            if e["companyID"] in wanted or e["siteID"] in wanted or e["endpointID"] in wanted:
+                row = {k: v for k, v in e.items() if k not in ("cpu", "memory", "users")}
+                groups.setdefault((e["companyID"], e["siteID"]), []).append(row)
+        platform = [{"companyID": c, "siteID": s, "endpoints": rows} for (c, s), rows in groups.items()]
+        if not platform:
+            return JSONResponse({"message": "resource not found"}, 404)
+        return JSONResponse({"platform": platform})
+
+    async def _endpoint_section(self, request: Request) -> Response:
+        _, denied = await self._guard(request)
+        if denied:
+            return denied
+        e = next((x for x in self.endpoints if x["endpointID"] == request.path_params["eid"]), None)
+        section = request.path_params["section"]
+        at = "2025-06-01T00:00:00Z"
+        if e is None or section not in ("cpu-usage", "memory-usage", "system-state-info"):
+            return JSONResponse({"message": "resource not found"}, 404)
+        if section == "cpu-usage":
+            return JSONResponse([{"createTimeUTC": at, "metric": {"percentUtil": e.get("cpu", 0.0)}}])
+        if section == "memory-usage":
+            total = 16 * 1024**3
+            used = int(total * e.get("memory", 0.0) / 100)
+            return JSONResponse([{"createTimeUTC": at, "physicalTotalBytes": total, "physicalInUseBytes": used}])
+        users = [{"username": u} for u in e.get("users", [])]
+        return JSONResponse({"createTimeUTC": at, "loggedOnUsers": users})
 
 
 class LoopbackServer:

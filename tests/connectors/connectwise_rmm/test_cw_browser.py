@@ -74,14 +74,14 @@ async def test_connect_form_tool_list_and_policy_change(
                 await page.get_by_role("button", name="Save").click()
                 await page.wait_for_url("**/integrations/connectwise-rmm?done=connected")
                 await expect(page.locator("#cw-status")).to_have_text("Connected")
-                await expect(page.locator("#cw-tool-counts")).to_have_text("17 static, 2 scripts")
+                await expect(page.locator("#cw-tool-counts")).to_have_text("18 static, 2 scripts")
                 assert tenant.client_secret not in await page.content()
 
                 script_row = page.locator('tr[data-tool="connectwise_rmm:cw-rmm-script-disk-cleanup"]')
                 await expect(script_row).to_have_attribute("data-mode", "approval")
                 await expect(script_row).to_contain_text("runs a script on endpoints")
                 selectors = page.get_by_role("combobox", name="Mode for connectwise_rmm:")
-                assert await selectors.count() == 19
+                assert await selectors.count() == 20
                 await page.screenshot(path=SHOTS / "connected-tools.png", full_page=True)
 
                 async with page.expect_response("**/policies/tools/mode") as changed:

@@ -47,7 +47,7 @@ async def test_cli_connect_status_rediscover_disconnect(
 
         done = _cli(settings, *connect, "--base-url", server.url, stdin=tenant.client_secret + "\n")
         assert done.returncode == 0, done.stderr
-        assert "Connected to ConnectWise RMM (AU): 19 tools registered (17 static, 2 scripts)" in done.stdout
+        assert "Connected to ConnectWise RMM (AU): 20 tools registered (18 static, 2 scripts)" in done.stdout
         assert tenant.client_secret not in done.stdout + done.stderr
         token_body = tenant.calls("POST", "/v1/token")[-1].body
         assert token_body["client_id"] == tenant.client_id and token_body["grant_type"] == "client_credentials"
@@ -60,7 +60,7 @@ async def test_cli_connect_status_rediscover_disconnect(
         status = _cli(settings, "status")
         assert status.returncode == 0, status.stderr
         assert "Acme MSP" in status.stdout and "connectwise-rmm connected" in status.stdout
-        assert "17 static + 2 script tools" in status.stdout and tenant.client_secret not in status.stdout
+        assert "18 static + 2 script tools" in status.stdout and tenant.client_secret not in status.stdout
 
         # the running hub picks the CLI-made connection up at its next scheduled discovery
         assert await hub.scheduler.run_now("cw-rmm-discovery") == 1

@@ -52,7 +52,7 @@ async def test_connect_registers_static_and_script_tools(
 
     status = (await client_for(tenancy.admin).get(URL)).json()
     assert status["status"] == "connected" and status["client_id"] == tenant.client_id
-    assert status["region"] == "au" and status["script_tools"] == 2 and status["static_tools"] == 17
+    assert status["region"] == "au" and status["script_tools"] == 2 and status["static_tools"] == 18
     assert status["last_discovery_at"] is not None
     # the connect reused its token: nothing minted again for the status or tool listing
     assert tenant.tokens_minted == 1
@@ -170,7 +170,7 @@ async def test_disconnect_removes_tools_fails_approvals_and_forgets_the_key(
 
     r = await client_for(tenancy.admin).delete(URL)
     assert r.status_code == 200, r.text
-    assert r.json()["approvals_failed"] == 1 and r.json()["tools_removed"] == 19
+    assert r.json()["approvals_failed"] == 1 and r.json()["tools_removed"] == 20
     assert [t for t in hub.registry.visible(tenancy.org_id) if t.source == "connectwise_rmm"] == []
 
     approval = (await client_for(tenancy.approver).get(f"/api/v1/approvals/{approval_id}")).json()

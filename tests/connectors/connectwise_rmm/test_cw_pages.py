@@ -40,7 +40,7 @@ async def test_connect_form_card_and_tool_list(
         detail = await client.get(saved.headers["location"])
         assert detail.status_code == 200
         assert tenant.client_secret not in detail.text
-        assert "17 static, 2 scripts" in detail.text
+        assert "18 static, 2 scripts" in detail.text
         for name in ("cw-rmm-list-companies", "cw-rmm-create-ticket", "cw-rmm-script-disk-cleanup"):
             assert f'aria-label="Mode for connectwise_rmm:{name}"' in detail.text
         assert "runs a script on endpoints" in detail.text and "annotated as read-only" in detail.text

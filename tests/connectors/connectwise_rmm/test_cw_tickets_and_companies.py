@@ -10,7 +10,13 @@ import respx
 
 from connectors.connectwise_rmm.client import ConnectWiseClient
 from connectors.connectwise_rmm.client.errors import NotFoundError, ProtocolError, ValidationError
-from connectors.connectwise_rmm.client.schemas import IdRef, TicketCreate, TicketSortField
+from connectors.connectwise_rmm.client.schemas import (
+    IdRef,
+    NoteVisibility,
+    TicketCreate,
+    TicketNoteCreate,
+    TicketSortField,
+)
 
 TICKETS = "/api/platform/v2/service/ticketing/tickets"
 TICKET = {
@@ -100,6 +106,33 @@ async def test_create_ticket_body_attaches_the_device(client: ConnectWiseClient,
         "assets": [{"id": "e1"}],
     }
     assert created.id == "t-1"
+
+
+async def test_add_ticket_note_posts_detail_and_visibility_to_the_v1_notes_path(
+    client: ConnectWiseClient, router: respx.Router
+) -> None:
+    note = {"id": "n-1", "ticketId": "t-1", "detail": "Cleaned the disk.", "visibility": 2, "createdBy": "api"}
+    route = router.post("/api/platform/v1/service/ticketing/tickets/t-1/notes").mock(
+        return_value=httpx.Response(201, json=note)
+    )
+
+    created = await client.add_ticket_note("t-1", TicketNoteCreate(detail="Cleaned the disk."))
+
+    assert json.loads(route.calls.last.request.content) == {"detail": "Cleaned the disk.", "visibility": 2}
+    assert (created.id, created.ticket_id, created.visibility) == ("n-1", "t-1", 2)
+    await client.add_ticket_note("t-1", TicketNoteCreate(detail="visible", visibility=NoteVisibility.ALL))
+    assert json.loads(route.calls.last.request.content)["visibility"] == 1
+    assert route.call_count == 2
+
+
+async def test_add_ticket_note_to_a_missing_ticket_is_not_found(
+    client: ConnectWiseClient, router: respx.Router
+) -> None:
+    router.post("/api/platform/v1/service/ticketing/tickets/gone/notes").mock(
+        return_value=httpx.Response(404, json={"errors": [{"code": "NOT_FOUND", "message": "ticket not found"}]})
+    )
+    with pytest.raises(NotFoundError):
+        await client.add_ticket_note("gone", TicketNoteCreate(detail="x"))
 
 
 async def test_create_ticket_upstream_validation(client: ConnectWiseClient, router: respx.Router) -> None:

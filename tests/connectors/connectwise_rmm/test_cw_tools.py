@@ -132,3 +132,57 @@ async def test_run_task_refuses_two_targeting_modes_before_asking_for_approval(
     r = await _invoke(client_for(tenancy.operator), "cw-rmm-run-task", neither)
     assert r.status_code == 422 and "endpoint_ids" in r.json()["message"]
     assert (await client_for(tenancy.approver).get("/api/v1/approvals")).json() == []
+
+
+async def test_ticket_note_by_number_waits_for_approval_with_a_readable_sentence_then_posts_once(
+    tenancy: Tenancy, client_for: Clients, cw_world: CWWorld, tenant: FakeTenant
+) -> None:
+    tenant.tickets.append({"id": "7e1a0000-0000-4000-8000-000000000001", "number": "1001", "summary": "Printer"})
+    await connect_org(client_for(tenancy.admin), tenant)
+    args = {"ticket": "1001", "detail": "Ran Disk Cleanup on WS01: 12 GB freed."}
+    r = await _invoke(client_for(tenancy.operator), "cw-rmm-add-ticket-note", args)
+    assert r.status_code == 202, r.text
+    approval = (await client_for(tenancy.approver).get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
+    assert approval["description"].startswith("Add an internal note to ConnectWise RMM ticket 1001\nNote:\n")
+    assert "12 GB freed" in approval["description"]
+    assert tenant.notes == {}
+
+    ok = await client_for(tenancy.approver).post(f"/api/v1/approvals/{r.json()['approval_id']}/approve", json={})
+    assert ok.json()["status"] == "executed", ok.text
+    [note] = tenant.notes["7e1a0000-0000-4000-8000-000000000001"]
+    assert note["detail"] == args["detail"] and note["visibility"] == 2
+    assert ok.json()["result"]["ticket_id"] == "7e1a0000-0000-4000-8000-000000000001"
+
+    missing = await _invoke(client_for(tenancy.admin), "cw-rmm-add-ticket-note", {"ticket": "9999", "detail": "x"})
+    pending = missing.json()
+    if pending["status"] == "pending_approval":
+        missing = await client_for(tenancy.approver).post(
+            f"/api/v1/approvals/{pending['approval_id']}/approve", json={}
+        )
+    assert "no ticket number 9999" in missing.text
+
+
+async def test_run_task_and_script_tool_approvals_name_the_script_and_list_endpoints(
+    tenancy: Tenancy, client_for: Clients, cw_world: CWWorld, tenant: FakeTenant
+) -> None:
+    await connect_org(client_for(tenancy.admin), tenant)
+    args = {
+        "template_id": "aaaa1111-0000-4000-8000-000000000001",
+        "endpoint_ids": [EP1, EP2],
+        "parameters": {"days": 7},
+    }
+    r = await _invoke(client_for(tenancy.operator), "cw-rmm-run-task", args)
+    approval = (await client_for(tenancy.approver).get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
+    assert approval["description"].splitlines() == [
+        "Run ConnectWise RMM script 'Disk Cleanup' on 2 endpoints",
+        f"Targets (2): {EP1}, {EP2}",
+        "Parameters: days=7",
+    ]
+    r = await _invoke(
+        client_for(tenancy.operator), "cw-rmm-script-disk-cleanup", {"parameters": {"days": 3}, "endpoint_ids": [EP1]}
+    )
+    approval = (await client_for(tenancy.approver).get(f"/api/v1/approvals/{r.json()['approval_id']}")).json()
+    assert approval["description"].splitlines() == [
+        f"Run ConnectWise RMM script 'Disk Cleanup' on endpoint {EP1}",
+        "Parameters: days=3",
+    ]

@@ -10,6 +10,7 @@ from pydantic_ai import models
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from hub.assistant.builtin.streaming import streamed
 from hub.assistant.provider import ActiveModel
 from hub.assistant.service import Assistant, assistant_caller
 from hub.core.caller import Caller
@@ -24,7 +25,8 @@ Script = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 def use_model(hub: HubContext, fn: Script) -> Assistant:
     """Swap the hub's assistant model for the scripted ``fn`` (the same agent loop, toolsets and gate)."""
     assistant = hub.components.get(Assistant)
-    fresh = Assistant(hub, assistant.gate, model=ActiveModel(FunctionModel(fn), "scripted", False))
+    model = FunctionModel(fn, stream_function=streamed(fn))
+    fresh = Assistant(hub, assistant.gate, model=ActiveModel(model, "scripted", False))
     assistant.agent, assistant.active = fresh.agent, fresh.active
     return assistant
 

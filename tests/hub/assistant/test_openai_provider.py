@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 from pydantic_ai import models
 from sqlalchemy import select
 
@@ -42,27 +43,51 @@ def _completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
     }
 
 
+def _chunks(completion: dict[str, Any]) -> Iterator[str]:
+    """The same completion as ``stream: true`` sends it: ``chat.completion.chunk`` deltas, then ``[DONE]``."""
+    message, finish = completion["choices"][0]["message"], completion["choices"][0]["finish_reason"]
+    base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    text = message.get("content") or ""
+    deltas += [{"content": text[i : i + 8]} for i in range(0, len(text), 8)]
+    for n, call in enumerate(message.get("tool_calls") or []):
+        deltas.append({"tool_calls": [{"index": n, **call}]})
+    for delta in deltas:
+        yield "data: " + json.dumps({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}) + "\n\n"
+    yield "data: " + json.dumps({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}) + "\n\n"
+    yield "data: " + json.dumps({**base, "choices": [], "usage": completion["usage"]}) + "\n\n"
+    yield "data: [DONE]\n\n"
+
+
 def chat_app() -> FastAPI:
     app = FastAPI()
 
-    @app.post("/v1/chat/completions")
-    async def complete(request: Request) -> dict[str, Any]:
+    @app.post("/v1/chat/completions", response_model=None)
+    async def complete(request: Request) -> dict[str, Any] | StreamingResponse:
         body = await request.json()
         SEEN.append(body)
-        last = body["messages"][-1]
-        if last["role"] == "tool":
-            return _completion({"role": "assistant", "content": f"tool said: {last['content']}"}, "stop")
-        names = [t["function"]["name"] for t in body.get("tools", [])]
-        if "restart" in str(last.get("content")) and "restart-service" in names:
-            call = {
-                "id": "call_rs1",
-                "type": "function",
-                "function": {"name": "restart-service", "arguments": json.dumps({"device": "srv-7"})},
-            }
-            return _completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
-        return _completion({"role": "assistant", "content": "hello from loopback"}, "stop")
+        answer = _answer(body)
+        if body.get("stream"):
+            return StreamingResponse(_chunks(answer), media_type="text/event-stream")
+        return answer
 
     return app
+
+
+def _answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The loopback model's answer: report a tool result, call restart-service when asked, else greet."""
+    last = body["messages"][-1]
+    if last["role"] == "tool":
+        return _completion({"role": "assistant", "content": f"tool said: {last['content']}"}, "stop")
+    names = [t["function"]["name"] for t in body.get("tools", [])]
+    if "restart" in str(last.get("content")) and "restart-service" in names:
+        call = {
+            "id": "call_rs1",
+            "type": "function",
+            "function": {"name": "restart-service", "arguments": json.dumps({"device": "srv-7"})},
+        }
+        return _completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
+    return _completion({"role": "assistant", "content": "hello from loopback"}, "stop")
 
 
 @pytest.fixture
@@ -107,6 +132,7 @@ async def test_openai_compatible_endpoint_tool_call_approval_pause_and_resume(
     await active.model.client.close()  # type: ignore[attr-defined]  # the provider's HTTP connections
     assert demo_tools.ran("restart-service") == [{"device": "srv-7"}]
     assert SEEN[-1]["messages"][-1]["role"] == "tool" and SEEN[-1]["messages"][-1]["tool_call_id"] == "call_rs1"
+    assert SEEN[-1]["stream"] is True  # the resumed run streams its reply (to the chat page, over the bus)
 
 
 async def test_a_client_cannot_send_history_or_approvals(client_for: Any, tenancy: Tenancy) -> None:

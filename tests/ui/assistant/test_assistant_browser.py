@@ -3,6 +3,7 @@ another user in /policies, and watch the same chat resume with the output (the b
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ SCHEMA = {
     },
 }
 RAN: list[dict[str, Any]] = []
+#: A count of two or more pieces.
+MANY = re.compile(r"^([2-9]|[1-9][0-9]+)$")
 
 
 async def _spooler(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +110,8 @@ async def test_chat_waits_for_approval_and_resumes_live(
     await expect(waiting).to_contain_text("waiting for approval #")
     approval_id = await waiting.get_attribute("data-approval")
     await expect(chat.locator("#chat-log")).to_contain_text(f"waiting for approval #{approval_id}")
+    root = chat.locator("#assistant-chat")
+    await expect(root).to_have_attribute("data-stream-chunks", MANY)  # the hub-written wait came in pieces
     await chat.screenshot(path=artifacts / "assistant-waiting.png", full_page=True)
     assert RAN == []
 
@@ -119,6 +124,7 @@ async def test_chat_waits_for_approval_and_resumes_live(
     done = chat.locator(f'.assistant-step[data-status="done"][data-approval="{approval_id}"]')
     await expect(done).to_contain_text("rmm-script-restart-print-spooler")
     await expect(chat.locator(".assistant-assistant").last).to_contain_text("Spooler restarted")
+    await expect(root).to_have_attribute("data-live-chunks", MANY)  # the resumed reply streamed in, live
     assert await chat.locator("#chat-log b").count() == 0  # tool output is text, never HTML
     await chat.screenshot(path=artifacts / "assistant-resumed.png", full_page=True)
     assert [args for args in RAN] == [{"device_ids": [device.id]}]

@@ -99,10 +99,13 @@ from connectors.connectwise_rmm.client.schemas.tasks import (
 )
 from connectors.connectwise_rmm.client.schemas.tickets import (
     ExtendedAttribute,
+    NoteVisibility,
     SortDirection,
     Ticket,
     TicketCreate,
     TicketList,
+    TicketNote,
+    TicketNoteCreate,
     TicketSortField,
     TicketSummary,
 )
@@ -155,6 +158,7 @@ __all__ = [
     "MemoryModule",
     "MemorySample",
     "NetworkAdapter",
+    "NoteVisibility",
     "OperatingSystem",
     "Partition",
     "Patch",
@@ -188,6 +192,8 @@ __all__ = [
     "Ticket",
     "TicketCreate",
     "TicketList",
+    "TicketNote",
+    "TicketNoteCreate",
     "TicketSortField",
     "TicketSummary",
     "VolumeSummary",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from pydantic import Field
 
@@ -128,3 +128,38 @@ class TicketCreate(CWModel):
         if not self.assets:
             body.pop("assets", None)
         return body
+
+
+class NoteVisibility(IntEnum):
+    """Who sees a ticket note (the spec's ``visibility`` enum)."""
+
+    ALL = 1
+    PARTNER = 2
+    EXPERT_SERVICES = 7
+    EXPERT_USERS = 8
+
+
+class TicketNoteCreate(CWModel):
+    """Body of a new ticket note: ``{"detail": "...", "visibility": 2}`` (reference §6)."""
+
+    detail: str = Field(min_length=1, max_length=12000)
+    visibility: NoteVisibility = NoteVisibility.PARTNER
+
+    def to_wire(self) -> dict[str, object]:
+        """The JSON body."""
+        return {"detail": self.detail, "visibility": int(self.visibility)}
+
+
+class TicketNote(CWModel):
+    """A stored ticket note (201 of ``POST .../tickets/{id}/notes``)."""
+
+    id: str
+    ticket_id: str | None = None
+    detail: str = ""
+    visibility: int | None = None
+    created_at: str | None = None
+    created_by: str | None = None
+
+    def summary_view(self) -> TicketNote:
+        """The note with its detail trimmed for a tool result."""
+        return self.model_copy(update={"detail": truncate(self.detail, 2000) or ""})
