@@ -35,7 +35,7 @@ class Lane:
         self.resume = secrets.token_urlsafe(24)
         self.view_only = role is TicketRole.VIEWER
         self._rfb_filter: ViewOnlyFilter | None = None
-        self._queue: deque[bytes | str] = deque()
+        self._queue: deque[bytes | memoryview | str] = deque()
         self._queued = 0
         self._high_water = high_water
         self._max_lag = max_lag
@@ -69,7 +69,7 @@ class Lane:
         if self._writer is None and self.ws is not None and self._queue:
             self._writer = asyncio.create_task(self._drain(self.ws), name=f"relay-lane-{self.slot}")
 
-    def push(self, message: bytes | str) -> bool:
+    def push(self, message: bytes | memoryview | str) -> bool:
         """Queue a message; False when the viewer is too far behind and must be dropped."""
         if self._queued + len(message) > self._max_lag:
             return False

@@ -120,7 +120,7 @@ class Session:
             for lane in self.attached()
         ]
 
-    def _push(self, lane: Lane, message: bytes | str) -> None:
+    def _push(self, lane: Lane, message: bytes | memoryview | str) -> None:
         if not lane.push(message) and lane.ws is not None:
             ws = lane.ws
             self.spawn(ws.close(CLOSE_TOO_SLOW, "viewer too slow: reconnect to catch up"))
@@ -140,7 +140,8 @@ class Session:
             return
         if not message:
             return
-        channel, data = message[0], message[1:]
+        # A view, not a copy: 64 KiB screen frames are forwarded without slicing a new bytes object.
+        channel, data = message[0], memoryview(message)[1:]
         if channel == BROADCAST:
             if self.recording is not None:
                 self.recording.output(data)
