@@ -27,6 +27,7 @@ from enum import StrEnum
 from agent.remote.settings import RemoteSettings
 
 log = logging.getLogger(__name__)
+NOTICE_SECONDS = 8 * 3600  # how long the Windows "session in progress" box may stay up
 ACCEPT_CODE, DECLINE_CODE = 101, 102  # xmessage exits 0 on its timeout: that must not read as yes
 
 
@@ -200,8 +201,21 @@ class InProgressNotice:
     def __init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
 
-    async def show(self, technician: str, kind: str) -> None:
-        """Show it (no-op on a headless machine)."""
+    async def show(self, technician: str, kind: str, *, platform: str = sys.platform) -> None:
+        """Show it (no-op on a headless machine). On Windows ``msg *`` puts it on every session's desktop."""
+        if platform == "win32" and (msg := shutil.which("msg.exe") or shutil.which("msg")):
+            text = f"Remote {kind} session in progress: {technician or 'a technician'} is connected."
+            notice = await asyncio.create_subprocess_exec(
+                msg,
+                "*",
+                f"/TIME:{NOTICE_SECONDS}",
+                text,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await notice.wait()  # msg returns at once (no /W): the box stays until dismissed or its time is up
+            return
         xmessage = shutil.which("xmessage") if os.environ.get("DISPLAY") else None
         if xmessage is None:
             log.info("remote %s session by %s in progress", kind, technician)

@@ -110,3 +110,27 @@ async def test_an_explicit_consent_command_still_wins_on_windows(powershell: Pat
     )
     assert answer.accepted is True and answer.via == "consent command"
     assert invocation(powershell) is None  # the message box was never shown
+
+
+async def test_the_in_progress_notice_goes_to_every_desktop_with_msg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "msg.json"
+    exe = bin_dir / "msg.exe"
+    exe.write_text(f'#!/bin/sh\npython3 -c \'import json, sys; json.dump(sys.argv[1:], open("{log}", "w"))\' "$@"\n')
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    notice = consent.InProgressNotice()
+    await notice.show("olga", "screen", platform="win32")
+    await notice.close()
+    argv = invocation_list(log)
+    assert argv[:2] == ["*", f"/TIME:{consent.NOTICE_SECONDS}"]
+    assert argv[2] == "Remote screen session in progress: olga is connected."
+
+
+def invocation_list(log: Path) -> list[str]:
+    loaded = json.loads(log.read_text())
+    assert isinstance(loaded, list)
+    return [str(a) for a in loaded]
