@@ -29,6 +29,7 @@ class Lane:
         self, slot: int, role: TicketRole, user: str, ws: ServerConnection, *, high_water: int, max_lag: int
     ) -> None:
         self.slot = slot
+        self.prefix = bytes((slot,))  # the channel byte of this viewer's frames to the agent
         self.role = role
         self.user = user
         self.ws: ServerConnection | None = ws

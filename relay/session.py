@@ -221,7 +221,7 @@ class Session:
                 self.recording.input(data)
         if data and self.agent is not None:
             try:
-                await self.agent.send(bytes([lane.slot]) + data)
+                await self.agent.send(lane.prefix + data)
             except ConnectionClosed:
                 return
 
