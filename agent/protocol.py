@@ -282,8 +282,18 @@ class DiskUsage(_Inbound):
     total_bytes: Bytes
 
 
+class NetworkThroughput(_Inbound):
+    """Bytes per second over every interface since the previous sample (``psutil.net_io_counters`` deltas)."""
+
+    sent_bytes_per_s: Annotated[float, Field(ge=0, le=1e12)]
+    recv_bytes_per_s: Annotated[float, Field(ge=0, le=1e12)]
+
+
 class MetricsSample(_Inbound):
-    """One health sample. ``load_*`` is ``None`` where the OS has no load average (Windows)."""
+    """One health sample. ``load_*`` is ``None`` where the OS has no load average (Windows).
+
+    ``network`` is ``None`` in an agent's first sample (a rate needs two readings) and from older agents.
+    """
 
     taken_at: AwareDatetime
     cpu_percent: Percent
@@ -295,6 +305,7 @@ class MetricsSample(_Inbound):
     load_5: Annotated[float, Field(ge=0)] | None = None
     load_15: Annotated[float, Field(ge=0)] | None = None
     uptime_seconds: Annotated[int, Field(ge=0)]
+    network: NetworkThroughput | None = None
 
 
 class Application(_Inbound):

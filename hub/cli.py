@@ -357,10 +357,11 @@ main.add_command(bench)
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="port (default RMMHUB_RELAY_PORT)")
 def relay_command(host: str | None, port: int | None) -> None:
     """Run a standalone relay node (tickets name it by RMMHUB_RELAY_URL; it shares RMMHUB_SECRET_KEY)."""
+    from relay.loop import run as run_loop
     from relay.standalone import run
 
     settings = _settings()
-    asyncio.run(run(settings, host or settings.relay_host, settings.relay_port if port is None else port))
+    run_loop(run(settings, host or settings.relay_host, settings.relay_port if port is None else port))
 
 
 main.add_command(demo)

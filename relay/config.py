@@ -22,4 +22,6 @@ class RelayConfig:
     high_water: int = 1 << 20
     max_lag: int = 16 << 20
     max_message: int = 4 << 20
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
     recordings_dir: Path | None = None

@@ -44,6 +44,7 @@ class RelayModule:
     def __init__(self) -> None:
         self.server: RelayServer | None = None
         self.port: int | None = None
+        self._hub: HubContext | None = None
 
     def routers(self) -> Sequence[APIRouter]:
         """The relay speaks on its own port; it adds no hub routes."""
@@ -77,6 +78,8 @@ class RelayModule:
             log.error("relay NOT started on %s:%d: %s", settings.relay_host, settings.relay_port, exc.strerror)
             return
         self.server = server
+        hub.components.add(server)  # the embedded node, for whoever in this process needs it
+        self._hub = hub
         log.info("relay listening on %s:%d (%s)", settings.relay_host, self.port, settings.relay_public_url)
 
     async def stop(self) -> None:
@@ -84,3 +87,6 @@ class RelayModule:
         if self.server is not None:
             await self.server.stop()
             self.server = None
+        if self._hub is not None:
+            self._hub.components.remove(RelayServer)
+            self._hub = None

@@ -41,7 +41,7 @@ class Recording:
     def _at(self) -> float:
         return round(time.monotonic() - self._started, 6)
 
-    def output(self, data: bytes) -> None:
+    def output(self, data: bytes | memoryview) -> None:
         """What the shell printed."""
         if text := self._out.decode(data):
             self._write([self._at(), "o", text])

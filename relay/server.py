@@ -3,6 +3,11 @@
 Browsers and agents dial ``<relay>/relay/v1?ticket=<ticket>``; after a network drop they come
 back with ``?session=<id>&resume=<token>`` (the token arrived in the ``hello`` message), which
 rejoins the same session without a new ticket or consent prompt. The node holds no database.
+
+Memory per idle connection is what limits a node (5,000 sockets must fit in 100 MB), so nothing
+per connection sleeps in a task of its own: one node-wide keepalive loop pings every socket
+instead of websockets' task per connection, the handshake's headers are dropped once the ticket is
+read, and the long-lived handler frames keep neither the ticket nor the parsed query.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from hub.core.tickets import SessionEvent, SessionEventKind, Ticket, TicketError, TicketRole, verify
 from relay.config import RelayConfig
@@ -44,6 +50,8 @@ class RelayServer:
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._server: Server | None = None
         self._reporter: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -55,9 +63,11 @@ class RelayServer:
             port,
             compression=None,  # permessage-deflate costs 24x in throughput and 3x in memory
             max_size=self.config.max_message,
-            ping_interval=20,
+            ping_interval=None,  # one node-wide loop (``_keepalive_loop``), not a task per socket
+            max_queue=4,  # frames buffered per socket before TCP back-pressure; every hop is paced anyway
         )
         self._reporter = asyncio.create_task(self._report_loop(), name="relay-events")
+        self._keepalive = asyncio.create_task(self._keepalive_loop(), name="relay-keepalive")
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -67,9 +77,10 @@ class RelayServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        if self._reporter is not None:
-            self._reporter.cancel()
-            await asyncio.gather(self._reporter, return_exceptions=True)
+        for task in (self._reporter, self._keepalive, *self._closing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._flush()
 
     async def end_session(self, sid: str, reason: str) -> bool:
@@ -107,33 +118,62 @@ class RelayServer:
         except OSError as exc:  # the hub is unreachable: the relay keeps relaying
             log.warning("relay: could not report %d session events: %s", len(batch), exc)
 
+    # -- keepalive ----------------------------------------------------------------------------
+
+    async def _keepalive_loop(self) -> None:
+        """Ping every socket each ``ping_interval``; one without a pong by the next round is closed."""
+        waiting: dict[ServerConnection, asyncio.Future[float]] = {}
+        interval = self.config.ping_interval
+        while True:
+            await asyncio.sleep(min(interval, self.config.ping_timeout))
+            for ws, pong in waiting.items():
+                if not pong.done() and ws.state is State.OPEN:
+                    self._close_later(ws, 1011, "keepalive ping timeout")
+            waiting = {}
+            if self._server is None:
+                continue
+            for ws in list(self._server.connections):
+                try:
+                    async with asyncio.timeout(1):
+                        waiting[ws] = asyncio.ensure_future(await ws.ping())
+                except (ConnectionClosed, TimeoutError):
+                    continue
+            for pong in waiting.values():
+                pong.add_done_callback(_consume)
+
+    def _close_later(self, ws: ServerConnection, code: int, reason: str) -> None:
+        task = asyncio.create_task(ws.close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     # -- connections --------------------------------------------------------------------------
 
     async def handle(self, ws: ServerConnection) -> None:
         """Serve one socket until it closes."""
+        route = self._route(ws)
+        _shed_handshake(ws)
+        await route
+
+    def _route(self, ws: ServerConnection) -> Coroutine[object, object, None]:
+        """What to run for this socket (a plain function: the URL, query and ticket die with its frame)."""
         url = urlsplit(ws.request.path if ws.request else "")
         if url.path != PATH:
-            await ws.close(CLOSE_NOT_FOUND, f"unknown path; dial {PATH}")
-            return
+            return ws.close(CLOSE_NOT_FOUND, f"unknown path; dial {PATH}")
         query = parse_qs(url.query)
         if "resume" in query and "session" in query:
-            await self._resume(ws, query["session"][0], query["resume"][0])
-            return
+            return self._resume(ws, query["session"][0], query["resume"][0])
         try:
             ticket = self._claim(query.get("ticket", [""])[0])
         except TicketError as exc:
-            await ws.close(CLOSE_BAD_TICKET, str(exc))
-            return
+            return ws.close(CLOSE_BAD_TICKET, str(exc))
         session = self.sessions.get(ticket.session)
         if session is None:
             session = self._open(ticket)
         if session.kind is not ticket.kind:
-            await ws.close(CLOSE_BAD_TICKET, "ticket is for another kind of session")
-            return
+            return ws.close(CLOSE_BAD_TICKET, "ticket is for another kind of session")
         if ticket.role is TicketRole.AGENT:
-            await self._serve_agent(session, ws)
-        else:
-            await self._serve_viewer(session, ws, ticket)
+            return self._serve_agent(session, ws)
+        return self._serve_viewer(session, ws, ticket.role, ticket.user)
 
     def _open(self, ticket: Ticket) -> Session:
         session = Session(ticket.session, ticket.kind, self.config, self._report, on_end=self._forget)
@@ -207,13 +247,13 @@ class RelayServer:
                 session.tell_viewers({"type": "agent", "connected": False})
                 session.after(self.config.reconnect_grace, lambda: session.agent is not None, "the device disconnected")
 
-    async def _serve_viewer(self, session: Session, ws: ServerConnection, ticket: Ticket) -> None:
+    async def _serve_viewer(self, session: Session, ws: ServerConnection, role: TicketRole, user: str) -> None:
         slot = next((i for i, lane in enumerate(session.lanes) if lane is None), None)
         if slot is None:
-            session.event(SessionEventKind.VIEWER_REFUSED, user=ticket.user, role=ticket.role)
+            session.event(SessionEventKind.VIEWER_REFUSED, user=user, role=role)
             await ws.close(CLOSE_FULL, f"session already has {self.config.max_viewers} viewers, the most allowed")
             return
-        lane = Lane(slot, ticket.role, ticket.user, ws, high_water=self.config.high_water, max_lag=self.config.max_lag)
+        lane = Lane(slot, role, user, ws, high_water=self.config.high_water, max_lag=self.config.max_lag)
         session.lanes[slot] = lane
         await self._serve_lane(session, lane, ws)
 
@@ -256,3 +296,16 @@ class RelayServer:
         if lane.ws is None and session.lanes[lane.slot] is lane:
             session.lanes[lane.slot] = None
         return session.viewer_count > 0
+
+
+def _consume(pong: asyncio.Future[float]) -> None:
+    """Retrieve a ping waiter's outcome (a socket that closed first fails it; that is not an error)."""
+    if not pong.cancelled():
+        pong.exception()
+
+
+def _shed_handshake(ws: ServerConnection) -> None:
+    """Free the opening handshake's headers (about 2 KB a socket); only the path was ever needed."""
+    if ws.request is not None:
+        ws.request.headers.clear()
+    ws.response = None

@@ -50,8 +50,9 @@ class Session:
         self.end_reason = ""
         self._timers: set[asyncio.Task[None]] = set()
         self._handles: set[asyncio.TimerHandle] = set()
-        self._watchdog: asyncio.Task[None] | None = None
-        self._input_seen = asyncio.Event()
+        self._idle: asyncio.TimerHandle | None = None
+        self._idle_from = 0.0  # the ``last_input`` the idle marks count from
+        self._idle_next = 0  # index of the next mark (warnings, then the timeout)
         self.recording: Recording | None = None
         self._grants_used: set[str] = set()
         if kind is SessionKind.SHELL and config.recordings_dir is not None:
@@ -119,7 +120,7 @@ class Session:
             for lane in self.attached()
         ]
 
-    def _push(self, lane: Lane, message: bytes | str) -> None:
+    def _push(self, lane: Lane, message: bytes | memoryview | str) -> None:
         if not lane.push(message) and lane.ws is not None:
             ws = lane.ws
             self.spawn(ws.close(CLOSE_TOO_SLOW, "viewer too slow: reconnect to catch up"))
@@ -139,7 +140,8 @@ class Session:
             return
         if not message:
             return
-        channel, data = message[0], message[1:]
+        # A view, not a copy: 64 KiB screen frames are forwarded without slicing a new bytes object.
+        channel, data = message[0], memoryview(message)[1:]
         if channel == BROADCAST:
             if self.recording is not None:
                 self.recording.output(data)
@@ -219,7 +221,7 @@ class Session:
                 self.recording.input(data)
         if data and self.agent is not None:
             try:
-                await self.agent.send(bytes([lane.slot]) + data)
+                await self.agent.send(lane.prefix + data)
             except ConnectionClosed:
                 return
 
@@ -273,36 +275,46 @@ class Session:
     # -- idle clock ---------------------------------------------------------------------------
 
     def touch(self) -> None:
-        """Record operator input (restarts the idle clock)."""
+        """Record operator input (restarts the idle clock; the timer notices when it next fires)."""
         self.last_input = time.monotonic()
-        self._input_seen.set()
 
     def start_watchdog(self) -> None:
-        """Start the idle clock once both ends are there."""
-        if self._watchdog is None:
-            self.touch()
-            self._watchdog = asyncio.create_task(self._idle_watch(), name=f"relay-idle-{self.sid}")
+        """Start the idle clock once both ends are there.
 
-    async def _idle_watch(self) -> None:
-        marks = sorted(self.config.idle_warnings)
-        while not self.ended:
-            self._input_seen.clear()
-            started = self.last_input
-            for mark in [*marks, self.config.idle_timeout]:
-                delay = started + mark - time.monotonic()
-                if delay > 0:
-                    try:
-                        await asyncio.wait_for(self._input_seen.wait(), delay)
-                    except TimeoutError:
-                        pass
-                    else:
-                        break  # input: start counting again
-                if mark == self.config.idle_timeout:
-                    await self.end(f"idle timeout: no input for {self.config.idle_timeout / 60:g} minutes")
-                    return
-                remaining = round(self.config.idle_timeout - mark, 3)
-                self.tell_viewers({"type": "idle-warning", "idle_seconds": mark, "remaining_seconds": remaining})
-                self.event(SessionEventKind.IDLE_WARNING, detail=f"{remaining:g} s left")
+        One timer handle per session, not a sleeping task: it fires at the next mark counted from
+        the newest input, so a keystroke costs a clock read and an idle session almost nothing.
+        """
+        if self._idle is None and not self.ended:
+            self.touch()
+            self._idle_from, self._idle_next = self.last_input, 0
+            self._arm_idle()
+
+    @property
+    def _idle_marks(self) -> list[float]:
+        return [*sorted(m for m in self.config.idle_warnings if m < self.config.idle_timeout), self.config.idle_timeout]
+
+    def _arm_idle(self) -> None:
+        delay = self._idle_from + self._idle_marks[self._idle_next] - time.monotonic()
+        self._idle = asyncio.get_running_loop().call_later(max(delay, 0.0), self._idle_tick)
+
+    def _idle_tick(self) -> None:
+        if self.ended:
+            return
+        if self.last_input != self._idle_from:  # input since the clock started: count again from it
+            self._idle_from, self._idle_next = self.last_input, 0
+            self._arm_idle()
+            return
+        marks = self._idle_marks
+        mark = marks[self._idle_next]
+        if self._idle_next == len(marks) - 1:
+            self._idle = None
+            self.spawn(self.end(f"idle timeout: no input for {self.config.idle_timeout / 60:g} minutes"))
+            return
+        remaining = round(self.config.idle_timeout - mark, 3)
+        self.tell_viewers({"type": "idle-warning", "idle_seconds": mark, "remaining_seconds": remaining})
+        self.event(SessionEventKind.IDLE_WARNING, detail=f"{remaining:g} s left")
+        self._idle_next += 1
+        self._arm_idle()
 
     # -- ending -------------------------------------------------------------------------------
 
@@ -339,10 +351,11 @@ class Session:
         for lane in self.lanes:
             if lane is not None:
                 await lane.detach()
-        for handle in self._handles:
+        for handle in [*self._handles, *([self._idle] if self._idle else [])]:
             handle.cancel()
         self._handles.clear()
+        self._idle = None
         current = asyncio.current_task()
-        for task in [*self._timers, *([self._watchdog] if self._watchdog else [])]:
+        for task in self._timers:
             if task is not current:
                 task.cancel()

@@ -265,13 +265,21 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[LiveServer]:
+def live_overrides() -> dict[str, object]:
+    """Extra settings of the live hub; a test module overrides this fixture (e.g. a short idle timeout)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(settings: Settings, live_overrides: dict[str, object]) -> Iterator[LiveServer]:
     """Run the hub on a real loopback port for browsers, agents and WebSocket clients.
 
     Teardown returns only once the server, its lifespan and its background writers have ended.
     """
     port = free_port()
-    live_settings = make_settings(settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}")
+    live_settings = make_settings(
+        settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", **live_overrides
+    )
     application = create_app(live_settings)
     server = ThreadedServer(application, port=port, name="live-hub", ws="websockets-sansio")
     server.start()

@@ -49,6 +49,7 @@ ADMIN_SECTIONS: list[NavLink] = [
     NavLink("Customers", "/admin/rmm/customers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Agent installers", "/admin/rmm/installers", min_role=Role.ADMIN, group="RMM"),
     NavLink("Metric thresholds", "/admin/rmm/thresholds", min_role=Role.ADMIN, group="RMM"),
+    NavLink("Remote access", "/admin/rmm/remote-access", min_role=Role.ADMIN, group="RMM"),
     NavLink("Synthetic monitors", "/admin/rmm/monitors", min_role=Role.ADMIN, group="RMM"),
     NavLink("Alert rules", "/admin/automation/rules", min_role=Role.ADMIN, group="Automation"),
     NavLink("Notifications", "/admin/notifications", min_role=Role.ADMIN, group="Automation"),

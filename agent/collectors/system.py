@@ -1,4 +1,4 @@
-"""Metrics and inventory from psutil: CPU, memory, per-partition disks, load, uptime, NICs and IPs."""
+"""Metrics and inventory from psutil: CPU, memory, per-partition disks, load, uptime, network rate, NICs and IPs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from agent.protocol import (
     InventoryDelta,
     MetricsSample,
     NetworkInterface,
+    NetworkThroughput,
 )
 
 # Pseudo and read-only image file systems that are not "disks" an operator cares about.
@@ -29,8 +30,38 @@ _LINK = getattr(psutil, "AF_LINK", -1)
 
 
 def prime_cpu_percent() -> None:
-    """psutil's first ``cpu_percent(None)`` is meaningless; call once at start-up."""
+    """psutil's first ``cpu_percent(None)`` is meaningless; call once at start-up (it primes the network rate too)."""
     psutil.cpu_percent(interval=None)
+    _NET.sample()
+
+
+class NetRate:
+    """Turns ``psutil.net_io_counters()`` readings into bytes per second since the previous reading."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, int, int] | None = None
+
+    def sample(
+        self, *, now: float | None = None, sent: int | None = None, recv: int | None = None
+    ) -> NetworkThroughput | None:
+        """The rate since the previous call; None on the first call, after a counter reset, or without counters."""
+        if sent is None or recv is None:
+            counters = psutil.net_io_counters()
+            if counters is None:  # no interfaces at all
+                return None
+            sent, recv = counters.bytes_sent, counters.bytes_recv
+        at = time.monotonic() if now is None else now
+        last, self._last = self._last, (at, sent, recv)
+        if last is None or at <= last[0] or sent < last[1] or recv < last[2]:
+            return None  # first reading, or the counters wrapped / an interface went away
+        seconds = at - last[0]
+        return NetworkThroughput(
+            sent_bytes_per_s=min((sent - last[1]) / seconds, 1e12),
+            recv_bytes_per_s=min((recv - last[2]) / seconds, 1e12),
+        )
+
+
+_NET = NetRate()
 
 
 def _partitions() -> list[Any]:
@@ -76,6 +107,7 @@ def collect_metrics() -> MetricsSample:
         load_5=load[1] if load else None,
         load_15=load[2] if load else None,
         uptime_seconds=max(int(time.time() - psutil.boot_time()), 0),
+        network=_NET.sample(),
     )
 
 

@@ -2,8 +2,15 @@
 
 The question goes, in this order, to ``RMMHUB_AGENT_CONSENT_COMMAND`` (any program; exit status 0
 accepts), to a desktop dialog where the machine has one (zenity or xmessage on an X display,
-osascript on macOS), or, on a headless machine, to the configured auto answer
-(``RMMHUB_AGENT_CONSENT_HEADLESS``). No answer within the timeout declines.
+osascript on macOS, a Yes/No message box in the logged-in user's session on Windows), or, on a
+headless machine, to the configured auto answer (``RMMHUB_AGENT_CONSENT_HEADLESS``). No answer
+within the timeout declines.
+
+On Windows the agent runs as a service in session 0, which has no desktop. The prompt is a
+PowerShell script: in session 0 it registers a one-shot scheduled task for the logged-on user
+(logon type Interactive), so the box shows on that user's desktop, and waits for the answer file the task writes;
+outside session 0 it shows the box itself. Either way it prints one word: ``accept``, ``decline``,
+``timeout`` or ``nouser`` (nobody is logged on: the headless setting answers instead).
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agent.remote.settings import RemoteSettings
 
 log = logging.getLogger(__name__)
+NOTICE_SECONDS = 8 * 3600  # how long the Windows "session in progress" box may stay up
 ACCEPT_CODE, DECLINE_CODE = 101, 102  # xmessage exits 0 on its timeout: that must not read as yes
 
 
@@ -30,8 +39,69 @@ class Answer:
     via: str
 
 
+class WindowsReply(StrEnum):
+    """The one word the Windows prompt script prints."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    TIMEOUT = "timeout"
+    NO_USER = "nouser"
+
+
+# WScript.Shell.Popup: 4 = Yes/No buttons, 32 = question icon, 4096 = system modal (on top);
+# it returns 6 for Yes, 7 for No and -1 when the timeout passed unanswered.
+_WINDOWS_PROMPT = r"""
+$ErrorActionPreference = 'Stop'
+$text = $env:RMMHUB_CONSENT_TEXT; $seconds = [int]$env:RMMHUB_CONSENT_TIMEOUT
+function Ask { $r = (New-Object -ComObject WScript.Shell).Popup($text, $seconds, 'Remote support', 4 + 32 + 4096)
+  if ($r -eq 6) { 'accept' } elseif ($r -eq 7) { 'decline' } else { 'timeout' } }
+if ([System.Diagnostics.Process]::GetCurrentProcess().SessionId -ne 0) { Ask; exit 0 }
+$user = (Get-CimInstance Win32_ComputerSystem).UserName
+if (-not $user) { 'nouser'; exit 0 }
+$id = [guid]::NewGuid(); $answer = Join-Path $env:ProgramData "rmmhub-consent-$id.txt"
+$question = Join-Path $env:ProgramData "rmmhub-consent-$id.question"; Set-Content -Path $question -Value $text
+$inner = "`$r = (New-Object -ComObject WScript.Shell).Popup((Get-Content -Raw '$question'), $seconds, " +
+  "'Remote support', 4132); Set-Content -Path '$answer' -Value `$r"
+$task = "rmmhub-consent-$id"
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument ('-NoProfile -WindowStyle Hidden -Command ' + $inner)
+$principal = New-ScheduledTaskPrincipal -UserId $user -LogonType Interactive
+Register-ScheduledTask -TaskName $task -Action $action -Principal $principal | Out-Null
+try { Start-ScheduledTask -TaskName $task
+  $deadline = (Get-Date).AddSeconds($seconds + 5)
+  while (-not (Test-Path $answer) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 250 }
+  if (-not (Test-Path $answer)) { 'timeout'; exit 0 }
+  $r = [int](Get-Content $answer -TotalCount 1)
+  if ($r -eq 6) { 'accept' } elseif ($r -eq 7) { 'decline' } else { 'timeout' }
+} finally { Unregister-ScheduledTask -TaskName $task -Confirm:$false
+  Remove-Item $answer, $question -ErrorAction SilentlyContinue }
+"""
+
+
 def _question(technician: str, kind: str) -> str:
     return f"{technician or 'A technician'} asks to open a remote {kind} session on this computer. Allow it?"
+
+
+def windows_prompt_argv() -> list[str] | None:
+    """The PowerShell command that asks the logged-in Windows user (None without PowerShell).
+
+    The question and the timeout travel in ``RMMHUB_CONSENT_TEXT`` / ``RMMHUB_CONSENT_TIMEOUT``, never
+    inside the script text, so a technician's name cannot inject PowerShell.
+    """
+    powershell = shutil.which("powershell.exe") or shutil.which("pwsh.exe") or shutil.which("powershell")
+    if powershell is None:
+        return None
+    return [powershell, "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", _WINDOWS_PROMPT]
+
+
+def parse_windows_reply(stdout: bytes) -> WindowsReply:
+    """Read the prompt's answer; anything but the four words declines (fail closed)."""
+    lines = stdout.decode("utf-8", "replace").strip().splitlines()
+    word = lines[-1].strip().lower() if lines else ""
+    try:
+        return WindowsReply(word)
+    except ValueError:
+        log.warning("the Windows consent prompt printed %r, not an answer: declining", word[:80])
+        return WindowsReply.DECLINE
 
 
 def _dialog_argv(technician: str, kind: str, timeout: float) -> tuple[list[str], int] | None:
@@ -79,7 +149,30 @@ async def _run(argv: list[str], yes: int, seconds: float, env: dict[str, str]) -
     return code == yes
 
 
-async def ask(settings: RemoteSettings, *, technician: str, kind: str) -> Answer:
+async def ask_windows_user(argv: list[str], text: str, seconds: float, env: dict[str, str]) -> WindowsReply:
+    """Run the Windows prompt and read its one-word answer (no answer in time declines)."""
+    env = {**env, "RMMHUB_CONSENT_TEXT": text, "RMMHUB_CONSENT_TIMEOUT": str(int(seconds))}
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        stdout, _ = await asyncio.wait_for(process.communicate(), seconds + 15)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        return WindowsReply.TIMEOUT
+    if process.returncode != 0:
+        log.warning("the Windows consent prompt failed (exit %s): declining", process.returncode)
+        return WindowsReply.DECLINE
+    return parse_windows_reply(stdout)
+
+
+async def ask(settings: RemoteSettings, *, technician: str, kind: str, platform: str = sys.platform) -> Answer:
     """Ask the end user whether ``technician`` may open a ``kind`` session."""
     env = {**os.environ, "RMMHUB_TECHNICIAN": technician, "RMMHUB_SESSION_KIND": kind}
     if settings.consent_command:
@@ -87,6 +180,10 @@ async def ask(settings: RemoteSettings, *, technician: str, kind: str) -> Answer
             ["/bin/sh", "-c", settings.consent_command] if os.name != "nt" else ["cmd", "/c", settings.consent_command]
         )
         return Answer(await _run(argv, 0, settings.consent_timeout, env), "consent command")
+    if platform == "win32" and (prompt := windows_prompt_argv()) is not None:
+        reply = await ask_windows_user(prompt, _question(technician, kind), settings.consent_timeout, env)
+        if reply is not WindowsReply.NO_USER:
+            return Answer(reply is WindowsReply.ACCEPT, f"Windows message box ({reply.value})")
     dialog = _dialog_argv(technician, kind, settings.consent_timeout)
     if dialog is not None:
         argv, yes = dialog
@@ -104,8 +201,21 @@ class InProgressNotice:
     def __init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
 
-    async def show(self, technician: str, kind: str) -> None:
-        """Show it (no-op on a headless machine)."""
+    async def show(self, technician: str, kind: str, *, platform: str = sys.platform) -> None:
+        """Show it (no-op on a headless machine). On Windows ``msg *`` puts it on every session's desktop."""
+        if platform == "win32" and (msg := shutil.which("msg.exe") or shutil.which("msg")):
+            text = f"Remote {kind} session in progress: {technician or 'a technician'} is connected."
+            notice = await asyncio.create_subprocess_exec(
+                msg,
+                "*",
+                f"/TIME:{NOTICE_SECONDS}",
+                text,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await notice.wait()  # msg returns at once (no /W): the box stays until dismissed or its time is up
+            return
         xmessage = shutil.which("xmessage") if os.environ.get("DISPLAY") else None
         if xmessage is None:
             log.info("remote %s session by %s in progress", kind, technician)

@@ -5,7 +5,8 @@
 - ``RMMHUB_AGENT_CONSENT_HEADLESS``: ``accept`` or ``deny`` a connection request that needs the
   end user's consent when no desktop session can show the dialog (default ``deny``).
 - ``RMMHUB_AGENT_CONSENT_COMMAND``: a program that asks the end user (its exit status 0 means yes);
-  by default zenity on Linux, osascript on macOS or msg on Windows when present.
+  by default zenity or xmessage on Linux, osascript on macOS, or a PowerShell Yes/No box in the
+  logged-in user's session on Windows (the headless setting answers when nobody is logged on).
 - ``RMMHUB_AGENT_CONSENT_TIMEOUT``: seconds the end user has to answer (default 30; no answer declines).
 """
 

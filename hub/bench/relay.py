@@ -1,13 +1,18 @@
 """``rmmhub bench relay``: the relay against raw loopback TCP, side by side in one run.
 
 Everything runs in this process on loopback (the relay, the ends and the TCP anchor share one event
-loop), so compare the ``ratio`` rather than absolute MB/s. Ends with one JSON line.
+loop), so compare the ``ratio`` rather than absolute MB/s. The loop is the one a relay node runs on
+(uvloop where installed, see :mod:`relay.loop`; ``--loop asyncio`` for the stock loop); the idle
+memory figure comes from a relay node in its own process on that loop. Ends with one JSON line,
+which names the loop and the load average during the run: on a shared machine the round trip's
+p99 is set by the scheduler (another process's time slice), not by the relay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import statistics
 import sys
@@ -18,6 +23,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from hub.core.tickets import SessionKind, TicketRole, mint, new_session_id
 from relay.config import RelayConfig
+from relay.loop import LoopName, loop_in_use
+from relay.loop import run as run_loop
 from relay.server import RelayServer
 
 SECRET = "bench-relay-secret-key-not-for-production"
@@ -162,6 +169,8 @@ async def round_trips(url: str, count: int) -> tuple[float, float]:
 NODE_SCRIPT = """
 import asyncio, resource, sys
 from relay.config import RelayConfig
+from relay.loop import LoopName, loop_in_use
+from relay.loop import run as run_loop
 from relay.server import RelayServer
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -182,13 +191,13 @@ def _rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS in /proc (Linux only)")
 
 
-async def idle_memory(connections: int) -> float:
+async def idle_memory(connections: int, loop: LoopName = "auto") -> float:
     """KB of relay RSS per idle connection: a relay node in its own process holding ``connections`` sockets
     (paired sessions, an agent and a viewer each), measured from ``/proc/<pid>/status``."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     node = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", NODE_SCRIPT, SECRET, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        sys.executable, "-c", NODE_SCRIPT, SECRET, loop, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
     assert node.stdout is not None and node.stdin is not None
     sockets: list[ClientConnection] = []
@@ -207,7 +216,7 @@ async def idle_memory(connections: int) -> float:
     return (after - before) / max(1, len(sockets))
 
 
-async def run(total_mb: int, rtt_count: int, connections: int = 5000) -> dict[str, float]:
+async def run(total_mb: int, rtt_count: int, connections: int = 5000, loop: LoopName = "auto") -> dict[str, object]:
     """Every figure, in one run."""
     total = total_mb << 20
     server = RelayServer(RelayConfig(secret=SECRET))
@@ -221,8 +230,11 @@ async def run(total_mb: int, rtt_count: int, connections: int = 5000) -> dict[st
         p50, p99 = await round_trips(url, rtt_count)
     finally:
         await server.stop()
-    idle_kb = await idle_memory(connections)
+    load_during = os.getloadavg()[0]
+    idle_kb = await idle_memory(connections, loop)
     return {
+        "loop": loop_in_use(loop),
+        "load_1m": round(load_during, 2),
         "tcp_mb_s": round(tcp, 1),
         "relay_mb_s": round(relay, 1),
         "ratio": round(relay / tcp, 3),
@@ -242,9 +254,17 @@ async def run(total_mb: int, rtt_count: int, connections: int = 5000) -> dict[st
 @click.option(
     "--connections", type=click.IntRange(2, 100_000), default=5000, show_default=True, help="idle sockets held"
 )
-def relay_bench(megabytes: int, round_trips: int, connections: int) -> None:
+@click.option(
+    "--loop",
+    "loop",
+    type=click.Choice(["auto", "uvloop", "asyncio"]),
+    default="auto",
+    show_default=True,
+    help="event loop (auto: uvloop where installed, as a relay node runs)",
+)
+def relay_bench(megabytes: int, round_trips: int, connections: int, loop: LoopName) -> None:
     """Relay throughput vs raw TCP, the screen path, four-viewer fan-out, round trips and idle memory."""
-    f = asyncio.run(run(megabytes, round_trips, connections))
+    f = run_loop(run(megabytes, round_trips, connections, loop), loop)
     click.echo(
         f"throughput   raw TCP {f['tcp_mb_s']:>8} MB/s | relay {f['relay_mb_s']:>8} MB/s | "
         f"ratio {f['ratio']} (target >= 0.30)"
@@ -255,4 +275,7 @@ def relay_bench(megabytes: int, round_trips: int, connections: int) -> None:
     )
     click.echo(f"round trip   p50 {f['rtt_p50_ms']} ms | p99 {f['rtt_p99_ms']} ms (target < 1.5)")
     click.echo(f"idle memory  {f['idle_kb_per_conn']} KB per connection at {connections} connections (target <= 20)")
+    click.echo(
+        f"event loop   {f['loop']} | load average (1 min) during the run {f['load_1m']} on {os.cpu_count()} CPUs"
+    )
     click.echo(json.dumps(f))

@@ -391,6 +391,8 @@ class Series:
     memory: list[float]
     disk: list[float | None]
     load: list[float | None]
+    net_sent: list[float | None]
+    net_recv: list[float | None]
 
 
 async def sparkline_series(
@@ -405,6 +407,8 @@ async def sparkline_series(
             MetricSample.memory_percent,
             MetricSample.disk_percent,
             MetricSample.load_1,
+            MetricSample.net_sent_bps,
+            MetricSample.net_recv_bps,
         )
         .where(MetricSample.device_id == device_id, MetricSample.taken_at >= since)
         .order_by(MetricSample.taken_at)
@@ -416,6 +420,8 @@ async def sparkline_series(
         memory=[round(r[2], 1) for r in rows],
         disk=[None if r[3] is None else round(r[3], 1) for r in rows],
         load=[None if r[4] is None else round(r[4], 2) for r in rows],
+        net_sent=[None if r[5] is None else round(r[5], 1) for r in rows],
+        net_recv=[None if r[6] is None else round(r[6], 1) for r in rows],
     )
 
 

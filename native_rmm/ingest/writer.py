@@ -119,6 +119,8 @@ def _sample_row(item: SampleItem, now: datetime) -> dict[str, Any]:
         "load_5": s.load_5,
         "load_15": s.load_15,
         "uptime_seconds": s.uptime_seconds,
+        "net_sent_bps": s.network.sent_bytes_per_s if s.network else None,
+        "net_recv_bps": s.network.recv_bytes_per_s if s.network else None,
     }
 
 

@@ -19,7 +19,7 @@ SampleId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class MetricSample(Base):
-    """CPU, memory, disk (busiest disk plus every disk as JSON), load and uptime at ``taken_at``."""
+    """CPU, memory, disk (busiest disk plus every disk as JSON), load, uptime and network bytes/s at ``taken_at``."""
 
     __tablename__ = "rmm_metric_samples"
     __table_args__ = (
@@ -40,3 +40,5 @@ class MetricSample(Base):
     load_5: Mapped[float | None] = mapped_column(Float, default=None)
     load_15: Mapped[float | None] = mapped_column(Float, default=None)
     uptime_seconds: Mapped[int] = mapped_column(BigInteger)
+    net_sent_bps: Mapped[float | None] = mapped_column(Float, default=None)
+    net_recv_bps: Mapped[float | None] = mapped_column(Float, default=None)

@@ -50,6 +50,7 @@ from agent.protocol import (
     InventoryDelta,
     MetricsSample,
     NetworkInterface,
+    NetworkThroughput,
     OsFamily,
     Patch,
     PingMessage,
@@ -67,9 +68,14 @@ def now() -> datetime:
 
 
 def sample_metrics(
-    *, cpu: float = 12.5, memory: float = 40.0, disk: float = 55.0, at: datetime | None = None
+    *,
+    cpu: float = 12.5,
+    memory: float = 40.0,
+    disk: float = 55.0,
+    at: datetime | None = None,
+    network: tuple[float, float] | None = (120_000.0, 35_000.0),
 ) -> MetricsSample:
-    """A plausible metrics sample."""
+    """A plausible metrics sample (``network``: received and sent bytes per second, None for none)."""
     total = 16 * 1024**3
     return MetricsSample(
         taken_at=at or now(),
@@ -81,6 +87,9 @@ def sample_metrics(
         load_1=0.5,
         load_5=0.4,
         load_15=0.3,
+        network=None
+        if network is None
+        else NetworkThroughput(recv_bytes_per_s=network[0], sent_bytes_per_s=network[1]),
         disks=[
             DiskUsage(
                 mountpoint="/", used_percent=disk, used_bytes=int(250e9 * disk / 100), total_bytes=250_000_000_000

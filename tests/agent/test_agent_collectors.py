@@ -146,3 +146,18 @@ def test_live_collectors_on_this_machine() -> None:
         applications=installed,
         applications_hash=p.content_hash(installed),
     )
+
+
+def test_network_rate_is_the_counter_delta_per_second() -> None:
+    from agent.collectors.system import NetRate
+
+    rate = NetRate()
+    assert rate.sample(now=100.0, sent=1_000, recv=5_000) is None  # a rate needs two readings
+    got = rate.sample(now=102.0, sent=3_000, recv=9_000)
+    assert got is not None and (got.sent_bytes_per_s, got.recv_bytes_per_s) == (1_000.0, 2_000.0)
+    assert rate.sample(now=103.0, sent=10, recv=9_500) is None  # counters reset (an interface went away)
+    again = rate.sample(now=104.0, sent=510, recv=9_600)
+    assert again is not None and (again.sent_bytes_per_s, again.recv_bytes_per_s) == (500.0, 100.0)
+    live = NetRate()
+    live.sample()
+    assert (measured := live.sample()) is None or measured.recv_bytes_per_s >= 0

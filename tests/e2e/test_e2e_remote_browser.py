@@ -42,8 +42,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+@pytest.fixture(name="browser")
+async def browser_fixture() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:

@@ -7,6 +7,8 @@ tool invocation through the policy gate (``rmm-open-screen-session``, ``rmm-open
 queue: it posts to the device page's run-command route and its boxes follow each command's
 ``command.updated`` events over the page's event stream (pushed, not polled). The device page's panel opens
 the window with a first ticket in the URL fragment; the other tabs ask :func:`ticket` for theirs.
+When a tool needs approval, the tab waits on the page's event stream for that approval's decision
+and then asks :func:`approved_ticket` for the ticket the approved run minted (requester only).
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ from native_rmm.installers import service as installers
 from native_rmm.models.commands import ACTIVE_STATUSES
 from native_rmm.models.devices import DeviceStatus
 from native_rmm.remote import queries as remote_queries
+from native_rmm.remote.tools import RemoteSessionOut
+from policies.approvals import get_approval
 from policies.deps import GateDep
+from policies.models import ApprovalStatus
 from policies.outcome import InvocationStatus
+from policies.queries import executed_result
 from ui.page import PageDep, render
 from ui.pages.rmm_actions import invoke
 from ui.pages.rmm_device import command_trigger
@@ -94,6 +100,44 @@ async def ticket(device_id: Id, kind: RemoteKind, page: PageDep, session: Sessio
         body["note"] = result.get("note", "")
     elif outcome.status is InvocationStatus.PENDING_APPROVAL:
         body.update(approval_id=outcome.approval_id, message=f"waiting for approval #{outcome.approval_id}")
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/rmm/devices/{device_id}/remote/{kind}/approved/{approval_id}")
+async def approved_ticket(
+    device_id: Id, kind: RemoteKind, approval_id: Id, page: PageDep, session: SessionDep, gate: GateDep
+) -> JSONResponse:
+    """The ticket an approved open-session request minted when it ran, for the tab that asked for it.
+
+    Only the requester gets it, and only for the tool and device the tab asked for; until the
+    approval is decided the answer is ``pending_approval``.
+    """
+    approval = await get_approval(session, page.org.id, approval_id)
+    if (
+        approval.requester_user_id != page.user.id
+        or approval.tool_name != TOOLS[kind]
+        or approval.args.get("device") != device_id
+    ):
+        return JSONResponse(
+            {"status": "failed", "message": f"approval #{approval_id} is not your {kind} session on this device"},
+            status_code=404,
+        )
+    body: dict[str, object]
+    if approval.status in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED):
+        body = {"status": "pending_approval", "message": f"waiting for approval #{approval_id}"}
+    elif (result := executed_result(gate.registry, approval)) is not None and isinstance(result, RemoteSessionOut):
+        body = {
+            "status": "done",
+            "message": f"approved by {approval.decided_by_label or 'an approver'}",
+            "session": result.session,
+            "relay_url": result.relay_url,
+            "ticket": result.ticket,
+            "kind": kind,
+            "note": result.note,
+        }
+    else:
+        why = approval.decision_note or approval.status.value
+        body = {"status": "failed", "message": f"approval #{approval_id} {approval.status.value}: {why}"}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

@@ -103,16 +103,55 @@
     return response.json();
   }
 
+  async function approvedTicket(kind, approvalId) {
+    const response = await fetch("/rmm/devices/" + device + "/remote/" + kind + "/approved/" + approvalId, {
+      method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin",
+    });
+    const body = await response.json().catch(() => ({ status: "failed", message: "the hub answered " + response.status }));
+    return body;
+  }
+
+  // An approval-gated tab waits on the page's event stream for its approval's decision, then takes
+  // the ticket the approved run minted. Each (re)connect of the stream asks once too, so a decision
+  // that fell between two streams is not missed.
+  function waitForApproval(kind, approvalId) {
+    status.dataset.approval = String(approvalId);
+    setState("pending", "Waiting for approval #" + approvalId + ": the window connects by itself once it is approved.");
+    return new Promise((resolve) => {
+      const source = new EventSource("/ui/events");
+      let asking = false;
+      const ask = async () => {
+        if (asking) return;
+        asking = true;
+        const grant = await approvedTicket(kind, approvalId);
+        asking = false;
+        if (grant.status === "pending_approval") return;
+        source.close();
+        resolve(grant);
+      };
+      source.addEventListener("ready", ask);
+      source.addEventListener("approval", (event) => {
+        let detail = {};
+        try { detail = JSON.parse(event.data); } catch (err) { return; }
+        if (detail.approval_id === approvalId && detail.topic === "approval.decided") ask();
+      });
+    });
+  }
+
   // Start a tab's session: with the fragment's ticket for the first tab, else a fresh one from the gate.
   async function start(kind, handlers) {
     let grant = null;
     if (params.get("kind") === kind && params.get("ticket")) {
       grant = { status: "done", relay_url: params.get("relay"), ticket: params.get("ticket") };
       params.delete("ticket");
+    } else if (params.get("kind") === kind && /^[0-9]+$/.test(params.get("approval") || "")) {
+      grant = { status: "pending_approval", approval_id: parseInt(params.get("approval"), 10) };
+      params.delete("approval");
     } else {
       setState("connecting", "Asking the hub for a " + kind + " session…");
       grant = await requestTicket(kind);
     }
+    if (grant.status === "pending_approval" && grant.approval_id) grant = await waitForApproval(kind, grant.approval_id);
     if (grant.status !== "done") { setState(grant.status === "pending_approval" ? "pending" : "error", grant.message); return null; }
     if (grant.note) { setState("ended", grant.note); return null; }
     setState("connecting", "Connecting to the relay…");

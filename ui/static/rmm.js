@@ -1,30 +1,39 @@
-// RMM pages: System-tab gauges with uPlot sparklines (refreshed every 10 s), copy buttons, run dialogs.
+// RMM pages: System-tab gauges with uPlot sparklines (network: in and out bytes/s) (refreshed every 10 s), copy buttons, run dialogs.
 (function () {
   "use strict";
 
-  var COLORS = { cpu: "#2563eb", memory: "#7c3aed", disk: "#0f766e", load: "#b45309" };
+  var COLORS = { cpu: "#2563eb", memory: "#7c3aed", disk: "#0f766e", load: "#b45309", network: "#0891b2", network_out: "#db2777" };
   var plots = {};
+
+  function rate(v) {
+    var units = ["B", "KB", "MB", "GB"], i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return (i ? v.toFixed(1) : Math.round(v)) + " " + units[i] + "/s";
+  }
 
   function fmt(key, v) {
     if (v === null || v === undefined) return "—";
+    if (key === "network") return rate(v) + " in";
     return key === "load" ? v.toFixed(2) : Math.round(v) + "%";
   }
 
   function sparkOpts(key, el) {
-    var pct = key !== "load";
+    var pct = key !== "load" && key !== "network";
+    var series = [{}, { stroke: COLORS[key], width: 1.5, fill: COLORS[key] + "22", spanGaps: true, points: { show: false } }];
+    if (key === "network") series.push({ stroke: COLORS.network_out, width: 1.5, spanGaps: true, points: { show: false } });
     return {
       width: Math.max(el.clientWidth, 160), height: 54, legend: { show: false }, cursor: { show: false },
       select: { show: false }, padding: [4, 2, 2, 2],
       scales: { x: { time: true }, y: pct ? { range: [0, 100] } : { range: function (u, lo, hi) { return [0, Math.max(1, hi * 1.2)]; } } },
       axes: [{ show: false }, { show: false }],
-      series: [{}, { stroke: COLORS[key], width: 1.5, fill: COLORS[key] + "22", spanGaps: true, points: { show: false } }]
+      series: series
     };
   }
 
-  function draw(key, t, values) {
+  function draw(key, t, values, more) {
     var el = document.getElementById("spark-" + key);
     if (!el || !window.uPlot) return;
-    var data = [t, values];
+    var data = more ? [t, values, more] : [t, values];
     if (plots[key]) { plots[key].setData(data); }
     else { el.innerHTML = ""; plots[key] = new uPlot(sparkOpts(key, el), data, el); }
     el.dataset.points = String(t.length);
@@ -48,9 +57,13 @@
       .then(function (m) {
         var s = m.series;
         ["cpu", "memory", "disk", "load"].forEach(function (k) { draw(k, s.t, s[k]); });
+        if (s.net_recv) draw("network", s.t, s.net_recv, s.net_sent);
         if (m.latest) {
           setGauge("cpu", m.latest.cpu); setGauge("memory", m.latest.memory);
           setGauge("disk", m.latest.disk); setGauge("load", m.latest.load_1);
+          setGauge("network", m.latest.net_recv);
+          var out = document.querySelector('[data-testid="network-out"]');
+          if (out && m.latest.net_sent !== null && m.latest.net_sent !== undefined) out.textContent = rate(m.latest.net_sent) + " out";
         }
         section.dataset.updated = String(m.now);
         section.dataset.samples = String(s.t.length);

@@ -22,6 +22,17 @@ def test_bench_relay_prints_every_figure() -> None:
         "rtt_p50_ms",
         "rtt_p99_ms",
         "idle_kb_per_conn",
+        "loop",
+        "load_1m",
     }
+    assert figures.pop("loop") in ("uvloop", "asyncio")
+    assert figures.pop("load_1m") >= 0
     assert all(value > 0 for value in figures.values())
     assert abs(figures["ratio"] - figures["relay_mb_s"] / figures["tcp_mb_s"]) < 0.01
+
+
+def test_bench_relay_runs_on_the_stock_loop_too() -> None:
+    args = ["--megabytes", "16", "--round-trips", "100", "--connections", "20", "--loop", "asyncio"]
+    result = CliRunner().invoke(relay_bench, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["loop"] == "asyncio"

@@ -93,7 +93,7 @@ async def test_devices_tab_and_device_detail_with_sparklines(
     await page.wait_for_url(f"**/rmm/devices/{web.device_id}")
     await expect(page.get_by_role("heading", name=re.compile("LON-WEB-01"))).to_be_visible()
     await expect(page.locator("#remote-btn")).to_be_enabled()
-    for key in ("cpu", "memory", "disk", "load"):
+    for key in ("cpu", "memory", "disk", "load", "network"):
         spark = page.locator(f"#spark-{key}")
         await expect(spark.locator("canvas")).to_have_count(1)
         await expect(spark).to_have_attribute("data-points", re.compile(r"^(4[0-9]|[5-9][0-9])$"))
@@ -104,6 +104,8 @@ async def test_devices_tab_and_device_detail_with_sparklines(
     )
     assert painted > 100, "the CPU sparkline drew nothing"
     await expect(page.get_by_test_id("gauge-cpu")).to_have_text("13%")
+    await expect(page.get_by_test_id("gauge-network")).to_have_text("117.2 KB/s in")  # 120,000 B/s received
+    await expect(page.get_by_test_id("network-out")).to_have_text("34.2 KB/s out")
     await page.get_by_role("button", name="Remote Connection").click()
     await expect(page.locator("#remote-panel")).to_contain_text("Open shell session")
     await page.screenshot(path=shots / "rmm-device-system.png", full_page=True)
