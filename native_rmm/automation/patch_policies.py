@@ -202,7 +202,7 @@ async def request_run(session: AsyncSession, *, actor: Caller, policy_id: int) -
         org_id=policy.org_id,
         policy_id=policy.id,
         trigger="manual",
-        requested_by=actor.actor,
+        requested_by=actor.label[:200],
         requested_by_user_id=actor.on_behalf_of_user_id or actor.user_id,
         due_at=utcnow(),
         status="requested",

@@ -170,7 +170,9 @@ class PatchPolicyRunner:
             run.message = "no installed device is governed by this policy"
             return 1
         for device in devices:
-            row = PatchRunDevice(org_id=run.org_id, run_id=run.id, device_id=device.id, updated_at=now)
+            row = PatchRunDevice(
+                org_id=run.org_id, run_id=run.id, device_id=device.id, status="installing", updated_at=now
+            )
             session.add(row)
             await self._install(session, caller, policy, run, row)
         run.message = f"{len(devices)} device(s)"
