@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.bounds import Id
-from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
+from hub.core.registry import PolicyTarget, Tool, ToolAnnotations, ToolContext, model_tool
 from hub.core.roles import Role
 from native_rmm.automation import patch_policies as service
 from native_rmm.automation.patch_schemas import (
@@ -91,6 +91,15 @@ async def _out(ctx: ToolContext, row: PatchPolicy) -> PatchPolicyOut:
     return PatchPolicyOut.of(row, name)
 
 
+async def check_definition(ctx: ToolContext, args: PatchPolicyIn) -> list[PolicyTarget]:
+    """Validate a definition in full before the gate decides (no approval is ever recorded for a crontab
+    line, time zone or scope that cannot work); no other tool's policy applies."""
+    await service.scope_name(ctx.session, org_id=ctx.org_id, kind=args.scope_kind, scope_id=args.scope_id)
+    if isinstance(args, UpdatePolicyArgs):
+        await service.get_policy(ctx.session, org_id=ctx.org_id, policy_id=args.policy_id)
+    return []
+
+
 async def create_policy(ctx: ToolContext, args: PatchPolicyIn) -> PatchPolicyOut:
     """Create a patch policy for a customer, a site or a device group: which categories (security,
     critical, ...) install automatically in its maintenance window (a crontab line in a time zone), and
@@ -166,6 +175,7 @@ def tools() -> list[Tool]:
             name="rmm-create-patch-policy",
             args_model=PatchPolicyIn,
             handler=create_policy,
+            policy_targets=check_definition,
             annotations=write,
             title="Create patch policy",
             category="patches",
@@ -175,6 +185,7 @@ def tools() -> list[Tool]:
             name="rmm-update-patch-policy",
             args_model=UpdatePolicyArgs,
             handler=update_policy,
+            policy_targets=check_definition,
             annotations=write,
             title="Update patch policy",
             category="patches",

@@ -23,6 +23,7 @@ from native_rmm.automation.patch_runner import JOB_NAME, PatchPolicyRunner
 from native_rmm.models.automation import PatchPolicy, PatchPolicyRun
 from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device, DeviceGroup, DeviceTag, PatchRecord
+from policies.models import Approval
 from tests.conftest import Tenancy, TestUser
 from tests.native_rmm.conftest import make_device
 
@@ -117,8 +118,7 @@ async def test_precedence_group_beats_site_beats_customer(db: Database, tenancy:
 
 
 async def test_bad_input_is_422_with_a_path(db: Database, tenancy: Tenancy, client_for: Clients) -> None:
-    admin = client_for(tenancy.admin)
-    await _auto(admin, "rmm-create-patch-policy")
+    admin = client_for(tenancy.admin)  # rmm-create-patch-policy keeps its seeded policy: approval
     customer, _ = await _customer_with_sites(db, tenancy.org_id, "Fabrikam", "HQ")
     cases = [
         (_policy("x", "customer", customer, categories=["drivers"]), "categories"),
@@ -138,8 +138,12 @@ async def test_bad_input_is_422_with_a_path(db: Database, tenancy: Tenancy, clie
         response = await admin.post("/api/v1/rmm/patch-policies", json=_policy("x", kind, 9999))
         assert response.status_code == 422, response.text
         assert f"unknown scope: no {kind} #9999" in response.text and "Traceback" not in response.text
-    other_org_site = await admin.post("/api/v1/rmm/patch-policies", json=_policy("x", "site", 10**12))
-    assert other_org_site.status_code == 422
+    out_of_range = await admin.post("/api/v1/rmm/patch-policies", json=_policy("x", "site", 10**12))
+    assert out_of_range.status_code == 422
+    async with db.sessionmaker() as session:  # nothing that cannot work ever reached an approver
+        assert (await session.scalars(select(Approval))).first() is None
+    good = await admin.post("/api/v1/rmm/patch-policies", json=_policy("x", "customer", customer))
+    assert good.status_code == 202 and good.json()["status"] == "pending_approval", good.text
 
 
 async def _records(db: Database, device_id: int, patches: dict[str, str | None]) -> None:
