@@ -278,3 +278,36 @@ def test_linux_install_command_reports_a_required_reboot_and_keeps_the_exit_code
     flag.touch()
     wants = subprocess.run(["sh", "-c", body], env=env | {"RC": "100"}, capture_output=True, text=True, check=False)
     assert wants.returncode == 100 and "rmmhub: reboot required" in wants.stdout, wants
+
+
+async def test_a_denied_install_is_refused_and_delete_is_never_until_allowed(
+    hub: HubContext, db: Database, tenancy: Tenancy, client_for: Clients
+) -> None:
+    admin, approver = client_for(tenancy.admin), client_for(tenancy.approver)
+    await _auto(admin, "rmm-create-patch-policy", "rmm-run-patch-policy")
+    customer, (site,) = await _customer_with_sites(db, tenancy.org_id, "Tailspin", "Oslo")
+    device = await make_device(db, tenancy.org_id, hostname="osl-1")
+    await _place(db, device, site)
+    await _records(db, device, {"KB5037771": "Important"})
+    policy = (
+        await _ok(await admin.post("/api/v1/rmm/patch-policies", json=_policy("tailspin", "customer", customer)))
+    )["result"]
+    run = (await _ok(await admin.post(f"/api/v1/rmm/patch-policies/{policy['id']}/run")))["result"]
+    runner = hub.components.get(PatchPolicyRunner)
+    await runner.tick()
+    report = (await _ok(await admin.get(f"/api/v1/rmm/patch-policies/runs/{run['id']}")))["result"]
+    (row,) = report["devices"]
+    assert row["status"] == "pending_approval" and row["patch_ids"] == ["KB5037771"]  # Important is security
+    await _ok(await approver.post(f"/api/v1/approvals/{row['approval_id']}/deny", json={"note": "not this week"}))
+    await runner.tick()
+    report = (await _ok(await admin.get(f"/api/v1/rmm/patch-policies/runs/{run['id']}")))["result"]
+    assert report["devices"][0]["status"] == "refused" and "was denied" in report["devices"][0]["reason"]
+    assert report["run"]["status"] == "done"
+    # Deleting is seeded "never": refused until an admin allows it.
+    refused = await admin.delete(f"/api/v1/rmm/patch-policies/{policy['id']}")
+    assert refused.status_code == 403 and refused.json()["status"] == "refused", refused.text
+    await _auto(admin, "rmm-delete-patch-policy")
+    deleted = await _ok(await admin.delete(f"/api/v1/rmm/patch-policies/{policy['id']}"))
+    assert deleted["result"] == {"policy_id": policy["id"], "deleted": True}
+    async with db.sessionmaker() as session:
+        assert (await session.scalars(select(PatchPolicyRun))).first() is None  # runs go with their policy
