@@ -222,13 +222,11 @@ class PatchPolicyRunner:
                 .limit(500)
             )
         ).all()
-        touched: set[int] = set()
         for row in moving:
             if row.status == "pending_approval" and await self._approved(session, row):
                 row.updated_at = now
             if row.status == "installing" and await self._finished(session, row):
                 row.updated_at = now
-            touched.add(row.run_id)
         running = (await session.scalars(select(PatchPolicyRun).where(PatchPolicyRun.status == "running"))).all()
         for run in running:
             counts = (await run_counts(session, run_ids=[run.id]))[run.id]
