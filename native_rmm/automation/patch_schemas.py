@@ -51,7 +51,10 @@ class PatchPolicyIn(BaseModel):
         description="which pending patches install automatically, e.g. ['security', 'critical']",
     )
     cron: str = Field(
-        min_length=9, max_length=120, description="the maintenance window's start (minute hour day month weekday)"
+        min_length=9,
+        max_length=120,
+        pattern=r"^\s*\S+(\s+\S+){4}\s*$",
+        description="the maintenance window's start, a crontab line (minute hour day month weekday), e.g. '0 2 * * 6'",
     )
     timezone: str = Field(default="UTC", max_length=64, description="IANA time zone of the window")
     reboot: RebootMode = Field(
