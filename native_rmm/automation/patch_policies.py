@@ -257,3 +257,9 @@ async def scope_choices(session: AsyncSession, *, org_id: int) -> list[tuple[str
     choices += [(f"site:{s.id}", f"Site: {s.customer_name} / {s.name}") for s in sites]
     choices += [(f"group:{g.id}", f"Group: {g.name}") for g in await list_groups(session, org_id=org_id)]
     return choices
+
+
+async def latest_device_result(session: AsyncSession, *, org_id: int, device_id: int) -> PatchRunDevice | None:
+    """The newest patch-policy result on one device (any policy), or None."""
+    stmt = select(PatchRunDevice).where(PatchRunDevice.org_id == org_id, PatchRunDevice.device_id == device_id)
+    return (await session.scalars(stmt.order_by(PatchRunDevice.id.desc()).limit(1))).first()

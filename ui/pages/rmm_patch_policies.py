@@ -14,7 +14,7 @@ from hub.core.db import DbSession
 from hub.core.deps import SessionDep
 from hub.core.errors import ToolArgumentError
 from native_rmm.automation import patch_policies
-from native_rmm.automation.patch_schemas import PatchPolicyOut, PatchRunOut, PatchRunReport
+from native_rmm.automation.patch_schemas import PatchDeviceReport, PatchPolicyOut, PatchRunOut, PatchRunReport
 from policies.deps import GateDep
 from policies.outcome import InvocationStatus, Outcome
 from ui.page import Page, PageDep, render
@@ -41,6 +41,23 @@ async def patch_policies_context(session: DbSession, page: Page) -> dict[str, An
         "scope_choices": await patch_policies.scope_choices(session, org_id=page.org.id),
         "categories": CATEGORIES,
         "reboots": REBOOTS,
+    }
+
+
+async def device_patch_policy(session: DbSession, page: Page, device_id: int) -> dict[str, Any]:
+    """The policy that governs a device and its newest result there, for the device's Patches tab."""
+    governing = await patch_policies.effective_policy(session, org_id=page.org.id, device_id=device_id)
+    policy = None
+    if governing is not None:
+        name = await patch_policies.scope_name(
+            session, org_id=page.org.id, kind=governing.scope_kind, scope_id=governing.scope_id
+        )
+        policy = PatchPolicyOut.of(governing, name)
+    last = await patch_policies.latest_device_result(session, org_id=page.org.id, device_id=device_id)
+    return {
+        "patch_policy": policy,
+        "patch_last": PatchDeviceReport.of(last, "") if last else None,
+        "patch_last_run": last.run_id if last else None,
     }
 
 

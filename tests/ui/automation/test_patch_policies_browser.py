@@ -118,3 +118,9 @@ async def test_patch_policies_tab_creates_runs_and_reports(
     await expect(failed).to_contain_text("exit code 100: E: Unable to locate package libssl3")
     await expect(failed).not_to_contain_text("vim")
     await page.screenshot(path=shots / "rmm-patch-policies.png", full_page=True)
+
+    # The device's Patches tab names the policy that governs it and its last result there.
+    await page.goto(f"/rmm/devices/{app}?tab=patches")
+    line = page.get_by_test_id("device-patch-policy")
+    await expect(line).to_contain_text("Patch policy Unassigned security (customer: Unassigned)")
+    await expect(line).to_contain_text("exit code 100: E: Unable to locate package libssl3")
