@@ -222,6 +222,27 @@ class PatchPolicyRunner:
                 .limit(500)
             )
         ).all()
+        waiting_reboots = (
+            await session.scalars(
+                select(PatchRunDevice)
+                .where(
+                    PatchRunDevice.status == "pending_reboot",
+                    PatchRunDevice.reboot_approval_id.is_not(None),
+                    PatchRunDevice.reboot_command_id.is_(None),
+                )
+                .order_by(PatchRunDevice.id)
+                .limit(500)
+            )
+        ).all()
+        for row in waiting_reboots:  # a reboot that waited for approval: its command once approved
+            command_id = await session.scalar(
+                select(Command.id).where(
+                    Command.approval_id == row.reboot_approval_id, Command.device_id == row.device_id
+                )
+            )
+            if command_id is not None:
+                row.status, row.reboot_command_id, row.updated_at = "reboot_scheduled", command_id, now
+                row.reason = "installed; reboot approved and sent, the logged-in user was warned"
         for row in moving:
             if row.status == "pending_approval" and await self._approved(session, row):
                 row.updated_at = now

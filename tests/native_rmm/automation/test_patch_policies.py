@@ -311,3 +311,37 @@ async def test_a_denied_install_is_refused_and_delete_is_never_until_allowed(
     assert deleted["result"] == {"policy_id": policy["id"], "deleted": True}
     async with db.sessionmaker() as session:
         assert (await session.scalars(select(PatchPolicyRun))).first() is None  # runs go with their policy
+
+
+async def test_a_reboot_waiting_for_approval_is_sent_once_approved(
+    hub: HubContext, db: Database, tenancy: Tenancy, client_for: Clients
+) -> None:
+    admin, approver = client_for(tenancy.admin), client_for(tenancy.approver)
+    await _auto(admin, "rmm-create-patch-policy", "rmm-run-patch-policy", "rmm-install-patches")
+    customer, (site,) = await _customer_with_sites(db, tenancy.org_id, "Litware", "Rome")
+    device = await make_device(db, tenancy.org_id, hostname="rom-1")
+    await _place(db, device, site)
+    await _records(db, device, {"openssl": "security"})
+    body = _policy("litware", "customer", customer, reboot="always", reboot_warning_minutes=10)
+    policy = (await _ok(await admin.post("/api/v1/rmm/patch-policies", json=body)))["result"]
+    run = (await _ok(await admin.post(f"/api/v1/rmm/patch-policies/{policy['id']}/run")))["result"]
+    runner = hub.components.get(PatchPolicyRunner)
+    await runner.tick()
+
+    async def row() -> dict[str, Any]:
+        report = (await _ok(await admin.get(f"/api/v1/rmm/patch-policies/runs/{run['id']}")))["result"]
+        found: dict[str, Any] = report["devices"][0]
+        return found
+
+    await _finish(db, int((await row())["command_id"]), CommandStatus.SUCCEEDED, stdout="done")
+    await runner.tick()
+    waiting = await row()
+    assert waiting["status"] == "pending_reboot" and not waiting["reboot_required"]  # "always" reboots anyway
+    assert f"waits for approval #{waiting['approval_id']}" in waiting["reason"]
+    await _ok(await approver.post(f"/api/v1/approvals/{waiting['approval_id']}/approve", json={"note": "ok"}))
+    await runner.tick()
+    sent = await row()
+    assert sent["status"] == "reboot_scheduled" and sent["reboot_command_id"] is not None
+    async with db.sessionmaker() as session:
+        reboot = await session.get(Command, sent["reboot_command_id"])
+    assert reboot is not None and reboot.body.startswith('shutdown -r +10 "rmmhub: this computer restarts in 10')
