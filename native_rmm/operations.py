@@ -23,9 +23,11 @@ from hub.core.scheduler import Scheduler
 from native_rmm.alerts import host_health
 from native_rmm.alerts import routes as alert_routes
 from native_rmm.automation import jobs as automation_jobs
+from native_rmm.automation import patch_routes
 from native_rmm.automation import routes as automation_routes
 from native_rmm.automation.approval_routing import ApprovalRouter
 from native_rmm.automation.engine import RuleEngine
+from native_rmm.automation.patch_runner import PatchPolicyRunner
 from native_rmm.automation.schedule_runner import ScheduleRunner
 from native_rmm.monitors import jobs as monitor_jobs
 from native_rmm.monitors import routes as monitor_routes
@@ -43,6 +45,7 @@ def routers() -> list[APIRouter]:
         script_routes.router,
         ticket_routes.router,
         automation_routes.router,
+        patch_routes.router,
     ]
 
 
@@ -77,6 +80,7 @@ class Operations:
         if self._hub is not None:
             self._hub.components.remove(RuleEngine)
             self._hub.components.remove(ScheduleRunner)
+            self._hub.components.remove(PatchPolicyRunner)
             self._hub.components.remove(ApprovalRouter)
             self._hub.components.remove(DeviceDirectory)
         self._hub = None

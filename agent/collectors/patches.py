@@ -103,6 +103,16 @@ def collect_patches() -> list[Patch] | None:
     return None if patches is None else patches[:MAX_PATCHES]
 
 
+#: Appended to the Linux install: says when the OS wants a reboot (Debian/Ubuntu's flag file, whose path
+#: ``RMMHUB_REBOOT_REQUIRED_FILE`` may override; ``needs-restarting -r`` on dnf systems), so the hub's
+#: patch policies know whether to reboot. The hub looks for the line ``rmmhub: reboot required``.
+REBOOT_CHECK = (
+    'if [ -f "${RMMHUB_REBOOT_REQUIRED_FILE:-/var/run/reboot-required}" ]; then echo "rmmhub: reboot required"; '
+    "elif command -v needs-restarting >/dev/null 2>&1 && ! needs-restarting -r >/dev/null 2>&1; then "
+    'echo "rmmhub: reboot required"; fi'
+)
+
+
 def install_patches_command(patch_ids: list[str], platform_name: str = sys.platform) -> tuple[Shell, str]:
     """The shell and command line that install ``patch_ids`` (all pending ones when empty)."""
     if platform_name == "win32":
@@ -126,5 +136,5 @@ def install_patches_command(patch_ids: list[str], platform_name: str = sys.platf
     dnf = f"dnf -y upgrade {quoted}".rstrip()
     return Shell.SH, (
         "if command -v apt-get >/dev/null 2>&1; then export DEBIAN_FRONTEND=noninteractive; "
-        f"apt-get update -q && {apt}; else {dnf}; fi"
+        f"apt-get update -q && {apt}; else {dnf}; fi; rc=$?; {REBOOT_CHECK}; exit $rc"
     )

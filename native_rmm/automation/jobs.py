@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from hub.core.context import HubContext
 from hub.core.scheduler import Scheduler
-from native_rmm.automation import approval_routing, schedule_runner, schedule_tools, tools
+from native_rmm.automation import approval_routing, patch_runner, patch_tools, schedule_runner, schedule_tools, tools
 from native_rmm.automation.approval_routing import ApprovalRouter
 from native_rmm.automation.engine import JOB_NAME, JOB_SECONDS, RuleEngine
+from native_rmm.automation.patch_runner import PatchPolicyRunner
 from native_rmm.automation.schedule_runner import ScheduleRunner
 from policies.pipeline import Gate
 
 
 def start(hub: HubContext, scheduler: Scheduler, gate: Gate) -> RuleEngine:
-    """Register the alert-rule and schedule tools and their leader jobs; returns the rule engine."""
+    """Register the alert-rule, schedule and patch-policy tools and their leader jobs; returns the rule engine."""
     hub.registry.register_all(tools.tools(hub.registry))
     engine = RuleEngine(hub.db, gate)
     hub.components.add(engine)
@@ -29,6 +30,14 @@ def start(hub: HubContext, scheduler: Scheduler, gate: Gate) -> RuleEngine:
         return await runner.tick()
 
     scheduler.add(schedule_runner.JOB_NAME, fire, seconds=schedule_runner.JOB_SECONDS)
+    hub.registry.register_all(patch_tools.tools())
+    patches = PatchPolicyRunner(hub.db, gate)
+    hub.components.add(patches)
+
+    async def patch_windows() -> int:
+        return await patches.tick()
+
+    scheduler.add(patch_runner.JOB_NAME, patch_windows, seconds=patch_runner.JOB_SECONDS)
     router = ApprovalRouter(hub.db, gate)
     hub.components.add(router)
 

@@ -1,4 +1,5 @@
-"""Automation tables: alert rules and the record of what each rule did for each alert."""
+"""Automation tables: alert rules and what each did per alert, schedules and their runs, approval notices,
+and patch policies with their runs and per-device reports."""
 
 from __future__ import annotations
 
@@ -128,3 +129,80 @@ class ApprovalNotice(Base):
     approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PatchPolicy(Base):
+    """Which patch categories install automatically on a customer's, a site's or a group's devices, in a
+    maintenance window (a crontab line in ``timezone``), and how the devices reboot afterwards.
+
+    ``scope_kind`` is ``customer``, ``site`` or ``group`` and ``scope_id`` the id of that customer, site
+    or saved group. Which policy governs a device when several name it is decided in
+    :mod:`native_rmm.automation.patch_policies` (the most specific scope wins).
+    """
+
+    __tablename__ = "automation_patch_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope_kind: Mapped[str] = mapped_column(String(20))
+    scope_id: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cron: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    reboot: Mapped[str] = mapped_column(String(20), default="if_required")
+    reboot_warning_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PatchPolicyRun(Base):
+    """One run of a patch policy: its window's slot (unique per policy and slot) or a manual run.
+
+    ``status``: ``requested`` (waiting for the leader) -> ``running`` (installs queued) -> ``done``
+    (every device reached a final state), or ``missed`` (the hub was down through the window).
+    """
+
+    __tablename__ = "automation_patch_policy_runs"
+    __table_args__ = (Index("ix_automation_patch_policy_runs_slot", "policy_id", "due_at", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("automation_patch_policies.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(20), default="window")
+    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    requested_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    due_at: Mapped[datetime] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(30), default="requested", index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class PatchRunDevice(Base):
+    """What one run did on one device: the install command (or its approval), the reboot, and the outcome.
+
+    ``status``: ``pending_approval``, ``installing``, ``installed``, ``failed`` (``reason`` says why),
+    ``pending_reboot``, ``reboot_scheduled``, ``nothing_to_install`` or ``refused``.
+    """
+
+    __tablename__ = "automation_patch_run_devices"
+    __table_args__ = (Index("ix_automation_patch_run_devices_run", "run_id", "device_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("automation_patch_policy_runs.id", ondelete="CASCADE"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("rmm_devices.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    patch_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    command_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    approval_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    reboot_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    reboot_command_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    reboot_approval_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

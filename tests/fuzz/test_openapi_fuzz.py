@@ -63,6 +63,9 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/rmm/devices/move": "targets name the devices in exactly one way (device_ids, tag, group, site, customer)",
     "POST /api/v1/rmm/devices/tags": "targets in exactly one way, and tags to add and/or remove",
     "POST /api/v1/rmm/groups": "a group's filter needs at least one criterion",
+    "POST /api/v1/rmm/patch-policies": "the crontab line must parse, the time zone must exist, the scope must name "
+    "a customer, site or group of the organisation (unknown scope: 422)",
+    "PUT /api/v1/rmm/patch-policies/{policy_id}": "as for creating a patch policy",
 }
 
 

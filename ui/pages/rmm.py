@@ -33,12 +33,13 @@ from policies.deps import GateDep
 from policies.outcome import InvocationStatus
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_patch_policies import patch_policies_context
 from ui.pages.rmm_schedules import schedules_context
 from ui.pages.rmm_tickets import TicketFilters, tickets_context
 
 router = APIRouter(include_in_schema=False)
 
-Tab = Literal["devices", "alerts", "scripts", "schedules", "tickets", "quick-support", "sessions"]
+Tab = Literal["devices", "alerts", "scripts", "schedules", "patch-policies", "tickets", "quick-support", "sessions"]
 PAGE_SIZE = 50
 ALERT_PAGE = 100
 
@@ -158,6 +159,8 @@ async def rmm_index(
         context["scripts"] = await scripts.list_scripts(session, org_id=page.org.id)
     elif tab == "schedules":
         context.update(await schedules_context(session, page))
+    elif tab == "patch-policies":
+        context.update(await patch_policies_context(session, page))
     elif tab == "tickets":
         tfilters = TicketFilters.parse(
             query.status or "active", priority, query.customer_id, device_id, assignee, query.q

@@ -39,6 +39,7 @@ from policies.queries import executed_result
 from policies.service import policy_for
 from ui.page import Page, PageDep, render
 from ui.pages.rmm_actions import invoke, outcome_html
+from ui.pages.rmm_patch_policies import device_patch_policy
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,6 +121,7 @@ async def device_page(
         context["alerts"] = await q.alert_rows(session, org_id=page.org.id, device_id=device.id, limit=200)
     elif tab == "patches":
         context["patches"] = await devices.list_patches(session, device_id=device.id)
+        context.update(await device_patch_policy(session, page, device.id))
     elif tab == "commands":
         context["history"] = await command_history(session, org_id=page.org.id, device_id=device.id)
         context["run_scripts"] = await scripts.list_scripts(session, org_id=page.org.id, enabled=True)
