@@ -1,7 +1,7 @@
 """h14p patch policies
 
 Revision ID: 0007_h14p
-Revises: 0007_h14s
+Revises: 0007_h12
 Create Date: 2026-12-02 04:47:37.898546
 """
 
@@ -14,7 +14,7 @@ import hub.core.db
 
 
 revision: str = "0007_h14p"
-down_revision: str | None = "0007_h14s"
+down_revision: str | None = "0007_h12"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
