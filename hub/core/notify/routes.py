@@ -35,9 +35,7 @@ async def get_channel(channel_id: Id, session: SessionDep, admin: AdminDep) -> C
 async def update_channel(channel_id: Id, body: ChannelEdit, session: SessionDep, admin: AdminDep) -> CreatedChannel:
     """Change a channel; a blank password keeps the stored one, ``rotate_secret`` answers a new signing secret
     (this once)."""
-    return await service.update_channel(
-        session, actor=admin.caller(CallerKind.API), channel_id=channel_id, data=body
-    )
+    return await service.update_channel(session, actor=admin.caller(CallerKind.API), channel_id=channel_id, data=body)
 
 
 @router.delete("/channels/{channel_id}", status_code=204)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime
 from typing import Literal
-
-import ssl
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 

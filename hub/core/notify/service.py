@@ -67,9 +67,7 @@ async def create_channel(session: AsyncSession, *, actor: Caller, data: ChannelI
     return CreatedChannel(channel=ChannelOut.of(row), signing_secret=signing)
 
 
-async def update_channel(
-    session: AsyncSession, *, actor: Caller, channel_id: int, data: ChannelEdit
-) -> CreatedChannel:
+async def update_channel(session: AsyncSession, *, actor: Caller, channel_id: int, data: ChannelEdit) -> CreatedChannel:
     """Change a channel's settings (its kind stays). A blank password keeps the stored one; a webhook keeps
     its signing secret unless ``rotate_secret``, and then the new one is returned this once.
 
