@@ -77,6 +77,28 @@ async def list_rules(session: AsyncSession, *, org_id: int) -> Sequence[AlertRul
     return (await session.scalars(select(AlertRule).where(AlertRule.org_id == org_id).order_by(AlertRule.name))).all()
 
 
+async def update_rule(session: AsyncSession, *, actor: Caller, rule_id: int, data: RuleIn) -> AlertRule:
+    """Replace a rule's name, match and actions (its owner and history stay)."""
+    _require_admin(actor)
+    rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
+    rule.name, rule.enabled = data.name, data.enabled
+    rule.match = data.match.model_dump(mode="json")
+    rule.actions = [a.model_dump(mode="json") for a in data.actions]
+    await session.flush()
+    _audit(session, actor, "updated", rule)
+    return rule
+
+
+async def pause_rule(session: AsyncSession, *, actor: Caller, rule_id: int, paused: bool) -> AlertRule:
+    """Disable a rule (it takes no new alerts) or enable it again."""
+    _require_admin(actor)
+    rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
+    rule.enabled = not paused
+    await session.flush()
+    _audit(session, actor, "paused" if paused else "resumed", rule)
+    return rule
+
+
 async def delete_rule(session: AsyncSession, *, actor: Caller, rule_id: int) -> None:
     """Delete a rule and its run history."""
     _require_admin(actor)
