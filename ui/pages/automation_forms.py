@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.datastructures import FormData
 
 from hub.core.errors import ToolArgumentError
 from native_rmm.automation.schedule_schemas import ScheduleOut
@@ -22,15 +24,7 @@ ACTION_SLOTS = 4
 ACTION_KINDS = ("ticket", "connectwise_ticket", "notify", "script")
 
 
-class Form(Protocol):
-    """What the pages pass in: Starlette's ``FormData`` (one value or all values of a field)."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def getlist(self, key: str) -> list[Any]: ...
-
-
-def _text(form: Form, name: str) -> str:
+def _text(form: FormData, name: str) -> str:
     return str(form.get(name, "") or "").strip()
 
 
@@ -107,7 +101,7 @@ def _local(tool: str, path: str, raw: str, zone: str) -> str | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).isoformat()
 
 
-def schedule_args(form: Form, scripts: dict[str, Script]) -> dict[str, Any]:
+def schedule_args(form: FormData, scripts: dict[str, Script]) -> dict[str, Any]:
     """The ``rmm-create-schedule`` arguments (also ``rmm-update-schedule``'s, without the id) from the form."""
     t = CREATE_SCHEDULE
     tool = _text(form, "tool")
@@ -188,7 +182,7 @@ def schedule_values(s: ScheduleOut) -> dict[str, Any]:
     return values
 
 
-def rule_args(form: Form, scripts: dict[str, Script]) -> dict[str, Any]:
+def rule_args(form: FormData, scripts: dict[str, Script]) -> dict[str, Any]:
     """The ``rmm-create-alert-rule`` arguments (also ``rmm-update-alert-rule``'s, without the id)."""
     t = CREATE_RULE
     match: dict[str, Any] = {

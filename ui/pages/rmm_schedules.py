@@ -115,7 +115,7 @@ async def _submit(
 ) -> HTMLResponse:
     form = await request.form()
     reason = str(form.get("reason", "")).strip()[:2000]
-    editing = {"editing_id": schedule_id} if schedule_id is not None else {}
+    editing: dict[str, Any] = {"editing_id": schedule_id} if schedule_id is not None else {}
     try:
         args = schedule_args(form, await _scripts(session, page))
         if schedule_id is None:
