@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.core.bounds import BoundedInt, Id
+from native_rmm.devices.targets import Tag
 from native_rmm.models.alerts import AlertSeverity, AlertSource, MetricName
 from native_rmm.models.automation import AlertRule, AlertRuleRun, RulePhase
 from native_rmm.models.tickets import TicketPriority
@@ -24,6 +25,15 @@ class RuleMatch(BaseModel):
     monitor_ids: list[Id] = Field(default_factory=list, max_length=200)
     customer_ids: list[Id] = Field(default_factory=list, max_length=200)
     site_ids: list[Id] = Field(default_factory=list, max_length=200)
+    tags: list[Tag] = Field(default_factory=list, max_length=50, description="the device has one of these tags")
+    group_ids: list[Id] = Field(
+        default_factory=list, max_length=50, description="the device is in one of these saved groups (now)"
+    )
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return [t.lower() if isinstance(t, str) else t for t in value] if isinstance(value, list) else value
 
 
 def _kind_required(schema: dict[str, Any]) -> None:

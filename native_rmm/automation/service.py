@@ -130,8 +130,8 @@ async def dry_run(
             select(Alert).where(Alert.org_id == org_id, Alert.first_seen_at >= since).order_by(Alert.id).limit(2000)
         )
     ).all()
-    where = await placements(session, alerts)
     match = RuleMatch.model_validate(rule.match)
+    where = await placements(session, alerts, group_ids=match.group_ids)
     actions = ACTIONS.validate_python(rule.actions)
     out: list[DryRunAlert] = []
     for alert in alerts:

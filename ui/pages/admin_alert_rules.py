@@ -17,6 +17,7 @@ from hub.core.notify import service as notify
 from hub.core.roles import Role
 from native_rmm.automation import service
 from native_rmm.automation.schemas import DryRunResult, RuleOut, RuleRunOut
+from native_rmm.devices import groups
 from native_rmm.devices import queries as q
 from native_rmm.models.alerts import AlertSeverity, AlertSource, MetricName
 from native_rmm.models.scripts import Script
@@ -69,6 +70,7 @@ async def _page(
         form_sites=[s for s in sites if not s.archived],
         form_customers=sorted({(s.customer_id, s.customer_name) for s in sites}, key=lambda c: c[1].lower()),
         form_monitors=[(m.id, m.name) for m in await monitors.list_monitors(session, org_id=page.org.id)],
+        form_groups=[(g.id, g.name) for g in await groups.list_groups(session, org_id=page.org.id)],
         form_channels=[(c.id, c.name) for c in await notify.list_channels(session, org_id=page.org.id)],
         form_scripts=list((await _scripts(session, page)).values()),
         S=InvocationStatus,
@@ -80,7 +82,7 @@ async def _page(
 def _typed(form: Any) -> dict[str, Any]:
     """What the user typed, to show the form again after a refusal."""
     values: dict[str, Any] = {k: str(v) for k, v in form.items()}
-    for name in ("severities", "sources", "metrics", "monitor_ids", "customer_ids", "site_ids"):
+    for name in ("severities", "sources", "metrics", "monitor_ids", "customer_ids", "site_ids", "group_ids"):
         values[name] = [str(v) for v in form.getlist(name)]
     return values
 

@@ -192,6 +192,8 @@ def rule_args(form: FormData, scripts: dict[str, Script]) -> dict[str, Any]:
         "monitor_ids": _ints(t, "$.match.monitor_ids", form.getlist("monitor_ids")),
         "customer_ids": _ints(t, "$.match.customer_ids", form.getlist("customer_ids")),
         "site_ids": _ints(t, "$.match.site_ids", form.getlist("site_ids")),
+        "tags": [x.strip() for x in _text(form, "tags").split(",") if x.strip()],
+        "group_ids": _ints(t, "$.match.group_ids", form.getlist("group_ids")),
     }
     actions: list[dict[str, Any]] = []
     for slot in range(1, ACTION_SLOTS + 1):
@@ -240,6 +242,8 @@ def rule_values(r: RuleOut) -> dict[str, Any]:
         "monitor_ids": [str(i) for i in m.monitor_ids],
         "customer_ids": [str(i) for i in m.customer_ids],
         "site_ids": [str(i) for i in m.site_ids],
+        "tags": ", ".join(m.tags),
+        "group_ids": [str(i) for i in m.group_ids],
     }
     for slot, action in enumerate(r.actions[:ACTION_SLOTS], start=1):
         dumped = action.model_dump(mode="json")
