@@ -78,10 +78,14 @@ async def list_rules(session: AsyncSession, *, org_id: int) -> Sequence[AlertRul
 
 
 async def update_rule(session: AsyncSession, *, actor: Caller, rule_id: int, data: RuleIn) -> AlertRule:
-    """Replace a rule's name, match and actions (its owner and history stay)."""
+    """Replace a rule's name, match and actions; its history stays. The editor becomes its owner: the rule
+    acts on behalf of whoever last decided what it does, never of someone who did not see the new actions."""
     _require_admin(actor)
+    owner = actor.on_behalf_of_user_id or actor.user_id
+    if owner is None:
+        raise PermissionDenied("an alert rule needs a person to own it")
     rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
-    rule.name, rule.enabled = data.name, data.enabled
+    rule.name, rule.enabled, rule.owner_user_id = data.name, data.enabled, owner
     rule.match = data.match.model_dump(mode="json")
     rule.actions = [a.model_dump(mode="json") for a in data.actions]
     await session.flush()

@@ -67,7 +67,8 @@ async def create_alert_rule(ctx: ToolContext, args: RuleIn) -> RuleOut:
 
 
 async def update_alert_rule(ctx: ToolContext, args: RuleUpdate) -> RuleOut:
-    """Change an alert rule's name, match criteria and ordered actions; what it already did stays recorded."""
+    """Change an alert rule's name, match criteria and ordered actions; what it already did stays recorded.
+    The rule then acts on your behalf."""
     data = RuleIn.model_validate(args.model_dump(exclude={"rule_id"}))
     return RuleOut.of(await service.update_rule(ctx.session, actor=ctx.caller, rule_id=args.rule_id, data=data))
 
@@ -130,7 +131,8 @@ def tools(registry: ToolRegistry) -> list[Tool]:
             name="rmm-update-alert-rule",
             args_model=RuleUpdate,
             handler=update_alert_rule,
-            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+            # A write like creating one (new actions may run scripts): the classifier asks for approval.
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
             min_role=Role.ADMIN,
             title="Update alert rule",
             category="automation",
