@@ -98,6 +98,7 @@ async def update_rule(session: AsyncSession, *, actor: Caller, rule_id: int, dat
     if owner is None:
         raise PermissionDenied("an alert rule needs a person to own it")
     rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
+    await _check_groups(session, org_id=actor.org_id, group_ids=data.match.group_ids)
     rule.name, rule.enabled, rule.owner_user_id = data.name, data.enabled, owner
     rule.match = data.match.model_dump(mode="json")
     rule.actions = [a.model_dump(mode="json") for a in data.actions]
