@@ -90,6 +90,33 @@ async def list_rules(session: AsyncSession, *, org_id: int) -> Sequence[AlertRul
     return (await session.scalars(select(AlertRule).where(AlertRule.org_id == org_id).order_by(AlertRule.name))).all()
 
 
+async def update_rule(session: AsyncSession, *, actor: Caller, rule_id: int, data: RuleIn) -> AlertRule:
+    """Replace a rule's name, match and actions; its history stays. The editor becomes its owner: the rule
+    acts on behalf of whoever last decided what it does, never of someone who did not see the new actions."""
+    _require_admin(actor)
+    owner = actor.on_behalf_of_user_id or actor.user_id
+    if owner is None:
+        raise PermissionDenied("an alert rule needs a person to own it")
+    rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
+    await _check_groups(session, org_id=actor.org_id, group_ids=data.match.group_ids)
+    rule.name, rule.enabled, rule.owner_user_id = data.name, data.enabled, owner
+    rule.match = data.match.model_dump(mode="json")
+    rule.actions = [a.model_dump(mode="json") for a in data.actions]
+    await session.flush()
+    _audit(session, actor, "updated", rule)
+    return rule
+
+
+async def pause_rule(session: AsyncSession, *, actor: Caller, rule_id: int, paused: bool) -> AlertRule:
+    """Disable a rule (it takes no new alerts) or enable it again."""
+    _require_admin(actor)
+    rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
+    rule.enabled = not paused
+    await session.flush()
+    _audit(session, actor, "paused" if paused else "resumed", rule)
+    return rule
+
+
 async def delete_rule(session: AsyncSession, *, actor: Caller, rule_id: int) -> None:
     """Delete a rule and its run history."""
     _require_admin(actor)

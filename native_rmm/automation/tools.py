@@ -1,4 +1,4 @@
-"""Alert-rule tools: list (read), dry run (read: nothing runs), create and delete (admin)."""
+"""Alert-rule tools: list (read), dry run (read: nothing runs), create, update, pause and delete (admin)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ class RuleRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rule_id: Id = Field(description="the rule's id (from rmm-list-alert-rules)")
+
+
+class RuleUpdate(RuleIn):
+    """Arguments of ``rmm-update-alert-rule``: the rule id and its new definition."""
+
+    rule_id: Id = Field(description="the rule's id (from rmm-list-alert-rules)")
+
+
+class RulePause(RuleRef):
+    """Arguments of ``rmm-pause-alert-rule``."""
+
+    paused: bool = Field(default=True, description="false enables the rule again")
 
 
 class NoArgs(BaseModel):
@@ -53,6 +65,18 @@ async def create_alert_rule(ctx: ToolContext, args: RuleIn) -> RuleOut:
     in order (native ticket, ConnectWise ticket, notify a channel, remediation script). The rule acts as
     automation on your behalf, under the same policies."""
     return RuleOut.of(await service.create_rule(ctx.session, actor=ctx.caller, data=args))
+
+
+async def update_alert_rule(ctx: ToolContext, args: RuleUpdate) -> RuleOut:
+    """Change an alert rule's name, match criteria and ordered actions; what it already did stays recorded.
+    The rule then acts on your behalf."""
+    data = RuleIn.model_validate(args.model_dump(exclude={"rule_id"}))
+    return RuleOut.of(await service.update_rule(ctx.session, actor=ctx.caller, rule_id=args.rule_id, data=data))
+
+
+async def pause_alert_rule(ctx: ToolContext, args: RulePause) -> RuleOut:
+    """Pause an alert rule (it takes no new alerts) or resume it with paused=false."""
+    return RuleOut.of(await service.pause_rule(ctx.session, actor=ctx.caller, rule_id=args.rule_id, paused=args.paused))
 
 
 async def delete_alert_rule(ctx: ToolContext, args: RuleRef) -> Deleted:
@@ -101,6 +125,27 @@ def tools(registry: ToolRegistry) -> list[Tool]:
             annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
             min_role=Role.ADMIN,
             title="Create alert rule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-update-alert-rule",
+            args_model=RuleUpdate,
+            handler=update_alert_rule,
+            # A write like creating one (new actions may run scripts): the classifier asks for approval.
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
+            min_role=Role.ADMIN,
+            title="Update alert rule",
+            category="automation",
+        ),
+        model_tool(
+            source=SOURCE,
+            name="rmm-pause-alert-rule",
+            args_model=RulePause,
+            handler=pause_alert_rule,
+            annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
+            min_role=Role.ADMIN,
+            title="Pause alert rule",
             category="automation",
         ),
         model_tool(

@@ -56,6 +56,7 @@ CROSS_FIELD_RULES = {
     "PUT /api/v1/rmm/thresholds": "each warning level must lie below its critical level",
     "PUT /api/v1/rmm/thresholds/customers/{customer_id}": "as for the organisation's set: warning below critical",
     "POST /api/v1/notifications/channels": "an email channel needs its SMTP settings and real addresses; a webhook its URL",
+    "PUT /api/v1/notifications/channels/{channel_id}": "the settings must fit the stored kind (SMTP or a URL)",
     "POST /api/v1/rmm/installers": "RustDesk cannot go with quick-support; a RustDesk key needs its ID server",
     "PUT /api/v1/rmm/installers/{installer_id}/rustdesk": "a RustDesk key needs the ID server it belongs to",
     "PATCH /api/v1/rmm/customers/{customer_id}": "a change needs a new name and/or archived",

@@ -8,7 +8,7 @@ from hub.core.bounds import Id
 from hub.core.caller import CallerKind
 from hub.core.deps import AdminDep, SessionDep
 from hub.core.notify import service
-from hub.core.notify.schemas import ChannelIn, ChannelOut, CreatedChannel, DeliveryOut
+from hub.core.notify.schemas import ChannelEdit, ChannelIn, ChannelOut, ChannelSettings, CreatedChannel, DeliveryOut
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
@@ -23,6 +23,19 @@ async def list_channels(session: SessionDep, admin: AdminDep) -> list[ChannelOut
 async def create_channel(body: ChannelIn, session: SessionDep, admin: AdminDep) -> CreatedChannel:
     """Create a channel; a webhook's signing secret is in this answer only."""
     return await service.create_channel(session, actor=admin.caller(CallerKind.API), data=body)
+
+
+@router.get("/channels/{channel_id}", response_model=ChannelSettings)
+async def get_channel(channel_id: Id, session: SessionDep, admin: AdminDep) -> ChannelSettings:
+    """One channel's editable settings (never its password or signing secret)."""
+    return ChannelSettings.of(await service.get_channel(session, org_id=admin.user.org_id, channel_id=channel_id))
+
+
+@router.put("/channels/{channel_id}", response_model=CreatedChannel)
+async def update_channel(channel_id: Id, body: ChannelEdit, session: SessionDep, admin: AdminDep) -> CreatedChannel:
+    """Change a channel; a blank password keeps the stored one, ``rotate_secret`` answers a new signing secret
+    (this once)."""
+    return await service.update_channel(session, actor=admin.caller(CallerKind.API), channel_id=channel_id, data=body)
 
 
 @router.delete("/channels/{channel_id}", status_code=204)

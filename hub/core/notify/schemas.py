@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from hub.core.notify.models import ChannelKind, DeliveryStatus, NotificationChannel, OutboxMessage
 
@@ -24,6 +25,25 @@ class EmailConfig(BaseModel):
     username: str = Field(default="", max_length=255)
     sender: str = Field(pattern=_EMAIL, max_length=255, description="the From address")
     recipients: list[str] = Field(min_length=1, max_length=50)
+    ca_pem: str = Field(
+        default="",
+        max_length=20000,
+        description="PEM certificate(s) of a CA (or the server's self-signed certificate) trusted for this "
+        "channel only, besides the system's CAs; certificates and host names are always verified",
+    )
+
+    @field_validator("ca_pem")
+    @classmethod
+    def _loads(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            if "-----BEGIN CERTIFICATE-----" not in value:
+                raise ValueError("the trusted CA must be PEM text starting with -----BEGIN CERTIFICATE-----")
+            try:
+                ssl.create_default_context().load_verify_locations(cadata=value)
+            except (ssl.SSLError, ValueError) as exc:
+                raise ValueError(f"the trusted CA is not a readable PEM certificate ({type(exc).__name__})") from exc
+        return value
 
     @model_validator(mode="after")
     def _addresses(self) -> EmailConfig:
@@ -53,6 +73,52 @@ class ChannelIn(BaseModel):
         if self.kind is not ChannelKind.EMAIL and self.url is None:
             raise ValueError(f"a {self.kind.value} channel needs the URL to post to")
         return self
+
+
+class ChannelEdit(BaseModel):
+    """A changed channel (its kind stays): a blank ``password`` keeps the stored one (``clear_password``
+    removes it); a webhook keeps its signing secret unless ``rotate_secret`` asks for a new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    email: EmailConfig | None = None
+    password: str = Field(default="", max_length=500, description="new SMTP password; blank keeps the stored one")
+    clear_password: bool = False
+    url: HttpUrl | None = None
+    rotate_secret: bool = Field(default=False, description="webhook: replace the signing secret (shown once)")
+    per_minute: int = Field(default=10, ge=1, le=600)
+    approvals: bool = False
+    enabled: bool = True
+
+
+class ChannelSettings(BaseModel):
+    """What an admin may edit on a channel, as stored (never the password or signing secret)."""
+
+    id: int
+    name: str
+    kind: ChannelKind
+    email: EmailConfig | None
+    url: str | None
+    has_secret: bool = Field(description="an SMTP password or a signing secret is stored")
+    per_minute: int
+    approvals: bool
+    enabled: bool
+
+    @classmethod
+    def of(cls, row: NotificationChannel) -> ChannelSettings:
+        email = EmailConfig.model_validate(row.config) if row.kind is ChannelKind.EMAIL else None
+        return cls(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            email=email,
+            url=None if email else str(row.config["url"]),
+            has_secret=row.secret_enc is not None,
+            per_minute=row.per_minute,
+            approvals=row.approvals,
+            enabled=row.enabled,
+        )
 
 
 class ChannelOut(BaseModel):
@@ -85,7 +151,8 @@ class ChannelOut(BaseModel):
 
 
 class CreatedChannel(BaseModel):
-    """A channel just created; ``signing_secret`` is shown this once (webhook channels only)."""
+    """A channel just created, edited or re-keyed; ``signing_secret`` is shown this once (webhook channels
+    only, on create and on rotation)."""
 
     channel: ChannelOut
     signing_secret: str | None = None

@@ -96,6 +96,17 @@ async def deliver(
         raise DeliveryError(f"the webhook answered HTTP {response.status_code}")
 
 
+def tls_context(cfg: EmailConfig) -> ssl.SSLContext:
+    """A verifying TLS context for this channel: the system's CAs plus the channel's own trusted CA, if any.
+
+    Certificates and host names are always checked; trusting a private CA is per channel, never global.
+    """
+    context = ssl.create_default_context()
+    if cfg.ca_pem:
+        context.load_verify_locations(cadata=cfg.ca_pem)
+    return context
+
+
 def _send_mail(cfg: EmailConfig, password: str | None, message: Message) -> None:
     mail = EmailMessage()
     to = [*cfg.recipients, *([message.extra_to] if message.extra_to else [])]
@@ -104,14 +115,12 @@ def _send_mail(cfg: EmailConfig, password: str | None, message: Message) -> None
     try:
         smtp: smtplib.SMTP
         if cfg.security == "tls":
-            smtp = smtplib.SMTP_SSL(
-                cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS, context=ssl.create_default_context()
-            )
+            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS, context=tls_context(cfg))
         else:
             smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS)
         with smtp:
             if cfg.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=tls_context(cfg))
             if cfg.username:
                 smtp.login(cfg.username, password or "")
             smtp.send_message(mail)
@@ -119,5 +128,10 @@ def _send_mail(cfg: EmailConfig, password: str | None, message: Message) -> None
         raise DeliveryError(f"the SMTP server refused the credentials ({exc.smtp_code})") from exc
     except smtplib.SMTPException as exc:
         raise DeliveryError(f"SMTP error: {type(exc).__name__}: {str(exc)[:200]}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise DeliveryError(
+            f"the SMTP server's certificate was not trusted ({exc.verify_message}); "
+            "add its CA under the channel's trusted CA"
+        ) from exc
     except (OSError, ssl.SSLError) as exc:
         raise DeliveryError(f"could not reach the SMTP server {cfg.host}:{cfg.port}: {type(exc).__name__}") from exc
