@@ -70,7 +70,16 @@ from agent.rustdesk import SETUP_FILE as RUSTDESK_SETUP_FILE
 from agent.rustdesk import run_pending as run_rustdesk
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
-from agent.update import UpdateRefused, confirm, fetch_verified, running_executable, start_watchdog, swap
+from agent.update import (
+    UpdateRefused,
+    confirm,
+    fetch_verified,
+    running_executable,
+    spawn_detached,
+    start_watchdog,
+    swap,
+)
+from agent.update_restart import hand_over, restarts_in_place
 from agent.update_venv import installed_site, swap_wheel
 from agent.update_venv import start_watchdog as start_venv_watchdog
 
@@ -339,8 +348,11 @@ class AgentRuntime:
         elif site is not None:
             start_venv_watchdog(site, self.store.state_dir, install.service, install.service_file)
         log.info("%s (rolled back unless it checks in within %d s)", message, manifest.confirm_within_seconds)
-        self.restart_into = exe or Path(sys.executable)
-        self.restart_venv = exe is None
+        if restarts_in_place(install.service):
+            self.restart_into = exe or Path(sys.executable)
+            self.restart_venv = exe is None
+        else:  # a scheduled task: its helper starts the new version once this process has exited
+            hand_over(install.service, install.service_file, self.store.state_dir, spawn_detached)
         self.stop()
 
     @staticmethod
