@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.protocol import CommandKind
 from hub.core.errors import ToolError
@@ -27,6 +27,8 @@ from native_rmm.models.installers import Installer
 from native_rmm.settings import RmmSettings
 
 SOURCE = "native_rmm"
+_SERVER = r"^[A-Za-z0-9.:\[\]_-]{0,255}$"  # as an installer's RustDesk option (host or host:port)
+_KEY = r"^[A-Za-z0-9+/=_-]{0,255}$"
 INSTALL_TIMEOUT_SECONDS = 1800  # a download and a package install on a slow line
 
 
@@ -37,9 +39,17 @@ class InstallRustDeskArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device: DeviceRef
-    id_server: str = Field(default="", max_length=255, description="host or host:port of the ID server")
-    relay_server: str = Field(default="", max_length=255, description="host or host:port of the relay server")
-    key: str = Field(default="", max_length=255, description="the server's public key (id_ed25519.pub)")
+    id_server: str = Field(default="", pattern=_SERVER, description="host or host:port of the ID server")
+    relay_server: str = Field(default="", pattern=_SERVER, description="host or host:port of the relay server")
+    key: str = Field(default="", pattern=_KEY, description="the server's public key (base64, id_ed25519.pub)")
+
+    @model_validator(mode="after")
+    def _servers(self) -> InstallRustDeskArgs:
+        try:  # refused before any approval is asked for
+            RustDeskOption(True, self.id_server, self.relay_server, self.key).checked()
+        except ToolError as exc:
+            raise ValueError(exc.message) from exc
+        return self
 
 
 class RustDeskInstallQueued(BaseModel):
