@@ -21,6 +21,7 @@ from native_rmm.models.commands import Command
 from native_rmm.models.rustdesk import DeviceRustDesk
 from tests.e2e.conftest import E2EHub, StartAgent, agent_env, approve, finished_command, invoke, set_policy
 from tests.e2e.test_e2e_rustdesk import KEY, RELAY, STANDIN_ID, _path_with, _standin
+from tests.ui.conftest import ui_login
 from tests.waiting import eventually
 
 pytestmark = [
@@ -45,6 +46,13 @@ async def test_rustdesk_added_to_an_enrolled_device(e2e_hub: E2EHub, start_agent
     )
     device = await e2e_hub.connected_device()
     assert await _row(e2e_hub, device.id) is None and not standin_home.exists()  # the installer did not opt in
+
+    # The device header offers the install to operators, not to viewers.
+    ui_viewer, ui_operator = e2e_hub.client(), e2e_hub.client()
+    await ui_login(ui_viewer, e2e_hub.tenancy.viewer.username, e2e_hub.tenancy.viewer.password)
+    operator_csrf = await ui_login(ui_operator, e2e_hub.tenancy.operator.username, e2e_hub.tenancy.operator.password)
+    assert 'id="rustdesk-install"' not in (await ui_viewer.get(f"/rmm/devices/{device.id}/rustdesk")).text
+    assert 'id="rustdesk-install"' in (await ui_operator.get(f"/rmm/devices/{device.id}/rustdesk")).text
 
     operator = e2e_hub.client(e2e_hub.tenancy.operator)
     viewer = e2e_hub.client(e2e_hub.tenancy.viewer)
@@ -106,10 +114,18 @@ async def test_rustdesk_added_to_an_enrolled_device(e2e_hub: E2EHub, start_agent
         )
     assert late.status_code == 404 and password not in late.text, late.text
 
-    # Again (a new password replaces the old one; the agent sets it again).
+    # Again, from the panel's button under an auto policy: a new password replaces the old one.
     await set_policy(admin, "rmm-install-rustdesk", "auto")
-    again = await invoke(operator, "rmm-install-rustdesk", {"device": device.id})
-    assert again["status"] == "done" and again["result"]["replaced_password"] is True, again
-    redone = await finished_command(operator, again["result"]["command_id"], within=60)
-    assert redone["status"] == "succeeded", redone
+    clicked = await ui_operator.post(
+        f"/rmm/devices/{device.id}/rustdesk/install", headers={"hx-request": "true", "x-csrf-token": operator_csrf}
+    )
+    assert clicked.status_code == 200 and "Install RustDesk" in clicked.text, clicked.text
+
+    async def second_install() -> Command | None:
+        async with e2e_hub.db.sessionmaker() as session:
+            stmt = select(Command).where(Command.device_id == device.id, Command.id != command.id)
+            found = [c for c in (await session.execute(stmt)).scalars() if c.kind == "install_rustdesk"]
+        return found[0] if found and found[0].status == "succeeded" else None
+
+    await eventually(second_install, within=60, message="the second install_rustdesk command succeeded")
     assert (standin_home / "password").read_text() != password
