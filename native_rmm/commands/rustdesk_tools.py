@@ -16,9 +16,11 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.protocol import CommandKind
+from hub.core.describe import Description
 from hub.core.errors import ToolError
 from hub.core.registry import Tool, ToolAnnotations, ToolContext, model_tool
 from native_rmm.commands import service as commands
+from native_rmm.commands.describe import on_device
 from native_rmm.devices import rustdesk
 from native_rmm.devices.service import resolve_device
 from native_rmm.devices.tools import DeviceRef
@@ -60,6 +62,15 @@ class RustDeskInstallQueued(BaseModel):
     command_id: int
     id_server: str
     replaced_password: bool
+
+
+async def describe_install(ctx: ToolContext, args: InstallRustDeskArgs) -> Description:
+    """``Install RustDesk (ID server rd.example.com) on vm (Contoso / Main office) as root``."""
+    device = await resolve_device(ctx.session, org_id=ctx.org_id, ref=args.device)
+    servers = (
+        f"ID server {args.id_server}" if args.id_server else "the installer's servers, else RustDesk's public ones"
+    )
+    return await on_device(ctx.session, device, f"Install RustDesk with a new permanent password ({servers})")
 
 
 def _install_tool(settings: Callable[[], RmmSettings]) -> Tool:
@@ -106,6 +117,7 @@ def _install_tool(settings: Callable[[], RmmSettings]) -> Tool:
         name="rmm-install-rustdesk",
         args_model=InstallRustDeskArgs,
         handler=install_rustdesk_tool,
+        describe=describe_install,
         title="Install RustDesk",
         category="devices",
         annotations=ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),

@@ -66,7 +66,13 @@ async def test_rustdesk_added_to_an_enrolled_device(e2e_hub: E2EHub, start_agent
     args = {"device": device.id, "id_server": ID_SERVER, "relay_server": RELAY, "key": KEY}
     pending = await invoke(operator, "rmm-install-rustdesk", args, reason="unattended access for the helpdesk")
     assert pending["status"] == "pending_approval", pending  # approval by default
-    approval = await approve(e2e_hub.client(e2e_hub.tenancy.approver), pending["approval_id"])
+    approver = e2e_hub.client(e2e_hub.tenancy.approver)
+    shown = (await approver.get(f"/api/v1/approvals/{pending['approval_id']}")).json()
+    assert shown["description_detail"]["summary"] == (
+        f"Install RustDesk with a new permanent password (ID server {ID_SERVER}) on {device.hostname} "
+        "(Unassigned / Unassigned) as root"
+    ), shown["description_detail"]
+    approval = await approve(approver, pending["approval_id"])
     queued = approval["result"]
     assert queued["device_id"] == device.id and queued["replaced_password"] is False, approval
 
