@@ -19,6 +19,7 @@ from native_rmm.devices.tools import device_tools
 from native_rmm.remote.tools import remote_tools
 from native_rmm.scripts import tools as script_tools
 from native_rmm.settings import RmmSettings
+from native_rmm.status_pages.tools import status_page_tools
 from native_rmm.tickets import tools as ticket_tools
 from native_rmm.updates.tools import UpdateConfig, update_tools
 
@@ -42,4 +43,5 @@ def native_rmm_tools(
         *alert_tools.tools(),
         *ticket_tools.tools(),
         *script_tools.static_tools(),
+        *status_page_tools(),
     ]

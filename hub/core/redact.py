@@ -12,16 +12,16 @@ import logging
 import re
 
 REDACTED = "[redacted]"
-#: Paths whose next segment is a secret (installer tokens; relay tickets go here too).
-TOKEN_PATH_PREFIXES = ("/install/",)
+#: Paths whose next segment is a secret (installer tokens, public status pages; relay tickets go here too).
+TOKEN_PATH_PREFIXES = ("/install/", "/status/")
 #: Query parameters whose value is a secret, whatever the path.
 SECRET_PARAMS = frozenset(
     {"token", "ticket", "code", "support_code", "credential", "secret", "password", "key", "access_token", "sig"}
 )
 #: Tool-result fields the audit log never stores verbatim (the caller still gets them; e.g. a revealed
-#: RustDesk password: the audit records that it was revealed, by whom, not what it is).
-SECRET_RESULT_FIELDS = frozenset({"password"})
-#: Hub tokens anywhere (installer ``rmi_``, device credential ``rmd_``, API token ``rmh_``), even URL-encoded.
+#: RustDesk password, a status page's URL: the audit records that it was revealed, by whom, not what it is).
+SECRET_RESULT_FIELDS = frozenset({"password", "status_url"})
+#: Hub tokens anywhere (installer ``rmi_``, device credential ``rmd_``, API token ``rmh_``, status page ``rmp_``), even URL-encoded.
 _PREFIXED_TOKEN = re.compile(r"(?:(?<![A-Za-z0-9])|(?<=%2F)|(?<=%2f)|(?<=%3D)|(?<=%3d))(rm[a-z]_)[A-Za-z0-9_\-%]{4,}")
 
 

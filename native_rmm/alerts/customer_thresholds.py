@@ -6,6 +6,8 @@ cached in the session's unit of work (one read each per session).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +52,46 @@ async def thresholds_for_device(session: AsyncSession, *, org_id: int, device_id
     customer_id = owners[device_id]
     own = await customer_set(session, customer_id) if customer_id is not None else None
     return own if own is not None else await get_thresholds(session, org_id)
+
+
+@dataclass(frozen=True)
+class CustomerThresholdsView:
+    """What the per-customer form shows: the customer, its own set (None: it follows the organisation's)
+    and the organisation's set."""
+
+    customer_id: int
+    customer: str
+    own: ThresholdsOut | None
+    organisation: ThresholdsOut
+
+    @property
+    def effective(self) -> ThresholdsOut:
+        """The set that judges the customer's devices now."""
+        return self.own if self.own is not None else self.organisation
+
+
+async def customer_view(session: AsyncSession, *, org_id: int, customer_id: int) -> CustomerThresholdsView:
+    """The customer's own set and the organisation's (read; :class:`NotFound` for another tenant's)."""
+    customer = await get_in_org(session, Customer, customer_id, org_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return CustomerThresholdsView(
+        customer_id=customer.id,
+        customer=customer.name,
+        own=await customer_set(session, customer.id),
+        organisation=await get_thresholds(session, org_id),
+    )
+
+
+async def customers_with_own_sets(session: AsyncSession, *, org_id: int) -> list[tuple[int, str, ThresholdsOut]]:
+    """``(customer id, name, set)`` of every customer with its own set, by name (one statement)."""
+    stmt = (
+        select(CustomerThresholds, Customer.name)
+        .join(Customer, Customer.id == CustomerThresholds.customer_id)
+        .where(CustomerThresholds.org_id == org_id)
+        .order_by(Customer.name)
+    )
+    return [(row.customer_id, name, _out(row)) for row, name in (await session.execute(stmt)).all()]
 
 
 async def _customer(session: AsyncSession, actor: Caller, customer_id: int) -> Customer:

@@ -81,8 +81,9 @@ class RuleEngine:
         rule, alert = await session.get(AlertRule, rule_id), await session.get(Alert, alert_id)
         if rule is None or alert is None:
             return 0
-        where = (await placements(session, [alert]))[alert.id]
-        if not matches(RuleMatch.model_validate(rule.match), alert, where):
+        match = RuleMatch.model_validate(rule.match)
+        where = (await placements(session, [alert], group_ids=match.group_ids))[alert.id]
+        if not matches(match, alert, where):
             return 0
         caller = await automation_caller(
             session, org_id=rule.org_id, owner_user_id=rule.owner_user_id, what=f"rule '{rule.name}'"

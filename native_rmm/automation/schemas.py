@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.bounds import BoundedInt, Id
+from native_rmm.devices.targets import Tag
 from native_rmm.models.alerts import AlertSeverity, AlertSource, MetricName
 from native_rmm.models.automation import AlertRule, AlertRuleRun, RulePhase
 from native_rmm.models.tickets import TicketPriority
@@ -24,6 +25,17 @@ class RuleMatch(BaseModel):
     monitor_ids: list[Id] = Field(default_factory=list, max_length=200)
     customer_ids: list[Id] = Field(default_factory=list, max_length=200)
     site_ids: list[Id] = Field(default_factory=list, max_length=200)
+    tags: list[Tag] = Field(default_factory=list, max_length=50, description="the device carries any of these tags")
+    group_ids: list[Id] = Field(
+        default_factory=list, max_length=50, description="the device is in any of these saved groups (as it is now)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lower_tags(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("tags"), list):
+            return {**data, "tags": [t.strip().lower() if isinstance(t, str) else t for t in data["tags"]]}
+        return data
 
 
 def _kind_required(schema: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from native_rmm.automation.schemas import DryRunAlert, DryRunResult, DryRunStep,
 from native_rmm.automation.steps import ACTIONS, step_for
 from native_rmm.models.alerts import Alert
 from native_rmm.models.automation import AlertRule, AlertRuleRun
+from native_rmm.models.devices import DeviceGroup
 from policies.service import policy_for
 
 
@@ -40,12 +41,24 @@ def _audit(session: AsyncSession, actor: Caller, what: str, rule: AlertRule) -> 
     )
 
 
+async def _check_groups(session: AsyncSession, *, org_id: int, group_ids: Sequence[int]) -> None:
+    """Every saved group a rule names must exist in the organisation."""
+    if not group_ids:
+        return
+    stmt = select(DeviceGroup.id).where(DeviceGroup.org_id == org_id, DeviceGroup.id.in_(list(group_ids)))
+    missing = sorted(set(group_ids) - set((await session.scalars(stmt)).all()))
+    if missing:
+        shown = ", ".join(f"#{i}" for i in missing)
+        raise NotFound(f"no device group {shown} in this organisation; rmm-list-groups lists the groups")
+
+
 async def create_rule(session: AsyncSession, *, actor: Caller, data: RuleIn) -> AlertRule:
     """Create a rule owned by ``actor`` (its actions run on their behalf)."""
     _require_admin(actor)
     owner = actor.on_behalf_of_user_id or actor.user_id
     if owner is None:
         raise PermissionDenied("an alert rule needs a person to own it")
+    await _check_groups(session, org_id=actor.org_id, group_ids=data.match.group_ids)
     rule = AlertRule(
         org_id=actor.org_id,
         name=data.name,
@@ -108,8 +121,8 @@ async def dry_run(
             select(Alert).where(Alert.org_id == org_id, Alert.first_seen_at >= since).order_by(Alert.id).limit(2000)
         )
     ).all()
-    where = await placements(session, alerts)
     match = RuleMatch.model_validate(rule.match)
+    where = await placements(session, alerts, group_ids=match.group_ids)
     actions = ACTIONS.validate_python(rule.actions)
     out: list[DryRunAlert] = []
     for alert in alerts:

@@ -48,7 +48,8 @@ async def list_alert_rules(ctx: ToolContext, args: NoArgs) -> RuleList:
 
 
 async def create_alert_rule(ctx: ToolContext, args: RuleIn) -> RuleOut:
-    """Create an alert rule: match alerts (severity, source, metric, monitor, customer, site) and run actions
+    """Create an alert rule: match alerts (severity, source, metric, monitor, customer, site, device tag,
+    saved device group) and run actions
     in order (native ticket, ConnectWise ticket, notify a channel, remediation script). The rule acts as
     automation on your behalf, under the same policies."""
     return RuleOut.of(await service.create_rule(ctx.session, actor=ctx.caller, data=args))

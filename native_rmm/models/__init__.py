@@ -14,6 +14,7 @@ from native_rmm.models import (
     remote,
     rustdesk,
     scripts,
+    status_pages,
     tickets,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "remote",
     "rustdesk",
     "scripts",
+    "status_pages",
     "tickets",
 ]

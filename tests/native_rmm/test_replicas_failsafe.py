@@ -46,7 +46,7 @@ from native_rmm.models.devices import Device
 from native_rmm.plane import DevicePlane
 from native_rmm.testing.agentsim import SimAgent, SimSocket, ok_result
 from policies.models import PolicyMode
-from tests.conftest import SECRET, Tenancy, free_port, make_settings
+from tests.conftest import SECRET, Tenancy, free_port, make_settings, warm_up
 from tests.native_rmm.loopback_proxy import LoopbackProxy
 from tests.native_rmm.test_replicas import REDIS_URL, _redis_available
 from tests.waiting import ThreadedServer, eventually
@@ -101,6 +101,7 @@ def start_replica(settings: Settings) -> Iterator[StartReplica]:
         server = ThreadedServer(app, port=port, name=f"replica-{port}", ws="websockets-sansio")
         server.start()
         running.append(server)
+        warm_up(f"http://127.0.0.1:{port}")
         return Replica(f"http://127.0.0.1:{port}", app, server)
 
     yield start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.conftest import LiveServer, Tenancy, TestUser
 from tests.csp import watch_csp
 from tests.ui.conftest import UiTools, register_ui_tools, sign_in
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -114,6 +116,55 @@ async def test_approve_a_pending_request(
     assert status["decided_by"] == "bob"
     assert status["decision_note"] == "ok, after hours"
     assert tools.calls == [("restart-service", {"device": "pc-approve", "service": "spooler"})]
+
+
+async def test_a_live_refresh_in_flight_does_not_swallow_a_decision(
+    page: Page, tenancy: Tenancy, tools: UiTools, api: Any
+) -> None:
+    """A refresh of the queue that is on its way when the approver clicks must not replace the form whose answer
+    (the decision, or the refusal of their own request) is coming back: that refresh is not swapped in, and the queue
+    refreshes again once the decision has landed."""
+    approval_id = await request_restart(api(tenancy.operator), "pc-race")
+    own_id = await request_restart(api(tenancy.approver), "pc-race-own", reason="my own")
+    await sign_in(page, tenancy.approver)
+
+    held: dict[str, Any] = {}
+    arrived: dict[str, asyncio.Event] = {}
+
+    def holder(kind: str) -> Any:
+        async def hold(route: Any) -> None:
+            if kind in arrived and not arrived[kind].is_set():
+                held[kind] = route
+                arrived[kind].set()
+            else:
+                await route.continue_()
+
+        return hold
+
+    await page.route("**/policies/approvals", holder("refresh"))
+    await page.route("**/decide", holder("decision"))
+    for decide in (f"Approve #{own_id}", f"Approve #{approval_id}"):
+        arrived.update(refresh=asyncio.Event(), decision=asyncio.Event())
+
+        await page.goto("/policies")  # nothing left running from the step before
+        await expect(page.get_by_role("button", name=decide)).to_be_visible()
+        await page.evaluate("htmx.trigger(document.body, 'approvals-changed')")
+        await asyncio.wait_for(arrived["refresh"].wait(), timeout=15)
+        await page.get_by_role("button", name=decide).click()
+        await asyncio.wait_for(arrived["decision"].wait(), timeout=15)
+        # The refresh answers first, then the decision: the order in which the race bites.
+        await page.evaluate(
+            "window.refreshed = false; document.addEventListener('htmx:beforeSwap',"
+            " e => { if (e.detail.requestConfig.elt.id === 'approval-queue') window.refreshed = true })"
+        )
+        await held["refresh"].continue_()
+        await eventually(lambda: page.evaluate("window.refreshed"), within=15, message="the refresh answered")
+        async with page.expect_response(lambda r: r.url.endswith("/decide")):
+            await held["decision"].continue_()
+        if decide.endswith(f"#{own_id}"):
+            await expect(page.locator("#flash")).to_contain_text("it is your own request")
+    await expect(page.locator('[data-decision="executed"]')).to_contain_text(f"Approval #{approval_id} approved")
+    assert tools.calls == [("restart-service", {"device": "pc-race", "service": "spooler"})]
 
 
 async def test_deny_with_a_note_and_refuse_self_approval(

@@ -11,10 +11,12 @@ from fastapi import APIRouter
 from ui.pages import (
     admin,
     admin_alert_rules,
+    admin_customer_thresholds,
     admin_customers,
     admin_notifications,
     admin_rmm,
     admin_rmm_monitors,
+    admin_status_page,
     approvals,
     assistant,
     audit,
@@ -34,6 +36,7 @@ from ui.pages import (
     rmm_schedules,
     rmm_scripts,
     rmm_tickets,
+    status_public,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -59,7 +62,10 @@ ROUTERS: list[APIRouter] = [
     rmm_device_details.router,
     admin_rmm.router,
     admin_customers.router,
+    admin_customer_thresholds.router,
     admin_rmm_monitors.router,
     admin_notifications.router,
     admin_alert_rules.router,
+    admin_status_page.router,
+    status_public.router,
 ]

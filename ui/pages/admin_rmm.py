@@ -21,6 +21,7 @@ from hub.core.deps import SessionDep
 from hub.core.errors import ToolError
 from hub.core.validation import validation_problems
 from native_rmm.alerts import thresholds as threshold_service
+from native_rmm.alerts.customer_thresholds import customers_with_own_sets
 from native_rmm.alerts.schemas import Thresholds
 from native_rmm.devices import queries as q
 from native_rmm.installers import service as installers
@@ -164,7 +165,8 @@ async def save_agent_updates(
     return await _installers_page(page, session, notice=f"Automatic agent updates {state}.")
 
 
-def _threshold_rows(values: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+def threshold_rows(values: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """``(metric, label, warn, danger)`` per metric, for the thresholds grid."""
     return [
         (m.value, METRIC_LABELS[m], values.get(f"{m.value}_warn"), values.get(f"{m.value}_danger")) for m in MetricName
     ]
@@ -175,7 +177,12 @@ async def thresholds_page(page: AdminPageDep, session: SessionDep) -> HTMLRespon
     """The organisation's warn/danger percentages."""
     current = await threshold_service.get_thresholds(session, page.org.id)
     return render(
-        page, "admin/rmm_thresholds.html", current=current, rows=_threshold_rows(current.model_dump()), errors=[]
+        page,
+        "admin/rmm_thresholds.html",
+        current=current,
+        rows=threshold_rows(current.model_dump()),
+        errors=[],
+        overrides=await customers_with_own_sets(session, org_id=page.org.id),
     )
 
 
@@ -193,8 +200,9 @@ async def save_thresholds(request: Request, page: AdminPageDep, session: Session
             page,
             "admin/rmm_thresholds.html",
             current=current,
-            rows=_threshold_rows(typed),
+            rows=threshold_rows(typed),
             errors=errors,
+            overrides=await customers_with_own_sets(session, org_id=page.org.id),
             status_code=422,
         )
     saved = await threshold_service.set_thresholds(session, actor=page.caller, values=values)
@@ -202,7 +210,8 @@ async def save_thresholds(request: Request, page: AdminPageDep, session: Session
         page,
         "admin/rmm_thresholds.html",
         current=saved,
-        rows=_threshold_rows(saved.model_dump()),
+        rows=threshold_rows(saved.model_dump()),
         errors=[],
+        overrides=await customers_with_own_sets(session, org_id=page.org.id),
         notice="Thresholds saved; they apply to the next samples.",
     )

@@ -75,6 +75,41 @@ document.addEventListener("htmx:beforeSwap", function (e) {
 // submit an unbound form natively. Processing is idempotent: htmx skips nodes it has already bound.
 document.addEventListener("htmx:afterSwap", function () { htmx.process(document.body); });
 
+// A live refresh never replaces a fragment while a request from inside it (a decision, say) is on its way: the
+// answer would land in a detached element and vanish. That refresh is not swapped, and the fragment refreshes
+// again once the last such request has ended.
+(function () {
+  var LIVE = "[id][hx-trigger*='from:body']";
+  var busy = {};
+  var stale = {};
+  var fragmentOf = new WeakMap();
+  function refresh(id) {
+    var live = document.getElementById(id);
+    var event = live && (live.getAttribute("hx-trigger") || "").split(" ")[0];
+    if (event) htmx.trigger(document.body, event, {resync: true});
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    var live = elt && elt.parentElement && elt.parentElement.closest(LIVE);
+    if (!live || live === elt) return;
+    fragmentOf.set(elt, live.id);
+    busy[live.id] = (busy[live.id] || 0) + 1;
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var id = e.detail.elt && fragmentOf.get(e.detail.elt);
+    if (!id) return;
+    fragmentOf.delete(e.detail.elt);
+    busy[id] = Math.max(0, (busy[id] || 0) - 1);
+    if (busy[id] === 0 && stale[id]) { delete stale[id]; refresh(id); }
+  });
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (!elt || !elt.id || !busy[elt.id] || !elt.matches(LIVE) || e.detail.target !== elt) return;
+    e.detail.shouldSwap = false;
+    stale[elt.id] = true;
+  });
+})();
+
 // A fragment htmx swapped in is live once its hx- attributes are processed (htmx's settle step, a few
 // milliseconds after the swap). Mark it then, so scripts and browser tests act on bound elements only.
 document.addEventListener("htmx:load", function (e) {
