@@ -24,6 +24,7 @@ from agent.protocol import (
     ENROLL_PATH,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    RUSTDESK_SETUP_PATH,
     AgentApiError,
     CheckinRequest,
     CheckinResponse,
@@ -33,6 +34,8 @@ from agent.protocol import (
     EnrollRequest,
     EnrollResponse,
     ErrorCode,
+    RustDeskSetup,
+    RustDeskSetupRequest,
 )
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
@@ -111,6 +114,10 @@ class HubClient:
 
     async def deregister(self, request: DeregisterRequest) -> None:
         await self._send(DEREGISTER_PATH, request)
+
+    async def rustdesk_setup(self, command_id: str) -> RustDeskSetup:
+        """The full RustDesk set-up (with its password) for the ``install_rustdesk`` command ``command_id``."""
+        return await self._post(RUSTDESK_SETUP_PATH, RustDeskSetupRequest(command_id=command_id), RustDeskSetup)
 
     async def _post(self, path: str, body: BaseModel, response_model: type[ResponseT]) -> ResponseT:
         response = await self._send(path, body)

@@ -66,6 +66,7 @@ COMMAND_RESULT_PATH = f"{API_PREFIX}/commands/result"
 DEREGISTER_PATH = f"{API_PREFIX}/deregister"
 WEBSOCKET_PATH = f"{API_PREFIX}/ws"
 WHEEL_PATH = f"{API_PREFIX}/download/agent.whl"
+RUSTDESK_SETUP_PATH = f"{API_PREFIX}/rustdesk/setup"
 
 MAX_OUTPUT_BYTES = 1024 * 1024
 """Cap on ``len(stdout.encode()) + len(stderr.encode())`` of one result (see :class:`CommandResult`)."""
@@ -148,6 +149,7 @@ class CommandKind(StrEnum):
     UPDATE_AGENT = "update_agent"  # ``body`` is an :class:`UpdateManifest` (JSON): verify, swap, restart
     END_SESSION = "end_session"  # quick-support only: deregister, remove state, exit
     REMOTE_SESSION = "remote_session"  # ``body`` is the agent's relay ticket: dial it and bridge a shell or screen
+    INSTALL_RUSTDESK = "install_rustdesk"  # ``body`` is a :class:`RustDeskInstall`; the password: RUSTDESK_SETUP_PATH
 
 
 class Shell(StrEnum):
@@ -348,6 +350,24 @@ class RustDeskSetup(_Outbound):
     password: Secret
     packages: dict[Str64, Annotated[str, Field(max_length=2048)]] = {}
     sha256: dict[Str64, Sha256Hex] = {}
+
+
+class RustDeskInstall(_Outbound):
+    """The body of an ``install_rustdesk`` command (RustDesk added to an enrolled device): the
+    :class:`RustDeskSetup` without its password, which the agent fetches from
+    ``RUSTDESK_SETUP_PATH`` while the command runs (so it is never stored in a command's body)."""
+
+    id_server: Str255 = ""
+    relay_server: Str255 = ""
+    key: Str255 = ""
+    packages: dict[Str64, Annotated[str, Field(max_length=2048)]] = {}
+    sha256: dict[Str64, Sha256Hex] = {}
+
+
+class RustDeskSetupRequest(_Inbound):
+    """Fetch the full set-up (with the permanent password) of the ``install_rustdesk`` command running now."""
+
+    command_id: CommandId
 
 
 class RustDeskReport(_Inbound):

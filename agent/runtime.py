@@ -59,6 +59,7 @@ from agent.protocol import (
     ErrorCode,
     InventoryDelta,
     Patch,
+    RustDeskInstall,
     RustDeskReport,
     UpdateManifest,
     content_hash,
@@ -68,9 +69,19 @@ from agent.remote.bridge import BridgeError, bridge_from_ticket
 from agent.runner import run_command
 from agent.rustdesk import SETUP_FILE as RUSTDESK_SETUP_FILE
 from agent.rustdesk import run_pending as run_rustdesk
+from agent.rustdesk import save_setup as save_rustdesk_setup
 from agent.spool import ResultSpool
 from agent.uninstall import run_uninstall
-from agent.update import UpdateRefused, confirm, fetch_verified, running_executable, start_watchdog, swap
+from agent.update import (
+    UpdateRefused,
+    confirm,
+    fetch_verified,
+    running_executable,
+    spawn_detached,
+    start_watchdog,
+    swap,
+)
+from agent.update_restart import hand_over, restarts_in_place
 from agent.update_venv import installed_site, swap_wheel
 from agent.update_venv import start_watchdog as start_venv_watchdog
 
@@ -136,6 +147,7 @@ class AgentRuntime:
     ) -> None:
         self.store = store
         self._flush_wanted = asyncio.Event()
+        self._checkin_now = asyncio.Event()
         self.env = env or AgentEnv()
         self.state, credential = store.load()
         self.client = HubClient(self.state.hub_url, credential=credential, transport=transport)
@@ -232,6 +244,9 @@ class AgentRuntime:
             return
         if spec.kind is CommandKind.UPDATE_AGENT:
             await self._update(spec)
+            return
+        if spec.kind is CommandKind.INSTALL_RUSTDESK:
+            await self._install_rustdesk(spec)
             return
         if spec.kind is CommandKind.END_SESSION and self.state.quick_support:
             self._finish(self._result(spec, CommandStatus.SUCCEEDED, "session ended"))
@@ -339,8 +354,11 @@ class AgentRuntime:
         elif site is not None:
             start_venv_watchdog(site, self.store.state_dir, install.service, install.service_file)
         log.info("%s (rolled back unless it checks in within %d s)", message, manifest.confirm_within_seconds)
-        self.restart_into = exe or Path(sys.executable)
-        self.restart_venv = exe is None
+        if restarts_in_place(install.service):
+            self.restart_into = exe or Path(sys.executable)
+            self.restart_venv = exe is None
+        else:  # a scheduled task: its helper starts the new version once this process has exited
+            hand_over(install.service, install.service_file, self.store.state_dir, spawn_detached)
         self.stop()
 
     @staticmethod
@@ -436,7 +454,10 @@ class AgentRuntime:
             except HubRejected as exc:
                 log.error("hub rejected the check-in: %s", exc)
             jitter = self.env.jitter
-            await asyncio.sleep(self.interval * self._rng.uniform(1 - jitter, 1 + jitter))
+            delay = self.interval * self._rng.uniform(1 - jitter, 1 + jitter)
+            with contextlib.suppress(TimeoutError):  # a report that should not wait a whole interval
+                await asyncio.wait_for(self._checkin_now.wait(), delay)
+            self._checkin_now.clear()
         await self._stop.wait()  # uninstalling or ending the session: that routine stops the runtime
 
     async def _push_loop(self) -> None:
@@ -503,6 +524,38 @@ class AgentRuntime:
         ):
             self._patches_refresh = _in_daemon_thread(collect_patches)
         return self._patches[1] if self._patches is not None else None
+
+    async def _install_rustdesk(self, spec: CommandSpec) -> None:
+        """RustDesk added after enrollment: fetch the set-up with its password, then the same steps as at
+        enrollment (:func:`agent.rustdesk.run_pending`); the ID goes back in the result and the next check-in."""
+        if self.state.quick_support:
+            self._finish(
+                self._result(spec, CommandStatus.FAILED, "", "a quick-support session does not install RustDesk")
+            )
+            return
+        try:
+            RustDeskInstall.model_validate_json(spec.body)
+            setup = await self.client.rustdesk_setup(spec.id)
+        except ValidationError as exc:
+            self._finish(self._result(spec, CommandStatus.FAILED, "", f"the RustDesk command is malformed: {exc}"))
+            return
+        except HubError as exc:
+            self._finish(self._result(spec, CommandStatus.FAILED, "", f"could not fetch the RustDesk set-up: {exc}"))
+            return
+        save_rustdesk_setup(self.store.state_dir, setup)
+        try:
+            report = await _in_daemon_thread(partial(run_rustdesk, self.store.state_dir, self.state.hub_url))
+        except Exception as exc:  # the same boundary as at enrollment: a crash is reported, the agent goes on
+            log.exception("RustDesk set-up crashed")
+            report = RustDeskReport(error=f"the RustDesk set-up crashed: {exc.__class__.__name__}")
+        if report is None or report.id is None:
+            error = report.error if report is not None else "the set-up vanished"
+            self._rustdesk = report
+            self._finish(self._result(spec, CommandStatus.FAILED, "", error or "RustDesk set-up failed"))
+            return
+        self._rustdesk = report
+        self._finish(self._result(spec, CommandStatus.SUCCEEDED, f"RustDesk ID {report.id}\n"))
+        self._checkin_now.set()
 
     async def _rustdesk_setup(self) -> None:
         """Set RustDesk up (or re-read its ID) in a worker thread; the report rides the next check-in."""

@@ -9,8 +9,9 @@
    ``<exe>.prev update-watchdog``, detached) and re-executes itself as the new version.
 4. The new agent calls :func:`confirm` after its first successful check-in (``update.json`` gets
    ``confirmed``). The watchdog waits for that until the deadline; on time-out it stops the
-   silent process, moves ``<exe>.prev`` back and restarts the agent (systemd: ``systemctl
-   restart``; no service or no running systemd: starts it detached), recording ``rolled_back`` in ``update.json``.
+   silent process, moves ``<exe>.prev`` back and restarts the agent through its service manager
+   (:func:`agent.update_restart.bring_back`; no service: started detached), recording
+   ``rolled_back`` in ``update.json``.
 
 A virtualenv agent updates its wheel the same way (:mod:`agent.update_venv`); one run from a source
 tree refuses with the reason.
@@ -25,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -34,16 +34,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent import __version__
 from agent.protocol import UpdateManifest, update_signed_message
+from agent.update_restart import bring_back
 
 log = logging.getLogger(__name__)
 UPDATE_FILE = "update.json"
 PID_FILE = "agent.pid"
 DOWNLOAD_TIMEOUT_SECONDS = 300.0
+_CREATE_BREAKAWAY_FROM_JOB = 0x01000000  # winbase.h; the subprocess module does not name it
 
 
 class UpdateRefused(Exception):
@@ -143,9 +146,26 @@ def _child_env() -> dict[str, str]:
 
 
 def _spawn_detached(argv: list[str], log_path: Path, *, env: dict[str, str] | None = None) -> None:
-    """Start ``argv`` in its own session, output appended to ``log_path``; nothing waits for it."""
+    """Start ``argv`` on its own, output appended to ``log_path``; nothing waits for it.
+
+    POSIX: a new session (``setsid``), so a service manager stopping the agent's process group
+    leaves it running. Windows: detached, in a new process group and out of the scheduled task's
+    job object (``CREATE_BREAKAWAY_FROM_JOB``), so ending the task does not end it.
+    """
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
+        if sys.platform == "win32":
+            flags = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP | _CREATE_BREAKAWAY_FROM_JOB
+            subprocess.Popen(
+                argv,
+                env=env if env is not None else _child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=fd,
+                stderr=fd,
+                creationflags=flags,
+                close_fds=True,
+            )
+            return
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_DUP2, fd, 1),
@@ -154,6 +174,9 @@ def _spawn_detached(argv: list[str], log_path: Path, *, env: dict[str, str] | No
         os.posix_spawn(argv[0], argv, env if env is not None else _child_env(), file_actions=actions, setsid=True)
     finally:
         os.close(fd)
+
+
+spawn_detached = _spawn_detached
 
 
 def start_watchdog(exe: Path, state_dir: Path, service: str, service_file: str | None) -> None:
@@ -194,27 +217,46 @@ def confirm(state_dir: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    with contextlib.suppress(OSError, IndexError):  # a zombie has exited; only its parent can reap it
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return False
+    """Whether ``pid`` runs (a zombie has exited: only its parent can reap it). psutil, not ``os.kill(pid, 0)``,
+    which on Windows would terminate the process."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def _stop(pid: int) -> None:
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+    """Terminate ``pid`` (SIGTERM; TerminateProcess on Windows), then kill it if it lingers."""
+    for wait, kill in ((10.0, False), (5.0, True)):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            process = psutil.Process(pid)
+            process.kill() if kill else process.terminate()
         end = time.monotonic() + wait
         while _alive(pid) and time.monotonic() < end:
             time.sleep(0.1)
         if not _alive(pid):
             return
+
+
+def stop_agent(state_dir: Path, pid: int) -> None:
+    """Stop the agent being watched: ``pid`` (the process that updated) and, where the service manager
+    started the new version as a new process (a scheduled task), the one ``agent.pid`` names."""
+    pids = [pid]
+    with contextlib.suppress(OSError, ValueError):
+        current = int((state_dir / PID_FILE).read_text().strip())
+        if current != pid and current != os.getpid() and _is_agent(current):
+            pids.append(current)
+    for each in pids:
+        _stop(each)
+
+
+def _is_agent(pid: int) -> bool:
+    try:
+        return any("agent" in part for part in psutil.Process(pid).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
 
 
 def wait_for_confirmation(state_dir: Path) -> PendingUpdate | None:
@@ -241,14 +283,18 @@ def watchdog(state_dir: Path, pid: int, exe: Path, service: str, service_file: s
     if pending is None:
         exe.with_name(exe.name + ".prev").unlink(missing_ok=True)
         return 0
-    _stop(pid)
+    stop_agent(state_dir, pid)
     prev = exe.with_name(exe.name + ".prev")
     prev.replace(exe)
     PendingUpdate(pending.from_version, pending.to_version, pending.deadline, "rolled_back").write(state_dir)
-    if service == "systemd" and service_file and Path("/run/systemd/system").is_dir():
-        done = subprocess.run(["systemctl", "restart", "--no-block", Path(service_file).name], check=False)
-        if done.returncode == 0:
-            return 0
-        log.warning("systemctl restart failed (exit %s): starting the agent directly", done.returncode)
-    _spawn_detached([str(exe), "run", "--state-dir", str(state_dir)], state_dir / "agent-restarted.log")
+    how = bring_back(
+        service,
+        service_file,
+        state_dir,
+        pid=pid,
+        start_directly=lambda: _spawn_detached(
+            [str(exe), "run", "--state-dir", str(state_dir)], state_dir / "agent-restarted.log"
+        ),
+    )
+    log.info("rolled back to %s (restarted: %s)", pending.from_version, how)
     return 0

@@ -18,6 +18,7 @@ wheel in place of the executable:
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import os
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -33,11 +35,13 @@ from pathlib import Path
 import agent
 from agent import __version__
 from agent.protocol import UpdateManifest
-from agent.update import PendingUpdate, UpdateRefused, _spawn_detached, _stop, wait_for_confirmation
+from agent.update import PendingUpdate, UpdateRefused, _spawn_detached, stop_agent, wait_for_confirmation
+from agent.update_restart import bring_back
 
 log = logging.getLogger(__name__)
 DIST_NAME = "rmmhub_agent"
 ROLLBACK_DIR = "rollback"
+UV_TIMEOUT_SECONDS = 600.0
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -64,19 +68,68 @@ def _wheel_members(data: bytes, version: str) -> tuple[zipfile.ZipFile, str]:
 
 
 def _missing_requirements(wheel: zipfile.ZipFile, info: str) -> list[str]:
+    """The wheel's requirements (whole specifiers) whose distribution this environment lacks."""
     meta = wheel.read(f"{info}/METADATA").decode("utf-8", errors="replace")
     missing = []
     for line in meta.splitlines():
         if not line.startswith("Requires-Dist:") or "extra ==" in line:
             continue
-        match = _REQUIREMENT_NAME.match(line.removeprefix("Requires-Dist:"))
+        spec = line.removeprefix("Requires-Dist:").strip()
+        match = _REQUIREMENT_NAME.match(spec)
         if match is None:
             continue
         try:
             metadata.version(match.group(1))
         except metadata.PackageNotFoundError:
-            missing.append(match.group(1))
+            missing.append(spec)
     return missing
+
+
+@dataclass(frozen=True)
+class UvLayout:
+    """The layout the installers' uv route creates: ``PREFIX/bin/uv`` (``uv.exe``), ``PREFIX/python``
+    (the private CPython), ``PREFIX/venv`` (this agent's environment)."""
+
+    prefix: Path
+    uv: Path
+
+    @classmethod
+    def around(cls, venv: Path) -> UvLayout | None:
+        """The layout ``venv`` belongs to, or None (a virtualenv made without the hub's uv)."""
+        prefix = venv.resolve().parent
+        for name in ("uv.exe", "uv") if sys.platform == "win32" else ("uv",):
+            uv = prefix / "bin" / name
+            if uv.is_file() and os.access(uv, os.X_OK):
+                return cls(prefix, uv)
+        return None
+
+    def install(self, requirements: list[str], python: str) -> None:
+        """Add ``requirements`` to the environment of ``python`` with this layout's uv (the running
+        version keeps working: packages are only added). Index settings come from the agent's
+        environment (``UV_INDEX_URL``, ``UV_FIND_LINKS``, ...), as for the installer.
+
+        Raises:
+            UpdateRefused: uv failed (its last output lines are in the message).
+        """
+        env = {
+            **os.environ,
+            "UV_NO_CONFIG": "1",
+            "UV_CACHE_DIR": str(self.prefix / "cache"),
+            "UV_PYTHON_INSTALL_DIR": str(self.prefix / "python"),
+        }
+        argv = [str(self.uv), "pip", "install", "--quiet", "--python", python, *requirements]
+        log.info("installing %s with %s", ", ".join(requirements), self.uv)
+        try:
+            done = subprocess.run(
+                argv, env=env, capture_output=True, text=True, timeout=UV_TIMEOUT_SECONDS, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UpdateRefused(f"refused: uv could not add {', '.join(requirements)}: {exc}") from exc
+        finally:
+            shutil.rmtree(self.prefix / "cache", ignore_errors=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip()[-400:]
+            raise UpdateRefused(f"refused: uv could not add {', '.join(requirements)} (exit {done.returncode}): {tail}")
 
 
 def _replace_dir(target: Path, source: Path) -> None:
@@ -97,8 +150,14 @@ def swap_wheel(site: Path, data: bytes, manifest: UpdateManifest, state_dir: Pat
     """
     wheel, info = _wheel_members(data, manifest.version)
     missing = _missing_requirements(wheel, info)
+    layout = UvLayout.around(Path(sys.prefix)) if missing else None
+    if missing and layout is not None:  # the uv route: add what N+1 needs first (N ignores it)
+        layout.install(missing, sys.executable)
+        importlib.invalidate_caches()
+        missing = _missing_requirements(wheel, info)
     if missing:
-        raise UpdateRefused(f"refused: version {manifest.version} needs {', '.join(missing)}; re-run the installer")
+        names = ", ".join(missing)
+        raise UpdateRefused(f"refused: version {manifest.version} needs {names}; re-run the installer")
     keep = state_dir / ROLLBACK_DIR / "site"
     shutil.rmtree(keep.parent, ignore_errors=True)
     keep.mkdir(parents=True)
@@ -189,16 +248,19 @@ def watchdog(state_dir: Path, pid: int, site: Path, service: str, service_file: 
     if pending is None:
         shutil.rmtree(state_dir / ROLLBACK_DIR, ignore_errors=True)
         return 0
-    _stop(pid)
+    stop_agent(state_dir, pid)
     restore(site, state_dir)
     PendingUpdate(pending.from_version, pending.to_version, pending.deadline, "rolled_back").write(state_dir)
-    if service == "systemd" and service_file and Path("/run/systemd/system").is_dir():
-        done = subprocess.run(["systemctl", "restart", "--no-block", Path(service_file).name], check=False)
-        if done.returncode == 0:
-            return 0
-    _spawn_detached(
-        [sys.executable, "-m", "agent", "run", "--state-dir", str(state_dir)],
-        state_dir / "agent-restarted.log",
-        env=_agent_env(),
+    how = bring_back(
+        service,
+        service_file,
+        state_dir,
+        pid=pid,
+        start_directly=lambda: _spawn_detached(
+            [sys.executable, "-m", "agent", "run", "--state-dir", str(state_dir)],
+            state_dir / "agent-restarted.log",
+            env=_agent_env(),
+        ),
     )
+    log.info("rolled back to %s (restarted: %s)", pending.from_version, how)
     return 0

@@ -113,6 +113,7 @@ class NativeRmmModule:
             native_rmm_tools(
                 lambda: latest_version(plane.settings.agent_dist_dir),
                 lambda: UpdateConfig(plane.settings.agent_dist_dir, plane.settings.agent_update_confirm_seconds),
+                lambda: plane.settings,
             )
         )
         device_jobs.add_jobs(scheduler, plane)

@@ -17,6 +17,7 @@ from agent.protocol import (
     ENROLL_PATH,
     MAX_MESSAGE_BYTES,
     PROTOCOL_HEADER,
+    RUSTDESK_SETUP_PATH,
     SUPPORTED_PROTOCOL_VERSIONS,
     WHEEL_PATH,
     AgentApiError,
@@ -25,6 +26,7 @@ from agent.protocol import (
     DeregisterRequest,
     EnrollRequest,
     ErrorCode,
+    RustDeskSetupRequest,
 )
 from hub.core.db import utcnow
 from hub.core.deps import hub_of
@@ -33,7 +35,7 @@ from native_rmm.agent_api.errors import AgentRoute, error_response
 from native_rmm.agent_api.payloads import bearer, parse, parse_result, protocol_version, read_body
 from native_rmm.agent_api.schemas import CREDENTIAL_ROTATE_PATH, PING_PATH, CredentialRotateResponse
 from native_rmm.commands import service as commands
-from native_rmm.devices import credentials, enrollment
+from native_rmm.devices import credentials, enrollment, rustdesk
 from native_rmm.devices.service import mark_uninstalled
 from native_rmm.errors import invalid_credential
 from native_rmm.installers.wheel import WheelBuildError
@@ -183,6 +185,20 @@ async def rotate_credential(request: Request) -> Response:
         previous_valid_until=utcnow() + timedelta(minutes=plane.settings.credential_rotation_grace_minutes),
     )
     return _json(answer.model_dump_json(), version)
+
+
+@router.post(RUSTDESK_SETUP_PATH)
+async def rustdesk_setup(request: Request) -> Response:
+    """The RustDesk set-up, with its permanent password, for the ``install_rustdesk`` command this device runs
+    now (404 for any other command: the password is handed out only to the device, only while installing)."""
+    plane = plane_of(request)
+    raw = await read_body(request, SMALL_BODY)
+    async with plane.db.transaction() as session:
+        device = await _device(session, request)
+        version = protocol_version(request)
+        body = parse(RustDeskSetupRequest, raw)
+        setup = await rustdesk.command_setup(session, device, body.command_id)
+    return _json(setup.model_dump_json(), version)
 
 
 @router.get(WHEEL_PATH, response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})

@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.protocol import API_PREFIX, RustDeskReport, RustDeskSetup
+from agent.protocol import API_PREFIX, CommandKind, CommandStatus, RustDeskInstall, RustDeskReport, RustDeskSetup
+from hub.core.errors import NotFound
 from hub.core.security import SecretBox, generate_password
 from hub.core.uow import scope_of
+from native_rmm.models.commands import Command
 from native_rmm.models.devices import Device
 from native_rmm.models.installers import Installer
 from native_rmm.models.rustdesk import DeviceRustDesk
@@ -104,6 +107,52 @@ async def record_report(session: AsyncSession, device: Device, report: RustDeskR
         row.error = report.error or "the agent reported neither an ID nor an error"
     row.reported_at = now
     await session.flush()
+
+
+async def set_new_password(session: AsyncSession, device: Device) -> tuple[DeviceRustDesk, bool]:
+    """A new random permanent password for ``device`` (stored encrypted); True when it replaced one.
+    The ID already reported stays until the agent reports again."""
+    password_encrypted = _box(session).encrypt(generate_password(PASSWORD_LENGTH))
+    row = await session.get(DeviceRustDesk, device.id)
+    if row is not None:
+        row.password_encrypted, row.error = password_encrypted, None
+        await session.flush()
+        return row, True
+    row = DeviceRustDesk(device_id=device.id, org_id=device.org_id, password_encrypted=password_encrypted)
+    session.add(row)
+    await session.flush()
+    return row, False
+
+
+def install_body(settings: RmmSettings, *, id_server: str, relay_server: str, key: str) -> RustDeskInstall:
+    """The body of an ``install_rustdesk`` command: servers and where to fetch the client (no password)."""
+    urls, sums = packages(settings)
+    return RustDeskInstall(id_server=id_server, relay_server=relay_server, key=key, packages=urls, sha256=sums)
+
+
+_OPEN = (CommandStatus.QUEUED, CommandStatus.DELIVERED, CommandStatus.RUNNING)
+
+
+async def command_setup(session: AsyncSession, device: Device, command_uid: str) -> RustDeskSetup:
+    """The full set-up for the agent running ``install_rustdesk`` command ``command_uid`` (its password
+    decrypted). Only the device the command is for, and only while the command is open.
+
+    Raises:
+        NotFound: no such open command for this device, or the device has no RustDesk row.
+    """
+    command = (await session.execute(select(Command).where(Command.uid == command_uid))).scalar_one_or_none()
+    if (
+        command is None
+        or command.device_id != device.id
+        or command.kind is not CommandKind.INSTALL_RUSTDESK
+        or command.status not in _OPEN
+    ):
+        raise NotFound(f"no open install_rustdesk command {command_uid} for this device")
+    row = await session.get(DeviceRustDesk, device.id)
+    if row is None:
+        raise NotFound("this device has no RustDesk password on the hub")
+    body = RustDeskInstall.model_validate_json(command.body)
+    return RustDeskSetup(**body.model_dump(), password=reveal(session, row))
 
 
 def reveal(session: AsyncSession, row: DeviceRustDesk) -> str:

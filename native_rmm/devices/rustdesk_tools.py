@@ -1,4 +1,5 @@
-"""RustDesk tools: the panel's read (any viewer: ID and link, never the password) and the admin-only reveal."""
+"""RustDesk tools: the panel's read (any viewer: ID and link, never the password) and the admin-only reveal
+(adding RustDesk to an enrolled device is a command: :mod:`native_rmm.commands.rustdesk_tools`)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.protocol import CommandKind, OsFamily
+from agent.protocol import CommandKind
 from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller, CallerKind
@@ -106,7 +106,6 @@ async def run_auto_updates(plane: DevicePlane, gate: Gate) -> int:
                 .where(
                     Device.org_id == org_id,
                     Device.uninstalled_at.is_(None),
-                    Device.os_family == OsFamily.LINUX,
                     Device.is_demo.is_(False),
                     Device.quick_support.is_(False),
                 )

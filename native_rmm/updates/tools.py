@@ -1,9 +1,10 @@
 """``rmm-update-agents``: queue a signed self-update for one device, a customer, a site, or every device.
 
 Linux agents update themselves: the single-file agent from the single-file release, a virtualenv
-agent from the wheel release of the same version (the command carries both; each verifies SHA-256
-and the hub's signature, swaps, restarts and rolls back if the new version stays silent). Other
-agents are listed as skipped with the reason. Like every action this runs through the policy gate.
+agent from the wheel release of the same version (the command carries both). Windows and macOS
+agents (the uv-provisioned virtualenv) get the wheel release alone. Each verifies SHA-256 and the
+hub's signature, swaps, restarts through its service manager (systemd, launchd, the scheduled
+task) and rolls back if the new version stays silent. Other agents are skipped with the reason. Like every action this runs through the policy gate.
 """
 
 from __future__ import annotations
@@ -80,8 +81,14 @@ class UpdateAgentsOut(BaseModel):
 
 
 def platform_of(device: Device) -> str | None:
-    """The release platform of a device's agent (single-file agents are Linux on the hub's arch)."""
-    return f"linux-{machine_arch()}" if device.os_family is OsFamily.LINUX else None
+    """The release platform of a device's agent: Linux takes the single-file agent of the hub's arch
+    (its virtualenv fallback reads the wheel the manifest carries); Windows and macOS agents run the
+    wheel in their uv-provisioned environment."""
+    if device.os_family is OsFamily.LINUX:
+        return f"linux-{machine_arch()}"
+    if device.os_family in (OsFamily.WINDOWS, OsFamily.MACOS):
+        return WHEEL_PLATFORM
+    return None
 
 
 async def _targets(ctx: ToolContext, args: UpdateAgentsArgs) -> list[Device]:
@@ -132,10 +139,16 @@ def _skip_reason(device: Device, release: Offer | None) -> str | None:
         return "no agent any more"
     if device.quick_support or device.is_demo:
         return "quick-support and demo devices are not updated"
-    if platform_of(device) is None:
-        return "only Linux agents update themselves; re-run the installer on this OS"
+    platform = platform_of(device)
+    if platform is None:
+        return "this agent's OS does not update itself; re-run the installer on it"
     if release is None:
         return "this hub has no agent release (run `rmmhub agent stage`, or `rmmhub agent publish`)"
+    if platform == WHEEL_PLATFORM and release.wheel is None:
+        return (
+            f"version {release.version} is published only as a Linux single-file agent; "
+            "Windows and macOS agents need the wheel (rmmhub agent publish --wheel)"
+        )
     if device.agent_version == release.version:
         return f"already at {release.version}"
     return None
@@ -159,6 +172,8 @@ def update_tools(config: Callable[[], UpdateConfig]) -> list[Tool]:
                 skipped.append(SkippedDevice(device_id=device.id, hostname=device.hostname, reason=reason or ""))
                 continue
             manifest = release.manifest(signer, settings.confirm_within_seconds)
+            if platform_of(device) == WHEEL_PLATFORM and manifest.wheel is not None:
+                manifest = manifest.wheel  # Windows / macOS: the wheel alone
             command = await commands.enqueue(
                 ctx.session,
                 org_id=ctx.org_id,

@@ -2,7 +2,8 @@
 
 Golden files pin the rendered scripts (with the hub's uv list and a CPython mirror); shellcheck
 lints the shell ones; PowerShell is parsed by pwsh's AST parser when pwsh is installed, and always
-by a tokenizer that checks every bracket and string closes (pwsh is not packaged for Debian).
+by the tree-sitter PowerShell grammar and a strict tokenizer (tests/agent/powershell_check.py: pwsh
+is not installable on this machine).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from agent import __version__
 from agent.installers.render import InstallerError, render_installer
+from tests.agent.powershell_check import check_powershell, tree_sitter_errors
 
 GOLDEN = Path(__file__).parent / "golden"
 HUB = "https://hub.example.com"
@@ -107,48 +109,11 @@ def test_uv_shell_installers_pass_shellcheck(os_name: str, tmp_path: Path) -> No
     assert done.returncode == 0, done.stdout
 
 
-def _powershell_balanced(script: str) -> None:
-    """Every (), {}, [] closes in order outside strings, here-strings and comments; strings close."""
-    pairs, stack, i, n = {")": "(", "}": "{", "]": "["}, [], 0, len(script)
-    line = 1
-    while i < n:
-        ch = script[i]
-        if ch == "\n":
-            line += 1
-        if ch == "#":
-            while i < n and script[i] != "\n":
-                i += 1
-            continue
-        if ch in "'\"":
-            end = i + 1
-            while end < n:
-                if script[end] == ch and script[end + 1 : end + 2] == ch:
-                    end += 2
-                    continue
-                if ch == '"' and script[end] == "`":
-                    end += 2
-                    continue
-                if script[end] == ch:
-                    break
-                end += 1
-            assert end < n, f"string opened on line {line} never closes"
-            line += script[i:end].count("\n")
-            i = end + 1
-            continue
-        if ch in "({[":
-            stack.append((ch, line))
-        elif ch in ")}]":
-            assert stack and stack[-1][0] == pairs[ch], f"unbalanced {ch!r} on line {line}"
-            stack.pop()
-        i += 1
-    assert not stack, f"unclosed {stack[-1][0]!r} from line {stack[-1][1]}"
-
-
 @pytest.mark.parametrize("os_name", ["windows"])
-def test_windows_installer_tokenizes(os_name: str) -> None:
-    _powershell_balanced(_render(os_name))
-    with pytest.raises(AssertionError):
-        _powershell_balanced("& { if ($x) { 'a' }")  # the checker catches a missing brace
+def test_windows_installer_tokenizes_and_parses(os_name: str) -> None:
+    script = _render(os_name)
+    check_powershell(script)
+    assert tree_sitter_errors(script) == []
 
 
 @pytest.mark.skipif(shutil.which("pwsh") is None, reason="pwsh (PowerShell 7) is not installed here")

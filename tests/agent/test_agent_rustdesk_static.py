@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from agent.protocol import RustDeskReport, RustDeskSetup, rustdesk_config_string
 from agent.rustdesk import PackageKind, RustDeskError, _download, install_client, install_script, package_kind
-from tests.agent.test_agent_installers_uv import _powershell_balanced
+from tests.agent.powershell_check import check_powershell, tree_sitter_errors
 from tests.conftest import free_port
 from tests.waiting import ThreadedServer
 
@@ -55,7 +55,8 @@ def test_shell_steps_parse_and_pass_shellcheck(kind: PackageKind, tmp_path: Path
 
 def test_windows_steps_tokenize_and_quote() -> None:
     script = install_script("windows", "C:\\Temp\\it's\\rustdesk.exe")
-    _powershell_balanced(script)
+    check_powershell(script)
+    assert tree_sitter_errors(script) == []
     assert "$Package = 'C:\\Temp\\it''s\\rustdesk.exe'" in script
     assert "--silent-install" in script and "msiexec.exe" in script
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import platform
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -13,7 +16,8 @@ import pytest
 
 from agent.protocol import UpdateManifest
 from agent.update import PendingUpdate, UpdateRefused
-from agent.update_venv import restore, swap_wheel
+from agent.update_venv import UvLayout, restore, swap_wheel
+from native_rmm.settings import RmmSettings
 from native_rmm.updates.releases import WHEEL_PLATFORM, publish
 from native_rmm.updates.signing import UpdateSigner
 from native_rmm.updates.tools import current_offer
@@ -120,3 +124,63 @@ def test_offer_carries_the_wheel_of_the_same_version(tmp_path: Path) -> None:
     assert json.loads(combined.model_dump_json())["wheel"]["platform"] == "python"
     # An older agent reads the same body as before (the wheel is an extra field it ignores).
     assert UpdateManifest.model_validate_json(combined.model_dump_json()).version == "0.2.0"
+
+
+def _uv_prefix(tmp_path: Path) -> Path:
+    """A uv layout (PREFIX/bin/uv from the hub's staged uv, PREFIX/venv) around a fresh virtualenv."""
+    staged = sorted((RmmSettings().agent_dist_dir / "uv").glob(f"*/linux-{platform.machine()}/uv"))
+    if not staged:
+        pytest.skip("no uv staged for this machine (make agent-dist)")
+    prefix = tmp_path / "rmmhub-agent"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "uv").symlink_to(staged[-1].resolve())
+    subprocess.run(
+        [str(prefix / "bin" / "uv"), "venv", "--quiet", "--python", sys.executable, str(prefix / "venv")], check=True
+    )
+    return prefix
+
+
+def test_uv_layout_adds_requirements_or_refuses_with_uvs_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert UvLayout.around(tmp_path / "venv") is None  # a virtualenv made without the hub's uv
+    prefix = _uv_prefix(tmp_path)
+    layout = UvLayout.around(prefix / "venv")
+    assert layout is not None and layout.uv == prefix / "bin" / "uv"
+    python = str(prefix / "venv" / "bin" / "python")
+    links = tmp_path / "links"
+    links.mkdir()
+    source = tmp_path / "tinydep"
+    (source / "tinydep").mkdir(parents=True)
+    (source / "tinydep" / "__init__.py").write_text("")
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=69"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "tinydep"\nversion = "2.0"\n'
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(links),
+            str(source),
+        ],
+        check=True,
+    )
+    monkeypatch.setenv("UV_NO_INDEX", "1")
+    monkeypatch.setenv("UV_FIND_LINKS", str(links))
+    layout.install(["tinydep>=2"], python)
+    listed = subprocess.run(
+        [python, "-c", "import tinydep, importlib.metadata as m; print(m.version('tinydep'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listed.stdout.strip() == "2.0" and not (prefix / "cache").exists()
+    with pytest.raises(UpdateRefused, match=r"uv could not add surely-not-there>=9 \(exit \d+\)"):
+        layout.install(["surely-not-there>=9"], python)

@@ -1,5 +1,6 @@
-"""The device header's RustDesk panel (``rmm/_device_rustdesk.html``, loaded into the header) and its
-admin-only reveal of the permanent password (``rmm-reveal-rustdesk-password`` through the gate)."""
+"""The device header's RustDesk panel (``rmm/_device_rustdesk.html``, loaded into the header), its
+admin-only reveal of the permanent password (``rmm-reveal-rustdesk-password`` through the gate) and
+its "Install RustDesk" button for a device enrolled without it (``rmm-install-rustdesk``, the same gate)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,10 @@ async def reveal_password(device_id: Id, page: PageDep, session: SessionDep, gat
     device = await devices.get_device(session, org_id=page.org.id, device_id=device_id)
     state = await rustdesk.panel(session, org_id=page.org.id, device_id=device.id)
     return render(page, "rmm/_rustdesk_panel.html", device=device, rustdesk=state, password=outcome.result["password"])
+
+
+@router.post("/rmm/devices/{device_id}/rustdesk/install")
+async def install_rustdesk(device_id: Id, page: PageDep, session: SessionDep, gate: GateDep) -> HTMLResponse:
+    """Invoke ``rmm-install-rustdesk`` with the installer's servers (approval by default); show the outcome."""
+    outcome = await invoke(page, session, gate, "rmm-install-rustdesk", {"device": device_id})
+    return outcome_html(page, outcome, action="Install RustDesk")
