@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-    from tests.conftest import TestUser
+    from tests.conftest import LiveServer, TestUser
 
 
 @dataclass
@@ -126,6 +127,40 @@ async def browser(artifacts: Path) -> AsyncIterator[Any]:
         instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         await instance.close()
+
+
+@contextlib.asynccontextmanager
+async def csp_page(
+    browser: Any, base_url: str, *, viewport: tuple[int, int] = (1360, 900), permissions: tuple[str, ...] = ()
+) -> AsyncIterator[Page]:
+    """A fresh browser context (own cookies) and page; a Content-Security-Policy violation fails the test after it."""
+    from tests.csp import watch_csp
+
+    context = await browser.new_context(base_url=base_url, viewport={"width": viewport[0], "height": viewport[1]})
+    if permissions:
+        await context.grant_permissions(list(permissions), origin=base_url)
+    context.set_default_timeout(15_000)
+    csp = await watch_csp(context)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+    csp.check()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Any, live_server: LiveServer) -> AsyncIterator[Page]:
+    """A fresh browser context and page per test, against the live hub (see :func:`csp_page`)."""
+    async with csp_page(browser, live_server.url) as tab:
+        yield tab
+
+
+@pytest.fixture(scope="module")
+def shots(artifacts: Path, request: pytest.FixtureRequest) -> Path:
+    """The test module's screenshot folder (its ``SHOTS``, under tests/artifacts/), created."""
+    folder: Path = request.module.SHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 async def sign_in(page: Page, user: TestUser, *, target: str = "/policies") -> None:

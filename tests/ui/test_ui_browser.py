@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.conftest import LiveServer, Tenancy, TestUser
-from tests.csp import watch_csp
 from tests.ui.conftest import UiTools, register_ui_tools, sign_in
 from tests.waiting import eventually
 
@@ -24,18 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 def tools(live_server: LiveServer) -> UiTools:
     """The UI test tools, registered in the live hub before any request."""
     return register_ui_tools(live_server.app.state.hub.registry)
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    """A fresh browser context (own cookies) and page per test."""
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 860})
-    context.set_default_timeout(10_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

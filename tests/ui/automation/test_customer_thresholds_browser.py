@@ -4,12 +4,10 @@ the customer's devices), listed on the organisation's page, and dropped again.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 from sqlalchemy import select
 
 from hub.core import tenancy as tenancy_service
@@ -19,30 +17,12 @@ from hub.core.models import Site
 from native_rmm.alerts.customer_thresholds import thresholds_for_device
 from native_rmm.models.devices import Device
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
-from tests.conftest import LiveServer, Tenancy
-from tests.csp import watch_csp
+from tests.conftest import Tenancy
 from tests.native_rmm.conftest import make_device
 from tests.ui.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "automation"
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(15_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 async def _judging(db: Database, org_id: int, device_id: int) -> tuple[float, float, bool]:

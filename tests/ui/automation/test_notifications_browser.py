@@ -4,39 +4,19 @@ press Test against a real signed-webhook receiver, and see the delivery log. Scr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from aiosmtpd.controller import Controller
-from playwright.async_api import Browser, Dialog, Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
-from tests.conftest import LiveServer, Tenancy
-from tests.csp import watch_csp
+from tests.conftest import Tenancy
 from tests.hub.notify.conftest import Inbox, Receiver, smtp_server, webhook_receiver  # noqa: F401 (fixtures)
 from tests.ui.rmm.test_rmm_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "automation"
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 async def test_admin_creates_and_tests_a_webhook_channel(

@@ -3,12 +3,10 @@ run it now, and read the run's per-device report (installed / failed with the re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 from sqlalchemy import select, update
 
 from agent.protocol import CommandStatus
@@ -25,29 +23,11 @@ from policies.pipeline import Gate
 from policies.service import set_policy
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy
-from tests.csp import watch_csp
 from tests.native_rmm.conftest import make_device
 from tests.ui.rmm.test_rmm_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "automation"
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(15_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 async def test_patch_policies_tab_creates_runs_and_reports(

@@ -4,13 +4,11 @@ run's commands, and Pause through the gate; and the form that creates, edits and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, Dialog, Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from hub.core.caller import Caller, CallerKind
 from hub.core.context import HubContext
@@ -28,29 +26,11 @@ from policies.pipeline import Gate
 from policies.service import set_policy
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy
-from tests.csp import watch_csp
 from tests.native_rmm.conftest import make_device
 from tests.ui.rmm.test_rmm_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "automation"
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 async def _seed(db: Database, tenancy: Tenancy, hub: HubContext) -> int:

@@ -5,41 +5,21 @@ and a revoked secret that shows Checkmk's 401 while the hosts stay. Screenshots 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from hub.core.db import Database
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
-from tests.conftest import LiveServer, Tenancy
+from tests.conftest import Tenancy
 from tests.connectors.checkmk.cmk_site import CheckmkSite, FakeHost, FakeService
 from tests.connectors.checkmk.conftest import cmk_site  # noqa: F401 (fixture)
-from tests.csp import watch_csp
 from tests.native_rmm.conftest import make_device
 from tests.ui.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "checkmk"
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(15_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 async def test_admin_connects_checkmk_maps_a_host_and_sees_the_device_panel(

@@ -4,6 +4,7 @@ an admin. Screenshots go to ``tests/artifacts/rmm/``."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,33 +16,24 @@ from playwright.async_api import Browser, Page, expect
 
 from native_rmm.testing.agentsim import ok_result
 from tests.conftest import LiveServer, Tenancy, TestUser
-from tests.csp import watch_csp
+from tests.ui.conftest import csp_page
 from tests.ui.rmm.conftest import Enrolled
-from tests.ui.rmm.test_rmm_browser import fleet, shots, sign_in
+from tests.ui.rmm.test_rmm_browser import SHOTS, fleet, sign_in
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["fleet", "shots"]
+__all__ = ["SHOTS", "fleet"]
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def new_page(browser: Browser, live_server: LiveServer) -> AsyncIterator[object]:
     """``await new_page()``: a fresh browser context and page (one per person in a test)."""
-    contexts = []
-    watchers = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def make() -> Page:
-        context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-        context.set_default_timeout(10_000)
-        watchers.append(await watch_csp(context))
-        contexts.append(context)
-        return await context.new_page()
+        async def make() -> Page:
+            return await stack.enter_async_context(csp_page(browser, live_server.url))
 
-    yield make
-    for context in contexts:
-        await context.close()
-    for csp in watchers:
-        csp.check()
+        yield make
 
 
 def api(live_server: LiveServer, user: TestUser) -> httpx.AsyncClient:

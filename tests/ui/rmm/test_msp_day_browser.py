@@ -17,7 +17,7 @@ from hub.core.db import Database
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy, base_token
-from tests.csp import watch_csp
+from tests.ui.conftest import csp_page
 from tests.ui.rmm.conftest import Enrolled, enroll_and_checkin
 from tests.ui.rmm.test_rmm_browser import sign_in
 
@@ -33,21 +33,11 @@ TOP_SCRIPT = {
 }
 
 
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1500, "height": 1000})
-    context.set_default_timeout(15_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
+    """A taller window: the day's overview fits on one screenshot."""
+    async with csp_page(browser, live_server.url, viewport=(1500, 1000)) as tab:
+        yield tab
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -17,8 +17,7 @@ from hub.core.db import Database
 from native_rmm.testing.agentsim import SimAgent, ok_result
 from tests.conftest import ARTIFACTS as ROOT_ARTIFACTS
 from tests.conftest import LiveServer, Tenancy, base_token
-from tests.csp import watch_csp
-from tests.ui.conftest import sign_in
+from tests.ui.conftest import csp_page, sign_in
 from tests.ui.rmm.conftest import Enrolled, enroll_and_checkin
 from tests.waiting import eventually
 
@@ -26,24 +25,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "rmm"
 
 
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    """``tests/artifacts/rmm`` (the ``artifacts`` fixture skips without Chromium)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
     """A fresh browser context (own cookies, clipboard allowed) and page per test."""
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    context.set_default_timeout(10_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
+    async with csp_page(browser, live_server.url, permissions=("clipboard-read", "clipboard-write")) as tab:
+        yield tab
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -4,12 +4,10 @@ incidents, and after "Rotate URL" the old URL is a bare 404."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from hub.core.db import Database
@@ -22,23 +20,6 @@ from tests.ui.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = ROOT_ARTIFACTS / "status_pages"
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(15_000)
-    csp = await watch_csp(context)
-    tab = await context.new_page()
-    yield tab
-    await context.close()
-    csp.check()
 
 
 def _path(url: str) -> str:
