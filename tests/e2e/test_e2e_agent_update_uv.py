@@ -15,14 +15,11 @@ a stand-in ``launchctl`` on its PATH that starts the agent the way launchd's ``k
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
 import stat
-import subprocess
 import sys
-import sysconfig
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,12 +27,17 @@ from pathlib import Path
 
 import pytest
 
-from native_rmm.installers.wheel import AGENT_SOURCE
-from native_rmm.plane import DevicePlane
-from native_rmm.settings import RmmSettings
 from native_rmm.updates.releases import WHEEL_PLATFORM, publish
 from tests.agent.agent_fakes import AgentProcess, agent_env
 from tests.conftest import LiveServer
+from tests.e2e.agent_releases import (
+    CONFIRM_SECONDS,
+    PURELIB,
+    agent_wheel,
+    installed_without_binary,
+    pip_wheel,
+    start_agent,
+)
 from tests.e2e.conftest import E2EHub, eventually, finished_command, result_of, set_policy
 from tests.e2e.test_e2e_agent_update import _kill_restarted, _pending, _update, _version
 
@@ -43,29 +45,7 @@ pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the installer on Linux"),
     pytest.mark.slow,
 ]
-CONFIRM_SECONDS = 30
-PURELIB = sysconfig.get_paths()["purelib"]
 DEP = "rmmhub-update-testdep"
-
-
-def _pip_wheel(source: Path, out: Path) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(out),
-            str(source),
-        ],
-        check=True,
-    )
-    (wheel,) = out.glob(f"{source.name.replace('-', '_')}-*.whl")
-    return wheel
 
 
 def _dep_wheel(links: Path) -> Path:
@@ -77,41 +57,7 @@ def _dep_wheel(links: Path) -> Path:
         f'[build-system]\nrequires = ["setuptools>=69"]\nbuild-backend = "setuptools.build_meta"\n'
         f'[project]\nname = "{DEP}"\nversion = "1.0"\n'
     )
-    return _pip_wheel(source, links)
-
-
-def _agent_wheel(version: str, *, broken: bool = False, extra_requirement: str | None = None) -> Path:
-    work = Path(tempfile.mkdtemp(prefix="rmmhub-uv-release-"))
-    source = work / "agent"
-    shutil.copytree(AGENT_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"))
-    init = source / "__init__.py"
-    init.write_text(init.read_text().replace('__version__ = "0.1.0"', f'__version__ = "{version}"'))
-    project = source / "pyproject.toml"
-    text = project.read_text().replace('version = "0.1.0"', f'version = "{version}"')
-    if extra_requirement:
-        text = text.replace("dependencies = [", f'dependencies = ["{extra_requirement}", ', 1)
-    project.write_text(text)
-    assert f'"{version}"' in init.read_text() and (not extra_requirement or extra_requirement in project.read_text())
-    if broken:
-        (source / "__main__.py").write_text("import time\n\ntime.sleep(600)\n")
-    dist = work / "dist"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(dist),
-            str(source),
-        ],
-        check=True,
-    )
-    (wheel,) = dist.glob("rmmhub_agent-*.whl")
-    return wheel
+    return pip_wheel(source, links, DEP.replace("-", "_"))
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +66,8 @@ def releases() -> Iterator[dict[str, Path]]:
     links.mkdir()
     _dep_wheel(links)
     built = {
-        "next": _agent_wheel("0.1.1", extra_requirement=f"{DEP}>=1.0"),
-        "broken": _agent_wheel("0.1.2", broken=True),
+        "next": agent_wheel("0.1.1", extra_requirement=f"{DEP}>=1.0"),
+        "broken": agent_wheel("0.1.2", broken=True),
         "links": links,
     }
     yield built
@@ -164,73 +110,32 @@ class UvAgent:
 async def uv_agent(
     e2e_hub: E2EHub, live_server: LiveServer, tmp_path: Path, releases: dict[str, Path]
 ) -> AsyncIterator[UvAgent]:
-    plane: DevicePlane = live_server.app.state.hub.components.get(DevicePlane)
-    dist = tmp_path / "dist"
-    dist.mkdir()
-    (dist / "uv").symlink_to((RmmSettings().agent_dist_dir / "uv").resolve())
-    original = plane.settings
-    plane.settings = original.model_copy(
-        update={"agent_dist_dir": dist, "agent_update_confirm_seconds": CONFIRM_SECONDS}
-    )
-    admin = e2e_hub.client(e2e_hub.tenancy.admin)
-    (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
-    prefix = tmp_path / "opt" / "rmmhub-agent"
-    env = {
-        **os.environ,
-        "RMMHUB_AGENT_PREFIX": str(prefix),
-        "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
-        "RMMHUB_AGENT_PYTHON": sys.executable,
-        "RMMHUB_AGENT_NO_START": "1",
-        "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index",
-        "PYTHONPATH": PURELIB,
-    }
-    command = base["commands"]["linux"].replace("| sudo bash", "| bash")
-    done = subprocess.run(
-        ["bash", "-c", f"set -o pipefail; {command}"], env=env, capture_output=True, text=True, timeout=240, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert (prefix / "bin" / "uv").is_file(), "the uv layout: PREFIX/bin/uv from the hub"
-    (site,) = (prefix / "venv" / "lib").glob("python3*/site-packages")
-    state = prefix / "state"
-    # Registered as a launchd daemon (what macos.sh enrolls with), launchctl being the stand-in.
-    plist = tmp_path / "LaunchDaemons" / "com.rmmhub.agent.plist"
-    plist.parent.mkdir()
-    plist.write_text("<plist/>")
-    saved = json.loads((state / "agent.json").read_text())
-    saved["install"].update({"service": "launchd", "service_file": str(plist)})
-    (state / "agent.json").write_text(json.dumps(saved))
-    log_path = tmp_path / "agent.log"
-    calls = _stand_in_launchctl(tmp_path / "bin", prefix, tmp_path / "agent-launchd.log")
-    agent_vars = agent_env(
-        PYTHONPATH=PURELIB,
-        PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        UV_FIND_LINKS=str(releases["links"]),
-        UV_NO_INDEX="1",
-    )
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            str(prefix / "venv" / "bin" / "python"),
-            "-m",
-            "agent",
-            "run",
-            "--state-dir",
-            str(state),
-            cwd=prefix,
-            env=agent_vars,
-            stdout=log,
-            stderr=log,
-            stdin=asyncio.subprocess.DEVNULL,
+    async with installed_without_binary(e2e_hub, live_server, tmp_path) as installed:
+        prefix, state = installed.prefix, installed.state
+        assert (prefix / "bin" / "uv").is_file(), "the uv layout: PREFIX/bin/uv from the hub"
+        # Registered as a launchd daemon (what macos.sh enrolls with), launchctl being the stand-in.
+        plist = tmp_path / "LaunchDaemons" / "com.rmmhub.agent.plist"
+        plist.parent.mkdir()
+        plist.write_text("<plist/>")
+        saved = json.loads((state / "agent.json").read_text())
+        saved["install"].update({"service": "launchd", "service_file": str(plist)})
+        (state / "agent.json").write_text(json.dumps(saved))
+        calls = _stand_in_launchctl(tmp_path / "bin", prefix, tmp_path / "agent-launchd.log")
+        agent_vars = agent_env(
+            PYTHONPATH=PURELIB,
+            PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            UV_FIND_LINKS=str(releases["links"]),
+            UV_NO_INDEX="1",
         )
-    agent = AgentProcess(proc, log_path)
-    try:
-        device = await e2e_hub.connected_device(within=60)
-        await eventually(lambda: _version(e2e_hub, device.id, "0.1.0"), within=30, message="version N reported")
-        await set_policy(admin, "rmm-update-agents", "auto")
-        yield UvAgent(prefix, state, site, agent, device.id, dist, calls)
-    finally:
-        plane.settings = original
-        _kill_restarted(state, agent)
-        await agent.stop()
+        agent = await start_agent(prefix, tmp_path / "agent.log", agent_vars)
+        try:
+            device = await e2e_hub.connected_device(within=60)
+            await eventually(lambda: _version(e2e_hub, device.id, "0.1.0"), within=30, message="version N reported")
+            await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-update-agents", "auto")
+            yield UvAgent(prefix, state, installed.site, agent, device.id, installed.dist, calls)
+        finally:
+            _kill_restarted(state, agent)
+            await agent.stop()
 
 
 async def test_uv_agent_adds_a_requirement_and_updates_in_place(

@@ -7,25 +7,18 @@ refused. N+1 is this agent's source with the version bumped, built with pip as t
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import subprocess
 import sys
-import sysconfig
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from native_rmm.installers.wheel import AGENT_SOURCE
-from native_rmm.plane import DevicePlane
-from native_rmm.settings import RmmSettings
 from native_rmm.updates.releases import WHEEL_PLATFORM, publish
 from tests.agent.agent_fakes import AgentProcess, agent_env
 from tests.conftest import LiveServer
+from tests.e2e.agent_releases import CONFIRM_SECONDS, PURELIB, agent_wheel, installed_without_binary, start_agent
 from tests.e2e.conftest import E2EHub, eventually, finished_command, result_of, set_policy
 from tests.e2e.test_e2e_agent_update import _kill_restarted, _pending, _update, _version
 
@@ -33,43 +26,11 @@ pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the installer on Linux"),
     pytest.mark.slow,
 ]
-CONFIRM_SECONDS = 30
-PURELIB = sysconfig.get_paths()["purelib"]  # the agent's dependencies come from the test environment
-
-
-def _build_wheel(version: str, *, broken: bool = False) -> Path:
-    work = Path(tempfile.mkdtemp(prefix="rmmhub-venv-release-"))
-    source = work / "agent"
-    shutil.copytree(AGENT_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"))
-    init = source / "__init__.py"
-    init.write_text(init.read_text().replace('__version__ = "0.1.0"', f'__version__ = "{version}"'))
-    assert f'"{version}"' in init.read_text()
-    project = source / "pyproject.toml"
-    project.write_text(project.read_text().replace('version = "0.1.0"', f'version = "{version}"'))
-    if broken:  # starts, never checks in
-        (source / "__main__.py").write_text("import time\n\ntime.sleep(600)\n")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(work / "dist"),
-            str(source),
-        ],
-        check=True,
-    )
-    (wheel,) = (work / "dist").glob("rmmhub_agent-*.whl")
-    return wheel
 
 
 @pytest.fixture(scope="module")
 def wheels() -> Iterator[dict[str, Path]]:
-    built = {"next": _build_wheel("0.1.1"), "broken": _build_wheel("0.1.2", broken=True)}
+    built = {"next": agent_wheel("0.1.1"), "broken": agent_wheel("0.1.2", broken=True)}
     yield built
     for wheel in built.values():
         shutil.rmtree(wheel.parent.parent, ignore_errors=True)
@@ -86,65 +47,25 @@ class VenvAgent:
 
 
 async def _start(prefix: Path, log_path: Path) -> AgentProcess:
-    env = agent_env(PYTHONPATH=PURELIB)
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            str(prefix / "venv" / "bin" / "python"),
-            "-m",
-            "agent",
-            "run",
-            "--state-dir",
-            str(prefix / "state"),
-            cwd=prefix,
-            env=env,
-            stdout=log,
-            stderr=log,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-    return AgentProcess(proc, log_path)
+    return await start_agent(prefix, log_path, agent_env(PYTHONPATH=PURELIB))
 
 
 @pytest.fixture
 async def venv_agent(e2e_hub: E2EHub, live_server: LiveServer, tmp_path: Path) -> AsyncIterator[VenvAgent]:
     """The one-liner against a hub that has uv but no single-file agent: the venv route, then running."""
-    plane: DevicePlane = live_server.app.state.hub.components.get(DevicePlane)
-    dist = tmp_path / "dist"
-    dist.mkdir()
-    (dist / "uv").symlink_to((RmmSettings().agent_dist_dir / "uv").resolve())
-    original = plane.settings
-    plane.settings = original.model_copy(
-        update={"agent_dist_dir": dist, "agent_update_confirm_seconds": CONFIRM_SECONDS}
-    )
-    admin = e2e_hub.client(e2e_hub.tenancy.admin)
-    (base,) = [i for i in (await admin.get("/api/v1/rmm/installers")).json() if i["kind"] == "base"]
-    prefix = tmp_path / "opt" / "rmmhub-agent"
-    env = {
-        **os.environ,
-        "RMMHUB_AGENT_PREFIX": str(prefix),
-        "RMMHUB_AGENT_SYSTEMD_DIR": str(tmp_path / "sd"),
-        "RMMHUB_AGENT_PYTHON": sys.executable,
-        "RMMHUB_AGENT_NO_START": "1",
-        "RMMHUB_AGENT_PIP_ARGS": "--no-deps --no-index",
-        "PYTHONPATH": PURELIB,
-    }
-    command = base["commands"]["linux"].replace("| sudo bash", "| bash")
-    done = subprocess.run(
-        ["bash", "-c", f"set -o pipefail; {command}"], env=env, capture_output=True, text=True, timeout=240, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "no single-file agent for" in done.stderr and "falling back to a Python virtualenv" in done.stderr
-    (site,) = (prefix / "venv" / "lib").glob("python3*/site-packages")
-    agent = await _start(prefix, tmp_path / "agent.log")
-    state = prefix / "state"
-    try:
-        device = await e2e_hub.connected_device(within=60)
-        await eventually(lambda: _version(e2e_hub, device.id, "0.1.0"), within=30, message="version N reported")
-        await set_policy(admin, "rmm-update-agents", "auto")
-        yield VenvAgent(prefix, state, site, agent, device.id, dist)
-    finally:
-        plane.settings = original
-        _kill_restarted(state, agent)
-        await agent.stop()
+    async with installed_without_binary(e2e_hub, live_server, tmp_path) as installed:
+        assert "no single-file agent for" in installed.stderr
+        assert "falling back to a Python virtualenv" in installed.stderr
+        prefix, state = installed.prefix, installed.state
+        agent = await _start(prefix, tmp_path / "agent.log")
+        try:
+            device = await e2e_hub.connected_device(within=60)
+            await eventually(lambda: _version(e2e_hub, device.id, "0.1.0"), within=30, message="version N reported")
+            await set_policy(e2e_hub.client(e2e_hub.tenancy.admin), "rmm-update-agents", "auto")
+            yield VenvAgent(prefix, state, installed.site, agent, device.id, installed.dist)
+        finally:
+            _kill_restarted(state, agent)
+            await agent.stop()
 
 
 def _dist_infos(site: Path) -> list[str]:
