@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select, update
 
 from hub.core.db import utcnow
 from hub.core.models import Customer
-from hub.core.settings import Settings
-from hub.main import create_app
 from native_rmm.models.automation import PatchPolicy
 from tests.agent.agent_fakes import StartAgent, agent_env
-from tests.conftest import LiveServer, Tenancy, free_port, make_settings
+from tests.conftest import LiveServer, Tenancy
 from tests.e2e.conftest import E2EHub, base_token, set_policy
-from tests.waiting import ThreadedServer, eventually
+from tests.native_rmm.automation.conftest import json_of
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
@@ -51,25 +48,6 @@ FAKE_SHUTDOWN = """#!/bin/sh
 printf '%s\\n' "$*" >> "$FAKE_SHUTDOWN_LOG"
 echo "Shutdown scheduled"
 """
-
-
-@pytest.fixture
-def leader_hub(settings: Settings) -> Iterator[LiveServer]:
-    """A live hub on loopback with its scheduler running (the patch-policy runner is a leader job)."""
-    port = free_port()
-    live = make_settings(
-        settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", scheduler_enabled=True
-    )
-    app = create_app(live)
-    server = ThreadedServer(app, port=port, name="leader-hub", ws="websockets-sansio")
-    server.start()
-    yield LiveServer(f"http://127.0.0.1:{port}", app, live)
-    server.stop()
-
-
-async def _json(response: httpx.Response, *codes: int) -> Any:
-    assert response.status_code in (codes or (200,)), f"{response.status_code} {response.text}"
-    return response.json()
 
 
 def _fake_tools(tmp_path: Path) -> dict[str, str]:
@@ -111,7 +89,7 @@ async def _run(hub: E2EHub, launch: StartAgent, tmp_path: Path) -> None:
     device = await hub.connected_device()
 
     async def pending() -> list[str] | None:
-        outcome = await _json(
+        outcome = await json_of(
             await viewer.post(
                 "/api/v1/tools/rmm-get-device-patches/invoke",
                 json={"args": {"device": device.id, "status": "pending"}},
@@ -125,7 +103,7 @@ async def _run(hub: E2EHub, launch: StartAgent, tmp_path: Path) -> None:
         unassigned = await session.scalar(
             select(Customer.id).where(Customer.org_id == t.org_id, Customer.is_unassigned.is_(True))
         )
-    created = await _json(
+    created = await json_of(
         await admin.post(
             "/api/v1/rmm/patch-policies",
             json={
@@ -148,12 +126,12 @@ async def _run(hub: E2EHub, launch: StartAgent, tmp_path: Path) -> None:
         await session.execute(update(PatchPolicy).where(PatchPolicy.id == policy["id"]).values(next_run_at=utcnow()))
 
     async def finished_run(trigger: str) -> dict[str, Any] | None:
-        listed = await _json(await viewer.get("/api/v1/rmm/patch-policies"))
+        listed = await json_of(await viewer.get("/api/v1/rmm/patch-policies"))
         runs = [r for r in listed["result"]["policies"][0]["runs"] if r["trigger"] == trigger and r["status"] == "done"]
         return runs[0] if runs else None
 
     window = await eventually(lambda: finished_run("window"), within=40, message="the window's run")
-    report = (await _json(await viewer.get(f"/api/v1/rmm/patch-policies/runs/{window['id']}")))["result"]
+    report = (await json_of(await viewer.get(f"/api/v1/rmm/patch-policies/runs/{window['id']}")))["result"]
     (row,) = report["devices"]
     assert row["device_id"] == device.id and row["patch_ids"] == ["openssl"]  # vim is not a security update
     assert row["status"] == "failed" and row["command_id"] is not None
@@ -164,10 +142,10 @@ async def _run(hub: E2EHub, launch: StartAgent, tmp_path: Path) -> None:
 
     # The mirror is back; run by hand: it installs, the OS wants a reboot, the user is warned first.
     (tmp_path / "apt-fail").unlink()
-    manual = await _json(await admin.post(f"/api/v1/rmm/patch-policies/{policy['id']}/run"))
+    manual = await json_of(await admin.post(f"/api/v1/rmm/patch-policies/{policy['id']}/run"))
     assert manual["status"] == "done" and manual["result"]["trigger"] == "manual"
     await eventually(lambda: finished_run("manual"), within=40, message="the manual run")
-    report = (await _json(await viewer.get(f"/api/v1/rmm/patch-policies/runs/{manual['result']['id']}")))["result"]
+    report = (await json_of(await viewer.get(f"/api/v1/rmm/patch-policies/runs/{manual['result']['id']}")))["result"]
     (row,) = report["devices"]
     assert row["status"] == "reboot_scheduled" and row["reboot_required"], row
     assert row["patch_ids"] == ["openssl"] and "the logged-in user was warned" in row["reason"]
@@ -175,7 +153,7 @@ async def _run(hub: E2EHub, launch: StartAgent, tmp_path: Path) -> None:
     shutdown_log = tmp_path / "shutdown.log"
     await eventually(shutdown_log.exists, within=30, message="the reboot command on the agent")
     assert shutdown_log.read_text().startswith("-r +5 rmmhub: this computer restarts in 5 minute(s)")
-    install = await _json(
+    install = await json_of(
         await admin.post(
             "/api/v1/tools/rmm-get-command-result/invoke", json={"args": {"command_id": row["command_id"]}}
         )

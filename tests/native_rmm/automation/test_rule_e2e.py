@@ -7,45 +7,23 @@ rule engine and the outbox run as in production, as leader); both database backe
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from hub.core.settings import Settings
-from hub.main import create_app
 from tests.agent.agent_fakes import StartAgent
-from tests.conftest import LiveServer, Tenancy, free_port, make_settings
+from tests.conftest import LiveServer, Tenancy
 from tests.e2e.conftest import E2EHub, approve, base_token, finished_command, set_policy
 from tests.hub.notify.conftest import Inbox
-from tests.waiting import ThreadedServer, eventually
+from tests.native_rmm.automation.conftest import json_of
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the agent on Linux"),
     pytest.mark.slow,
 ]
-
-
-@pytest.fixture
-def leader_hub(settings: Settings) -> Iterator[LiveServer]:
-    """A live hub on loopback with its scheduler running (the rule engine and the outbox are leader jobs)."""
-    port = free_port()
-    live = make_settings(
-        settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", scheduler_enabled=True
-    )
-    app = create_app(live)
-    server = ThreadedServer(app, port=port, name="leader-hub", ws="websockets-sansio")
-    server.start()
-    yield LiveServer(f"http://127.0.0.1:{port}", app, live)
-    server.stop()
-
-
-async def _json(response: httpx.Response, *codes: int) -> Any:
-    assert response.status_code in (codes or (200,)), f"{response.status_code} {response.text}"
-    return response.json()
 
 
 async def test_breach_rule_ticket_email_remediation_resolve_close(
@@ -71,7 +49,7 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
     await set_policy(admin, "native_rmm:rmm-create-ticket", "auto")
     await set_policy(admin, "native_rmm:rmm-update-ticket", "auto")
     await set_policy(admin, "notify:notify-post-message", "auto")
-    channel = await _json(
+    channel = await json_of(
         await admin.post(
             "/api/v1/notifications/channels",
             json={
@@ -90,7 +68,7 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
         ),
         201,
     )
-    await _json(
+    await json_of(
         await admin.post(
             "/api/v1/rmm/scripts",
             json={
@@ -104,7 +82,7 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
         ),
         201,
     )
-    rule = await _json(
+    rule = await json_of(
         await admin.post(
             "/api/v1/rmm/alert-rules",
             json={
@@ -130,19 +108,19 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
     rule_id = (await approve(approver, rule["approval_id"]))["result"]["id"]
 
     # A breach from the real agent: memory thresholds below what any machine uses.
-    await _json(await admin.put("/api/v1/rmm/thresholds", json={"memory_warn": 1, "memory_danger": 2}))
+    await json_of(await admin.put("/api/v1/rmm/thresholds", json={"memory_warn": 1, "memory_danger": 2}))
     await launch("run", "--state-dir", str(tmp_path / "state"), "--hub", hub.url, "--token", hub.base_token)
     device = await hub.connected_device()
 
     async def alert() -> dict[str, Any] | None:
-        rows = await _json(await admin.get("/api/v1/rmm/alerts", params={"device_id": device.id}))
+        rows = await json_of(await admin.get("/api/v1/rmm/alerts", params={"device_id": device.id}))
         mem = [a for a in rows if a["metric"] == "memory" and a["severity"] == "critical"]
         return mem[0] if mem else None
 
     raised = await eventually(alert, within=30, message="a critical memory alert")
 
     async def steps() -> list[dict[str, Any]] | None:
-        runs = await _json(await admin.get(f"/api/v1/rmm/alert-rules/{rule_id}/runs"))
+        runs = await json_of(await admin.get(f"/api/v1/rmm/alert-rules/{rule_id}/runs"))
         return runs if len(runs) >= 3 else None
 
     runs = sorted(await eventually(steps, within=30, message="the rule's three steps"), key=lambda r: r["action_index"])
@@ -152,13 +130,13 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
         ("script", "pending_approval"),
     ]
     ticket_id = runs[0]["ticket_id"]
-    ticket = await _json(await admin.get(f"/api/v1/rmm/tickets/{ticket_id}"))
+    ticket = await json_of(await admin.get(f"/api/v1/rmm/tickets/{ticket_id}"))
     assert raised["id"] in ticket["alert_ids"] and ticket["priority"] == "high"
     await eventually(lambda: inbox.messages, within=30, message="the alert email")
     assert b"[critical]" in inbox.messages[0]
 
     # The approval was requested by automation on the owner's behalf; another approver decides.
-    approval = await _json(await approver.get(f"/api/v1/approvals/{runs[2]['approval_id']}"))
+    approval = await json_of(await approver.get(f"/api/v1/approvals/{runs[2]['approval_id']}"))
     assert approval["requested_via"] == "automation"
     decided = await approve(approver, runs[2]["approval_id"])
     (queued,) = decided["result"]["commands"]
@@ -166,13 +144,13 @@ async def _run(hub: E2EHub, launch: StartAgent, smtp: tuple[Controller, Inbox], 
     assert done["status"] == "succeeded" and "remediating for memory" in done["stdout"]
 
     # The condition clears (thresholds back above the machine's use): the alert resolves, the ticket closes.
-    await _json(await admin.put("/api/v1/rmm/thresholds", json={"memory_warn": 98, "memory_danger": 99.9}))
+    await json_of(await admin.put("/api/v1/rmm/thresholds", json={"memory_warn": 98, "memory_danger": 99.9}))
 
     async def closed() -> dict[str, Any] | None:
-        shown = await _json(await admin.get(f"/api/v1/rmm/tickets/{ticket_id}"))
+        shown = await json_of(await admin.get(f"/api/v1/rmm/tickets/{ticket_id}"))
         return shown if shown["status"] == "closed" else None
 
     final = await eventually(closed, within=40, message="the ticket closed by the rule")
     assert any("resolved automatically" in c["body"] for c in final["comments"]), final["comments"]
-    resolved = await _json(await admin.get(f"/api/v1/rmm/alerts/{raised['id']}"))
+    resolved = await json_of(await admin.get(f"/api/v1/rmm/alerts/{raised['id']}"))
     assert resolved["status"] == "resolved" and resolved["auto_resolved"]
