@@ -47,14 +47,13 @@ from connectors.checkmk.integration import (
 from connectors.checkmk.manager import NOT_CONNECTED, CheckmkManager
 from connectors.checkmk.models import CheckmkConnection, CheckmkHost, ConnectionStatus, Health, HostState, MapMode
 from connectors.checkmk.schemas import HostConfig, HostStateCode, HostStatus, ServiceStateCode
-from hub.core import audit
-from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
+from hub.core.audit import SYSTEM_ACTOR, Actor
 from hub.core.caller import Caller
+from hub.core.changes import record_change, require_admin
 from hub.core.context import HubContext
 from hub.core.db import utcnow
-from hub.core.errors import NotFound, PermissionDenied, RmmHubError, ToolError
+from hub.core.errors import NotFound, RmmHubError, ToolError
 from hub.core.host_health import HostHealth
-from hub.core.roles import Role
 
 log = logging.getLogger(__name__)
 SOURCE = "checkmk"
@@ -93,20 +92,11 @@ async def _active(session: AsyncSession, org_id: int, *, lock: bool = False) -> 
 
 
 def _require_admin(caller: Caller) -> None:
-    if not caller.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change the Checkmk connection")
+    require_admin(caller, "only admins can change the Checkmk connection")
 
 
 def _audit(session: AsyncSession, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor,
-        org_id=org_id,
-        outcome=outcome,
-        tool_id=None,
-        detail={"integration": SOURCE, **detail},
-    )
+    record_change(session, actor=actor, org_id=org_id, outcome=outcome, detail={"integration": SOURCE, **detail})
 
 
 def _when(epoch: int) -> datetime | None:

@@ -41,14 +41,13 @@ from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
-from hub.core import audit
-from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
+from hub.core.audit import SYSTEM_ACTOR, Actor
 from hub.core.caller import Caller
+from hub.core.changes import record_change, require_admin
 from hub.core.context import HubContext
 from hub.core.db import utcnow
-from hub.core.errors import NotFound, PermissionDenied, RmmHubError
+from hub.core.errors import NotFound, RmmHubError
 from hub.core.registry import Tool
-from hub.core.roles import Role
 from hub.core.uow import after_commit, publish_after_commit
 from policies.approvals import fail_pending_for_tool
 from policies.models import Approval, ApprovalStatus
@@ -95,20 +94,11 @@ async def get_connection(session: AsyncSession, org_id: int) -> CWConnection | N
 
 
 def _require_admin(caller: Caller) -> None:
-    if not caller.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change the ConnectWise RMM connection")
+    require_admin(caller, "only admins can change the ConnectWise RMM connection")
 
 
 def _audit(session: AsyncSession, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor,
-        org_id=org_id,
-        outcome=outcome,
-        tool_id=None,
-        detail={"integration": SOURCE, **detail},
-    )
+    record_change(session, actor=actor, org_id=org_id, outcome=outcome, detail={"integration": SOURCE, **detail})
 
 
 async def authenticate(
