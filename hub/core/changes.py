@@ -1,9 +1,9 @@
-"""What every admin-managed settings change shares: the role check and its ``integration.changed`` entry.
+"""What every admin-managed settings change shares: the role and owner checks, the ``integration.changed`` entry.
 
 Connecting an integration, editing a rule, a schedule or a patch policy are settings changes, not tool
-calls: they are refused to non-admins with the domain's own message, and each is audited as
-``integration.changed`` (no tool id) with the domain's detail. The services keep their wording; this
-module keeps the mechanics in one place.
+calls: they are refused to non-admins (or, for what acts on someone's behalf, to callers with no person
+behind them) with the domain's own message, and each is audited as ``integration.changed`` (no tool id)
+with the domain's detail. The services keep their wording; this module keeps the mechanics in one place.
 """
 
 from __future__ import annotations
@@ -27,6 +27,18 @@ def require_admin(caller: Caller, refusal: str) -> None:
     """
     if not caller.can(Role.ADMIN):
         raise PermissionDenied(refusal)
+
+
+def owner_of(caller: Caller, refusal: str) -> int:
+    """The person a new rule, schedule or policy acts for: whom the caller acts on behalf of, else the caller.
+
+    Raises:
+        PermissionDenied: with ``refusal`` as its message, when no person stands behind the caller.
+    """
+    owner = caller.on_behalf_of_user_id or caller.user_id
+    if owner is None:
+        raise PermissionDenied(refusal)
+    return owner
 
 
 def record_change(session: AsyncSession, *, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
