@@ -54,6 +54,7 @@ from hub.core.context import HubContext
 from hub.core.db import utcnow
 from hub.core.errors import NotFound, RmmHubError, ToolError
 from hub.core.host_health import HostHealth
+from hub.core.org_jobs import for_each_org
 
 log = logging.getLogger(__name__)
 SOURCE = "checkmk"
@@ -383,17 +384,14 @@ async def sync(session: AsyncSession, manager: CheckmkManager, *, org_id: int, a
 
 async def sync_all(manager: CheckmkManager) -> dict[int, SyncResult]:
     """Sync every connected site, each in its own unit of work (the scheduled job, leader only)."""
-    async with manager.db.sessionmaker() as session:
-        stmt = select(CheckmkConnection.org_id).where(CheckmkConnection.status != ConnectionStatus.DISCONNECTED)
-        org_ids = list((await session.execute(stmt)).scalars())
-    results: dict[int, SyncResult] = {}
-    for org_id in org_ids:
-        try:
-            async with manager.db.transaction() as session:
-                results[org_id] = await sync(session, manager, org_id=org_id, actor=SYSTEM_ACTOR)
-        except (RmmHubError, SQLAlchemyError):
-            log.exception("Checkmk host sync failed for org %s", org_id)
-    return results
+    return await for_each_org(
+        manager.db,
+        select(CheckmkConnection.org_id).where(CheckmkConnection.status != ConnectionStatus.DISCONNECTED),
+        lambda session, org_id: sync(session, manager, org_id=org_id, actor=SYSTEM_ACTOR),
+        errors=(RmmHubError, SQLAlchemyError),
+        log=log,
+        failure="Checkmk host sync failed for org %s",
+    )
 
 
 # -- hosts -------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from hub.core.changes import record_change, require_admin
 from hub.core.context import HubContext
 from hub.core.db import utcnow
 from hub.core.errors import NotFound, RmmHubError
+from hub.core.org_jobs import for_each_org
 from hub.core.registry import Tool
 from hub.core.uow import after_commit, publish_after_commit
 from policies.approvals import fail_pending_for_tool
@@ -388,14 +389,11 @@ async def status(session: AsyncSession, manager: ConnectionManager, org_id: int)
 
 async def discover_all(manager: ConnectionManager) -> dict[int, DiscoveryResult]:
     """Re-discover every stored connection, each in its own unit of work (the scheduled job)."""
-    async with manager.db.sessionmaker() as session:
-        stmt = select(CWConnection.org_id).where(CWConnection.status != ConnectionStatus.DISCONNECTED)
-        org_ids = list((await session.execute(stmt)).scalars())
-    results: dict[int, DiscoveryResult] = {}
-    for org_id in org_ids:
-        try:
-            async with manager.db.transaction() as session:
-                results[org_id] = await rediscover(session, manager, org_id=org_id, actor=SYSTEM_ACTOR)
-        except (ConnectWiseError, RmmHubError, SQLAlchemyError):
-            log.exception("ConnectWise RMM script discovery failed for org %s", org_id)
-    return results
+    return await for_each_org(
+        manager.db,
+        select(CWConnection.org_id).where(CWConnection.status != ConnectionStatus.DISCONNECTED),
+        lambda session, org_id: rediscover(session, manager, org_id=org_id, actor=SYSTEM_ACTOR),
+        errors=(ConnectWiseError, RmmHubError, SQLAlchemyError),
+        log=log,
+        failure="ConnectWise RMM script discovery failed for org %s",
+    )
