@@ -47,14 +47,14 @@ from connectors.checkmk.integration import (
 from connectors.checkmk.manager import NOT_CONNECTED, CheckmkManager
 from connectors.checkmk.models import CheckmkConnection, CheckmkHost, ConnectionStatus, Health, HostState, MapMode
 from connectors.checkmk.schemas import HostConfig, HostStateCode, HostStatus, ServiceStateCode
-from hub.core import audit
-from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
+from hub.core.audit import SYSTEM_ACTOR, Actor
 from hub.core.caller import Caller
+from hub.core.changes import record_change, require_admin
 from hub.core.context import HubContext
 from hub.core.db import utcnow
-from hub.core.errors import NotFound, PermissionDenied, RmmHubError, ToolError
+from hub.core.errors import NotFound, RmmHubError, ToolError
 from hub.core.host_health import HostHealth
-from hub.core.roles import Role
+from hub.core.org_jobs import for_each_org
 
 log = logging.getLogger(__name__)
 SOURCE = "checkmk"
@@ -93,20 +93,11 @@ async def _active(session: AsyncSession, org_id: int, *, lock: bool = False) -> 
 
 
 def _require_admin(caller: Caller) -> None:
-    if not caller.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change the Checkmk connection")
+    require_admin(caller, "only admins can change the Checkmk connection")
 
 
 def _audit(session: AsyncSession, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor,
-        org_id=org_id,
-        outcome=outcome,
-        tool_id=None,
-        detail={"integration": SOURCE, **detail},
-    )
+    record_change(session, actor=actor, org_id=org_id, outcome=outcome, detail={"integration": SOURCE, **detail})
 
 
 def _when(epoch: int) -> datetime | None:
@@ -393,17 +384,14 @@ async def sync(session: AsyncSession, manager: CheckmkManager, *, org_id: int, a
 
 async def sync_all(manager: CheckmkManager) -> dict[int, SyncResult]:
     """Sync every connected site, each in its own unit of work (the scheduled job, leader only)."""
-    async with manager.db.sessionmaker() as session:
-        stmt = select(CheckmkConnection.org_id).where(CheckmkConnection.status != ConnectionStatus.DISCONNECTED)
-        org_ids = list((await session.execute(stmt)).scalars())
-    results: dict[int, SyncResult] = {}
-    for org_id in org_ids:
-        try:
-            async with manager.db.transaction() as session:
-                results[org_id] = await sync(session, manager, org_id=org_id, actor=SYSTEM_ACTOR)
-        except (RmmHubError, SQLAlchemyError):
-            log.exception("Checkmk host sync failed for org %s", org_id)
-    return results
+    return await for_each_org(
+        manager.db,
+        select(CheckmkConnection.org_id).where(CheckmkConnection.status != ConnectionStatus.DISCONNECTED),
+        lambda session, org_id: sync(session, manager, org_id=org_id, actor=SYSTEM_ACTOR),
+        errors=(RmmHubError, SQLAlchemyError),
+        log=log,
+        failure="Checkmk host sync failed for org %s",
+    )
 
 
 # -- hosts -------------------------------------------------------------------------------------------

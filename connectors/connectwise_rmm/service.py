@@ -41,14 +41,14 @@ from connectors.connectwise_rmm.manager import ConnectionManager
 from connectors.connectwise_rmm.models import ConnectionStatus, CWConnection, CWScript
 from connectors.connectwise_rmm.script_tools import SCRIPT_PREFIX, SOURCE
 from connectors.connectwise_rmm.tools import STATIC_TOOL_NAMES
-from hub.core import audit
-from hub.core.audit import SYSTEM_ACTOR, Actor, AuditEvent
+from hub.core.audit import SYSTEM_ACTOR, Actor
 from hub.core.caller import Caller
+from hub.core.changes import record_change, require_admin
 from hub.core.context import HubContext
 from hub.core.db import utcnow
-from hub.core.errors import NotFound, PermissionDenied, RmmHubError
+from hub.core.errors import NotFound, RmmHubError
+from hub.core.org_jobs import for_each_org
 from hub.core.registry import Tool
-from hub.core.roles import Role
 from hub.core.uow import after_commit, publish_after_commit
 from policies.approvals import fail_pending_for_tool
 from policies.models import Approval, ApprovalStatus
@@ -95,20 +95,11 @@ async def get_connection(session: AsyncSession, org_id: int) -> CWConnection | N
 
 
 def _require_admin(caller: Caller) -> None:
-    if not caller.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change the ConnectWise RMM connection")
+    require_admin(caller, "only admins can change the ConnectWise RMM connection")
 
 
 def _audit(session: AsyncSession, actor: Actor, org_id: int, outcome: str, detail: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor,
-        org_id=org_id,
-        outcome=outcome,
-        tool_id=None,
-        detail={"integration": SOURCE, **detail},
-    )
+    record_change(session, actor=actor, org_id=org_id, outcome=outcome, detail={"integration": SOURCE, **detail})
 
 
 async def authenticate(
@@ -398,14 +389,11 @@ async def status(session: AsyncSession, manager: ConnectionManager, org_id: int)
 
 async def discover_all(manager: ConnectionManager) -> dict[int, DiscoveryResult]:
     """Re-discover every stored connection, each in its own unit of work (the scheduled job)."""
-    async with manager.db.sessionmaker() as session:
-        stmt = select(CWConnection.org_id).where(CWConnection.status != ConnectionStatus.DISCONNECTED)
-        org_ids = list((await session.execute(stmt)).scalars())
-    results: dict[int, DiscoveryResult] = {}
-    for org_id in org_ids:
-        try:
-            async with manager.db.transaction() as session:
-                results[org_id] = await rediscover(session, manager, org_id=org_id, actor=SYSTEM_ACTOR)
-        except (ConnectWiseError, RmmHubError, SQLAlchemyError):
-            log.exception("ConnectWise RMM script discovery failed for org %s", org_id)
-    return results
+    return await for_each_org(
+        manager.db,
+        select(CWConnection.org_id).where(CWConnection.status != ConnectionStatus.DISCONNECTED),
+        lambda session, org_id: rediscover(session, manager, org_id=org_id, actor=SYSTEM_ACTOR),
+        errors=(ConnectWiseError, RmmHubError, SQLAlchemyError),
+        log=log,
+        failure="ConnectWise RMM script discovery failed for org %s",
+    )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from hub.core.errors import NotFound
 from hub.core.events import EventBus
 from hub.core.uow import HubScope, LocalListener, finish, scope_info
 
@@ -104,6 +105,18 @@ async def get_in_org(session: AsyncSession, model: type[Row], row_id: int, org_i
     row = await session.get(model, row_id)
     if row is None or getattr(row, "org_id", None) != org_id:
         return None
+    return row
+
+
+async def require_in_org(session: AsyncSession, model: type[Row], row_id: int, org_id: int, *, missing: str) -> Row:
+    """The ``model`` row ``row_id`` of organisation ``org_id``.
+
+    Raises:
+        NotFound: with ``missing`` as its message, when there is no such row or it is another tenant's.
+    """
+    row = await get_in_org(session, model, row_id, org_id)
+    if row is None:
+        raise NotFound(missing)
     return row
 
 

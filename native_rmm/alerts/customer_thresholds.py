@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import NotFound, PermissionDenied
+from hub.core.changes import record_change, require_admin
+from hub.core.db import require_in_org, utcnow
 from hub.core.models import Customer, Site
-from hub.core.roles import Role
 from hub.core.uow import Slot, uow_of
 from native_rmm.alerts.schemas import Thresholds, ThresholdsOut
 from native_rmm.alerts.thresholds import get_thresholds
@@ -72,9 +69,9 @@ class CustomerThresholdsView:
 
 async def customer_view(session: AsyncSession, *, org_id: int, customer_id: int) -> CustomerThresholdsView:
     """The customer's own set and the organisation's (read; :class:`NotFound` for another tenant's)."""
-    customer = await get_in_org(session, Customer, customer_id, org_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    customer = await require_in_org(
+        session, Customer, customer_id, org_id, missing=f"customer {customer_id} does not exist"
+    )
     return CustomerThresholdsView(
         customer_id=customer.id,
         customer=customer.name,
@@ -95,12 +92,10 @@ async def customers_with_own_sets(session: AsyncSession, *, org_id: int) -> list
 
 
 async def _customer(session: AsyncSession, actor: Caller, customer_id: int) -> Customer:
-    if not actor.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change metric thresholds")
-    customer = await get_in_org(session, Customer, customer_id, actor.org_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
+    require_admin(actor, "only admins can change metric thresholds")
+    return await require_in_org(
+        session, Customer, customer_id, actor.org_id, missing=f"customer {customer_id} does not exist"
+    )
 
 
 async def set_customer_thresholds(
@@ -117,9 +112,8 @@ async def set_customer_thresholds(
             setattr(row, name, value)
     row.updated_at, row.updated_by_label = utcnow(), actor.label
     await session.flush()
-    audit.record(
+    record_change(
         session,
-        event=AuditEvent.INTEGRATION_CHANGED,
         actor=actor.actor,
         org_id=actor.org_id,
         outcome="rmm.thresholds.customer_updated",
@@ -136,9 +130,8 @@ async def clear_customer_thresholds(session: AsyncSession, *, actor: Caller, cus
     row = await session.scalar(select(CustomerThresholds).where(CustomerThresholds.customer_id == customer.id))
     if row is not None:
         await session.delete(row)
-        audit.record(
+        record_change(
             session,
-            event=AuditEvent.INTEGRATION_CHANGED,
             actor=actor.actor,
             org_id=actor.org_id,
             outcome="rmm.thresholds.customer_cleared",

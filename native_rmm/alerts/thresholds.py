@@ -9,12 +9,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
+from hub.core.changes import record_change, require_admin
 from hub.core.db import utcnow
-from hub.core.errors import PermissionDenied
-from hub.core.roles import Role
 from hub.core.uow import Slot, uow_of
 from native_rmm.alerts.schemas import Thresholds, ThresholdsOut
 from native_rmm.models.alerts import MetricThresholds
@@ -47,8 +44,7 @@ async def set_thresholds(session: AsyncSession, *, actor: Caller, values: Thresh
 
     New values apply to the next samples; alerts already raised follow them from then on.
     """
-    if not actor.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change metric thresholds")
+    require_admin(actor, "only admins can change metric thresholds")
     row = (
         await session.execute(select(MetricThresholds).where(MetricThresholds.org_id == actor.org_id))
     ).scalar_one_or_none()
@@ -61,9 +57,8 @@ async def set_thresholds(session: AsyncSession, *, actor: Caller, values: Thresh
             setattr(row, name, value)
     row.updated_at, row.updated_by_label = utcnow(), actor.label
     await session.flush()
-    audit.record(
+    record_change(
         session,
-        event=AuditEvent.INTEGRATION_CHANGED,
         actor=actor.actor,
         org_id=actor.org_id,
         outcome="rmm.thresholds.updated",

@@ -1,6 +1,9 @@
-"""Crontab lines as APScheduler triggers, with crontab's own weekday numbering."""
+"""Crontab lines as APScheduler triggers, with crontab's own weekday numbering; and the checks of a
+crontab line and a time zone that schedules and patch policies share."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -26,3 +29,29 @@ def cron_trigger(line: str, *, timezone: str) -> CronTrigger:
     minute, hour, day, month, weekdays = fields
     dow = ",".join(_weekday(t) for t in weekdays.split(","))
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=timezone)
+
+
+def check_cron(value: str) -> str:
+    """``value``, when it is a crontab line :func:`cron_trigger` accepts (a field validator's body).
+
+    Raises:
+        ValueError: it is not; the message says why.
+    """
+    try:
+        cron_trigger(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"not a crontab line (minute hour day month weekday): {exc}") from exc
+    return value
+
+
+def check_timezone(value: str) -> str:
+    """``value``, when it names an IANA time zone (a field validator's body).
+
+    Raises:
+        ValueError: it does not; the message suggests the form.
+    """
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
+    return value

@@ -21,11 +21,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import InvalidRequest, NotFound, PermissionDenied, ToolNotFoundError
+from hub.core.changes import owner_of, record_change
+from hub.core.db import require_in_org, utcnow
+from hub.core.errors import InvalidRequest, ToolNotFoundError
 from hub.core.models import Customer, Site
 from native_rmm.automation.patch_schemas import PatchPolicyIn
 from native_rmm.automation.schedule_schemas import CronSpec
@@ -115,13 +114,8 @@ def _schedule_next(row: PatchPolicy) -> None:
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, row: PatchPolicy) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor.actor,
-        org_id=actor.org_id,
-        outcome=what,
-        detail={"patch_policy": row.id, "name": row.name},
+    record_change(
+        session, actor=actor.actor, org_id=actor.org_id, outcome=what, detail={"patch_policy": row.id, "name": row.name}
     )
 
 
@@ -137,9 +131,7 @@ async def create_policy(session: AsyncSession, *, actor: Caller, data: PatchPoli
     Raises:
         InvalidRequest: the scope does not exist in the organisation.
     """
-    owner = actor.on_behalf_of_user_id or actor.user_id
-    if owner is None:
-        raise PermissionDenied("a patch policy needs a person to own it")
+    owner = owner_of(actor, "a patch policy needs a person to own it")
     await scope_name(session, org_id=actor.org_id, kind=data.scope_kind, scope_id=data.scope_id)
     now = utcnow()
     row = PatchPolicy(org_id=actor.org_id, owner_user_id=owner, created_at=now, updated_at=now)
@@ -157,10 +149,9 @@ async def get_policy(session: AsyncSession, *, org_id: int, policy_id: int) -> P
     Raises:
         NotFound: no such policy here.
     """
-    row = await get_in_org(session, PatchPolicy, policy_id, org_id)
-    if row is None:
-        raise NotFound(f"patch policy {policy_id} does not exist")
-    return row
+    return await require_in_org(
+        session, PatchPolicy, policy_id, org_id, missing=f"patch policy {policy_id} does not exist"
+    )
 
 
 async def update_policy(session: AsyncSession, *, actor: Caller, policy_id: int, data: PatchPolicyIn) -> PatchPolicy:
@@ -237,10 +228,9 @@ async def get_run(session: AsyncSession, *, org_id: int, run_id: int) -> PatchPo
     Raises:
         NotFound: no such run here.
     """
-    row = await get_in_org(session, PatchPolicyRun, run_id, org_id)
-    if row is None:
-        raise NotFound(f"patch policy run {run_id} does not exist")
-    return row
+    return await require_in_org(
+        session, PatchPolicyRun, run_id, org_id, missing=f"patch policy run {run_id} does not exist"
+    )
 
 
 async def run_devices(session: AsyncSession, *, run_id: int) -> Sequence[PatchRunDevice]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.core.bounds import Id
-from native_rmm.automation.cron import cron_trigger
+from native_rmm.automation.cron import check_cron, check_timezone
 from native_rmm.models.automation import PatchPolicy, PatchPolicyRun, PatchRunDevice
 
 #: What a pending patch can be, from the severity the agent reports: apt's security origin
@@ -73,20 +72,12 @@ class PatchPolicyIn(BaseModel):
     @field_validator("cron")
     @classmethod
     def _parses(cls, value: str) -> str:
-        try:
-            cron_trigger(value, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"not a crontab line (minute hour day month weekday): {exc}") from exc
-        return value
+        return check_cron(value)
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
-        return value
+        return check_timezone(value)
 
 
 class PatchPolicyOut(BaseModel):

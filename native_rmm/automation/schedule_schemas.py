@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.core.bounds import Id
-from native_rmm.automation.cron import cron_trigger
+from native_rmm.automation.cron import check_cron, check_timezone
 from native_rmm.models.automation import Schedule, ScheduleRun
 
 ScheduleTool = Literal["run-script", "run-command", "install-patches"]
@@ -60,11 +59,7 @@ class CronSpec(BaseModel):
     @field_validator("cron")
     @classmethod
     def _parses(cls, value: str) -> str:
-        try:
-            cron_trigger(value, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"not a crontab line (minute hour day month weekday): {exc}") from exc
-        return value
+        return check_cron(value)
 
 
 class IntervalSpec(BaseModel):
@@ -109,11 +104,7 @@ class ScheduleIn(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
-        return value
+        return check_timezone(value)
 
     @field_validator("args")
     @classmethod

@@ -10,11 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import InvalidRequest, NotFound, PermissionDenied
+from hub.core.changes import owner_of, record_change
+from hub.core.db import require_in_org, utcnow
+from hub.core.errors import InvalidRequest
 from native_rmm.automation.schedule_schemas import TOOL_IDS, ScheduleIn
 from native_rmm.automation.triggers import TRIGGER, next_fire
 from native_rmm.models.automation import Schedule, ScheduleRun
@@ -50,13 +49,8 @@ def _schedule_next(row: Schedule) -> None:
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, row: Schedule) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor.actor,
-        org_id=actor.org_id,
-        outcome=what,
-        detail={"schedule": row.id, "name": row.name},
+    record_change(
+        session, actor=actor.actor, org_id=actor.org_id, outcome=what, detail={"schedule": row.id, "name": row.name}
     )
 
 
@@ -64,9 +58,7 @@ async def create_schedule(
     session: AsyncSession, *, actor: Caller, data: ScheduleIn, secret_key: str, approval_id: int | None
 ) -> Schedule:
     """Create a schedule owned by the requester; ``approval_id`` (the approved create) makes it standing."""
-    owner = actor.on_behalf_of_user_id or actor.user_id
-    if owner is None:
-        raise PermissionDenied("a schedule needs a person to own it")
+    owner = owner_of(actor, "a schedule needs a person to own it")
     now = utcnow()
     row = Schedule(
         org_id=actor.org_id,
@@ -104,10 +96,9 @@ async def get_schedule(session: AsyncSession, *, org_id: int, schedule_id: int) 
     Raises:
         NotFound: no such schedule here.
     """
-    row = await get_in_org(session, Schedule, schedule_id, org_id)
-    if row is None:
-        raise NotFound(f"schedule {schedule_id} does not exist")
-    return row
+    return await require_in_org(
+        session, Schedule, schedule_id, org_id, missing=f"schedule {schedule_id} does not exist"
+    )
 
 
 async def edit_schedule(session: AsyncSession, *, actor: Caller, schedule_id: int, data: ScheduleIn) -> Schedule:

@@ -8,13 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import NotFound, PermissionDenied, UnknownToolError
+from hub.core.changes import owner_of, record_change, require_admin
+from hub.core.db import require_in_org, utcnow
+from hub.core.errors import NotFound, UnknownToolError
 from hub.core.registry import ToolRegistry
-from hub.core.roles import Role
 from native_rmm.automation.engine import LOOKBACK, alert_link
 from native_rmm.automation.matching import matches, placements
 from native_rmm.automation.schemas import DryRunAlert, DryRunResult, DryRunStep, RuleIn, RuleMatch
@@ -26,18 +24,16 @@ from policies.service import policy_for
 
 
 def _require_admin(actor: Caller) -> None:
-    if not actor.can(Role.ADMIN):
-        raise PermissionDenied("only admins change alert rules")
+    require_admin(actor, "only admins change alert rules")
+
+
+def _owner(actor: Caller) -> int:
+    return owner_of(actor, "an alert rule needs a person to own it")
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, rule: AlertRule) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor.actor,
-        org_id=actor.org_id,
-        outcome=what,
-        detail={"alert_rule": rule.id, "name": rule.name},
+    record_change(
+        session, actor=actor.actor, org_id=actor.org_id, outcome=what, detail={"alert_rule": rule.id, "name": rule.name}
     )
 
 
@@ -55,9 +51,7 @@ async def _check_groups(session: AsyncSession, *, org_id: int, group_ids: Sequen
 async def create_rule(session: AsyncSession, *, actor: Caller, data: RuleIn) -> AlertRule:
     """Create a rule owned by ``actor`` (its actions run on their behalf)."""
     _require_admin(actor)
-    owner = actor.on_behalf_of_user_id or actor.user_id
-    if owner is None:
-        raise PermissionDenied("an alert rule needs a person to own it")
+    owner = _owner(actor)
     await _check_groups(session, org_id=actor.org_id, group_ids=data.match.group_ids)
     rule = AlertRule(
         org_id=actor.org_id,
@@ -79,10 +73,7 @@ async def get_rule(session: AsyncSession, *, org_id: int, rule_id: int) -> Alert
     Raises:
         NotFound: no such rule here.
     """
-    rule = await get_in_org(session, AlertRule, rule_id, org_id)
-    if rule is None:
-        raise NotFound(f"alert rule {rule_id} does not exist")
-    return rule
+    return await require_in_org(session, AlertRule, rule_id, org_id, missing=f"alert rule {rule_id} does not exist")
 
 
 async def list_rules(session: AsyncSession, *, org_id: int) -> Sequence[AlertRule]:
@@ -94,9 +85,7 @@ async def update_rule(session: AsyncSession, *, actor: Caller, rule_id: int, dat
     """Replace a rule's name, match and actions; its history stays. The editor becomes its owner: the rule
     acts on behalf of whoever last decided what it does, never of someone who did not see the new actions."""
     _require_admin(actor)
-    owner = actor.on_behalf_of_user_id or actor.user_id
-    if owner is None:
-        raise PermissionDenied("an alert rule needs a person to own it")
+    owner = _owner(actor)
     rule = await get_rule(session, org_id=actor.org_id, rule_id=rule_id)
     await _check_groups(session, org_id=actor.org_id, group_ids=data.match.group_ids)
     rule.name, rule.enabled, rule.owner_user_id = data.name, data.enabled, owner

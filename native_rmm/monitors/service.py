@@ -14,13 +14,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import InvalidRequest, NotFound, PermissionDenied
+from hub.core.changes import record_change, require_admin
+from hub.core.db import require_in_org, utcnow
+from hub.core.errors import InvalidRequest
 from hub.core.events import EventBus
-from hub.core.roles import Role
 from native_rmm.alerts.service import auto_resolve, raise_alert
 from native_rmm.models.alerts import AlertSeverity, AlertSource, monitor_key
 from native_rmm.models.monitors import CheckState, Monitor
@@ -29,14 +27,12 @@ from native_rmm.monitors.schemas import MonitorIn, MonitorUpdate, _check_target
 
 
 def _require_admin(actor: Caller) -> None:
-    if not actor.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change monitors")
+    require_admin(actor, "only admins can change monitors")
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, monitor: Monitor, detail: dict[str, object]) -> None:
-    audit.record(
+    record_change(
         session,
-        event=AuditEvent.INTEGRATION_CHANGED,
         actor=actor.actor,
         org_id=actor.org_id,
         outcome=f"rmm.monitor.{what}",
@@ -54,10 +50,7 @@ async def list_monitors(session: AsyncSession, *, org_id: int, enabled: bool | N
 
 async def get_monitor(session: AsyncSession, *, org_id: int, monitor_id: int) -> Monitor:
     """One monitor of the organisation, or :class:`NotFound`."""
-    monitor = await get_in_org(session, Monitor, monitor_id, org_id)
-    if monitor is None:
-        raise NotFound(f"monitor #{monitor_id} does not exist")
-    return monitor
+    return await require_in_org(session, Monitor, monitor_id, org_id, missing=f"monitor #{monitor_id} does not exist")
 
 
 async def create_monitor(session: AsyncSession, *, actor: Caller, data: MonitorIn) -> Monitor:

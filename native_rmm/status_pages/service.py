@@ -10,13 +10,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
+from hub.core.changes import record_change, require_admin
 from hub.core.db import get_in_org, utcnow
-from hub.core.errors import InvalidRequest, NotFound, PermissionDenied
+from hub.core.errors import InvalidRequest, NotFound
 from hub.core.models import Customer, Site
-from hub.core.roles import Role
 from native_rmm.models.devices import Device
 from native_rmm.models.monitors import Monitor
 from native_rmm.models.status_pages import StatusPage
@@ -101,19 +99,13 @@ async def _resolve_items(
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, row: StatusPage, **detail: object) -> None:
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor.actor,
-        org_id=actor.org_id,
-        outcome=what,
-        detail={"customer_id": row.customer_id, **detail},
+    record_change(
+        session, actor=actor.actor, org_id=actor.org_id, outcome=what, detail={"customer_id": row.customer_id, **detail}
     )
 
 
 def _require_admin(actor: Caller) -> None:
-    if not actor.can(Role.ADMIN):
-        raise PermissionDenied("only admins set up public status pages")
+    require_admin(actor, "only admins set up public status pages")
 
 
 async def update_status_page(

@@ -9,11 +9,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import Conflict, InvalidRequest, NotFound
+from hub.core.changes import record_change
+from hub.core.db import require_in_org, utcnow
+from hub.core.errors import Conflict, InvalidRequest
 from hub.core.notify.models import ChannelKind, DeliveryStatus, NotificationChannel, OutboxMessage
 from hub.core.notify.schemas import ChannelEdit, ChannelIn, ChannelOut, CreatedChannel
 from hub.core.notify.senders import DeliveryError, Message, deliver
@@ -56,9 +55,8 @@ async def create_channel(session: AsyncSession, *, actor: Caller, data: ChannelI
     )
     session.add(row)
     await session.flush()
-    audit.record(
+    record_change(
         session,
-        event=AuditEvent.INTEGRATION_CHANGED,
         actor=actor.actor,
         org_id=actor.org_id,
         outcome="created",
@@ -128,9 +126,8 @@ async def update_channel(session: AsyncSession, *, actor: Caller, channel_id: in
     row.name, row.config, row.per_minute = data.name, config, data.per_minute
     row.approvals, row.enabled = data.approvals, data.enabled
     await session.flush()
-    audit.record(
+    record_change(
         session,
-        event=AuditEvent.INTEGRATION_CHANGED,
         actor=actor.actor,
         org_id=actor.org_id,
         outcome="updated",
@@ -151,23 +148,17 @@ async def get_channel(session: AsyncSession, *, org_id: int, channel_id: int) ->
     Raises:
         NotFound: no such channel here.
     """
-    row = await get_in_org(session, NotificationChannel, channel_id, org_id)
-    if row is None:
-        raise NotFound(f"notification channel {channel_id} does not exist")
-    return row
+    return await require_in_org(
+        session, NotificationChannel, channel_id, org_id, missing=f"notification channel {channel_id} does not exist"
+    )
 
 
 async def delete_channel(session: AsyncSession, *, actor: Caller, channel_id: int) -> None:
     """Delete a channel and its delivery log."""
     row = await get_channel(session, org_id=actor.org_id, channel_id=channel_id)
     await session.delete(row)
-    audit.record(
-        session,
-        event=AuditEvent.INTEGRATION_CHANGED,
-        actor=actor.actor,
-        org_id=actor.org_id,
-        outcome="deleted",
-        detail={"notification_channel": channel_id},
+    record_change(
+        session, actor=actor.actor, org_id=actor.org_id, outcome="deleted", detail={"notification_channel": channel_id}
     )
 
 
