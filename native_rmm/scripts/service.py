@@ -16,12 +16,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.protocol import Shell
-from hub.core import audit
-from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
-from hub.core.db import get_in_org, utcnow
-from hub.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, ToolError
-from hub.core.roles import Role
+from hub.core.changes import record_change, require_admin
+from hub.core.db import require_in_org, utcnow
+from hub.core.errors import Conflict, InvalidRequest, NotFound, ToolError
 from native_rmm.models.scripts import Script, ScriptOsType
 from native_rmm.scripts import dynamic
 from native_rmm.scripts.params import normalise_schema
@@ -34,8 +32,7 @@ RUN_FIELDS = frozenset({"body", "shell", "os_type", "parameters", "timeout_secon
 
 
 def _require_admin(actor: Caller) -> None:
-    if not actor.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change the script library (scripts run as root/SYSTEM on endpoints)")
+    require_admin(actor, "only admins can change the script library (scripts run as root/SYSTEM on endpoints)")
 
 
 def _check_shell(os_type: ScriptOsType, shell: Shell) -> None:
@@ -44,9 +41,8 @@ def _check_shell(os_type: ScriptOsType, shell: Shell) -> None:
 
 
 def _audit(session: AsyncSession, actor: Caller, what: str, script: Script, detail: dict[str, Any]) -> None:
-    audit.record(
+    record_change(
         session,
-        event=AuditEvent.INTEGRATION_CHANGED,
         actor=actor.actor,
         org_id=script.org_id,
         outcome=f"rmm.script.{what}",
@@ -76,10 +72,7 @@ async def list_scripts(
 
 async def get_script(session: AsyncSession, *, org_id: int, script_id: int) -> Script:
     """One script of the organisation, or :class:`NotFound`."""
-    script = await get_in_org(session, Script, script_id, org_id)
-    if script is None:
-        raise NotFound(f"script #{script_id} does not exist")
-    return script
+    return await require_in_org(session, Script, script_id, org_id, missing=f"script #{script_id} does not exist")
 
 
 async def find_script(session: AsyncSession, *, org_id: int, ref: int | str) -> Script:
