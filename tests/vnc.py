@@ -97,5 +97,15 @@ def vnc_server_fixture() -> Iterator[Desktop]:
         yield Desktop(display, port)
     finally:
         for process in (vnc, painter, xvfb):
-            process.terminate()
-            process.wait(10)
+            end(process)
+
+
+def end(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process``: SIGTERM, and SIGKILL if it has not exited 10 s later (x11vnc can sit in a blocking
+    read of a viewer that went away; the next test must not find it on the display)."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

@@ -154,6 +154,50 @@ async def test_a_live_refresh_in_flight_does_not_swallow_a_decision(
     assert tools.calls == [("restart-service", {"device": "pc-race", "service": "spooler"})]
 
 
+async def test_a_late_refresh_of_a_replaced_queue_keeps_the_opened_output(
+    page: Page, tenancy: Tenancy, tools: UiTools, api: Any
+) -> None:
+    """A refresh answered after a newer answer replaced the queue is dropped: swapped into the detached copy, it
+    carried the queue's preserved elements (the opened Output of a decided approval) off the page."""
+    approval_id = await request_restart(api(tenancy.operator), "pc-late")
+    await sign_in(page, tenancy.approver)
+    await expect(page.get_by_role("button", name=f"Approve #{approval_id}")).to_be_visible()
+    held: list[Any] = []
+    arrived = asyncio.Event()
+
+    async def hold(route: Any) -> None:
+        if arrived.is_set():
+            await route.continue_()
+            return
+        held.append(route)
+        arrived.set()
+
+    await page.route("**/policies/approvals", hold)
+    # Mark when the page has handled the refresh's answer (XHR loadend comes after htmx's own load handler).
+    await page.evaluate(
+        """(() => { const open = XMLHttpRequest.prototype.open; window.lateAnswered = false;
+        XMLHttpRequest.prototype.open = function (method, url) {
+          if (String(url).endsWith("/policies/approvals") && !window.lateHooked) {
+            window.lateHooked = true; this.addEventListener("loadend", () => { window.lateAnswered = true; });
+          }
+          return open.apply(this, arguments);
+        }; })()"""
+    )
+    await page.evaluate("htmx.trigger(document.body, 'approvals-changed')")
+    await asyncio.wait_for(arrived.wait(), timeout=15)
+    await page.get_by_role("button", name=f"Approve #{approval_id}").click()
+    output = page.locator(f"#approval-output-body-{approval_id}")
+    await page.get_by_test_id(f"approval-output-{approval_id}").click()
+    await expect(output).to_contain_text('"device": "pc-late"')
+    await held[0].continue_()
+    await eventually(lambda: page.evaluate("window.lateAnswered"), within=15, message="the late refresh answered")
+    await page.unroute("**/policies/approvals")
+    await expect(output).to_contain_text('"device": "pc-late"')
+    await page.evaluate("htmx.trigger(document.body, 'approvals-changed')")  # a refresh of the page's own queue
+    await expect(page.locator(f"#decided-{approval_id}")).to_contain_text("executed")
+    await expect(output).to_contain_text('"device": "pc-late"')
+
+
 async def test_deny_with_a_note_and_refuse_self_approval(
     page: Page, tenancy: Tenancy, tools: UiTools, api: Any, artifacts: Path
 ) -> None:

@@ -75,32 +75,39 @@ document.addEventListener("htmx:beforeSwap", function (e) {
 // submit an unbound form natively. Processing is idempotent: htmx skips nodes it has already bound.
 document.addEventListener("htmx:afterSwap", function () { htmx.process(document.body); });
 
-// A live refresh never replaces a fragment while a request from inside it (a decision, say) is on its way: the
-// answer would land in a detached element and vanish. That refresh is not swapped, and the fragment refreshes
-// again once the last such request has ended.
+// Live fragments (hx-ext="live-fragment": they refresh themselves on live events and are replaced whole).
+// 1. A request from inside one (a decision, an Output button) that is on its way when a live refresh answers
+//    keeps its fragment: that refresh is not swapped in (the answer would land in a detached copy and vanish), and
+//    the fragment refreshes again once the last such request has ended (XHR loadend: success, error or abort).
+// 2. An answer for a fragment that has left the page meanwhile (a newer answer replaced it) is dropped: swapped
+//    into the detached copy, it would carry the fragment's preserved elements (an opened output) off the page.
 (function () {
-  var LIVE = "[id][hx-trigger*='from:body']";
+  var LIVE = "[id][hx-ext~='live-fragment']";
   var busy = {};
   var stale = {};
-  var fragmentOf = new WeakMap();
   function refresh(id) {
     var live = document.getElementById(id);
     var event = live && (live.getAttribute("hx-trigger") || "").split(" ")[0];
     if (event) htmx.trigger(document.body, event, {resync: true});
   }
+  htmx.defineExtension("live-fragment", {
+    onEvent: function (name, evt) {
+      var target = evt.detail && evt.detail.target;
+      if (name === "htmx:beforeSwap" && target && !document.body.contains(target)) return false;
+      return true;
+    },
+  });
   document.addEventListener("htmx:beforeRequest", function (e) {
     var elt = e.detail.elt;
+    var xhr = e.detail.xhr;
     var live = elt && elt.parentElement && elt.parentElement.closest(LIVE);
-    if (!live || live === elt) return;
-    fragmentOf.set(elt, live.id);
-    busy[live.id] = (busy[live.id] || 0) + 1;
-  });
-  document.addEventListener("htmx:afterRequest", function (e) {
-    var id = e.detail.elt && fragmentOf.get(e.detail.elt);
-    if (!id) return;
-    fragmentOf.delete(e.detail.elt);
-    busy[id] = Math.max(0, (busy[id] || 0) - 1);
-    if (busy[id] === 0 && stale[id]) { delete stale[id]; refresh(id); }
+    if (!live || !xhr) return;
+    var id = live.id;
+    busy[id] = (busy[id] || 0) + 1;
+    xhr.addEventListener("loadend", function () {
+      busy[id] -= 1;
+      if (busy[id] === 0 && stale[id]) { delete stale[id]; refresh(id); }
+    });
   });
   document.addEventListener("htmx:beforeSwap", function (e) {
     var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
