@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.core import audit
 from hub.core.audit import AuditEvent
 from hub.core.caller import Caller
+from hub.core.changes import require_admin
 from hub.core.db import utcnow
-from hub.core.errors import PermissionDenied, ToolError
+from hub.core.errors import ToolError
 from hub.core.registry import Tool
 from hub.core.roles import Role
 from hub.core.uow import publish_after_commit, session_bus
@@ -103,8 +104,7 @@ async def set_policy(
     ``admin_required`` (one of the two approvers must be an admin). Setting ``never`` fails the
     tool's pending approvals (and those asked through it) at once.
     """
-    if not caller.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change policies")
+    require_admin(caller, "only admins can change policies")
     if approvals_required is not None and approvals_required not in (1, 2):
         raise ToolError("approvals_required must be 1 or 2")
     policy = await policy_for(session, caller.org_id, tool)
@@ -145,8 +145,7 @@ async def set_policy(
 
 async def reset_policy(session: AsyncSession, *, caller: Caller, tool: Tool) -> ToolPolicy:
     """Drop an admin override: the tool goes back to the classifier's mode and reason (``never`` fails its pending)."""
-    if not caller.can(Role.ADMIN):
-        raise PermissionDenied("only admins can change policies")
+    require_admin(caller, "only admins can change policies")
     policy = await policy_for(session, caller.org_id, tool)
     old = policy.mode
     verdict = classify(tool)
