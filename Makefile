@@ -62,8 +62,12 @@ typecheck: $(VENV)/.installed-dev
 imports: $(VENV)/.installed-dev
 	$(VENV)/bin/lint-imports
 
+# The suite runs on PYTEST_WORKERS pytest-xdist workers, a test file per worker at a time (its module fixtures
+# built once); each worker has its own databases, port block and Redis channels (tests/conftest.py, tests/ports.py).
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 pytest: install-dev system-deps agent-dist
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test: install-dev system-deps lint typecheck imports pytest
 
@@ -77,7 +81,7 @@ test-repeat: install-dev system-deps agent-dist
 	for i in $$(seq 1 $(N)); do \
 		log=tests/artifacts/repeat/run-$$i.log; \
 		if RMMHUB_TEST_DATABASE_URL=$(REPEAT_DATABASE_URL) RMMHUB_TEST_REDIS_URL=$(REPEAT_REDIS_URL) \
-			$(PY) -m pytest -q $(PYTEST_ARGS) > $$log 2>&1; then passed=$$((passed + 1)); fi; \
+			$(PY) -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS) > $$log 2>&1; then passed=$$((passed + 1)); fi; \
 		echo "run $$i of $(N): $$(tail -n 1 $$log)"; \
 	done; \
 	echo "test-repeat: $$passed of $(N) full runs passed (SQLite and PostgreSQL)"; \

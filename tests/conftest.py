@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -34,6 +33,7 @@ from hub.core.tenancy import create_organization
 from hub.main import create_app, load_models
 from hub.migrate import upgrade
 from native_rmm.installers.service import ensure_base_installer, installer_token
+from tests.ports import free_port
 from tests.waiting import ThreadedServer
 
 # Browser assertions wait for the page's own signal (a swap, a live event) up to this bound; Playwright's
@@ -66,22 +66,53 @@ def _pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty database of one backend, private to this test session."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'rmmhub.db'}"
+class _Databases:
+    """Each backend's migrated database, private to this test session (to this xdist worker), made on first use.
+
+    Both stay up for the whole session, so tests of the two backends may run in any order (one file's tests
+    run together on one worker) without a database being dropped and migrated again at each switch.
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._urls: dict[str, str] = {}
+        self._pg_name: str | None = None
+
+    def url(self, backend: str) -> str:
+        if backend not in self._urls:
+            self._urls[backend] = self._sqlite() if backend == "sqlite" else self._postgresql()
+        return self._urls[backend]
+
+    def _sqlite(self) -> str:
+        url = f"sqlite+aiosqlite:///{self._tmp.mktemp('db') / 'rmmhub.db'}"
         upgrade(url)
-        yield url
-        return
-    name = f"rmmhub_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+        return url
+
+    def _postgresql(self) -> str:
+        self._pg_name = f"rmmhub_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        _pg_admin(f'CREATE DATABASE "{self._pg_name}"')
+        url = PG_URL.rsplit("/", 1)[0] + "/" + self._pg_name
+        upgrade(url)
+        return url
+
+    def drop(self) -> None:
+        if self._pg_name is not None:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
+    made = _Databases(tmp_path_factory)
     try:
-        upgrade(url)
-        yield url
+        yield made
     finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        made.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, _databases: _Databases) -> str:
+    """A migrated database of one backend (``[sqlite]`` / ``[postgresql]``), private to this test session."""
+    return _databases.url(request.param)
 
 
 async def _truncate(url: str) -> None:
@@ -236,13 +267,6 @@ async def client_for(app: FastAPI) -> AsyncIterator[Callable[[TestUser], httpx.A
     yield make
     for client in clients:
         await client.aclose()
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def warm_up(url: str) -> None:

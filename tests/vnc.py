@@ -16,15 +16,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.ports import free_port
+
 WIDTH, HEIGHT = 800, 600
 #: The red window: x, y, width, height on the remote screen.
 RED_BOX = (0, 0, 400, 300)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 15.0) -> None:

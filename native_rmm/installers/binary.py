@@ -11,6 +11,7 @@ Layout of the distribution folder (``RMMHUB_RMM_AGENT_DIST_DIR``, default ``./va
 
     linux-<arch>/<key>/rmmhub-agent          the executable (only the build machine's arch)
     linux-<arch>/<key>/rmmhub-agent.sha256   its SHA-256 (hex), published to installers
+    linux-<arch>/<key>/.build.lock           held while one process builds; another waits, then re-uses
 
 The hub never builds on a request (minutes of CPU); it serves what the set-up built
 (:func:`available_binaries`), and installers fall back to the virtualenv route for other arches.
@@ -18,6 +19,8 @@ The hub never builds on a request (minutes of CPU); it serves what the set-up bu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import logging
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -124,6 +128,26 @@ def build_binary(dist_dir: Path, source: Path = AGENT_SOURCE) -> tuple[AgentBina
         return cached, 0.0
     started = time.monotonic()
     folder = dist_dir / f"linux-{machine_arch()}" / source_key(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _build_lock(folder):
+        cached = cached_binary(dist_dir, source)  # built by the process we waited for
+        if cached is not None:
+            return cached, time.monotonic() - started
+        return _build(folder, source, started)
+
+
+@contextlib.contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    """One build per folder at a time, across processes (two set-ups, or test workers, asking at once)."""
+    with (folder / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(folder: Path, source: Path, started: float) -> tuple[AgentBinary, float]:
     with tempfile.TemporaryDirectory(prefix="rmmhub-agent-bin-") as tmp:
         work = Path(tmp)
         shutil.copytree(source, work / "src" / "agent", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -161,7 +185,6 @@ def build_binary(dist_dir: Path, source: Path = AGENT_SOURCE) -> tuple[AgentBina
         if done.returncode != 0 or not built.is_file():
             tail = (done.stdout + done.stderr)[-2000:]
             raise BinaryBuildError(f"PyInstaller failed (exit {done.returncode}): {tail}")
-        folder.mkdir(parents=True, exist_ok=True)
         staged = folder / f".{BINARY_NAME}.tmp"
         shutil.copy2(built, staged)
         staged.chmod(0o755)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
 
 from agent import protocol as p
+from tests.ports import free_port
 
 
 class _QuietServer(uvicorn.Server):
@@ -34,12 +34,6 @@ class _QuietServer(uvicorn.Server):
 
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -37,11 +37,16 @@ pytestmark = pytest.mark.skipif(not _redis_available(), reason="needs Redis on 1
 @pytest.fixture
 def replicas(settings: Settings) -> Iterator[list[str]]:
     urls, running = [], []
+    channel = f"rmmhub-test:{uuid.uuid4().hex[:8]}"  # this test's replicas only, not another worker's
     try:
         for n in range(2):
             port = free_port()
             s = make_settings(
-                settings.database_url, port=port, public_url=f"http://127.0.0.1:{port}", redis_url=REDIS_URL
+                settings.database_url,
+                port=port,
+                public_url=f"http://127.0.0.1:{port}",
+                redis_url=REDIS_URL,
+                redis_channel=channel,
             )
             server = ThreadedServer(create_app(s), port=port, name=f"replica-{n}", ws="websockets-sansio")
             server.start()

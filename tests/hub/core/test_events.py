@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 
 import pytest
 from redis.asyncio import Redis
@@ -34,7 +35,8 @@ async def test_in_process_prefix_filtering() -> None:
 async def test_redis_bus_crosses_replicas() -> None:
     if not await _redis_up():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    a, b = RedisBus(REDIS_URL), RedisBus(REDIS_URL)
+    channel = f"rmmhub-test:{uuid.uuid4().hex[:8]}"  # not another worker's hubs
+    a, b = RedisBus(REDIS_URL, channel), RedisBus(REDIS_URL, channel)
     await a.start()
     await b.start()
     try:
@@ -50,7 +52,10 @@ async def test_redis_bus_crosses_replicas() -> None:
 async def test_redis_channel_separates_deployments() -> None:
     if not await _redis_up():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    ours, theirs = RedisBus(REDIS_URL, "rmmhub-test:ours"), RedisBus(REDIS_URL, "rmmhub-test:theirs")
+    ours, theirs = (
+        RedisBus(REDIS_URL, f"rmmhub-test:ours-{uuid.uuid4().hex[:8]}"),
+        RedisBus(REDIS_URL, f"rmmhub-test:theirs-{uuid.uuid4().hex[:8]}"),
+    )
     await ours.start()
     await theirs.start()
     try:
@@ -68,7 +73,7 @@ async def test_bus_states() -> None:
     assert InProcessBus().state is BusState.IN_PROCESS
     if not await _redis_up():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    bus = RedisBus(REDIS_URL, "rmmhub-test:state")
+    bus = RedisBus(REDIS_URL, f"rmmhub-test:state-{uuid.uuid4().hex[:8]}")
     assert bus.state is BusState.DISCONNECTED
     await bus.start()
     try:
@@ -81,7 +86,7 @@ async def test_bus_states() -> None:
 async def test_publish_without_redis_is_delivered_locally_not_raised() -> None:
     if not await _redis_up():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    bus = RedisBus(REDIS_URL, "rmmhub-test:local")
+    bus = RedisBus(REDIS_URL, f"rmmhub-test:local-{uuid.uuid4().hex[:8]}")
     await bus.start()
     try:
         await bus._redis.aclose()  # the publishing client is gone, as when Redis is down
