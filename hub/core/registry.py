@@ -8,10 +8,12 @@ whenever they do. Nothing here decides *whether* a tool may run: that is the pol
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 from jsonschema import Draft202012Validator
@@ -86,6 +88,23 @@ PolicyTargets = Callable[[ToolContext, dict[str, Any]], Awaitable[Sequence[Polic
 Describer = Callable[[ToolContext, dict[str, Any]], Awaitable[Description]]
 
 
+@lru_cache(maxsize=4096)
+def _check_schema(canonical: str) -> None:
+    """Check an input schema against the JSON Schema metaschema, once per distinct schema.
+
+    Every hub start builds the same ~80 static tools and every rediscovery rebuilds script tools with
+    the same schemas; checking each again cost two thirds of a hub's start-up. A failing schema raises
+    :class:`SchemaError` every time (exceptions are not cached).
+    """
+    Draft202012Validator.check_schema(json.loads(canonical))
+
+
+@cache
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model.model_json_schema()``, generated once per model class (a copy is handed to each tool)."""
+    return model.model_json_schema()
+
+
 @dataclass(frozen=True)
 class Tool:
     """A registered action.
@@ -130,7 +149,9 @@ class Tool:
         if not SOURCE_NAME.match(self.source):
             raise ValueError(f"tool source {self.source!r} must match {SOURCE_NAME.pattern}")
         try:
-            Draft202012Validator.check_schema(self.input_schema)
+            _check_schema(json.dumps(self.input_schema, sort_keys=True))
+        except TypeError as exc:
+            raise ValueError(f"tool {self.id} has an input schema that is not JSON: {exc}") from exc
         except SchemaError as exc:
             raise ValueError(f"tool {self.id} has an invalid input schema: {exc.message}") from exc
 
@@ -253,7 +274,7 @@ def model_tool(
         source=source,
         name=name,
         description=doc,
-        input_schema=args_model.model_json_schema(),
+        input_schema=copy.deepcopy(_model_schema(args_model)),
         handler=_run,
         result_type=result_type,
         annotations=annotations,

@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from native_rmm.installers.binary import AgentBinary, build_binary
@@ -106,11 +105,26 @@ async def installed(
 
 
 def _kill_restarted(state: Path, agent: AgentProcess) -> None:
-    """Stop an agent the rollback watchdog started (its pid is in the state folder)."""
-    with contextlib.suppress(OSError, ValueError):
-        pid = int((state / "agent.pid").read_text())
-        if pid != agent.proc.pid:
-            os.kill(pid, signal.SIGTERM)
+    """Stop, and wait for, every agent process of this install other than the one the test started.
+
+    An update or a rollback restarts the agent as a new process (its pid in the state folder; a
+    single-file agent is a bootloader and its child); none may outlive the test. They are found by
+    their ``--state-dir``, which is this test's own folder; processes that end meanwhile are skipped.
+    """
+    ours = {agent.proc.pid}
+    found: list[psutil.Process] = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if proc.pid not in ours and str(state) in proc.cmdline():
+                found.append(proc)
+    for proc in found:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(found, timeout=10)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=10)
 
 
 async def _version(hub: E2EHub, device_id: int, version: str) -> bool:
