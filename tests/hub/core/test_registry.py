@@ -26,8 +26,11 @@ def test_llm_safe_names_and_schema_checked() -> None:
         _tool("has space")
     with pytest.raises(ValueError, match="must match"):
         _tool("x" * 65)
-    with pytest.raises(ValueError, match="invalid input schema"):
-        _tool("ok", schema={"type": "nonsense"})
+    for _ in range(2):  # a schema is checked once, but a bad one is refused every time, not remembered as good
+        with pytest.raises(ValueError, match="invalid input schema"):
+            _tool("ok", schema={"type": "nonsense"})
+    with pytest.raises(ValueError, match="not JSON"):
+        _tool("ok", schema={"type": "object", "default": object()})
 
 
 def test_register_resolve_and_scopes() -> None:
@@ -92,3 +95,19 @@ async def test_model_tool_uses_docstring_and_schema() -> None:
     assert tool.description == "Get the thing of a device."
     assert tool.input_schema["required"] == ["device"]
     assert await tool.handler(None, {"device": "pc", "count": 2}) == "pc:2"  # type: ignore[arg-type]
+
+
+async def test_tools_of_one_model_get_their_own_schema() -> None:
+    """Schemas are generated once per model; each tool holds its own copy, so one tool's changes stay its own."""
+
+    async def get_thing(ctx: ToolContext, args: _Args) -> str:
+        """Get the thing of a device."""
+        return args.device
+
+    first = model_tool(source="src", name="get-thing", args_model=_Args, handler=get_thing)
+    second = model_tool(source="src", name="get-other-thing", args_model=_Args, handler=get_thing)
+    assert first.input_schema == second.input_schema == _Args.model_json_schema()
+    first.input_schema["properties"]["device"]["title"] = "changed"
+    assert second.input_schema == _Args.model_json_schema()
+    third = model_tool(source="src", name="get-third-thing", args_model=_Args, handler=get_thing)
+    assert third.input_schema == _Args.model_json_schema()
