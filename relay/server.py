@@ -26,7 +26,7 @@ from websockets.protocol import State
 from hub.core.tickets import SessionEvent, SessionEventKind, Ticket, TicketError, TicketRole, verify
 from relay.config import RelayConfig
 from relay.lane import Lane
-from relay.session import Session
+from relay.session import CLOSE_ENDED, Session
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ CLOSE_BAD_TICKET = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_TAKEN = 4409
 CLOSE_FULL = 4429
+ENDED_MEMORY = 10 * 60  # how long a node remembers why a session ended (longer than any ticket lives)
 
 EventSink = Callable[[list[SessionEvent]], Awaitable[None]]
 
@@ -47,6 +48,7 @@ class RelayServer:
         self.sessions: dict[str, Session] = {}
         self._sink = sink
         self._used: dict[str, float] = {}
+        self._ended: dict[str, tuple[str, float]] = {}  # session id -> (why it ended, forget at)
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._server: Server | None = None
         self._reporter: asyncio.Task[None] | None = None
@@ -167,6 +169,10 @@ class RelayServer:
         except TicketError as exc:
             return ws.close(CLOSE_BAD_TICKET, str(exc))
         session = self.sessions.get(ticket.session)
+        if session is None and (ended := self._ended.get(ticket.session)) is not None:
+            # A leg that arrives after the end (the end user declined before the technician's
+            # window connected) learns why, rather than opening the session afresh.
+            return ws.close(CLOSE_ENDED, ended[0][:120])
         if session is None:
             session = self._open(ticket)
         if session.kind is not ticket.kind:
@@ -188,7 +194,12 @@ class RelayServer:
         return session
 
     def _forget(self, sid: str) -> None:
-        self.sessions.pop(sid, None)
+        session = self.sessions.pop(sid, None)
+        now = time.time()
+        for old in [s for s, (_, forget_at) in self._ended.items() if forget_at < now]:
+            del self._ended[old]
+        if session is not None:
+            self._ended[sid] = (session.end_reason, now + ENDED_MEMORY)
 
     def _claim(self, token: str) -> Ticket:
         if not token:
@@ -273,6 +284,8 @@ class RelayServer:
             "max_viewers": self.config.max_viewers,
         }
         lane.push(session.control(hello))
+        for consent in session.consent_trail:
+            lane.push(consent)
         session.tell_viewers({"type": "viewers", "viewers": session.roster()})
         await session.tell_agent({"type": "open", "slot": lane.slot, "view_only": lane.view_only, "user": lane.user})
         if session.agent is not None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 BROADCAST = 0xFF
 CLOSE_ENDED = 4410
+CONSENT_TRAIL = 4  # consent messages kept per session (waiting, then accepted)
 CLOSE_IDLE = 4408
 
 Reporter = Callable[[SessionEvent], None]
@@ -55,6 +56,7 @@ class Session:
         self._idle_next = 0  # index of the next mark (warnings, then the timeout)
         self.recording: Recording | None = None
         self._grants_used: set[str] = set()
+        self.consent_trail: list[str] = []  # the agent's consent messages, replayed to a viewer that joins later
         if kind is SessionKind.SHELL and config.recordings_dir is not None:
             try:
                 self.recording = Recording(config.recordings_dir, sid, title=f"remote shell {sid}")
@@ -192,6 +194,8 @@ class Session:
         if kind == "declined":
             self.spawn(self.end("the end user declined the connection request"))
             return
+        if kind == "consent" and len(self.consent_trail) < CONSENT_TRAIL:
+            self.consent_trail.append(self.control(payload))
         self.tell_viewers(payload)
 
     # -- the viewer legs ----------------------------------------------------------------------

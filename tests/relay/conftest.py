@@ -48,13 +48,14 @@ class RelayNode:
 
 
 async def recv_control(ws: ClientConnection, kind: str) -> dict[str, object]:
-    """Read until a control message of ``kind`` arrives (binary frames in between are skipped)."""
-    while True:
-        message = await ws.recv()
-        if isinstance(message, str):
-            payload = json.loads(message)
-            if payload.get("type") == kind:
-                return dict(payload)
+    """Read until a control message of ``kind`` arrives (binary frames in between are skipped; bounded)."""
+    async with asyncio.timeout(30):
+        while True:
+            message = await ws.recv()
+            if isinstance(message, str):
+                payload = json.loads(message)
+                if payload.get("type") == kind:
+                    return dict(payload)
 
 
 async def recv_binary(ws: ClientConnection) -> bytes:

@@ -94,3 +94,36 @@ async def test_accepted_request_opens_the_shell_and_a_reconnect_asks_nothing_new
     finally:
         await relay.server.end_session(sid, "test over")
         await asyncio.wait_for(task, 10)
+
+
+async def test_a_technician_who_joins_after_the_answer_still_sees_it(
+    relay: RelayNode, session_id: Callable[[], str]
+) -> None:
+    sid = session_id()
+    bridge = consenting_bridge(relay, sid, "exit 0")
+    task = asyncio.create_task(bridge.run())
+    try:
+        await relay.wait_kind("consent-given")  # the end user accepted before any window connected
+        tech = await relay.dial(relay.ticket(sid, TicketRole.CONTROLLER, user="olga"))
+        async with asyncio.timeout(30):
+            seen = await consent_messages(tech)
+        assert [m["state"] for m in seen] == ["waiting", "accepted"]
+        assert "olga" in str(seen[0]["message"])
+        await tech.send(b"echo late-$((6*7))\r")
+        await read_until(tech, b"late-42")
+    finally:
+        await relay.server.end_session(sid, "test over")
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_technician_who_joins_after_a_decline_is_told_why(
+    relay: RelayNode, session_id: Callable[[], str]
+) -> None:
+    sid = session_id()
+    bridge = consenting_bridge(relay, sid, "exit 1")
+    assert await asyncio.wait_for(bridge.run(), 30) == "the end user declined the connection request"
+    assert sid not in relay.server.sessions
+    tech = await relay.dial(relay.ticket(sid, TicketRole.CONTROLLER, user="olga"))
+    await asyncio.wait_for(tech.wait_closed(), 10)
+    assert tech.close_code == 4410 and tech.close_reason == "the end user declined the connection request"
+    assert sid not in relay.server.sessions  # the late ticket did not open the session again
