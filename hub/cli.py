@@ -12,11 +12,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.connectwise_rmm.cli import integrations
 from hub import __version__
-from hub.assistant.cli import assistant_group, chat
-from hub.bench import assistant_cli as _assistant_eval  # noqa: F401 - registers `rmmhub assistant eval`
-from hub.bench import bench
 from hub.core import audit
 from hub.core.audit import Actor
 from hub.core.auth import service as auth
@@ -27,10 +23,8 @@ from hub.core.roles import Role
 from hub.core.security import generate_password
 from hub.core.settings import InsecureSettingsError, Settings, get_settings
 from hub.core.tenancy import first_organization
-from hub.mcp.cli import mcp_command, tools_group
+from hub.lazycli import LazyGroup
 from hub.migrate import upgrade
-from native_rmm.cli import agent, demo, installer
-from native_rmm.customer_cli import customer
 from policies import access
 
 T = TypeVar("T")
@@ -67,7 +61,22 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
+# Imported only when used: together they cost seconds of CPU that `rmmhub user create` need not pay.
+LAZY_COMMANDS = {
+    "integrations": "connectors.connectwise_rmm.cli:integrations",
+    "bench": "hub.bench:bench",
+    "demo": "native_rmm.cli:demo",
+    "customer": "native_rmm.customer_cli:customer",
+    "installer": "native_rmm.cli:installer",
+    "agent": "native_rmm.cli:agent",
+    "chat": "hub.assistant.cli:chat",
+    "assistant": "hub.bench.assistant_cli:assistant_group",  # the group, with `eval` added by that module
+    "mcp": "hub.mcp.cli:mcp_command",
+    "tools": "hub.mcp.cli:tools_group",
+}
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(__version__, prog_name="rmmhub")
 def main() -> None:
     """rmmhub: the policy-gated hub for managed-service providers."""
@@ -348,10 +357,6 @@ def audit_verify(as_json: bool) -> None:
     sys.exit(1)
 
 
-main.add_command(integrations)
-main.add_command(bench)
-
-
 @main.command("relay")
 @click.option("--host", default=None, help="address to listen on (default RMMHUB_RELAY_HOST)")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="port (default RMMHUB_RELAY_PORT)")
@@ -363,15 +368,6 @@ def relay_command(host: str | None, port: int | None) -> None:
     settings = _settings()
     run_loop(run(settings, host or settings.relay_host, settings.relay_port if port is None else port))
 
-
-main.add_command(demo)
-main.add_command(customer)
-main.add_command(installer)
-main.add_command(agent)
-main.add_command(chat)
-main.add_command(assistant_group)  # with `assistant eval` from hub.bench.assistant_cli
-main.add_command(mcp_command)
-main.add_command(tools_group)
 
 if __name__ == "__main__":
     main()

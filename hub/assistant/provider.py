@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pydantic_ai.models import Model, infer_model
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.openai import OpenAIProvider
 
 from hub.core.settings import Settings
 
@@ -30,6 +28,10 @@ def configured_model(settings: Settings) -> ActiveModel:
     ``RMMHUB_ASSISTANT_MODEL`` alone is any pydantic-ai model string; neither gives the built-in model.
     """
     if settings.assistant_base_url:
+        # Imported here: the openai SDK costs 1.6 s of every hub start that does not use it.
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
         name = (settings.assistant_model or DEFAULT_REMOTE_MODEL).removeprefix("openai-chat:").removeprefix("openai:")
         key = settings.assistant_api_key.get_secret_value() if settings.assistant_api_key else "none"
         provider = OpenAIProvider(base_url=settings.assistant_base_url, api_key=key)

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import click
 
-from hub.bench.assistant import assistant_bench
-from hub.bench.checkin import checkin
-from hub.bench.devices import devices
-from hub.bench.push import push
-from hub.bench.relay import relay_bench
+from hub.lazycli import LazyGroup
+
+BENCHES = {
+    "checkin": "hub.bench.checkin:checkin",
+    "push": "hub.bench.push:push",
+    "devices": "hub.bench.devices:devices",
+    "relay": "hub.bench.relay:relay_bench",
+    "assistant": "hub.bench.assistant:assistant_bench",
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=BENCHES)
 def bench() -> None:
     """Benchmarks against a real hub started on loopback."""
-
-
-bench.add_command(checkin)
-bench.add_command(push)
-bench.add_command(devices)
-bench.add_command(relay_bench)
-bench.add_command(assistant_bench)

@@ -109,7 +109,9 @@ def _run_operation(operation: schemathesis.APIOperation, base_url: str, token: s
 
 @pytest.mark.slow
 def test_the_api_fuzzes_clean(live_server: LiveServer, tenancy: Tenancy, fuzz_report: list[str]) -> None:
-    openapi = httpx.get(f"{live_server.url}/openapi.json").json()
+    # The first /openapi.json builds every route's schema: seconds of CPU, more than httpx's default 5 s on a
+    # loaded machine. The same 30 s as each fuzzed call.
+    openapi = httpx.get(f"{live_server.url}/openapi.json", timeout=30).json()
     schema = schemathesis.openapi.from_dict(openapi)
     tally = Tally()
     operations = [result.ok() for result in schema.get_all_operations()]
