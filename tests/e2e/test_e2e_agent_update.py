@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,11 +121,29 @@ def _kill_restarted(state: Path, agent: AgentProcess) -> None:
     for proc in found:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
-    _, alive = psutil.wait_procs(found, timeout=10)
-    for proc in alive:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(alive, timeout=10)
+    if not _ended(found, within=10):
+        for proc in found:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        assert _ended(found, within=10), f"agent processes of {state} outlived SIGKILL"
+
+
+def _ended(procs: list[psutil.Process], within: float) -> bool:
+    """Whether every process exits within ``within`` s. A zombie has exited: its parent (the agent the
+    test still runs, which has not reaped it yet) is stopped next and the zombie goes with it."""
+
+    def gone(proc: psutil.Process) -> bool:
+        try:
+            return proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + within
+    while not all(gone(proc) for proc in procs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 async def _version(hub: E2EHub, device_id: int, version: str) -> bool:
