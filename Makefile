@@ -87,8 +87,9 @@ test-repeat: install-dev system-deps agent-dist
 	echo "test-repeat: $$passed of $(N) full runs passed (SQLite and PostgreSQL)"; \
 	[ $$passed -eq $(N) ]
 
+BENCHES ?= checkin push devices relay assistant
 bench: install
-	$(VENV)/bin/rmmhub bench all
+	@for b in $(BENCHES); do $(VENV)/bin/rmmhub bench $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) ui/node_modules tests/artifacts .pytest_cache .mypy_cache .ruff_cache
