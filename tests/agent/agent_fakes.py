@@ -245,7 +245,11 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def wait(self, within: float = 20) -> int:
-        return await asyncio.wait_for(self.proc.wait(), within)
+        """The exit code, once the process has exited (fails with the agent's log after ``within`` s)."""
+        try:
+            return await asyncio.wait_for(self.proc.wait(), within)
+        except TimeoutError:
+            raise AssertionError(f"the agent did not exit within {within} s; its log:\n{self.log()[-4000:]}") from None
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
