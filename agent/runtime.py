@@ -261,15 +261,27 @@ class AgentRuntime:
         if spec.kind is CommandKind.REMOTE_SESSION:
             await self._remote_session(spec)
             return
-        if spec.kind is CommandKind.INSTALL_PATCHES:
+        installing = spec.kind is CommandKind.INSTALL_PATCHES
+        if installing:
             shell, body = install_patches_command(list(spec.patch_ids))
             spec = spec.model_copy(update={"kind": CommandKind.SHELL, "shell": shell, "body": body})
-            self._patches = None  # re-read pending updates at the next check-in
 
         async def started(at: datetime) -> None:
             await self._report_running(spec.id, at)
 
-        self._finish(await run_command(spec, on_started=started, work_dir=None))
+        result = await run_command(spec, on_started=started, work_dir=None)
+        if installing:
+            self.forget_patches()
+        self._finish(result)
+
+    def forget_patches(self) -> None:
+        """Re-read pending updates from the next check-in on (after an install changed them).
+
+        A collection still running began before the install ended and would report what is now
+        installed as pending for the next hour: its answer is dropped (the thread ends on its own).
+        """
+        self._patches = None
+        self._patches_refresh = None
 
     async def _remote_session(self, spec: CommandSpec) -> None:
         """Dial the relay; the command succeeds once the session is bridged and the bridge runs on."""
