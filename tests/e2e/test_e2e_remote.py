@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
 )
 from tests.relay.conftest import recv_control
 from tests.relay.test_bridge import read_until
+from tests.relay.test_consent import consent_messages
 from tests.waiting import eventually
 
 pytestmark = [
@@ -103,12 +104,17 @@ async def test_privacy_mode_through_the_hub(
     await result_of(admin, "rmm-set-remote-consent", {"scope": "device", "scope_id": device.id, "required": True})
     opened = await result_of(e2e_hub.client(e2e_hub.tenancy.operator), "rmm-open-shell-session", {"device": device.id})
     async with connect(f"{opened['relay_url']}/relay/v1?ticket={opened['ticket']}", compression=None) as browser:
-        waiting = await recv_control(browser, "consent")
-        assert waiting["state"] == "waiting" and e2e_hub.tenancy.operator.username in str(waiting["message"])
         if answer == "deny":
+            # The agent may ask and hear "no" before this window connects: then the window is closed with the
+            # reason at once, without the waiting message.
+            async with asyncio.timeout(30):
+                seen = await consent_messages(browser)
             await asyncio.wait_for(browser.wait_closed(), 20)
             assert browser.close_reason == "the end user declined the connection request"
+            assert all(m["state"] == "waiting" for m in seen if m["type"] == "consent"), seen
         else:
+            waiting = await recv_control(browser, "consent")
+            assert waiting["state"] == "waiting" and e2e_hub.tenancy.operator.username in str(waiting["message"])
             assert (await recv_control(browser, "consent"))["state"] == "accepted"
             await browser.send(b"echo ok-$((40+2))\r")
             await read_until(browser, b"ok-42")
