@@ -64,7 +64,7 @@ imports: $(VENV)/.installed-dev
 
 # The suite runs on PYTEST_WORKERS pytest-xdist workers, a test file per worker at a time (its module fixtures
 # built once); each worker has its own databases, port block and Redis channels (tests/conftest.py, tests/ports.py).
-PYTEST_WORKERS ?= 1
+PYTEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 pytest: install-dev system-deps agent-dist
 	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
