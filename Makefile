@@ -87,9 +87,10 @@ test-repeat: install-dev system-deps agent-dist
 	echo "test-repeat: $$passed of $(N) full runs passed (SQLite and PostgreSQL)"; \
 	[ $$passed -eq $(N) ]
 
-BENCHES ?= checkin push devices relay assistant
+# Every benchmark in turn (the names come from hub.bench.BENCHES); each ends with its own JSON line.
 bench: install
-	@for b in $(BENCHES); do $(VENV)/bin/rmmhub bench $$b || exit 1; done
+	@benches=$$($(PY) -c 'from hub.bench import BENCHES; print(*BENCHES)') || exit 1; \
+	for b in $$benches; do $(VENV)/bin/rmmhub bench $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) ui/node_modules tests/artifacts .pytest_cache .mypy_cache .ruff_cache

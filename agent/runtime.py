@@ -271,10 +271,10 @@ class AgentRuntime:
 
         result = await run_command(spec, on_started=started, work_dir=None)
         if installing:
-            self.forget_patches()
+            self._forget_patches()
         self._finish(result)
 
-    def forget_patches(self) -> None:
+    def _forget_patches(self) -> None:
         """Re-read pending updates from the next check-in on (after an install changed them).
 
         A collection still running began before the install ended and would report what is now

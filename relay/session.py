@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 BROADCAST = 0xFF
 CLOSE_ENDED = 4410
-CONSENT_TRAIL = 4  # consent messages kept per session (waiting, then accepted)
 CLOSE_IDLE = 4408
+CONSENT_TRAIL = 4  # consent messages kept per session (waiting, then accepted)
 
 Reporter = Callable[[SessionEvent], None]
 

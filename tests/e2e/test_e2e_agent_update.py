@@ -16,7 +16,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.agent.agent_fakes import AgentProcess
 from tests.conftest import LiveServer
 from tests.e2e.conftest import E2EHub, eventually, finished_command, result_of, set_policy
 from tests.e2e.test_e2e_binary_agent import _python_free_path, _run, _start_binary, agent_binary
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the single-file agent is built on Linux"),
@@ -121,29 +121,21 @@ def _kill_restarted(state: Path, agent: AgentProcess) -> None:
     for proc in found:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
-    if not _ended(found, within=10):
+    try:
+        wait_until(lambda: all(_exited(proc) for proc in found), within=10, message="the agents to stop")
+    except AssertionError:
         for proc in found:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        assert _ended(found, within=10), f"agent processes of {state} outlived SIGKILL"
+        wait_until(lambda: all(_exited(proc) for proc in found), within=10, message=f"agents of {state} to die")
 
 
-def _ended(procs: list[psutil.Process], within: float) -> bool:
-    """Whether every process exits within ``within`` s. A zombie has exited: its parent (the agent the
-    test still runs, which has not reaped it yet) is stopped next and the zombie goes with it."""
-
-    def gone(proc: psutil.Process) -> bool:
-        try:
-            return proc.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    deadline = time.monotonic() + within
-    while not all(gone(proc) for proc in procs):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+def _exited(proc: psutil.Process) -> bool:
+    """Gone, or a zombie: its parent (the agent the test still runs) is stopped next and reaps it."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 async def _version(hub: E2EHub, device_id: int, version: str) -> bool:

@@ -7,8 +7,9 @@ desktop dialogs zenity/xmessage/osascript answer the same way through their exit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
@@ -31,6 +32,17 @@ def consenting_bridge(relay: RelayNode, sid: str, command: str) -> Bridge:
         technician="olga",
         remote_settings=RemoteSettings(consent_command=command, consent_timeout=20),
     )
+
+
+@contextlib.asynccontextmanager
+async def running_bridge(relay: RelayNode, sid: str, command: str) -> AsyncIterator[None]:
+    """A consenting bridge running for the block; then the session is ended and the bridge awaited."""
+    task = asyncio.create_task(consenting_bridge(relay, sid, command).run())
+    try:
+        yield
+    finally:
+        await relay.server.end_session(sid, "test over")
+        await asyncio.wait_for(task, 10)
 
 
 async def consent_messages(ws: ClientConnection) -> list[dict[str, object]]:
@@ -67,9 +79,7 @@ async def test_accepted_request_opens_the_shell_and_a_reconnect_asks_nothing_new
 ) -> None:
     asked = tmp_path / "asked"
     sid = session_id()
-    bridge = consenting_bridge(relay, sid, f'echo "$RMMHUB_TECHNICIAN" >> {asked}; exit 0')
-    task = asyncio.create_task(bridge.run())
-    try:
+    async with running_bridge(relay, sid, f'echo "$RMMHUB_TECHNICIAN" >> {asked}; exit 0'):
         tech = await relay.dial(relay.ticket(sid, TicketRole.CONTROLLER, user="olga"))
         await recv_control(tech, "hello")
         await tech.send(b"echo typed-before-consent\r")  # dropped: nothing reaches the endpoint before consent
@@ -91,18 +101,13 @@ async def test_accepted_request_opens_the_shell_and_a_reconnect_asks_nothing_new
         assert asked.read_text() == "olga\n"
         await relay.wait_kind("agent-resumed")
         assert relay.kinds().count("consent-given") == 1
-    finally:
-        await relay.server.end_session(sid, "test over")
-        await asyncio.wait_for(task, 10)
 
 
 async def test_a_technician_who_joins_after_the_answer_still_sees_it(
     relay: RelayNode, session_id: Callable[[], str]
 ) -> None:
     sid = session_id()
-    bridge = consenting_bridge(relay, sid, "exit 0")
-    task = asyncio.create_task(bridge.run())
-    try:
+    async with running_bridge(relay, sid, "exit 0"):
         await relay.wait_kind("consent-given")  # the end user accepted before any window connected
         tech = await relay.dial(relay.ticket(sid, TicketRole.CONTROLLER, user="olga"))
         async with asyncio.timeout(30):
@@ -111,9 +116,6 @@ async def test_a_technician_who_joins_after_the_answer_still_sees_it(
         assert "olga" in str(seen[0]["message"])
         await tech.send(b"echo late-$((6*7))\r")
         await read_until(tech, b"late-42")
-    finally:
-        await relay.server.end_session(sid, "test over")
-        await asyncio.wait_for(task, 10)
 
 
 async def test_a_technician_who_joins_after_a_decline_is_told_why(
