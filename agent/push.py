@@ -142,7 +142,8 @@ class PushChannel:
         future = self._acks.setdefault(result.command_id, asyncio.get_running_loop().create_future())
         try:
             await ws.send(CommandResultMessage(result=result).model_dump_json())
-            await asyncio.wait_for(asyncio.shield(future), RESULT_ACK_TIMEOUT_SECONDS)
+            async with asyncio.timeout(RESULT_ACK_TIMEOUT_SECONDS):
+                await asyncio.shield(future)
         except (ConnectionClosed, TimeoutError):
             return False
         finally:
@@ -174,7 +175,8 @@ class PushChannel:
                 device_credential=self._credential, protocol_version=PROTOCOL_VERSION, agent_version=__version__
             )
             await ws.send(hello.model_dump_json())
-            first = parse_server_message(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_SECONDS))
+            async with asyncio.timeout(HELLO_TIMEOUT_SECONDS):
+                first = parse_server_message(await ws.recv())
             if isinstance(first, ErrorMessage):
                 if first.error.code in (ErrorCode.INVALID_CREDENTIAL, ErrorCode.UNSUPPORTED_PROTOCOL):
                     raise PushRejected(first.error)

@@ -425,7 +425,8 @@ class AgentRuntime:
     async def _flush_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_wanted.wait(), FLUSH_RETRY_SECONDS)
+                async with asyncio.timeout(FLUSH_RETRY_SECONDS):
+                    await self._flush_wanted.wait()
             self._flush_wanted.clear()
             await self.flush()
 
@@ -468,7 +469,8 @@ class AgentRuntime:
             jitter = self.env.jitter
             delay = self.interval * self._rng.uniform(1 - jitter, 1 + jitter)
             with contextlib.suppress(TimeoutError):  # a report that should not wait a whole interval
-                await asyncio.wait_for(self._checkin_now.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._checkin_now.wait()
             self._checkin_now.clear()
         await self._stop.wait()  # uninstalling or ending the session: that routine stops the runtime
 

@@ -140,7 +140,8 @@ async def _run(argv: list[str], yes: int, seconds: float, env: dict[str, str]) -
         env=env,
     )
     try:
-        code = await asyncio.wait_for(process.wait(), seconds + 5)
+        async with asyncio.timeout(seconds + 5):
+            code = await process.wait()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
@@ -160,7 +161,8 @@ async def ask_windows_user(argv: list[str], text: str, seconds: float, env: dict
         env=env,
     )
     try:
-        stdout, _ = await asyncio.wait_for(process.communicate(), seconds + 15)
+        async with asyncio.timeout(seconds + 15):
+            stdout, _ = await process.communicate()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             process.kill()

@@ -104,7 +104,8 @@ class PtyShell:
 
         loop.add_reader(self._master, wake)
         try:
-            await asyncio.wait_for(ready, wait)
+            async with asyncio.timeout(wait):
+                await ready
         except TimeoutError:
             return b""
         finally:

@@ -451,10 +451,13 @@ def devices(
     """Server time to render the device list and device pages with a seeded fleet (p50 target < 150 ms)."""
     plan = SeedPlan(devices=count, week_hours=week_hours, recent_minutes=recent_minutes, apps_per_device=apps)
     click.echo(f"seeding {plan.describe()} ...")
+
+    async def bounded() -> DevicesReport:
+        async with asyncio.timeout(timeout_s):
+            return await run_devices_bench(plan=plan, requests=requests, database_url=database_url)
+
     try:
-        report = asyncio.run(
-            asyncio.wait_for(run_devices_bench(plan=plan, requests=requests, database_url=database_url), timeout_s)
-        )
+        report = asyncio.run(bounded())
     except TimeoutError as exc:
         raise click.ClickException(f"the bench did not finish within {timeout_s:.0f} s") from exc
     except BenchError as exc:

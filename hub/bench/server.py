@@ -170,10 +170,12 @@ class BenchHub:
         if self._proc is not None and self._proc.returncode is None:
             self._proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self._proc.wait(), 20)
+                async with asyncio.timeout(20):
+                    await self._proc.wait()
             except TimeoutError:
                 self._proc.kill()
-                await asyncio.wait_for(self._proc.wait(), 10)
+                async with asyncio.timeout(10):
+                    await self._proc.wait()
         if self._pg_name is not None and self._given_url:
             await _pg_admin(self._given_url, f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
         if self._tmp is not None:

@@ -195,7 +195,8 @@ class RedisBus(InProcessBus):
         )
         await self._redis.ping()
         self._reader = asyncio.create_task(self._read(), name="redis-event-bus")
-        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        async with asyncio.timeout(10):
+            await self._ready.wait()
 
     async def _read(self) -> None:
         loop = asyncio.get_running_loop()

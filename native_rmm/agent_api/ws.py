@@ -149,7 +149,8 @@ class AgentSocket:
         try:
             if header is not None and header.strip().isdigit():
                 negotiate_protocol_version(int(header))
-            raw = await asyncio.wait_for(self._receive(), HELLO_TIMEOUT_SECONDS)
+            async with asyncio.timeout(HELLO_TIMEOUT_SECONDS):
+                raw = await self._receive()
             hello = parse_agent_message(raw) if raw is not None else None
             if not isinstance(hello, HelloMessage):
                 raise _refusal(WS_CLOSE_PROTOCOL_ERROR, ErrorCode.MALFORMED_PAYLOAD, "the first message must be hello")

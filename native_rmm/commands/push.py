@@ -129,7 +129,8 @@ class PushDispatcher:
     async def start(self) -> None:
         """Subscribe and start listening (returns once subscribed)."""
         self._task = start_task(self._listen(), name="rmm-push-dispatcher")
-        await asyncio.wait_for(self._ready.wait(), 10)
+        async with asyncio.timeout(10):
+            await self._ready.wait()
 
     async def stop(self) -> None:
         """Stop listening."""

@@ -106,7 +106,8 @@ class CheckinCache:
         """Follow the bus (returns once subscribed)."""
         ready = asyncio.Event()
         self._task = start_task(self._follow(bus, ready), name="rmm-checkin-cache")
-        await asyncio.wait_for(ready.wait(), 10)
+        async with asyncio.timeout(10):
+            await ready.wait()
 
     async def stop(self) -> None:
         await stop_task(self._task)

@@ -175,7 +175,8 @@ class IngestWriter:
         except asyncio.QueueFull:
             self._wake.set()
             try:
-                await asyncio.wait_for(self._queue.put(item), self._settings.ingest_submit_timeout_seconds)
+                async with asyncio.timeout(self._settings.ingest_submit_timeout_seconds):
+                    await self._queue.put(item)
             except TimeoutError as exc:
                 raise IngestBusy("the hub is busy storing metrics; retry the check-in later") from exc
         if self._queue.qsize() >= self._settings.ingest_batch_rows:
@@ -197,7 +198,8 @@ class IngestWriter:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.ingest_flush_seconds)
+                async with asyncio.timeout(self._settings.ingest_flush_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             # Write what is queued now, then wait again: draining "until empty" under steady load
             # would degrade into many tiny transactions.

@@ -71,7 +71,8 @@ class WheelBuilder:
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
-            output, _ = await asyncio.wait_for(proc.communicate(), BUILD_TIMEOUT_SECONDS)
+            async with asyncio.timeout(BUILD_TIMEOUT_SECONDS):
+                output, _ = await proc.communicate()
         except TimeoutError as exc:
             proc.kill()
             raise WheelBuildError(f"building the agent wheel took longer than {BUILD_TIMEOUT_SECONDS} s") from exc

@@ -146,7 +146,8 @@ async def check_tcp(spec: MonitorSpec, probes: Probes) -> CheckResult:
     start = time.perf_counter()
     try:
         address = await probes.resolver(spec.target)
-        _, writer = await asyncio.wait_for(asyncio.open_connection(address, spec.port), spec.timeout_seconds)
+        async with asyncio.timeout(spec.timeout_seconds):
+            _, writer = await asyncio.open_connection(address, spec.port)
     except TimeoutError:
         return CheckResult(
             CheckState.CRITICAL, f"TCP {spec.target}:{spec.port}: no answer within {spec.timeout_seconds:g} s"
@@ -184,7 +185,8 @@ async def check_icmp(spec: MonitorSpec, probes: Probes) -> CheckResult:
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), wait + 5)
+        async with asyncio.timeout(wait + 5):
+            out, _ = await proc.communicate()
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -204,10 +206,8 @@ async def check_tls(spec: MonitorSpec, probes: Probes, *, now: datetime | None =
     start = time.perf_counter()
     try:
         address = await probes.resolver(spec.target)
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(address, port, ssl=probes.trust(), server_hostname=spec.target),
-            spec.timeout_seconds,
-        )
+        async with asyncio.timeout(spec.timeout_seconds):
+            _, writer = await asyncio.open_connection(address, port, ssl=probes.trust(), server_hostname=spec.target)
     except TimeoutError:
         return CheckResult(
             CheckState.CRITICAL, f"TLS {spec.target}:{port}: no handshake within {spec.timeout_seconds:g} s"

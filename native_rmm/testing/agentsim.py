@@ -256,14 +256,16 @@ class SimSocket:
         with contextlib.suppress(ConnectionClosed):  # refused before hello: the error is still readable
             await self._ws.send(hello.model_dump_json())
         try:
-            first = parse_server_message(await asyncio.wait_for(self._ws.recv(), 10))
+            async with asyncio.timeout(10):
+                first = parse_server_message(await self._ws.recv())
         except ConnectionClosed as exc:
             self.close_code = self._ws.close_code
             raise ConnectionRefusedError(f"closed before hello_ack (close {self.close_code})") from exc
         if isinstance(first, ErrorMessage):
             self.errors.append(first)
             with contextlib.suppress(ConnectionClosed, TimeoutError):
-                await asyncio.wait_for(self._ws.recv(), 5)
+                async with asyncio.timeout(5):
+                    await self._ws.recv()
             self.close_code = self._ws.close_code
             raise ConnectionRefusedError(f"{first.error.code}: {first.error.message} (close {self.close_code})")
         assert isinstance(first, HelloAckMessage), first
@@ -299,7 +301,8 @@ class SimSocket:
             await self._ws.send(text)
 
     async def next_command(self, wait: float = 5.0) -> CommandSpec:
-        spec, _ = await asyncio.wait_for(self.commands.get(), wait)
+        async with asyncio.timeout(wait):
+            spec, _ = await self.commands.get()
         return spec
 
     async def send_running(self, command_id: str) -> None:
