@@ -118,9 +118,13 @@ async def test_a_live_refresh_in_flight_does_not_swallow_a_decision(
     held: dict[str, Any] = {}
     arrived: dict[str, asyncio.Event] = {}
 
+    step: dict[str, str] = {}
+
     def holder(kind: str) -> Any:
         async def hold(route: Any) -> None:
-            if kind in arrived and not arrived[kind].is_set():
+            # Only this step's page: a refresh that the previous step's decision set off may still be arriving.
+            this_step = route.request.headers.get("x-test-step") == step.get("name")
+            if this_step and kind in arrived and not arrived[kind].is_set():
                 held[kind] = route
                 arrived[kind].set()
             else:
@@ -133,8 +137,13 @@ async def test_a_live_refresh_in_flight_does_not_swallow_a_decision(
     for decide in (f"Approve #{own_id}", f"Approve #{approval_id}"):
         arrived.update(refresh=asyncio.Event(), decision=asyncio.Event())
 
-        await page.goto("/policies")  # nothing left running from the step before
+        await page.goto("/policies")
         await expect(page.get_by_role("button", name=decide)).to_be_visible()
+        step["name"] = decide
+        await page.evaluate(
+            "step => document.body.addEventListener('htmx:configRequest', e => e.detail.headers['X-Test-Step'] = step)",
+            decide,
+        )
         await page.evaluate("htmx.trigger(document.body, 'approvals-changed')")
         await asyncio.wait_for(arrived["refresh"].wait(), timeout=15)
         await page.get_by_role("button", name=decide).click()

@@ -124,7 +124,8 @@ async def seed(db: Database, org_id: int) -> Seeded:
                 "crm.internal.example",
                 "Contoso",
                 "HQ",
-                "503",
+                "-> 503",  # the probe's answer, raw or escaped (a bare "503" also matches a timestamp's microseconds)
+                "&gt; 503",
                 "93%",
                 "Memory",
             ],
