@@ -22,6 +22,8 @@ from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
 
 from agent import protocol as p
+from agent.config import AgentState, StateStore
+from agent.runtime import AgentRuntime
 from tests.ports import free_port
 
 
@@ -307,3 +309,13 @@ async def agent_processes(tmp_path: Path) -> AsyncIterator[StartAgent]:
     finally:
         for agent in started:
             await agent.stop()
+
+
+def offline_runtime(tmp_path: Path) -> AgentRuntime:
+    """An enrolled agent runtime, in this process, whose hub (port 9) is never there."""
+    store = StateStore(tmp_path / "state")
+    state = AgentState(
+        hub_url="http://127.0.0.1:9", device_id="dev-1", websocket_path="/agent/v1/ws", enrolled_at=datetime.now(UTC)
+    )
+    store.save(state, "cred-secret")
+    return AgentRuntime(store)

@@ -7,21 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from agent_fakes import offline_runtime
 
 from agent import protocol as p
 from agent import runtime as agent_runtime
-from agent.config import AgentState, StateStore
-from agent.runtime import AgentRuntime
 from tests.waiting import eventually
-
-
-def _runtime(tmp_path: Path) -> AgentRuntime:
-    store = StateStore(tmp_path / "state")
-    state = AgentState(
-        hub_url="http://127.0.0.1:9", device_id="dev-1", websocket_path="/agent/v1/ws", enrolled_at=datetime.now(UTC)
-    )
-    store.save(state, "cred-secret")
-    return AgentRuntime(store)
 
 
 async def test_a_collection_that_ran_during_the_install_is_not_reported(
@@ -37,7 +27,7 @@ async def test_a_collection_that_ran_during_the_install_is_not_reported(
 
     monkeypatch.setattr(agent_runtime, "collect_patches", collect)
     monkeypatch.setattr(agent_runtime, "install_patches_command", lambda ids: (p.Shell.SH, "true"))
-    runtime = _runtime(tmp_path)
+    runtime = offline_runtime(tmp_path)
     try:
         assert runtime._patch_list() is None  # a check-in during the install starts a collection
         spec = p.CommandSpec(

@@ -7,21 +7,15 @@ runtime's loops then went on for ever and ``run()`` never returned (a flaky quic
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.config import AgentState, StateStore
-from agent.runtime import AgentRuntime
+from agent_fakes import offline_runtime
+
 from tests.waiting import eventually
 
 
 async def test_stop_as_the_loops_wake_up_ends_the_run(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "state")
-    state = AgentState(
-        hub_url="http://127.0.0.1:9", device_id="dev-1", websocket_path="/agent/v1/ws", enrolled_at=datetime.now(UTC)
-    )
-    store.save(state, "cred-secret")
-    runtime = AgentRuntime(store)
+    runtime = offline_runtime(tmp_path)
     run = asyncio.create_task(runtime.run())
     # The first flush has run and cleared its event: the flush loop now waits for the next wake-up.
     await eventually(lambda: not runtime._flush_wanted.is_set(), message="the flush loop waiting")
