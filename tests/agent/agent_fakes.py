@@ -36,6 +36,8 @@ class _QuietServer(uvicorn.Server):
 
 
 REPO = Path(__file__).resolve().parents[2]
+_GRACEFUL_SECONDS = 5  # the real hub's bound (hub/cli.py)
+_ACCEPT_ITERATIONS = 3  # accept -> transport made -> connection_made: two loop iterations, and one to spare
 
 
 @dataclass
@@ -71,7 +73,14 @@ class FakeHub:
         self.app = self._build()
 
     async def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio")
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=_GRACEFUL_SECONDS,
+        )
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
@@ -80,11 +89,25 @@ class FakeHub:
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
+        """Go down like a hub restarting: refuse new connections, close the push sockets (1012), end uvicorn.
+
+        The listeners close first. uvicorn's own shutdown closes them and then, in the same step, shuts the
+        connections it knows; a connection asyncio accepted a moment earlier joins that set only two loop
+        iterations later, escapes, and is served for ever. The agent reconnects its push channel the instant
+        it gets 1012, so it can land in that gap: the likeliest cause of the hub-restart test hanging once in
+        eight full runs. Closing the listeners and letting those iterations pass first leaves uvicorn every
+        connection to shut. Shutdown is bounded like the real hub's: a handler still running after it is
+        cancelled (uvicorn logs it).
+        """
         assert self._server is not None and self._task is not None
-        self._server.should_exit = True
+        for listener in self._server.servers:
+            listener.close()
+        for _ in range(_ACCEPT_ITERATIONS):
+            await asyncio.sleep(0)
         for ws in list(self.sockets.values()):
             with contextlib.suppress(RuntimeError):
                 await ws.close(code=1012)
+        self._server.should_exit = True
         await self._task
         self.sockets.clear()
 
