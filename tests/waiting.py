@@ -3,13 +3,15 @@
 ``eventually`` polls a check (plain or async) until it returns something truthy and returns it; it fails
 with the condition's name when the deadline passes. ``ThreadedServer`` runs a uvicorn app in a thread and,
 when stopped, waits until the server and its lifespan have really ended, so nothing a test started is still
-writing when the next test's set-up empties the database.
+writing when the next test's set-up empties the database. Both it and the agent tests' fake hub serve with
+``SettledServer``, whose shutdown shuts every connection it accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -49,6 +51,27 @@ def wait_until(check: Callable[[], T], *, within: float = 20, every: float = 0.0
         time.sleep(every)
 
 
+_ACCEPT_ITERATIONS = 3  # accept -> transport made -> connection_made: two loop iterations, and one to spare
+
+
+class SettledServer(uvicorn.Server):
+    """uvicorn whose shutdown shuts every connection it accepted.
+
+    uvicorn's shutdown closes the listeners and then, in the same step, shuts the connections it knows. A
+    connection asyncio accepted in the iteration before joins that set only two iterations later, escapes, and
+    is served for ever (an agent that reconnects its push channel the instant the hub sends 1012 lands there:
+    the hub-restart test hung once in eight full runs). Closing the listeners and letting those iterations
+    pass first leaves uvicorn every connection to shut.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for listener in self.servers:
+            listener.close()
+        for _ in range(_ACCEPT_ITERATIONS):
+            await asyncio.sleep(0)
+        await super().shutdown(sockets)
+
+
 class ThreadedServer:
     """A uvicorn server in a daemon thread: ``start()`` returns once it accepts, ``stop()`` once it has ended.
 
@@ -61,7 +84,7 @@ class ThreadedServer:
         self.config = uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=graceful, **config
         )  # type: ignore[arg-type]
-        self.server = uvicorn.Server(self.config)
+        self.server = SettledServer(self.config)
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
         self.name = name
 

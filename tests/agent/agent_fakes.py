@@ -25,9 +25,10 @@ from agent import protocol as p
 from agent.config import AgentState, StateStore
 from agent.runtime import AgentRuntime
 from tests.ports import free_port
+from tests.waiting import SettledServer
 
 
-class _QuietServer(uvicorn.Server):
+class _QuietServer(SettledServer):
     """uvicorn without signal handling: it runs inside the test's event loop."""
 
     @contextlib.contextmanager
@@ -37,7 +38,6 @@ class _QuietServer(uvicorn.Server):
 
 REPO = Path(__file__).resolve().parents[2]
 _GRACEFUL_SECONDS = 5  # the real hub's bound (hub/cli.py)
-_ACCEPT_ITERATIONS = 3  # accept -> transport made -> connection_made: two loop iterations, and one to spare
 
 
 @dataclass
@@ -89,25 +89,13 @@ class FakeHub:
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
-        """Go down like a hub restarting: refuse new connections, close the push sockets (1012), end uvicorn.
-
-        The listeners close first. uvicorn's own shutdown closes them and then, in the same step, shuts the
-        connections it knows; a connection asyncio accepted a moment earlier joins that set only two loop
-        iterations later, escapes, and is served for ever. The agent reconnects its push channel the instant
-        it gets 1012, so it can land in that gap: the likeliest cause of the hub-restart test hanging once in
-        eight full runs. Closing the listeners and letting those iterations pass first leaves uvicorn every
-        connection to shut. Shutdown is bounded like the real hub's: a handler still running after it is
-        cancelled (uvicorn logs it).
-        """
+        """Go down like a hub restarting: the push sockets are closed with 1012 and uvicorn ends (bounded like
+        the real hub's shutdown: a handler still running after it is cancelled, and uvicorn logs it)."""
         assert self._server is not None and self._task is not None
-        for listener in self._server.servers:
-            listener.close()
-        for _ in range(_ACCEPT_ITERATIONS):
-            await asyncio.sleep(0)
+        self._server.should_exit = True
         for ws in list(self.sockets.values()):
             with contextlib.suppress(RuntimeError):
                 await ws.close(code=1012)
-        self._server.should_exit = True
         await self._task
         self.sockets.clear()
 
