@@ -24,7 +24,7 @@ import secrets
 import uuid
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import update
+from sqlalchemy import select, update
 from starlette.websockets import WebSocketState
 
 from agent.protocol import (
@@ -183,12 +183,17 @@ class AgentSocket:
                 conn.org_id, DeviceConnected(device_id=conn.device_id, connection_id=conn.connection_id)
             )
         )
+        # One UPDATE naming every column: a replaced socket's disconnect (``ws_connected=False`` where
+        # the connection id is still its own) lands wholly before or after it. Setting loaded ORM
+        # attributes lost that race: ``ws_connected`` read as True was left out of the flush.
         async with self.plane.db.transaction() as session:
-            device = await session.get(Device, conn.device_id)
-            assert device is not None
-            device.ws_connected, device.ws_connection_id = True, conn.connection_id
-            device.ws_seen_at = device.last_seen_at = now
-            away = device.status is not DeviceStatus.ONLINE
+            await session.execute(
+                update(Device)
+                .where(Device.id == conn.device_id)
+                .values(ws_connected=True, ws_connection_id=conn.connection_id, ws_seen_at=now, last_seen_at=now)
+            )
+            status = (await session.execute(select(Device.status).where(Device.id == conn.device_id))).scalar_one()
+            away = status is not DeviceStatus.ONLINE
         await push_pending(self.plane, [conn])
         if away:
             await self.plane.writer.submit(WsSeenItem(conn.device_id, now, refresh_status=True))
