@@ -16,14 +16,18 @@ PATCHES = [Patch(id="openssl", title="openssl 3.0.15", severity="important"), Pa
 
 
 async def test_first_checkin_populates_everything(agent: SimAgent, plane: DevicePlane, db: Database) -> None:
-    answer = await agent.checkin(
-        inventory=sample_inventory("SIM-01"), applications=APPS, patches=PATCHES, metrics=sample_metrics(cpu=33.0)
-    )
-    assert answer.commands == []
-    assert answer.applications_hash is not None and answer.patches_hash is not None
-    assert answer.inventory_requested is False
-    async with db.transaction() as session:
-        assert (await session.execute(select(func.count()).select_from(MetricSample))).scalar_one() == 0
+    # The writer writes no batch while its lock is held: the check-in answers with its sample still queued
+    # (its own flush, every ingest_flush_seconds, would otherwise race the count below).
+    async with plane.writer._lock:
+        answer = await agent.checkin(
+            inventory=sample_inventory("SIM-01"), applications=APPS, patches=PATCHES, metrics=sample_metrics(cpu=33.0)
+        )
+        assert answer.commands == []
+        assert answer.applications_hash is not None and answer.patches_hash is not None
+        assert answer.inventory_requested is False
+        async with db.transaction() as session:
+            assert (await session.execute(select(func.count()).select_from(MetricSample))).scalar_one() == 0
+        assert plane.writer.pending == 1
     await plane.writer.flush()
     async with db.transaction() as session:
         device = await session.get(Device, agent.device_id)
