@@ -148,9 +148,11 @@ async def test_timeline_stays_monotonic_for_a_fast_command(
     """The agent reports the result before the batched "delivered" mark is written (issue 17, item 7)."""
     await agent.checkin(inventory=sample_inventory("SIM-01"))
     command_id = await _run(invoke, approve, tenancy, {"device": "sim-01", "command": "true"})
-    handed = await agent.checkin()  # "delivered" is queued in the batched writer, not yet written
-    spec_id = handed.commands[0].id
-    assert (await agent.report_result(ok_result(spec_id))).status_code == 204  # stamped by the agent before this
+    async with plane.writer._lock:  # the writer writes no batch meanwhile: "delivered" stays queued, unwritten
+        handed = await agent.checkin()
+        spec_id = handed.commands[0].id
+        assert (await agent.report_result(ok_result(spec_id))).status_code == 204  # stamped by the agent before this
+        assert plane.writer.pending >= 1
     await plane.writer.flush()
     async with db.transaction() as session:
         c = await session.get(Command, command_id)
