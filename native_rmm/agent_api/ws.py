@@ -24,7 +24,7 @@ import secrets
 import uuid
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select, update
+from sqlalchemy import update
 from starlette.websockets import WebSocketState
 
 from agent.protocol import (
@@ -187,12 +187,14 @@ class AgentSocket:
         # the connection id is still its own) lands wholly before or after it. Setting loaded ORM
         # attributes lost that race: ``ws_connected`` read as True was left out of the flush.
         async with self.plane.db.transaction() as session:
-            await session.execute(
-                update(Device)
-                .where(Device.id == conn.device_id)
-                .values(ws_connected=True, ws_connection_id=conn.connection_id, ws_seen_at=now, last_seen_at=now)
-            )
-            status = (await session.execute(select(Device.status).where(Device.id == conn.device_id))).scalar_one()
+            status = (
+                await session.execute(
+                    update(Device)
+                    .where(Device.id == conn.device_id)
+                    .values(ws_connected=True, ws_connection_id=conn.connection_id, ws_seen_at=now, last_seen_at=now)
+                    .returning(Device.status)
+                )
+            ).scalar_one()
             away = status is not DeviceStatus.ONLINE
         await push_pending(self.plane, [conn])
         if away:
