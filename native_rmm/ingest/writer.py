@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -186,6 +186,12 @@ class IngestWriter:
     def pending(self) -> int:
         """Items waiting to be written."""
         return self._queue.qsize()
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """No batch is written while inside: what is submitted stays queued (tests; never flush inside)."""
+        async with self._lock:
+            yield
 
     async def flush(self) -> int:
         """Write everything queued now and evaluate alerts (tests, shutdown); returns items written."""

@@ -16,9 +16,9 @@ PATCHES = [Patch(id="openssl", title="openssl 3.0.15", severity="important"), Pa
 
 
 async def test_first_checkin_populates_everything(agent: SimAgent, plane: DevicePlane, db: Database) -> None:
-    # The writer writes no batch while its lock is held: the check-in answers with its sample still queued
-    # (its own flush, every ingest_flush_seconds, would otherwise race the count below).
-    async with plane.writer._lock:
+    # The check-in answers with its sample still queued: the writer's own flush (every ingest_flush_seconds)
+    # would otherwise race the count below.
+    async with plane.writer.held():
         answer = await agent.checkin(
             inventory=sample_inventory("SIM-01"), applications=APPS, patches=PATCHES, metrics=sample_metrics(cpu=33.0)
         )

@@ -148,7 +148,7 @@ async def test_timeline_stays_monotonic_for_a_fast_command(
     """The agent reports the result before the batched "delivered" mark is written (issue 17, item 7)."""
     await agent.checkin(inventory=sample_inventory("SIM-01"))
     command_id = await _run(invoke, approve, tenancy, {"device": "sim-01", "command": "true"})
-    async with plane.writer._lock:  # the writer writes no batch meanwhile: "delivered" stays queued, unwritten
+    async with plane.writer.held():  # no batch is written meanwhile: "delivered" stays queued, unwritten
         handed = await agent.checkin()
         spec_id = handed.commands[0].id
         assert (await agent.report_result(ok_result(spec_id))).status_code == 204  # stamped by the agent before this
